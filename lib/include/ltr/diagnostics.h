@@ -1,0 +1,98 @@
+// Diagnostics for choosing a CP rank: alignment of two fits, factor match
+// score, core consistency (CORCONDIA), ensembles over ranks x restarts and
+// cross-validation on held-out entries.
+#ifndef LTR_DIAGNOSTICS_H_
+#define LTR_DIAGNOSTICS_H_
+
+#include <string>
+#include <vector>
+
+#include "ltr/cp.h"
+#include "ltr/tensor.h"
+
+namespace ltr {
+
+struct Alignment {
+  // Component r of the reference is matched with component permutation[r] of
+  // the other fit (which may have more components than the reference).
+  std::vector<int> permutation;
+  // Per matched component: the product over modes of |cos| between the
+  // reference's and the other fit's factor columns, times the weight penalty
+  // when asked for.
+  Vector component_scores;
+  // Mean of component_scores: the factor match score, in [0, 1].
+  double score = 0;
+};
+
+// Finds the permutation of `other`'s components (Hungarian algorithm) that
+// maximises the factor match score with `reference`. With penalize_weights,
+// each component's score is also multiplied by 1 - |l1 - l2| / max(l1, l2).
+// Requires other.rank() >= reference.rank() and equal dimensions.
+Alignment Align(const Ktensor& reference, const Ktensor& other,
+                bool penalize_weights = false);
+
+// Reorders `other`'s components as `alignment` says, flips signs to agree
+// with the reference, and drops unmatched components.
+Ktensor ApplyAlignment(const Ktensor& reference, const Ktensor& other,
+                       const Alignment& alignment);
+
+// Align(reference, other).score.
+double FactorMatchScore(const Ktensor& reference, const Ktensor& other);
+
+// Core consistency diagnostic (Bro & Kiers 2003): 100 (1 - ||G - T||^2 / R)
+// where G is the least-squares Tucker core of x given the CP factors and T
+// the superdiagonal identity. 100 means an ideal trilinear structure; values
+// well below (or negative) mean the rank is too high. Mask entries are
+// ignored: it is computed on x as given.
+double Corcondia(const Tensor3& x, const Ktensor& model, int num_threads = 1);
+
+struct EnsembleOptions {
+  CpOptions cp;  // method, init, iterations...; rank and seed are set per fit
+  int min_rank = 1;
+  int max_rank = 1;
+  int restarts = 1;
+  bool compute_corcondia = true;
+};
+
+struct EnsembleSummary {
+  std::vector<int> ranks;
+  // Rows: ranks; columns: restarts, best first within each rank.
+  Matrix relative_error;
+  Matrix similarity;  // factor match score to the best fit of the same rank
+  Matrix corcondia;
+  std::vector<std::vector<CpSummary>> fits;  // fits[rank index][restart]
+  double seconds = 0;
+
+  std::string BriefReport() const;
+};
+
+// Fits every rank in [min_rank, max_rank] `restarts` times from seeds drawn
+// from options.cp.seed. Fits of a rank are sorted best first.
+EnsembleSummary RunEnsemble(const EnsembleOptions& options, const Tensor3& x,
+                            const Mask3* mask = nullptr);
+
+struct CrossValidationOptions {
+  CpOptions cp;
+  std::vector<int> ranks;
+  int restarts = 1;
+  // Fraction of the observed entries held out, drawn at random (speckled
+  // hold-out, as in TCA); the fits see only the rest.
+  double test_fraction = 0.1;
+};
+
+struct CrossValidationSummary {
+  std::vector<int> ranks;
+  Matrix train_error;  // (ranks x restarts) relative error on training entries
+  Matrix test_error;   // (ranks x restarts) relative error on held-out entries
+  double seconds = 0;
+
+  std::string BriefReport() const;
+};
+
+CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
+                                     const Tensor3& x,
+                                     const Mask3* mask = nullptr);
+
+}  // namespace ltr
+
+#endif  // LTR_DIAGNOSTICS_H_

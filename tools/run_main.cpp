@@ -1,0 +1,7 @@
+#include <iostream>
+
+#include "commands.h"
+
+namespace ltr {
+int RunMain(int, char**) { return 0; }
+}  // namespace ltr
