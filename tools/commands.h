@@ -8,6 +8,7 @@ namespace ltr {
 int RunMain(int argc, char** argv);  // dispatches on argv[1]
 int RunInfo(int argc, char** argv);
 int RunDecompose(int argc, char** argv);
+int RunSynth(int argc, char** argv);
 
 }  // namespace ltr
 

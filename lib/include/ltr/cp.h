@@ -40,7 +40,8 @@ struct CpOptions {
   // Stop when the relative error changes by less than this between two
   // iterations. 0 runs exactly max_iterations.
   double tolerance = 1e-6;
-  // Modes (0, 1, 2) constrained to be >= 0. Only for kNonnegHals.
+  // Modes (0, 1, 2) constrained to be >= 0. Only for kNonnegHals, where an
+  // empty list means all three modes.
   std::vector<int> nonnegative_modes;
   MissingData missing_data = MissingData::kExact;
   std::uint64_t seed = 0;
@@ -59,6 +60,7 @@ struct CpSummary {
   int iterations = 0;
   bool converged = false;  // tolerance met before max_iterations
   double seconds = 0;
+  std::uint64_t seed = 0;  // options.seed of this fit (set by Cp)
   std::string message;                // why it stopped
   std::vector<double> error_history;  // relative error after each iteration
 

@@ -1,0 +1,80 @@
+// The `ltr decompose` job as one library call: a single CP or Tucker fit, an
+// ensemble over ranks x restarts, and optionally cross-validation over the
+// same ranks; plus the writer of its result in the decomposition layout of
+// docs/formats.md.
+#ifndef LTR_DECOMPOSE_H_
+#define LTR_DECOMPOSE_H_
+
+#include <optional>
+#include <string>
+
+#include "ltr/cp.h"
+#include "ltr/diagnostics.h"
+#include "ltr/io.h"
+#include "ltr/tensor.h"
+#include "ltr/tucker.h"
+
+namespace ltr {
+
+enum class DecompositionMethod {
+  kCpAls,
+  kCpOpt,
+  kNcpHals,
+  kTuckerHosvd,
+  kTuckerHooi,
+};
+
+// "cp-als", "cp-opt", "ncp-hals", "tucker-hosvd", "tucker-hooi".
+std::string MethodName(DecompositionMethod method);
+// Throws ltr::Error naming the valid choices.
+DecompositionMethod ParseMethod(const std::string& name);
+
+struct DecomposeOptions {
+  DecompositionMethod method = DecompositionMethod::kCpAls;
+  // CP settings (rank, init, iterations, tolerance, nonnegative modes, seed,
+  // threads). cp.method is set from `method`.
+  CpOptions cp;
+  // Tucker settings (ranks or error tolerance). tucker.method is set from
+  // `method`.
+  TuckerOptions tucker;
+  // A rank sweep when max_rank > 0: every CP rank in [min_rank, max_rank],
+  // `restarts` fits each (an ensemble, as TCA's rank plot).
+  int min_rank = 0;
+  int max_rank = 0;
+  int restarts = 1;
+  bool corcondia = true;
+  // Also cross-validate the swept ranks on held-out entries.
+  bool cross_validate = false;
+  double test_fraction = 0.1;
+  // Treat NaN (and infinite) entries as missing instead of an error.
+  bool nan_as_missing = false;
+
+  bool IsValid(const Dims& dims, std::string* error) const;
+};
+
+struct DecomposeResult {
+  std::optional<CpSummary> cp;
+  std::optional<TuckerSummary> tucker;
+  std::optional<EnsembleSummary> ensemble;
+  std::optional<CrossValidationSummary> cross_validation;
+
+  // What the command prints: one fit's brief report, or the rank table.
+  std::string Report() const;
+};
+
+// Runs the decomposition `options` describes. `mask` may be null (all
+// observed). Throws ltr::Error on invalid options or data (non-finite
+// entries that are observed, unless nan_as_missing).
+DecomposeResult Decompose(const DecomposeOptions& options, const Tensor3& x,
+                          const Mask3* mask = nullptr);
+
+// Writes `result` into `out` in the decomposition layout; `axes` names the
+// input's three axes (e.g. "trial,time,neuron") so factor datasets are
+// labelled "<axis>,component".
+void WriteDecomposition(const DecomposeOptions& options,
+                        const DecomposeResult& result, const std::string& axes,
+                        io::OutputFile* out);
+
+}  // namespace ltr
+
+#endif  // LTR_DECOMPOSE_H_

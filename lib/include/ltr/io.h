@@ -1,0 +1,115 @@
+// Reading and writing ltr's HDF5 files. This module is the only code that
+// knows HDF5; everything it throws is an ltr::Error with a one-line message
+// naming the file and dataset.
+//
+// On disk every array is row-major, as h5py shows it: a (rows, cols) dataset
+// is a Matrix with the same rows and columns, and a 3-way dataset is a
+// Tensor3 with the same dimensions. Readers accept float64, float32 and
+// integer data.
+#ifndef LTR_IO_H_
+#define LTR_IO_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ltr/tensor.h"
+
+namespace ltr::io {
+
+// Throws ltr::Error unless `file` exists and is a readable HDF5 file.
+void CheckReadable(const std::string& file);
+bool HasDataset(const std::string& file, const std::string& dataset);
+// Shape of a dataset as stored.
+std::vector<Index> DatasetShape(const std::string& file,
+                                const std::string& dataset);
+
+Tensor3 ReadTensor3(const std::string& file, const std::string& dataset);
+// Any nonzero value counts as observed.
+Mask3 ReadMask3(const std::string& file, const std::string& dataset);
+Matrix ReadMatrix(const std::string& file, const std::string& dataset);
+Vector ReadVector(const std::string& file, const std::string& dataset);
+std::vector<std::int64_t> ReadIntVector(const std::string& file,
+                                        const std::string& dataset);
+
+// Attributes of a group or dataset (`object`, "/" for the root).
+bool HasAttribute(const std::string& file, const std::string& object,
+                  const std::string& name);
+double ReadDoubleAttribute(const std::string& file, const std::string& object,
+                           const std::string& name);
+std::string ReadStringAttribute(const std::string& file,
+                                const std::string& object,
+                                const std::string& name);
+
+struct DatasetInfo {
+  std::string path;
+  std::vector<Index> shape;
+  std::string dtype;  // "float64", "int32", "uint8", "string", ...
+  std::string axes;   // the `axes` attribute, empty if absent
+};
+struct AttributeInfo {
+  std::string object;  // group or dataset path
+  std::string name;
+  std::string value;  // rendered as text
+};
+struct FileInfo {
+  std::vector<DatasetInfo> datasets;
+  std::vector<AttributeInfo> attributes;
+};
+// Every dataset and attribute in the file, depth first in name order.
+FileInfo Describe(const std::string& file);
+
+// An output file that appears only when complete: data go to a temporary
+// file beside `path`, which Commit() renames to `path`. Destroyed without a
+// Commit (an error, an exception), the temporary file is removed and `path`
+// is left as it was. The constructor fails at once, before any work, if the
+// directory does not exist or is not writable. Intermediate groups are
+// created as needed. Root attributes ltr_version, command and created are
+// written on construction.
+class OutputFile {
+ public:
+  OutputFile(const std::string& path, const std::string& command);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  const std::string& path() const;
+
+  void WriteTensor3(const std::string& dataset, const Tensor3& x,
+                    const std::string& axes);
+  void WriteMask3(const std::string& dataset, const Mask3& mask,
+                  const std::string& axes);
+  void WriteMatrix(const std::string& dataset, const Matrix& m,
+                   const std::string& axes = "");
+  void WriteVector(const std::string& dataset, const Vector& v,
+                   const std::string& axes = "");
+  void WriteIntVector(const std::string& dataset,
+                      const std::vector<std::int64_t>& v,
+                      const std::string& axes = "");
+  // Attributes on a group or dataset; groups are created if missing.
+  void SetAttribute(const std::string& object, const std::string& name,
+                    double value);
+  void SetAttribute(const std::string& object, const std::string& name,
+                    std::int64_t value);
+  void SetAttribute(const std::string& object, const std::string& name,
+                    int value) {
+    SetAttribute(object, name, static_cast<std::int64_t>(value));
+  }
+  void SetAttribute(const std::string& object, const std::string& name,
+                    const std::string& value);
+  void SetAttribute(const std::string& object, const std::string& name,
+                    const char* value) {
+    SetAttribute(object, name, std::string(value));
+  }
+
+  void Commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ltr::io
+
+#endif  // LTR_IO_H_

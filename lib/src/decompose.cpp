@@ -1,0 +1,277 @@
+#include "ltr/decompose.h"
+
+#include <cmath>
+#include <iomanip>
+#include <numeric>
+#include <sstream>
+
+#include "ltr/error.h"
+
+namespace ltr {
+namespace {
+
+bool IsCp(DecompositionMethod method) {
+  return method == DecompositionMethod::kCpAls ||
+         method == DecompositionMethod::kCpOpt ||
+         method == DecompositionMethod::kNcpHals;
+}
+
+CpMethod ToCpMethod(DecompositionMethod method) {
+  switch (method) {
+    case DecompositionMethod::kCpOpt:
+      return CpMethod::kOpt;
+    case DecompositionMethod::kNcpHals:
+      return CpMethod::kNonnegHals;
+    default:
+      return CpMethod::kAls;
+  }
+}
+
+// The mask the fits should use: the given one, with non-finite entries
+// removed when allowed. Throws if a non-finite entry would be observed.
+std::optional<Mask3> EffectiveMask(const DecomposeOptions& options,
+                                   const Tensor3& x, const Mask3* mask) {
+  std::optional<Mask3> out;
+  if (mask) out = *mask;
+  const Dims& d = x.dims();
+  for (Index n = 0; n < x.size(); ++n) {
+    if (std::isfinite(x.data()[n])) continue;
+    if (out && out->data()[n] == 0) continue;
+    if (!options.nan_as_missing) {
+      const Index i = n / (d[1] * d[2]), j = (n / d[2]) % d[1], k = n % d[2];
+      throw Error("the tensor has a non-finite value at (" + std::to_string(i) +
+                  ", " + std::to_string(j) + ", " + std::to_string(k) +
+                  ") that is not masked; give a --mask that excludes it or "
+                  "use --nan-as-missing");
+    }
+    if (!out) out = Mask3(d, 1);
+    out->data()[n] = 0;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string MethodName(DecompositionMethod method) {
+  switch (method) {
+    case DecompositionMethod::kCpAls:
+      return "cp-als";
+    case DecompositionMethod::kCpOpt:
+      return "cp-opt";
+    case DecompositionMethod::kNcpHals:
+      return "ncp-hals";
+    case DecompositionMethod::kTuckerHosvd:
+      return "tucker-hosvd";
+    case DecompositionMethod::kTuckerHooi:
+      return "tucker-hooi";
+  }
+  return "?";
+}
+
+DecompositionMethod ParseMethod(const std::string& name) {
+  for (auto method :
+       {DecompositionMethod::kCpAls, DecompositionMethod::kCpOpt,
+        DecompositionMethod::kNcpHals, DecompositionMethod::kTuckerHosvd,
+        DecompositionMethod::kTuckerHooi})
+    if (MethodName(method) == name) return method;
+  throw Error("unknown method '" + name +
+              "'; expected cp-als, cp-opt, ncp-hals, tucker-hosvd or "
+              "tucker-hooi");
+}
+
+bool DecomposeOptions::IsValid(const Dims& dims, std::string* error) const {
+  const bool sweep = max_rank > 0;
+  if (!IsCp(method)) {
+    if (sweep || cross_validate) {
+      *error = "rank sweeps and cross-validation are for CP methods; give " +
+               MethodName(method) + " --tucker-ranks or --tucker-tol";
+      return false;
+    }
+    TuckerOptions t = tucker;
+    t.method = method == DecompositionMethod::kTuckerHooi
+                   ? TuckerMethod::kHooi
+                   : TuckerMethod::kHosvd;
+    return t.IsValid(dims, error);
+  }
+  if (sweep) {
+    if (min_rank < 1 || min_rank > max_rank) {
+      *error = "rank range " + std::to_string(min_rank) + ":" +
+               std::to_string(max_rank) + " must satisfy 1 <= A <= B";
+      return false;
+    }
+    if (restarts < 1) {
+      *error = "restarts must be >= 1";
+      return false;
+    }
+  }
+  if (cross_validate && !(test_fraction > 0 && test_fraction <= 0.9)) {
+    *error = "test fraction must be in (0, 0.9]";
+    return false;
+  }
+  CpOptions c = cp;
+  c.method = ToCpMethod(method);
+  if (sweep) c.rank = max_rank;
+  return c.IsValid(dims, error);
+}
+
+DecomposeResult Decompose(const DecomposeOptions& options, const Tensor3& x,
+                          const Mask3* mask) {
+  std::string error;
+  if (!options.IsValid(x.dims(), &error)) throw Error(error);
+  if (mask && mask->dims() != x.dims())
+    throw Error("the mask is " + DimsToString(mask->dims()) +
+                " but the tensor is " + DimsToString(x.dims()));
+
+  const std::optional<Mask3> effective = EffectiveMask(options, x, mask);
+  const Mask3* m = effective ? &*effective : nullptr;
+  // Algorithms never read masked entries' values, but a NaN times a zero
+  // weight is still NaN: give them zeros there.
+  std::optional<Tensor3> zero_filled;
+  if (m && !AllFinite(x)) {
+    zero_filled = x;
+    for (Index n = 0; n < x.size(); ++n)
+      if (!m->data()[n]) zero_filled->data()[n] = 0;
+  }
+  const Tensor3& data = zero_filled ? *zero_filled : x;
+
+  DecomposeResult result;
+  if (!IsCp(options.method)) {
+    if (m)
+      throw Error("Tucker methods do not take missing data; use a CP method");
+    TuckerOptions t = options.tucker;
+    t.method = options.method == DecompositionMethod::kTuckerHooi
+                   ? TuckerMethod::kHooi
+                   : TuckerMethod::kHosvd;
+    result.tucker = Tucker(t, data);
+    return result;
+  }
+
+  CpOptions cp = options.cp;
+  cp.method = ToCpMethod(options.method);
+  if (options.max_rank <= 0) {
+    result.cp = Cp(cp, data, m);
+  } else {
+    EnsembleOptions e;
+    e.cp = cp;
+    e.min_rank = options.min_rank;
+    e.max_rank = options.max_rank;
+    e.restarts = options.restarts;
+    e.compute_corcondia = options.corcondia;
+    result.ensemble = RunEnsemble(e, data, m);
+  }
+  if (options.cross_validate) {
+    CrossValidationOptions cv;
+    cv.cp = cp;
+    cv.restarts = options.restarts;
+    cv.test_fraction = options.test_fraction;
+    if (options.max_rank > 0) {
+      for (int r = options.min_rank; r <= options.max_rank; ++r)
+        cv.ranks.push_back(r);
+    } else {
+      cv.ranks = {cp.rank};
+    }
+    result.cross_validation = CrossValidate(cv, data, m);
+  }
+  return result;
+}
+
+std::string DecomposeResult::Report() const {
+  std::ostringstream out;
+  if (cp) out << cp->BriefReport() << "\n";
+  if (tucker) out << tucker->BriefReport() << "\n";
+  if (ensemble) out << ensemble->BriefReport() << "\n";
+  if (cross_validation) out << cross_validation->BriefReport() << "\n";
+  return out.str();
+}
+
+namespace {
+
+std::vector<std::string> SplitAxes(const std::string& axes) {
+  std::vector<std::string> names;
+  std::stringstream in(axes);
+  std::string name;
+  while (std::getline(in, name, ',')) names.push_back(name);
+  if (names.size() != 3) names = {"mode0", "mode1", "mode2"};
+  return names;
+}
+
+void WriteCp(const std::string& group, const std::string& method,
+             const CpSummary& s, const std::vector<std::string>& axes,
+             io::OutputFile* out) {
+  out->WriteVector(group + "/weights", s.model.weights, "component");
+  for (int n = 0; n < 3; ++n)
+    out->WriteMatrix(group + "/factors/" + std::to_string(n),
+                     s.model.factors[n], axes[n] + ",component");
+  out->WriteVector(group + "/error_history",
+                   Eigen::Map<const Vector>(s.error_history.data(),
+                                            s.error_history.size()),
+                   "iteration");
+  out->SetAttribute(group, "method", method);
+  out->SetAttribute(group, "rank", static_cast<std::int64_t>(s.model.rank()));
+  out->SetAttribute(group, "relative_error", s.relative_error);
+  out->SetAttribute(group, "fit", s.fit());
+  out->SetAttribute(group, "iterations", s.iterations);
+  out->SetAttribute(group, "converged", s.converged ? 1 : 0);
+  out->SetAttribute(group, "seconds", s.seconds);
+  out->SetAttribute(group, "seed", static_cast<std::int64_t>(s.seed));
+  out->SetAttribute(group, "message", s.message);
+}
+
+
+std::vector<std::int64_t> ToInt64(const std::vector<int>& values) {
+  return std::vector<std::int64_t>(values.begin(), values.end());
+}
+
+}  // namespace
+
+void WriteDecomposition(const DecomposeOptions& options,
+                        const DecomposeResult& result, const std::string& axes,
+                        io::OutputFile* out) {
+  const std::vector<std::string> names = SplitAxes(axes);
+  const std::string method = MethodName(options.method);
+  if (result.cp) WriteCp("/cp", method, *result.cp, names, out);
+  if (result.tucker) {
+    const TuckerSummary& t = *result.tucker;
+    out->WriteTensor3("/tucker/core", t.model.core,
+                      "component0,component1,component2");
+    for (int n = 0; n < 3; ++n)
+      out->WriteMatrix("/tucker/factors/" + std::to_string(n),
+                       t.model.factors[n], names[n] + ",component");
+    out->SetAttribute("/tucker", "method", method);
+    out->SetAttribute("/tucker", "relative_error", t.relative_error);
+    out->SetAttribute("/tucker", "fit", 1.0 - t.relative_error);
+    out->SetAttribute("/tucker", "iterations", t.iterations);
+    out->SetAttribute("/tucker", "converged", t.converged ? 1 : 0);
+    out->SetAttribute("/tucker", "seconds", t.seconds);
+    out->SetAttribute("/tucker", "ranks",
+                      std::to_string(t.model.core.dim(0)) + "," +
+                          std::to_string(t.model.core.dim(1)) + "," +
+                          std::to_string(t.model.core.dim(2)));
+  }
+  if (result.ensemble) {
+    const EnsembleSummary& e = *result.ensemble;
+    out->WriteIntVector("/ensemble/ranks", ToInt64(e.ranks), "rank");
+    out->WriteMatrix("/ensemble/relative_error", e.relative_error,
+                     "rank,restart");
+    out->WriteMatrix("/ensemble/similarity", e.similarity, "rank,restart");
+    if (e.corcondia.size() > 0)
+      out->WriteMatrix("/ensemble/corcondia", e.corcondia, "rank,restart");
+    out->SetAttribute("/ensemble", "method", method);
+    out->SetAttribute("/ensemble", "seconds", e.seconds);
+    for (size_t r = 0; r < e.fits.size(); ++r)
+      for (size_t k = 0; k < e.fits[r].size(); ++k)
+        WriteCp("/ensemble/rank_" + std::to_string(e.ranks[r]) + "/run_" +
+                    std::to_string(k),
+                method, e.fits[r][k], names, out);
+  }
+  if (result.cross_validation) {
+    const CrossValidationSummary& cv = *result.cross_validation;
+    out->WriteIntVector("/crossval/ranks", ToInt64(cv.ranks), "rank");
+    out->WriteMatrix("/crossval/train_error", cv.train_error, "rank,restart");
+    out->WriteMatrix("/crossval/test_error", cv.test_error, "rank,restart");
+    out->SetAttribute("/crossval", "test_fraction", options.test_fraction);
+    out->SetAttribute("/crossval", "seconds", cv.seconds);
+  }
+}
+
+}  // namespace ltr

@@ -1,0 +1,581 @@
+#include "ltr/io.h"
+
+#include <H5Cpp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <sstream>
+
+#include "ltr/error.h"
+#include "ltr/version.h"
+
+namespace ltr::io {
+namespace {
+
+namespace fs = std::filesystem;
+using RowMajorMatrix =
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// HDF5 prints a stack of diagnostics on every failure unless told not to; we
+// translate its exceptions into one-line ltr::Errors instead.
+void QuietHdf5() {
+  static const bool quiet = [] {
+    H5::Exception::dontPrint();
+    return true;
+  }();
+  (void)quiet;
+}
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+H5::H5File OpenForReading(const std::string& file) {
+  QuietHdf5();
+  std::error_code ec;
+  if (!fs::exists(file, ec))
+    throw Error("cannot open " + Quote(file) + ": no such file");
+  if (fs::is_directory(file, ec))
+    throw Error("cannot open " + Quote(file) + ": it is a directory");
+  try {
+    if (!H5::H5File::isHdf5(file))
+      throw Error("cannot open " + Quote(file) + ": not an HDF5 file");
+    return H5::H5File(file, H5F_ACC_RDONLY);
+  } catch (const H5::Exception&) {
+    throw Error("cannot open " + Quote(file) +
+                ": not a readable HDF5 file (truncated or corrupt?)");
+  }
+}
+
+// True if every link along `path` exists (H5Lexists needs each parent).
+bool PathExists(const H5::H5File& f, const std::string& path) {
+  if (path.empty() || path == "/") return true;
+  std::string prefix;
+  std::stringstream parts(path);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    if (part.empty()) continue;
+    prefix += "/" + part;
+    if (H5Lexists(f.getId(), prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    H5O_info_t info;
+    if (H5Oget_info_by_name(f.getId(), prefix.c_str(), &info, H5P_DEFAULT) < 0)
+      return false;
+    if (prefix != path && info.type != H5O_TYPE_GROUP) return false;
+  }
+  return true;
+}
+
+std::string TypeName(const H5::DataType& type) {
+  switch (type.getClass()) {
+    case H5T_FLOAT:
+      return "float" + std::to_string(8 * type.getSize());
+    case H5T_INTEGER: {
+      const H5::IntType int_type(type.getId());
+      const bool is_signed = int_type.getSign() != H5T_SGN_NONE;
+      return std::string(is_signed ? "int" : "uint") +
+             std::to_string(8 * type.getSize());
+    }
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    default:
+      return "other";
+  }
+}
+
+std::vector<Index> ShapeOf(const H5::DataSpace& space) {
+  const int rank = space.getSimpleExtentNdims();
+  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
+  if (rank > 0) space.getSimpleExtentDims(dims.data());
+  return std::vector<Index>(dims.begin(), dims.end());
+}
+
+std::string ShapeToString(const std::vector<Index>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+// Opens a numeric dataset, checking that it exists, is numeric and has the
+// expected number of dimensions (-1: any).
+H5::DataSet OpenNumeric(const H5::H5File& f, const std::string& file,
+                        const std::string& dataset, int expected_rank,
+                        std::vector<Index>* shape) {
+  const std::string where = Quote(dataset) + " in " + Quote(file);
+  if (!PathExists(f, dataset) ||
+      f.childObjType(dataset) != H5O_TYPE_DATASET)
+    throw Error("no dataset " + where);
+  H5::DataSet ds = f.openDataSet(dataset);
+  const H5T_class_t cls = ds.getTypeClass();
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+    throw Error("dataset " + where + " is " + TypeName(ds.getDataType()) +
+                ", expected float or integer data");
+  *shape = ShapeOf(ds.getSpace());
+  if (expected_rank >= 0 && static_cast<int>(shape->size()) != expected_rank)
+    throw Error("dataset " + where + " has shape " + ShapeToString(*shape) +
+                ", expected " + std::to_string(expected_rank) +
+                (expected_rank == 1 ? " dimension" : " dimensions"));
+  return ds;
+}
+
+// Runs `body`, turning any HDF5 failure into a one-line error about `what`.
+template <typename Body>
+auto Guard(const std::string& what, Body body) -> decltype(body()) {
+  QuietHdf5();
+  try {
+    return body();
+  } catch (const H5::Exception& e) {
+    throw Error(what + ": HDF5 error in " + e.getFuncName() +
+                " (file truncated or corrupt?)");
+  }
+}
+
+template <typename T>
+std::vector<T> ReadAll(const std::string& file, const std::string& dataset,
+                       int expected_rank, const H5::PredType& memory_type,
+                       std::vector<Index>* shape) {
+  return Guard("cannot read " + Quote(dataset) + " from " + Quote(file), [&] {
+    H5::H5File f = OpenForReading(file);
+    H5::DataSet ds = OpenNumeric(f, file, dataset, expected_rank, shape);
+    size_t count = 1;
+    for (Index d : *shape) count *= static_cast<size_t>(d);
+    std::vector<T> values(count);
+    if (count > 0) ds.read(values.data(), memory_type);
+    return values;
+  });
+}
+
+}  // namespace
+
+void CheckReadable(const std::string& file) {
+  Guard("cannot open " + Quote(file), [&] { OpenForReading(file); });
+}
+
+bool HasDataset(const std::string& file, const std::string& dataset) {
+  return Guard("cannot read " + Quote(file), [&] {
+    H5::H5File f = OpenForReading(file);
+    return PathExists(f, dataset) &&
+           f.childObjType(dataset) == H5O_TYPE_DATASET;
+  });
+}
+
+std::vector<Index> DatasetShape(const std::string& file,
+                                const std::string& dataset) {
+  return Guard("cannot read " + Quote(file), [&] {
+    H5::H5File f = OpenForReading(file);
+    std::vector<Index> shape;
+    OpenNumeric(f, file, dataset, -1, &shape);
+    return shape;
+  });
+}
+
+Tensor3 ReadTensor3(const std::string& file, const std::string& dataset) {
+  std::vector<Index> shape;
+  std::vector<double> values =
+      ReadAll<double>(file, dataset, 3, H5::PredType::NATIVE_DOUBLE, &shape);
+  Tensor3 x(shape[0], shape[1], shape[2]);
+  x.values() = std::move(values);
+  return x;
+}
+
+Mask3 ReadMask3(const std::string& file, const std::string& dataset) {
+  std::vector<Index> shape;
+  std::vector<double> values =
+      ReadAll<double>(file, dataset, 3, H5::PredType::NATIVE_DOUBLE, &shape);
+  Mask3 mask(shape[0], shape[1], shape[2]);
+  for (size_t n = 0; n < values.size(); ++n)
+    mask.values()[n] = values[n] != 0 ? 1 : 0;
+  return mask;
+}
+
+Matrix ReadMatrix(const std::string& file, const std::string& dataset) {
+  std::vector<Index> shape;
+  std::vector<double> values =
+      ReadAll<double>(file, dataset, 2, H5::PredType::NATIVE_DOUBLE, &shape);
+  return Eigen::Map<RowMajorMatrix>(values.data(), shape[0], shape[1]);
+}
+
+Vector ReadVector(const std::string& file, const std::string& dataset) {
+  std::vector<Index> shape;
+  std::vector<double> values =
+      ReadAll<double>(file, dataset, 1, H5::PredType::NATIVE_DOUBLE, &shape);
+  return Eigen::Map<Vector>(values.data(), shape[0]);
+}
+
+std::vector<std::int64_t> ReadIntVector(const std::string& file,
+                                        const std::string& dataset) {
+  std::vector<Index> shape;
+  // Read as double first so that float labels are checked to be whole.
+  std::vector<double> values =
+      ReadAll<double>(file, dataset, 1, H5::PredType::NATIVE_DOUBLE, &shape);
+  std::vector<std::int64_t> out(values.size());
+  for (size_t n = 0; n < values.size(); ++n) {
+    out[n] = static_cast<std::int64_t>(values[n]);
+    if (static_cast<double>(out[n]) != values[n])
+      throw Error("dataset " + Quote(dataset) + " in " + Quote(file) +
+                  " should hold whole numbers; entry " + std::to_string(n) +
+                  " is " + std::to_string(values[n]));
+  }
+  return out;
+}
+
+namespace {
+
+H5::Attribute OpenAttribute(const H5::H5File& f, const std::string& file,
+                            const std::string& object,
+                            const std::string& name) {
+  if (!PathExists(f, object))
+    throw Error("no object " + Quote(object) + " in " + Quote(file));
+  auto open = [&](const H5::H5Object& owner) {
+    if (!owner.attrExists(name))
+      throw Error("no attribute " + Quote(name) + " on " + Quote(object) +
+                  " in " + Quote(file));
+    return owner.openAttribute(name);
+  };
+  if (object == "/" || f.childObjType(object) == H5O_TYPE_GROUP)
+    return open(f.openGroup(object));
+  return open(f.openDataSet(object));
+}
+
+std::string ReadStringValue(const H5::Attribute& attr) {
+  const H5::StrType type = attr.getStrType();
+  std::string value;
+  if (type.isVariableStr()) {
+    attr.read(type, value);
+  } else {
+    std::vector<char> buffer(type.getSize() + 1, '\0');
+    attr.read(type, buffer.data());
+    value = std::string(buffer.data());
+  }
+  return value;
+}
+
+}  // namespace
+
+bool HasAttribute(const std::string& file, const std::string& object,
+                  const std::string& name) {
+  return Guard("cannot read " + Quote(file), [&] {
+    H5::H5File f = OpenForReading(file);
+    if (!PathExists(f, object)) return false;
+    if (object == "/" || f.childObjType(object) == H5O_TYPE_GROUP)
+      return f.openGroup(object).attrExists(name);
+    return f.openDataSet(object).attrExists(name);
+  });
+}
+
+double ReadDoubleAttribute(const std::string& file, const std::string& object,
+                           const std::string& name) {
+  return Guard("cannot read attribute " + Quote(name) + " of " + Quote(file),
+               [&] {
+                 H5::H5File f = OpenForReading(file);
+                 H5::Attribute attr = OpenAttribute(f, file, object, name);
+                 const H5T_class_t cls = attr.getTypeClass();
+                 if ((cls != H5T_FLOAT && cls != H5T_INTEGER) ||
+                     attr.getSpace().getSimpleExtentNpoints() != 1)
+                   throw Error("attribute " + Quote(name) + " of " +
+                               Quote(object) + " in " + Quote(file) +
+                               " is not a number");
+                 double value = 0;
+                 attr.read(H5::PredType::NATIVE_DOUBLE, &value);
+                 return value;
+               });
+}
+
+std::string ReadStringAttribute(const std::string& file,
+                                const std::string& object,
+                                const std::string& name) {
+  return Guard("cannot read attribute " + Quote(name) + " of " + Quote(file),
+               [&] {
+                 H5::H5File f = OpenForReading(file);
+                 H5::Attribute attr = OpenAttribute(f, file, object, name);
+                 if (attr.getTypeClass() != H5T_STRING)
+                   throw Error("attribute " + Quote(name) + " of " +
+                               Quote(object) + " in " + Quote(file) +
+                               " is not a string");
+                 return ReadStringValue(attr);
+               });
+}
+
+namespace {
+
+std::string RenderAttribute(const H5::Attribute& attr) {
+  const H5T_class_t cls = attr.getTypeClass();
+  if (cls == H5T_STRING) return ReadStringValue(attr);
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+    return "<" + TypeName(attr.getDataType()) + ">";
+  const hssize_t n = attr.getSpace().getSimpleExtentNpoints();
+  std::vector<double> values(static_cast<size_t>(n));
+  if (n > 0) attr.read(H5::PredType::NATIVE_DOUBLE, values.data());
+  std::ostringstream out;
+  out.precision(10);
+  if (n != 1) out << "[";
+  for (hssize_t i = 0; i < std::min<hssize_t>(n, 8); ++i)
+    out << (i ? ", " : "") << values[static_cast<size_t>(i)];
+  if (n > 8) out << ", ...";
+  if (n != 1) out << "]";
+  return out.str();
+}
+
+void DescribeAttributes(const H5::H5Object& object, const std::string& path,
+                        FileInfo* info) {
+  for (int a = 0; a < object.getNumAttrs(); ++a) {
+    H5::Attribute attr = object.openAttribute(static_cast<unsigned>(a));
+    info->attributes.push_back({path, attr.getName(), RenderAttribute(attr)});
+  }
+}
+
+void DescribeGroup(const H5::Group& group, const std::string& path,
+                   FileInfo* info) {
+  DescribeAttributes(group, path, info);
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < group.getNumObjs(); ++i)
+    names.push_back(group.getObjnameByIdx(i));
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string child = (path == "/" ? "/" : path + "/") + name;
+    const H5O_type_t type = group.childObjType(name);
+    if (type == H5O_TYPE_GROUP) {
+      DescribeGroup(group.openGroup(name), child, info);
+    } else if (type == H5O_TYPE_DATASET) {
+      H5::DataSet ds = group.openDataSet(name);
+      DatasetInfo d{child, ShapeOf(ds.getSpace()), TypeName(ds.getDataType()),
+                    ""};
+      if (ds.attrExists("axes") &&
+          ds.openAttribute("axes").getTypeClass() == H5T_STRING)
+        d.axes = ReadStringValue(ds.openAttribute("axes"));
+      info->datasets.push_back(d);
+      DescribeAttributes(ds, child, info);
+    }
+  }
+}
+
+}  // namespace
+
+FileInfo Describe(const std::string& file) {
+  return Guard("cannot read " + Quote(file), [&] {
+    H5::H5File f = OpenForReading(file);
+    FileInfo info;
+    DescribeGroup(f.openGroup("/"), "/", &info);
+    return info;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// OutputFile
+
+struct OutputFile::Impl {
+  std::string path;
+  std::string temporary;
+  std::unique_ptr<H5::H5File> file_owner;  // open until Commit
+  H5::H5File& file() { return *file_owner; }
+  bool committed = false;
+
+  // The group at `path`, created (with its parents) if missing.
+  H5::Group Group(const std::string& group_path) {
+    if (group_path.empty() || group_path == "/") return file().openGroup("/");
+    std::string prefix;
+    std::stringstream parts(group_path);
+    std::string part;
+    while (std::getline(parts, part, '/')) {
+      if (part.empty()) continue;
+      prefix += "/" + part;
+      if (H5Lexists(file().getId(), prefix.c_str(), H5P_DEFAULT) <= 0)
+        file().createGroup(prefix);
+    }
+    return file().openGroup(group_path);
+  }
+
+  static std::string Parent(const std::string& dataset) {
+    const size_t slash = dataset.find_last_of('/');
+    return slash == std::string::npos || slash == 0 ? "/"
+                                                    : dataset.substr(0, slash);
+  }
+
+  template <typename T>
+  void Write(const std::string& dataset, const std::vector<hsize_t>& dims,
+             const T* data, const H5::PredType& file_type,
+             const H5::PredType& memory_type, const std::string& axes) {
+    Guard("cannot write " + Quote(dataset) + " to " + Quote(path), [&] {
+      Group(Parent(dataset));
+      H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
+      H5::DataSet ds = file().createDataSet(dataset, file_type, space);
+      size_t count = 1;
+      for (hsize_t d : dims) count *= d;
+      if (count > 0) ds.write(data, memory_type);
+      if (!axes.empty()) WriteString(ds, "axes", axes);
+    });
+  }
+
+  static void WriteString(H5::H5Object& object, const std::string& name,
+                          const std::string& value) {
+    if (object.attrExists(name)) object.removeAttr(name);
+    const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+    H5::Attribute attr =
+        object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+    attr.write(type, value);
+  }
+
+  template <typename T>
+  void WriteScalar(const std::string& object, const std::string& name,
+                   const T& value, const H5::PredType& file_type,
+                   const H5::PredType& memory_type) {
+    Guard("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
+      auto write = [&](H5::H5Object& owner) {
+        if (owner.attrExists(name)) owner.removeAttr(name);
+        owner.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR))
+            .write(memory_type, &value);
+      };
+      if (object != "/" && PathExists(file(), object) &&
+          file().childObjType(object) == H5O_TYPE_DATASET) {
+        H5::DataSet ds = file().openDataSet(object);
+        write(ds);
+      } else {
+        H5::Group g = Group(object);
+        write(g);
+      }
+    });
+  }
+};
+
+namespace {
+
+std::string NowIso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+}  // namespace
+
+OutputFile::OutputFile(const std::string& path, const std::string& command)
+    : impl_(std::make_unique<Impl>()) {
+  QuietHdf5();
+  impl_->path = path;
+  if (path.empty()) throw Error("no output file given (use -o FILE.h5)");
+  const fs::path target(path);
+  const fs::path directory =
+      target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec))
+    throw Error("cannot write " + Quote(path) + ": directory " +
+                Quote(directory.string()) + " does not exist");
+  if (fs::is_directory(target, ec))
+    throw Error("cannot write " + Quote(path) + ": it is a directory");
+  if (access(directory.c_str(), W_OK) != 0)
+    throw Error("cannot write " + Quote(path) + ": directory " +
+                Quote(directory.string()) + " is not writable");
+  impl_->temporary = (directory / ("." + target.filename().string() + ".tmp-" +
+                                   std::to_string(getpid())))
+                         .string();
+  Guard("cannot create " + Quote(impl_->temporary), [&] {
+    impl_->file_owner =
+        std::make_unique<H5::H5File>(impl_->temporary, H5F_ACC_TRUNC);
+    H5::Group root = impl_->file().openGroup("/");
+    Impl::WriteString(root, "ltr_version", kVersion);
+    Impl::WriteString(root, "command", command);
+    Impl::WriteString(root, "created", NowIso8601());
+  });
+}
+
+OutputFile::~OutputFile() {
+  if (impl_ && !impl_->committed) {
+    try {
+      impl_->file().close();
+    } catch (...) {
+    }
+    std::remove(impl_->temporary.c_str());
+  }
+}
+
+const std::string& OutputFile::path() const { return impl_->path; }
+
+void OutputFile::WriteTensor3(const std::string& dataset, const Tensor3& x,
+                              const std::string& axes) {
+  const Dims& d = x.dims();
+  impl_->Write(dataset,
+               {static_cast<hsize_t>(d[0]), static_cast<hsize_t>(d[1]),
+                static_cast<hsize_t>(d[2])},
+               x.data(), H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE,
+               axes);
+}
+
+void OutputFile::WriteMask3(const std::string& dataset, const Mask3& mask,
+                            const std::string& axes) {
+  const Dims& d = mask.dims();
+  impl_->Write(dataset,
+               {static_cast<hsize_t>(d[0]), static_cast<hsize_t>(d[1]),
+                static_cast<hsize_t>(d[2])},
+               mask.data(), H5::PredType::STD_U8LE, H5::PredType::NATIVE_UINT8,
+               axes);
+}
+
+void OutputFile::WriteMatrix(const std::string& dataset, const Matrix& m,
+                             const std::string& axes) {
+  const RowMajorMatrix row_major = m;
+  impl_->Write(dataset,
+               {static_cast<hsize_t>(m.rows()), static_cast<hsize_t>(m.cols())},
+               row_major.data(), H5::PredType::IEEE_F64LE,
+               H5::PredType::NATIVE_DOUBLE, axes);
+}
+
+void OutputFile::WriteVector(const std::string& dataset, const Vector& v,
+                             const std::string& axes) {
+  impl_->Write(dataset, {static_cast<hsize_t>(v.size())}, v.data(),
+               H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE, axes);
+}
+
+void OutputFile::WriteIntVector(const std::string& dataset,
+                                const std::vector<std::int64_t>& v,
+                                const std::string& axes) {
+  impl_->Write(dataset, {static_cast<hsize_t>(v.size())}, v.data(),
+               H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64, axes);
+}
+
+void OutputFile::SetAttribute(const std::string& object,
+                              const std::string& name, double value) {
+  impl_->WriteScalar(object, name, value, H5::PredType::IEEE_F64LE,
+                     H5::PredType::NATIVE_DOUBLE);
+}
+
+void OutputFile::SetAttribute(const std::string& object,
+                              const std::string& name, std::int64_t value) {
+  impl_->WriteScalar(object, name, value, H5::PredType::STD_I64LE,
+                     H5::PredType::NATIVE_INT64);
+}
+
+void OutputFile::SetAttribute(const std::string& object,
+                              const std::string& name,
+                              const std::string& value) {
+  Guard("cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
+        [&] {
+          if (object != "/" && PathExists(impl_->file(), object) &&
+              impl_->file().childObjType(object) == H5O_TYPE_DATASET) {
+            H5::DataSet ds = impl_->file().openDataSet(object);
+            Impl::WriteString(ds, name, value);
+          } else {
+            H5::Group g = impl_->Group(object);
+            Impl::WriteString(g, name, value);
+          }
+        });
+}
+
+void OutputFile::Commit() {
+  Guard("cannot finish " + Quote(impl_->path),
+        [&] { impl_->file().close(); });
+  std::error_code ec;
+  fs::rename(impl_->temporary, impl_->path, ec);
+  if (ec)
+    throw Error("cannot write " + Quote(impl_->path) + ": " + ec.message());
+  impl_->committed = true;
+}
+
+}  // namespace ltr::io

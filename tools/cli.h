@@ -1,0 +1,38 @@
+// What every subcommand shares: option parsing (command line and --config
+// file), the usage text, and small parsers for option values.
+#ifndef LTR_TOOLS_CLI_H_
+#define LTR_TOOLS_CLI_H_
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ltr::cli {
+
+namespace po = boost::program_options;
+
+// Parses argv (argv[0] is the subcommand's name) into *vm, adding --help and
+// --config FILE (a file of `option = value` lines; the command line wins).
+// Returns false, having printed the usage, when --help was given. Throws
+// po::error or ltr::Error on bad options.
+bool Parse(int argc, char** argv, const std::string& usage,
+           const po::options_description& options,
+           const po::positional_options_description& positional,
+           po::variables_map* vm);
+
+// The command line as typed, for the `command` attribute of outputs.
+std::string CommandLine(int argc, char** argv);
+
+// "0,2" -> {0, 2}. Throws ltr::Error naming `option` on malformed input.
+std::vector<int> ParseIntList(const std::string& text,
+                              const std::string& option);
+// "3:8" -> {3, 8}; "5" -> {5, 5}.
+std::pair<int, int> ParseRange(const std::string& text,
+                               const std::string& option);
+// 0 means every core of the machine.
+int ResolveThreads(int threads);
+
+}  // namespace ltr::cli
+
+#endif  // LTR_TOOLS_CLI_H_
