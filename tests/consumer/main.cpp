@@ -1,0 +1,17 @@
+// Decomposes a planted rank-2 tensor through the installed library.
+#include <iostream>
+#include <ltr/cp.h>
+#include <ltr/version.h>
+
+int main() {
+  ltr::Ktensor planted;
+  planted.weights = Eigen::VectorXd::Ones(2);
+  for (int n = 0; n < 3; ++n)
+    planted.factors[n] = Eigen::MatrixXd::Random(6 + n, 2);
+  ltr::CpOptions options;
+  options.rank = 2;
+  options.tolerance = 1e-12;
+  const ltr::CpSummary summary = ltr::Cp(options, planted.Full());
+  std::cout << "ltr " << ltr::kVersion << ": " << summary.BriefReport() << "\n";
+  return summary.relative_error < 1e-6 ? 0 : 1;
+}
