@@ -1,11 +1,10 @@
-#include "ltr/cp.h"
-
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "ltr/cp.h"
 #include "ltr/diagnostics.h"
 #include "ltr/error.h"
 #include "ltr/random.h"
@@ -68,8 +67,7 @@ double MaxDifference(const Ktensor& a, const Ktensor& b) {
   return d;
 }
 
-TEST_CASE("Mttkrp equals the unfolding times the Khatri-Rao product",
-          "[cp]") {
+TEST_CASE("Mttkrp equals the unfolding times the Khatri-Rao product", "[cp]") {
   // The second shape has K R large enough that pass 2 runs over many blocks
   // of j, split across threads.
   for (const Dims& dims : {Dims{5, 6, 7}, Dims{4, 60, 400}}) {
@@ -174,13 +172,13 @@ TEST_CASE("The error from the last MTTKRP equals the error by reconstruction",
     // relative_error is recomputed by Cp from the full model.
     CHECK(fit.error_history.back() ==
           Approx(RelativeError(x, fit.model)).epsilon(1e-9));
-    CHECK(fit.relative_error ==
-          Approx(fit.error_history.back()).epsilon(1e-9));
+    CHECK(fit.relative_error == Approx(fit.error_history.back()).epsilon(1e-9));
   }
 }
 
-TEST_CASE("Masked CP-ALS recovers planted factors with half the entries missing",
-          "[cp]") {
+TEST_CASE(
+    "Masked CP-ALS recovers planted factors with half the entries missing",
+    "[cp]") {
   const Dims dims{30, 40, 50};
   const Ktensor truth = PlantedKtensor(dims, 4, 31);
   const Tensor3 clean = truth.Full();
@@ -303,7 +301,8 @@ TEST_CASE("Tolerance 0 runs exactly max_iterations", "[cp]") {
 }
 
 TEST_CASE("CP-ALS reports convergence when the error settles", "[cp]") {
-  const Tensor3 x = AddNoise(PlantedKtensor({10, 12, 14}, 2, 72).Full(), 0.01, 73);
+  const Tensor3 x =
+      AddNoise(PlantedKtensor({10, 12, 14}, 2, 72).Full(), 0.01, 73);
   CpOptions options;
   options.rank = 2;
   options.tolerance = 1e-7;
@@ -348,10 +347,11 @@ TEST_CASE("One and two threads agree to roundoff", "[cp]") {
     MissingData missing;
     bool masked;
   };
-  for (const Case& c : {Case{"ALS", CpMethod::kAls, MissingData::kExact, false},
-                        Case{"exact", CpMethod::kAls, MissingData::kExact, true},
-                        Case{"EM", CpMethod::kAls, MissingData::kEm, true},
-                        Case{"HALS", CpMethod::kNonnegHals, MissingData::kEm, false}}) {
+  for (const Case& c :
+       {Case{"ALS", CpMethod::kAls, MissingData::kExact, false},
+        Case{"exact", CpMethod::kAls, MissingData::kExact, true},
+        Case{"EM", CpMethod::kAls, MissingData::kEm, true},
+        Case{"HALS", CpMethod::kNonnegHals, MissingData::kEm, false}}) {
     INFO(c.name);
     CpOptions options;
     options.method = c.method;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cp_internal.h"
+#include "cp_kernels.h"
 #include "ltr/error.h"
 #include "ltr/random.h"
 
@@ -25,9 +26,12 @@ std::string Position(const Dims& d, Index n) {
 
 const char* MethodName(CpMethod method) {
   switch (method) {
-    case CpMethod::kAls: return "CP-ALS";
-    case CpMethod::kOpt: return "CP-OPT";
-    case CpMethod::kNonnegHals: return "nonnegative CP-HALS";
+    case CpMethod::kAls:
+      return "CP-ALS";
+    case CpMethod::kOpt:
+      return "CP-OPT";
+    case CpMethod::kNonnegHals:
+      return "nonnegative CP-HALS";
   }
   return "CP";
 }
@@ -53,8 +57,7 @@ bool CpOptions::IsValid(const Dims& dims, std::string* error) const {
     if (dims[n] < 1)
       return fail("CP needs a tensor with every dimension >= 1, got " +
                   DimsToString(dims));
-  if (rank < 1)
-    return fail("rank must be >= 1, got " + std::to_string(rank));
+  if (rank < 1) return fail("rank must be >= 1, got " + std::to_string(rank));
   // Every I x J x K tensor has CP rank at most min(IJ, IK, JK) (it is a sum
   // of that many rank-one terms, one per fibre), so a larger rank can only
   // add degenerate components.
@@ -83,10 +86,10 @@ bool CpOptions::IsValid(const Dims& dims, std::string* error) const {
 
 std::string CpSummary::BriefReport() const {
   std::ostringstream out;
-  out << "CP rank " << model.rank() << ": relative error " << std::setprecision(6)
-      << relative_error << " (fit " << fit() << ") after " << iterations
-      << " iterations in " << std::setprecision(3) << seconds << " s; "
-      << message;
+  out << "CP rank " << model.rank() << ": relative error "
+      << std::setprecision(6) << relative_error << " (fit " << fit()
+      << ") after " << iterations << " iterations in " << std::setprecision(3)
+      << seconds << " s; " << message;
   return out.str();
 }
 
@@ -101,7 +104,12 @@ Ktensor InitialKtensor(const CpOptions& options,
   k.weights = Vector::Ones(rank);
   Rng rng(options.seed);
   if (options.init == CpInit::kRandom) {
-    for (int n = 0; n < 3; ++n) k.factors[n] = rng.UniformMatrix(x.dim(n), rank);
+    // Gaussian starts for free modes: uniform [0, 1) columns are all nearly
+    // parallel, which often leaves ALS in a swamp. Nonnegative modes need
+    // nonnegative starts.
+    for (int n = 0; n < 3; ++n)
+      k.factors[n] = nonneg[n] ? rng.UniformMatrix(x.dim(n), rank)
+                               : rng.NormalMatrix(x.dim(n), rank);
     return k;
   }
   // nvecs: leading eigenvectors of X_(n) X_(n)^T, of the zero-filled tensor
@@ -209,12 +217,17 @@ CpSummary Cp(const CpOptions& options,
       summary = internal::CpOpt(options, *data, mask, std::move(start_model));
       break;
   }
+  summary.seed = options.seed;
   summary.model.Canonicalize();
   // The methods track the error by cheap identities that lose accuracy below
   // ~1e-8; the reported figure is recomputed from the model.
-  summary.relative_error = RelativeError(*data, summary.model, mask);
-  summary.message = std::string(MethodName(options.method)) + " " +
-                    summary.message;
+  const double residual2 =
+      internal::ResidualNorm2(*data, mask, summary.model, options.num_threads);
+  const double norm2 = SquaredNorm(*data, mask);
+  summary.relative_error =
+      norm2 > 0 ? std::sqrt(residual2 / norm2) : std::sqrt(residual2);
+  summary.message =
+      std::string(MethodName(options.method)) + " " + summary.message;
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -95,12 +95,15 @@ double MaskedModeUpdate(const Tensor3& x,
                         int num_threads,
                         std::array<Matrix, 3>* ft) {
   Matrix new_t(ft->at(mode).rows(), x.dim(mode));
-  auto partial = ParallelBlocks(
-      x.dim(mode), num_threads, [&](Index begin, Index end) {
+  auto partial =
+      ParallelBlocks(x.dim(mode), num_threads, [&](Index begin, Index end) {
         switch (mode) {
-          case 0: return MaskedRows<0>(x, mask, *ft, begin, end, &new_t);
-          case 1: return MaskedRows<1>(x, mask, *ft, begin, end, &new_t);
-          default: return MaskedRows<2>(x, mask, *ft, begin, end, &new_t);
+          case 0:
+            return MaskedRows<0>(x, mask, *ft, begin, end, &new_t);
+          case 1:
+            return MaskedRows<1>(x, mask, *ft, begin, end, &new_t);
+          default:
+            return MaskedRows<2>(x, mask, *ft, begin, end, &new_t);
         }
       });
   (*ft)[mode] = std::move(new_t);
@@ -126,8 +129,7 @@ CpSummary CpAlsExactMasked(const CpOptions& options,
   for (;;) {
     double residual2 = 0;
     for (int mode = 0; mode < 3; ++mode) {
-      residual2 =
-          MaskedModeUpdate(x, mask, mode, options.num_threads, &ft);
+      residual2 = MaskedModeUpdate(x, mask, mode, options.num_threads, &ft);
       Matrix f = ft[mode].transpose();
       weights = NormalizeColumns(&f);
       ft[mode] = f.transpose();

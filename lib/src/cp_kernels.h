@@ -36,8 +36,8 @@ Matrix MttkrpMode0(const Tensor3& x,
 // Called on disjoint row blocks [begin, begin + m1.rows()) of mode 1, from
 // worker threads: given the block's MTTKRP rows m1, overwrite `rows` (the
 // block of B, holding the current values on entry) with the new values.
-using RowBlockUpdate = std::function<void(
-    Index begin, const Matrix& m1, Eigen::Ref<Matrix> rows)>;
+using RowBlockUpdate =
+    std::function<void(Index begin, const Matrix& m1, Eigen::Ref<Matrix> rows)>;
 
 // Pass 2 of the dimension tree (see above). On return *b holds the updated
 // mode-1 factor and *m2 = X_(2) (B_new kr A), the mode-2 MTTKRP with the new
@@ -60,6 +60,13 @@ Matrix GramInverse(const Matrix& v);
 // row's normal equations, with the same fallbacks; zero when G is zero (a row
 // with nothing observed).
 Vector SolveRowSystem(const Matrix& g, const Vector& rhs);
+
+// ||X - M||^2 over the observed entries (all when mask is null), by
+// reconstructing the model slice by slice; threaded, one pass over X.
+double ResidualNorm2(const Tensor3& x,
+                     const Mask3* mask,
+                     const Ktensor& model,
+                     int num_threads);
 
 // Scales the columns of f to unit 2-norm and returns the norms (0 for a zero
 // column, which stays zero).

@@ -106,6 +106,37 @@ double FillMissing(const Tensor3& x,
 
 }  // namespace
 
+double ResidualNorm2(const Tensor3& x,
+                     const Mask3* mask,
+                     const Ktensor& model,
+                     int num_threads) {
+  const Dims& d = x.dims();
+  const Index slice_size = d[1] * d[2];
+  const std::array<Matrix, 3>& f = model.factors;
+  auto partial = ParallelBlocks(d[0], num_threads, [&](Index begin, Index end) {
+    double residual = 0;
+    Matrix slice(d[2], d[1]);
+    for (Index i = begin; i < end; ++i) {
+      const Vector scale = model.weights.cwiseProduct(f[0].row(i).transpose());
+      slice.noalias() = f[2] * scale.asDiagonal() * f[1].transpose();
+      const double* xs = x.data() + i * slice_size;
+      const double* ms = slice.data();
+      if (mask) {
+        const std::uint8_t* observed = mask->data() + i * slice_size;
+        for (Index n = 0; n < slice_size; ++n)
+          if (observed[n]) residual += (xs[n] - ms[n]) * (xs[n] - ms[n]);
+      } else {
+        for (Index n = 0; n < slice_size; ++n)
+          residual += (xs[n] - ms[n]) * (xs[n] - ms[n]);
+      }
+    }
+    return residual;
+  });
+  double residual = 0;
+  for (double p : partial) residual += p;
+  return residual;
+}
+
 Matrix GramInverse(const Matrix& v) {
   const Index n = v.rows();
   const Matrix identity = Matrix::Identity(n, n);
@@ -158,7 +189,8 @@ bool RecordIteration(const CpOptions& options,
     return true;
   }
   if (options.tolerance > 0 && history.size() >= 2) {
-    const double change = std::abs(history.back() - history[history.size() - 2]);
+    const double change =
+        std::abs(history.back() - history[history.size() - 2]);
     if (change < options.tolerance) {
       summary->converged = true;
       message << "converged: relative error changed by " << change
@@ -254,9 +286,8 @@ CpSummary RunSweeps(const CpOptions& options,
     } else {
       // ||X - M||^2 = ||X||^2 + ||M||^2 - 2 <X, M>, from the last MTTKRP.
       // Cancellation limits it to relative errors above ~1e-8; clamp at 0.
-      const double model_norm2 =
-          weights.dot(gram[0].cwiseProduct(gram[1]).cwiseProduct(gram[2]) *
-                      weights);
+      const double model_norm2 = weights.dot(
+          gram[0].cwiseProduct(gram[1]).cwiseProduct(gram[2]) * weights);
       residual2 = std::max(0.0, x_norm2 + model_norm2 - 2.0 * inner);
     }
     const double error =

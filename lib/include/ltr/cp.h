@@ -19,7 +19,7 @@ enum class CpMethod {
 };
 
 enum class CpInit {
-  kRandom,  // factor entries uniform in [0, 1)
+  kRandom,  // entries N(0, 1); uniform in [0, 1) on nonnegative modes
   kNvecs,   // leading eigenvectors of each mode's Gram X_(n) X_(n)^T
 };
 
@@ -32,7 +32,8 @@ enum class MissingData {
 
 struct CpOptions {
   CpMethod method = CpMethod::kAls;
-  // Number of components R (>= 1).
+  // Number of components R: >= 1 and at most min(IJ, IK, JK), the largest
+  // CP rank an I x J x K tensor can have.
   int rank = 1;
   CpInit init = CpInit::kRandom;
   // Outer iterations (ALS sweeps over the three modes, or L-BFGS iterations).
