@@ -9,6 +9,12 @@ int RunMain(int argc, char** argv);  // dispatches on argv[1]
 int RunInfo(int argc, char** argv);
 int RunDecompose(int argc, char** argv);
 int RunSynth(int argc, char** argv);
+int RunFit(int argc, char** argv);
+int RunSimulate(int argc, char** argv);
+int RunTrain(int argc, char** argv);
+int RunAnalyze(int argc, char** argv);
+int RunTheory(int argc, char** argv);
+int RunBounds(int argc, char** argv);
 
 }  // namespace ltr
 

@@ -1,54 +1,33 @@
-// ltr synth: planted example data (what data/ is made from).
+// ltr synth: planted example data (what data/ is made from) and random
+// teacher models for fitting experiments.
 #include <iostream>
 
 #include "cli.h"
 #include "commands.h"
 #include "ltr/error.h"
 #include "ltr/io.h"
+#include "ltr/model_file.h"
+#include "ltr/simulate.h"
 #include "ltr/synthetic.h"
 
 namespace ltr {
+namespace {
 
-int RunSynth(int argc, char** argv) {
-  namespace po = cli::po;
-  po::options_description options("Options");
-  TcaExampleOptions o;
-  // clang-format off
-  options.add_options()
-    ("kind", po::value<std::string>()->default_value("tca"),
-     "what to make: tca (a planted rank-3 learning-over-trials recording)")
-    ("trials", po::value<int>(&o.trials)->default_value(o.trials),
-     "trials (split into baseline, adaptation, washout)")
-    ("time-bins", po::value<int>(&o.time_bins)->default_value(o.time_bins),
-     "time bins per trial")
-    ("neurons", po::value<int>(&o.neurons)->default_value(o.neurons),
-     "neurons")
-    ("noise", po::value<double>(&o.noise)->default_value(o.noise),
-     "relative noise ||noise|| / ||signal||")
-    ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "seed")
-    ("output,o", po::value<std::string>()->required(), "output HDF5 file");
-  // clang-format on
-  po::positional_options_description positional;
-  po::variables_map vm;
-  if (!cli::Parse(argc, argv,
-                  "usage: ltr synth [--kind tca] [options] -o OUT.h5\n\n"
-                  "Writes a recording with planted structure and its ground "
-                  "truth under /truth\n(same layout as a /cp decomposition).",
-                  options, positional, &vm))
-    return 0;
-  if (vm["kind"].as<std::string>() != "tca")
-    throw Error("unknown --kind '" + vm["kind"].as<std::string>() +
-                "'; expected tca");
-  io::OutputFile out(vm["output"].as<std::string>(),
-                     cli::CommandLine(argc, argv));
+int WriteTca(const cli::po::variables_map& vm,
+             TcaExampleOptions o,
+             const std::string& command) {
+  if (vm.count("trials")) o.trials = vm["trials"].as<int>();
+  if (vm.count("neurons")) o.neurons = vm["neurons"].as<int>();
+  if (vm.count("noise")) o.noise = vm["noise"].as<double>();
+  io::OutputFile out(vm["output"].as<std::string>(), command);
   const TcaExample ex = MakeTcaExample(o);
   WriteRecording(ex.recording, &out);
   out.WriteVector("/truth/weights", ex.truth.weights, "component");
-  const char* axes[] = {"trial,component", "time,component",
-                        "neuron,component"};
+  const char* axes[] = {
+      "trial,component", "time,component", "neuron,component"};
   for (int n = 0; n < 3; ++n)
-    out.WriteMatrix("/truth/factors/" + std::to_string(n),
-                    ex.truth.factors[n], axes[n]);
+    out.WriteMatrix(
+        "/truth/factors/" + std::to_string(n), ex.truth.factors[n], axes[n]);
   out.SetAttribute("/truth", "rank", ex.truth.rank());
   out.SetAttribute("/truth", "noise", o.noise);
   out.Commit();
@@ -57,6 +36,92 @@ int RunSynth(int argc, char** argv) {
             << " (trial, time, neuron), planted rank " << ex.truth.rank()
             << ", noise " << o.noise << "\n";
   return 0;
+}
+
+int WriteTeacher(const cli::po::variables_map& vm, const std::string& command) {
+  LtrTeacherOptions o;
+  o.units = vm["units"].as<int>();
+  o.rank = vm["rank"].as<int>();
+  o.trials = vm.count("trials") ? vm["trials"].as<int>() : 60;
+  o.conditions = vm["conditions"].as<int>();
+  o.neurons = vm.count("neurons") ? vm["neurons"].as<int>() : 0;
+  o.coupling = vm["coupling"].as<double>();
+  o.seed = vm["seed"].as<std::uint64_t>();
+  const int steps = vm["steps"].as<int>();
+  if (steps < 0) throw Error("option --steps must be >= 0");
+  io::OutputFile out(vm["output"].as<std::string>(), command);
+  const FittedModel teacher = MakeLtrTeacher(o);
+  WriteModel(teacher, &out);
+  std::cout << "wrote " << out.path() << ": ltr teacher, " << o.units
+            << " units, rank " << o.rank << ", " << o.trials << " trials";
+  if (steps > 0) {
+    SimulateOptions s;
+    s.steps = steps;
+    s.observation_noise = vm.count("noise") ? vm["noise"].as<double>() : 0.05;
+    s.seed = o.seed + 1;
+    const Recording r = SimulateRecording(teacher, s);
+    WriteRecording(r, &out);
+    std::cout << "; recording " << DimsToString(r.activity.dims())
+              << " with observation noise " << s.observation_noise;
+  }
+  out.Commit();
+  std::cout << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int RunSynth(int argc, char** argv) {
+  namespace po = cli::po;
+  po::options_description options("Options");
+  TcaExampleOptions o;
+  // clang-format off
+  options.add_options()
+    ("kind", po::value<std::string>()->default_value("tca"),
+     "what to make: tca (a planted rank-3 learning-over-trials recording) | "
+     "ltr-teacher (a random low-tensor-rank RNN model, and with --steps a "
+     "recording simulated from it)")
+    ("trials", po::value<int>(),
+     "trials (tca: 150, split into baseline, adaptation, washout; "
+     "ltr-teacher: 60)")
+    ("time-bins", po::value<int>(&o.time_bins)->default_value(o.time_bins),
+     "tca: time bins per trial")
+    ("neurons", po::value<int>(),
+     "neurons (tca: 50; ltr-teacher: 0 = units with an identity readout)")
+    ("noise", po::value<double>(),
+     "tca: relative noise ||noise|| / ||signal|| (0.1); ltr-teacher: "
+     "observation noise sigma (0.05)")
+    ("units", po::value<int>()->default_value(20), "ltr-teacher: units N")
+    ("rank", po::value<int>()->default_value(3), "ltr-teacher: rank R")
+    ("conditions", po::value<int>()->default_value(4),
+     "ltr-teacher: conditions (initial states)")
+    ("coupling", po::value<double>()->default_value(2.0),
+     "ltr-teacher: scale of the trial factors")
+    ("steps", po::value<int>()->default_value(0),
+     "ltr-teacher: also simulate a recording of this many time bins")
+    ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "seed")
+    ("output,o", po::value<std::string>()->required(), "output HDF5 file");
+  // clang-format on
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!cli::Parse(argc,
+                  argv,
+                  "usage: ltr synth [--kind tca|ltr-teacher] [options] -o "
+                  "OUT.h5\n\n"
+                  "tca: writes a recording with planted structure and its "
+                  "ground truth under /truth\n(same layout as a /cp "
+                  "decomposition).\nltr-teacher: writes a random "
+                  "low-tensor-rank RNN in the fitted-model layout\n(/model), "
+                  "plus a recording simulated from it with --steps T.",
+                  options,
+                  positional,
+                  &vm))
+    return 0;
+  const std::string kind = vm["kind"].as<std::string>();
+  const std::string command = cli::CommandLine(argc, argv);
+  if (kind == "tca") return WriteTca(vm, o, command);
+  if (kind == "ltr-teacher") return WriteTeacher(vm, command);
+  throw Error("unknown --kind '" + kind + "'; expected tca or ltr-teacher");
 }
 
 }  // namespace ltr

@@ -579,3 +579,311 @@ void OutputFile::Commit() {
 }
 
 }  // namespace ltr::io
+
+// ---------------------------------------------------------------------------
+// AppendableFile
+
+namespace ltr::io {
+namespace {
+
+H5::Group EnsureGroup(H5::H5File& file, const std::string& group_path) {
+  if (group_path.empty() || group_path == "/") return file.openGroup("/");
+  std::string prefix;
+  std::stringstream parts(group_path);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    if (part.empty()) continue;
+    prefix += "/" + part;
+    if (H5Lexists(file.getId(), prefix.c_str(), H5P_DEFAULT) <= 0)
+      file.createGroup(prefix);
+  }
+  return file.openGroup(group_path);
+}
+
+std::string ParentOf(const std::string& dataset) {
+  const size_t slash = dataset.find_last_of('/');
+  return slash == std::string::npos || slash == 0 ? "/"
+                                                  : dataset.substr(0, slash);
+}
+
+void WriteStringAttribute(H5::H5Object& object, const std::string& name,
+                          const std::string& value) {
+  if (object.attrExists(name)) object.removeAttr(name);
+  const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  H5::Attribute attr =
+      object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+  attr.write(type, value);
+}
+
+}  // namespace
+
+struct AppendableFile::Impl {
+  std::string path;
+  std::unique_ptr<H5::H5File> file;
+
+  bool Exists(const std::string& dataset) {
+    return PathExists(*file, dataset) &&
+           file->childObjType(dataset) == H5O_TYPE_DATASET;
+  }
+
+  // Opens or creates the extendible dataset (rows, row_shape...).
+  H5::DataSet Extendible(const std::string& dataset,
+                         const std::vector<Index>& row_shape,
+                         const H5::PredType& file_type,
+                         const std::string& axes) {
+    if (Exists(dataset)) {
+      H5::DataSet ds = file->openDataSet(dataset);
+      const std::vector<Index> shape = ShapeOf(ds.getSpace());
+      if (shape.size() != row_shape.size() + 1 ||
+          !std::equal(row_shape.begin(), row_shape.end(), shape.begin() + 1))
+        throw Error("cannot append to " + Quote(dataset) + " in " +
+                    Quote(path) + ": it has shape " + ShapeToString(shape));
+      return ds;
+    }
+    EnsureGroup(*file, ParentOf(dataset));
+    std::vector<hsize_t> dims{0};
+    std::vector<hsize_t> max_dims{H5S_UNLIMITED};
+    std::vector<hsize_t> chunk{1};
+    hsize_t row_size = 1;
+    for (Index d : row_shape) {
+      dims.push_back(static_cast<hsize_t>(d));
+      max_dims.push_back(static_cast<hsize_t>(d));
+      chunk.push_back(static_cast<hsize_t>(std::max<Index>(d, 1)));
+      row_size *= static_cast<hsize_t>(std::max<Index>(d, 1));
+    }
+    // Scalar rows are chunked 1024 at a time; bigger rows one per chunk.
+    if (row_shape.empty()) chunk[0] = 1024;
+    (void)row_size;
+    H5::DSetCreatPropList properties;
+    properties.setChunk(static_cast<int>(chunk.size()), chunk.data());
+    H5::DataSpace space(static_cast<int>(dims.size()), dims.data(),
+                        max_dims.data());
+    H5::DataSet ds = file->createDataSet(dataset, file_type, space, properties);
+    if (!axes.empty()) WriteStringAttribute(ds, "axes", axes);
+    return ds;
+  }
+
+  // Appends `count` rows of row_shape from `data`.
+  void Append(const std::string& dataset, const std::vector<Index>& row_shape,
+              hsize_t count, const void* data, const H5::PredType& file_type,
+              const H5::PredType& memory_type, const std::string& axes) {
+    Guard("cannot append to " + Quote(dataset) + " in " + Quote(path), [&] {
+      H5::DataSet ds = Extendible(dataset, row_shape, file_type, axes);
+      std::vector<hsize_t> dims(row_shape.size() + 1);
+      ds.getSpace().getSimpleExtentDims(dims.data());
+      const hsize_t old_rows = dims[0];
+      dims[0] = old_rows + count;
+      ds.extend(dims.data());
+      if (count == 0) return;
+      H5::DataSpace file_space = ds.getSpace();
+      std::vector<hsize_t> start(dims.size(), 0);
+      std::vector<hsize_t> block = dims;
+      start[0] = old_rows;
+      block[0] = count;
+      file_space.selectHyperslab(H5S_SELECT_SET, block.data(), start.data());
+      H5::DataSpace memory_space(static_cast<int>(block.size()), block.data());
+      ds.write(data, memory_type, memory_space, file_space);
+    });
+  }
+};
+
+AppendableFile::AppendableFile(const std::string& path,
+                               const std::string& command, Mode mode)
+    : impl_(std::make_unique<Impl>()) {
+  QuietHdf5();
+  impl_->path = path;
+  if (path.empty()) throw Error("no output file given (use -o FILE.h5)");
+  if (mode == Mode::kResume) {
+    OpenForReading(path);  // one-line errors for missing or corrupt files
+    Guard("cannot open " + Quote(path) + " for appending", [&] {
+      impl_->file = std::make_unique<H5::H5File>(path, H5F_ACC_RDWR);
+    });
+    return;
+  }
+  const fs::path target(path);
+  const fs::path directory =
+      target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec))
+    throw Error("cannot write " + Quote(path) + ": directory " +
+                Quote(directory.string()) + " does not exist");
+  if (fs::is_directory(target, ec))
+    throw Error("cannot write " + Quote(path) + ": it is a directory");
+  if (access(directory.c_str(), W_OK) != 0)
+    throw Error("cannot write " + Quote(path) + ": directory " +
+                Quote(directory.string()) + " is not writable");
+  Guard("cannot create " + Quote(path), [&] {
+    impl_->file = std::make_unique<H5::H5File>(path, H5F_ACC_TRUNC);
+    H5::Group root = impl_->file->openGroup("/");
+    WriteStringAttribute(root, "ltr_version", kVersion);
+    WriteStringAttribute(root, "command", command);
+    WriteStringAttribute(root, "created", NowIso8601());
+  });
+}
+
+AppendableFile::~AppendableFile() {
+  if (impl_ && impl_->file) {
+    try {
+      impl_->file->close();
+    } catch (...) {
+    }
+  }
+}
+
+const std::string& AppendableFile::path() const { return impl_->path; }
+
+void AppendableFile::AppendRow(const std::string& dataset,
+                               const std::vector<Index>& row_shape,
+                               const double* values, const std::string& axes) {
+  impl_->Append(dataset, row_shape, 1, values, H5::PredType::IEEE_F64LE,
+                H5::PredType::NATIVE_DOUBLE, axes);
+}
+
+void AppendableFile::AppendMatrix(const std::string& dataset, const Matrix& m,
+                                  const std::string& axes) {
+  const RowMajorMatrix row_major = m;
+  AppendRow(dataset, {m.rows(), m.cols()}, row_major.data(), axes);
+}
+
+void AppendableFile::AppendValues(const std::string& dataset,
+                                  const std::vector<double>& v,
+                                  const std::string& axes) {
+  impl_->Append(dataset, {}, v.size(), v.data(), H5::PredType::IEEE_F64LE,
+                H5::PredType::NATIVE_DOUBLE, axes);
+}
+
+void AppendableFile::AppendInts(const std::string& dataset,
+                                const std::vector<std::int64_t>& v,
+                                const std::string& axes) {
+  impl_->Append(dataset, {}, v.size(), v.data(), H5::PredType::STD_I64LE,
+                H5::PredType::NATIVE_INT64, axes);
+}
+
+Index AppendableFile::Rows(const std::string& dataset) {
+  return Guard("cannot read " + Quote(dataset) + " in " + Quote(impl_->path),
+               [&]() -> Index {
+                 if (!impl_->Exists(dataset)) return 0;
+                 const std::vector<Index> shape =
+                     ShapeOf(impl_->file->openDataSet(dataset).getSpace());
+                 return shape.empty() ? 0 : shape[0];
+               });
+}
+
+void AppendableFile::Truncate(const std::string& dataset, Index rows) {
+  Guard("cannot truncate " + Quote(dataset) + " in " + Quote(impl_->path),
+        [&] {
+          if (!impl_->Exists(dataset)) return;
+          H5::DataSet ds = impl_->file->openDataSet(dataset);
+          const int rank = ds.getSpace().getSimpleExtentNdims();
+          std::vector<hsize_t> dims(static_cast<size_t>(rank));
+          ds.getSpace().getSimpleExtentDims(dims.data());
+          if (static_cast<Index>(dims[0]) <= rows) return;
+          dims[0] = static_cast<hsize_t>(rows);
+          if (H5Dset_extent(ds.getId(), dims.data()) < 0)
+            throw Error("cannot truncate " + Quote(dataset) + " in " +
+                        Quote(impl_->path) + " (not extendible?)");
+        });
+}
+
+void AppendableFile::WriteVector(const std::string& dataset, const Vector& v) {
+  WriteMatrix(dataset, v, "");
+}
+
+void AppendableFile::WriteMatrix(const std::string& dataset, const Matrix& m,
+                                 const std::string& axes) {
+  Guard("cannot write " + Quote(dataset) + " to " + Quote(impl_->path), [&] {
+    const bool vector = m.cols() == 1;
+    std::vector<hsize_t> dims{static_cast<hsize_t>(m.rows())};
+    if (!vector) dims.push_back(static_cast<hsize_t>(m.cols()));
+    if (impl_->Exists(dataset)) {
+      H5::DataSet ds = impl_->file->openDataSet(dataset);
+      const std::vector<Index> shape = ShapeOf(ds.getSpace());
+      if (shape.size() == dims.size() &&
+          std::equal(shape.begin(), shape.end(), dims.begin(),
+                     [](Index a, hsize_t b) {
+                       return static_cast<hsize_t>(a) == b;
+                     })) {
+        const RowMajorMatrix row_major = m;
+        ds.write(row_major.data(), H5::PredType::NATIVE_DOUBLE);
+        return;
+      }
+      H5Ldelete(impl_->file->getId(), dataset.c_str(), H5P_DEFAULT);
+    }
+    EnsureGroup(*impl_->file, ParentOf(dataset));
+    H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
+    H5::DataSet ds =
+        impl_->file->createDataSet(dataset, H5::PredType::IEEE_F64LE, space);
+    const RowMajorMatrix row_major = m;
+    if (m.size() > 0) ds.write(row_major.data(), H5::PredType::NATIVE_DOUBLE);
+    if (!axes.empty()) WriteStringAttribute(ds, "axes", axes);
+  });
+}
+
+namespace {
+
+template <typename T>
+void SetScalarAttribute(H5::H5File& file, const std::string& path,
+                        const std::string& object, const std::string& name,
+                        const T& value, const H5::PredType& file_type,
+                        const H5::PredType& memory_type) {
+  Guard("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
+    auto write = [&](H5::H5Object& owner) {
+      if (owner.attrExists(name)) {
+        H5::Attribute attr = owner.openAttribute(name);
+        if (attr.getDataType() == file_type) {
+          attr.write(memory_type, &value);
+          return;
+        }
+        owner.removeAttr(name);
+      }
+      owner.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR))
+          .write(memory_type, &value);
+    };
+    if (object != "/" && PathExists(file, object) &&
+        file.childObjType(object) == H5O_TYPE_DATASET) {
+      H5::DataSet ds = file.openDataSet(object);
+      write(ds);
+    } else {
+      H5::Group g = EnsureGroup(file, object);
+      write(g);
+    }
+  });
+}
+
+}  // namespace
+
+void AppendableFile::SetAttribute(const std::string& object,
+                                  const std::string& name, double value) {
+  SetScalarAttribute(*impl_->file, impl_->path, object, name, value,
+                     H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE);
+}
+
+void AppendableFile::SetAttribute(const std::string& object,
+                                  const std::string& name,
+                                  std::int64_t value) {
+  SetScalarAttribute(*impl_->file, impl_->path, object, name, value,
+                     H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64);
+}
+
+void AppendableFile::SetAttribute(const std::string& object,
+                                  const std::string& name,
+                                  const std::string& value) {
+  Guard("cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
+        [&] {
+          if (object != "/" && PathExists(*impl_->file, object) &&
+              impl_->file->childObjType(object) == H5O_TYPE_DATASET) {
+            H5::DataSet ds = impl_->file->openDataSet(object);
+            WriteStringAttribute(ds, name, value);
+          } else {
+            H5::Group g = EnsureGroup(*impl_->file, object);
+            WriteStringAttribute(g, name, value);
+          }
+        });
+}
+
+void AppendableFile::Flush() {
+  Guard("cannot flush " + Quote(impl_->path),
+        [&] { impl_->file->flush(H5F_SCOPE_GLOBAL); });
+}
+
+}  // namespace ltr::io

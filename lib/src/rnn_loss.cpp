@@ -114,7 +114,11 @@ RnnTrialLoss TrialLoss(const RnnParameters& p,
   const bool has_mask = trial.mask.size() > 0;
   RnnTrialLoss out;
   const double floor = options.poisson_rate_floor;
-  for (Index t = 0; t < t_max; ++t) {
+  if (options.output_loss) {
+    out.data = options.output_loss(
+        trial, y_hat, grad ? &e : nullptr, &out.mask_sum);
+  }
+  for (Index t = 0; t < t_max && !options.output_loss; ++t) {
     for (Index i = 0; i < n_out; ++i) {
       const double m = has_mask ? trial.mask(i, t) : 1.0;
       if (m == 0.0) continue;  // missing targets may hold NaN

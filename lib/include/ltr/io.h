@@ -110,6 +110,77 @@ class OutputFile {
   std::unique_ptr<Impl> impl_;
 };
 
+// A file that grows while a long computation runs (a learning trajectory):
+// rows are appended to extendible, chunked datasets (one row per chunk) and
+// nothing is buffered here, so memory stays at one row whatever the length
+// of the run. Flush() makes everything written so far durable (H5Fflush);
+// a process killed between two flushes leaves a file that reads as it was
+// at the last flush, provided the caller writes only inside the flush
+// "transactions" (append, then Flush). Unlike OutputFile it writes `path`
+// in place, so that an interrupted run can be resumed.
+class AppendableFile {
+ public:
+  enum class Mode {
+    kCreate,  // create or truncate `path`; writes the root attributes
+    kResume,  // open an existing file for appending
+  };
+  // Fails at once if the directory does not exist or is not writable
+  // (kCreate) or the file is not a readable HDF5 file (kResume).
+  AppendableFile(const std::string& path, const std::string& command,
+                 Mode mode);
+  ~AppendableFile();  // closes the file (flushing it)
+  AppendableFile(const AppendableFile&) = delete;
+  AppendableFile& operator=(const AppendableFile&) = delete;
+
+  const std::string& path() const;
+
+  // Appends one row of shape row_shape (row-major values) to `dataset`,
+  // whose shape is (rows, row_shape...); created on first use. Throws
+  // ltr::Error if the dataset exists with another row shape.
+  void AppendRow(const std::string& dataset, const std::vector<Index>& row_shape,
+                 const double* values, const std::string& axes = "");
+  // A matrix row (rows, cols) (stored row-major).
+  void AppendMatrix(const std::string& dataset, const Matrix& m,
+                    const std::string& axes = "");
+  // Several scalar rows of a 1-D float64 or int64 dataset.
+  void AppendValues(const std::string& dataset, const std::vector<double>& v,
+                    const std::string& axes = "");
+  void AppendInts(const std::string& dataset,
+                  const std::vector<std::int64_t>& v,
+                  const std::string& axes = "");
+  // Rows of an extendible dataset (0 if it does not exist).
+  Index Rows(const std::string& dataset);
+  // Shrinks an extendible dataset to `rows` rows (no-op if absent).
+  void Truncate(const std::string& dataset, Index rows);
+
+  // A fixed-size float64 vector, overwritten in place when it exists with
+  // the same length (checkpoints), recreated otherwise.
+  void WriteVector(const std::string& dataset, const Vector& v);
+  void WriteMatrix(const std::string& dataset, const Matrix& m,
+                   const std::string& axes = "");
+
+  void SetAttribute(const std::string& object, const std::string& name,
+                    double value);
+  void SetAttribute(const std::string& object, const std::string& name,
+                    std::int64_t value);
+  void SetAttribute(const std::string& object, const std::string& name,
+                    int value) {
+    SetAttribute(object, name, static_cast<std::int64_t>(value));
+  }
+  void SetAttribute(const std::string& object, const std::string& name,
+                    const std::string& value);
+  void SetAttribute(const std::string& object, const std::string& name,
+                    const char* value) {
+    SetAttribute(object, name, std::string(value));
+  }
+
+  void Flush();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace ltr::io
 
 #endif  // LTR_IO_H_

@@ -33,6 +33,7 @@
 #define LTR_RNN_H_
 
 #include <Eigen/Core>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -239,8 +240,23 @@ class TrialSmoothingPenalty {
 
 // --- Loss and gradient ------------------------------------------------------
 
+// A custom data term for one trial, replacing `loss` when set: given the
+// trial and its outputs y_hat (n_outputs x T), returns S_k, sets *mask_sum
+// (the trial's share of the normaliser M) and, when output_gradient is not
+// null, writes dS_k/dy_hat into it (pre-sized n_outputs x T, zero). The one
+// backward pass then carries that output gradient through the network. Used
+// for a plant between the outputs and the targets (the reach task's point
+// mass) or an output nonlinearity. Called concurrently for different trials.
+using RnnOutputLoss =
+    std::function<double(const RnnTrial& trial,
+                          const Eigen::MatrixXd& outputs,
+                          Eigen::MatrixXd* output_gradient,
+                          double* mask_sum)>;
+
 struct RnnLossOptions {
   RnnLoss loss = RnnLoss::kMse;
+  // When set, replaces `loss` (and the mask handling) for the data term.
+  RnnOutputLoss output_loss;
   // The data term of a batch is D = sum_k S_k / M, M = sum of all mask
   // entries of the batch, with
   //   kMse:     S_k = 1/2 sum_t,i mask (y_hat - y)^2

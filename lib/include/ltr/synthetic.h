@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "ltr/model_file.h"
 #include "ltr/recording.h"
 #include "ltr/tensor.h"
 
@@ -30,6 +31,31 @@ struct TcaExample {
 // washout, and a slow drift over the session. Each has sparse nonnegative
 // neuron loadings and a smooth time course.
 TcaExample MakeTcaExample(const TcaExampleOptions& options);
+
+struct LtrTeacherOptions {
+  int units = 20;       // N
+  int rank = 3;         // R
+  int trials = 60;      // K: rows of the trial factors c
+  int conditions = 4;   // initial states x0 (trial k has condition k mod C)
+  // Observed neurons; 0 = units with an identity readout (units = neurons),
+  // otherwise a random readout with orthonormal columns (or rows).
+  int neurons = 0;
+  Nonlinearity nonlinearity = Nonlinearity::kTanh;
+  double alpha = 0.5;
+  // Scale of the trial factors: c(k, r) varies smoothly over trials in
+  // [0.5, 1] * coupling, so the loop gain c(k, r) b_r^T a_r crosses 1.
+  double coupling = 2.0;
+  double x0_scale = 1.0;  // standard deviation of the x0 entries
+  std::uint64_t seed = 1;
+};
+
+// A random low-tensor-rank RNN to serve as ground truth ("teacher") for
+// fitting: orthonormal a_r, unit b_r close to a_r (b_r^T a_r ~ 0.9, so each
+// component has strong recurrent feedback), trial factors that are smooth,
+// distinct per component (sinusoids of different frequencies and phases)
+// and positive, no inputs, zero bias and offset, mse loss. Factors follow
+// NormalizeFactors' convention.
+FittedModel MakeLtrTeacher(const LtrTeacherOptions& options);
 
 }  // namespace ltr
 

@@ -1,0 +1,165 @@
+// Benchmark of RNN fitting at P23's size: 250 trials x 21 bins x 200
+// neurons, N = 200 units, R = 5, low-tensor-rank model with a free readout.
+//
+// Prints: time per loss-and-gradient evaluation (1 and T threads),
+// evaluations per second, the FLOP rate implied by the forward + backward
+// count below and its fraction of the machine's measured GEMM rate, and the
+// time of one fit to convergence (FitRnn, L-BFGS, held-out blocks).
+//
+// FLOPs per trial and time step (M neurons, N units, R rank; multiply-add =
+// 2 FLOPs; elementwise work ignored):
+//   forward:  b^T phi (2NR), a (c .* kappa) (2NR), C phi (2MN)
+//   backward: C^T e (2MN), W_k^T g via a^T g and b (..) (4NR),
+//             dC += e phi^T (2MN), da, db (4NR)
+//   total 6MN + 12NR  (M = N = 200, R = 5: 252 000 per step)
+//
+// usage: bench_fit [threads=2] [max_iterations=3000]
+#include <Eigen/Core>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "ltr/fit.h"
+#include "ltr/rnn.h"
+#include "ltr/simulate.h"
+#include "ltr/synthetic.h"
+
+using namespace ltr;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Single-thread double GEMM rate (FLOP/s) of Eigen on this machine: the
+// attainable peak per core used as the reference.
+double MeasureGemmRate() {
+  const Eigen::Index n = 1024;
+  Eigen::MatrixXd a = Eigen::MatrixXd::Random(n, n),
+                  b = Eigen::MatrixXd::Random(n, n), c(n, n);
+  c.noalias() = a * b;  // warm up
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const Clock::time_point t = Clock::now();
+    c.noalias() = a * b;
+    best = std::max(best, 2.0 * n * n * n / Since(t));
+  }
+  std::printf("  (gemm checksum %.3f)\n", c(0, 0));
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
+  const int max_iterations = argc > 2 ? std::atoi(argv[2]) : 3000;
+  const int trials = 250, steps = 21, neurons = 200, units = 200, rank = 5;
+
+  std::printf(
+      "bench_fit: %d trials x %d bins x %d neurons, N = %d, R = %d, "
+      "ltr model, free readout\n",
+      trials,
+      steps,
+      neurons,
+      units,
+      rank);
+  std::printf("machine: %u hardware threads; threads used: %d\n",
+              std::thread::hardware_concurrency(),
+              threads);
+
+  // Data: a rank-5 teacher observed through an orthonormal readout.
+  LtrTeacherOptions t;
+  t.units = units;
+  t.rank = rank;
+  t.trials = trials;
+  t.conditions = 8;
+  t.neurons = neurons;
+  t.seed = 1;
+  const FittedModel teacher = MakeLtrTeacher(t);
+  SimulateOptions s;
+  s.steps = steps;
+  s.observation_noise = 0.05;
+  const Recording rec = SimulateRecording(teacher, s);
+
+  // --- Loss and gradient
+  // ------------------------------------------------------
+  RnnShape shape;
+  shape.kind = WeightKind::kLowTensorRank;
+  shape.units = units;
+  shape.rank = rank;
+  shape.trials = trials;
+  shape.conditions = 8;
+  shape.outputs = neurons;
+  RnnParameters p = ZeroRnnParameters(shape);
+  Rng rng(2);
+  p.a = rng.NormalMatrix(units, rank) / std::sqrt(double(units));
+  p.b = rng.NormalMatrix(units, rank) / std::sqrt(double(units));
+  p.c = Eigen::MatrixXd::Ones(trials, rank);
+  p.readout = rng.NormalMatrix(neurons, units) / std::sqrt(double(units));
+  p.x0 = 0.1 * rng.NormalMatrix(units, 8);
+  std::vector<RnnTrial> batch(trials);
+  for (int k = 0; k < trials; ++k) {
+    batch[k].trial = k;
+    batch[k].condition = rec.condition[k];
+    batch[k].targets = rec.activity.Slice(k);
+  }
+  const double flops_per_eval =
+      double(trials) * steps * (6.0 * neurons * units + 12.0 * units * rank);
+  std::printf(
+      "FLOPs per loss+gradient evaluation: %.3g (6MN + 12NR per "
+      "trial-step)\n",
+      flops_per_eval);
+  const double gemm = MeasureGemmRate();
+  std::printf(
+      "measured peak (Eigen 1024^3 DGEMM, 1 thread): %.1f GFLOP/s "
+      "per core\n",
+      gemm / 1e9);
+  for (int th : {1, threads}) {
+    RnnLossOptions lo;
+    lo.num_threads = th;
+    RnnBlocks blocks = RnnBlocks::All();
+    RnnObjective objective(p, blocks, lo, &batch);
+    const Eigen::VectorXd x = objective.InitialPoint();
+    Eigen::VectorXd g(x.size());
+    double cost = 0;
+    objective.Evaluate(x.data(), &cost, g.data());  // warm up
+    const int reps = 20;
+    const Clock::time_point t0 = Clock::now();
+    for (int i = 0; i < reps; ++i)
+      objective.Evaluate(x.data(), &cost, g.data());
+    const double per = Since(t0) / reps;
+    std::printf(
+        "loss+gradient, %d thread(s): %.2f ms per evaluation, %.1f "
+        "evaluations/s, %.1f GFLOP/s = %.0f %% of %d x measured "
+        "peak\n",
+        th,
+        per * 1e3,
+        1.0 / per,
+        flops_per_eval / per / 1e9,
+        100.0 * flops_per_eval / per / (gemm * th),
+        th);
+  }
+
+  // --- One fit to convergence
+  // ---------------------------------------------------
+  FitOptions o;
+  o.kind = WeightKind::kLowTensorRank;
+  o.rank = rank;
+  o.units = units;
+  o.readout = ReadoutKind::kFree;
+  o.max_iterations = max_iterations;
+  o.num_threads = threads;
+  o.progress_every = 250;
+  const FitSummary fit = FitRnn(o, rec);
+  int evaluations = 0;
+  (void)evaluations;
+  std::printf("%s", fit.BriefReport().c_str());
+  std::printf("fit: %d iterations in %.1f s (%.1f ms per iteration)\n",
+              fit.iterations,
+              fit.seconds,
+              1e3 * fit.seconds / std::max(1, fit.iterations));
+  return 0;
+}

@@ -1,0 +1,188 @@
+// Fitting rate RNNs (full, low-rank, low-tensor-rank) to trial x time x
+// neuron recordings, with held-out cross-validation and rank sweeps.
+//
+// The model is rnn.h's: x[t+1] = (1 - alpha) x[t] + alpha (W_k phi(x[t]) +
+// W_in u[t] + h[:, condition] + bias), y_hat[t] = C phi(x[t]) + d, with W_k
+// full, low-rank or low-tensor-rank (optionally on a fixed random W0). The
+// loss is rnn.h's masked MSE or Poisson NLL on the training entries plus L2
+// penalties and a smoothness prior on the trial factors; it is minimised by
+// Ceres' GradientProblemSolver (L-BFGS) with rnn.h's exact gradient, threaded
+// over trials.
+//
+// An orthonormal readout is kept exactly orthonormal by optimising on the
+// Stiefel manifold (a Ceres Manifold over the flat parameter vector whose
+// readout block retracts by QR; see docs/fit.md), not by re-orthonormalising
+// after steps, which would break L-BFGS's curvature pairs.
+#ifndef LTR_FIT_H_
+#define LTR_FIT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ltr/crossval.h"
+#include "ltr/io.h"
+#include "ltr/model_file.h"
+#include "ltr/recording.h"
+#include "ltr/rnn.h"
+
+namespace ltr {
+
+struct FitOptions {
+  // --- Model ---------------------------------------------------------------
+  WeightKind kind = WeightKind::kLowTensorRank;
+  // R of lowrank and ltr (1 <= rank <= units); ignored for full.
+  int rank = 3;
+  // N, the number of model units; 0 = the number of neurons. Must equal the
+  // number of neurons with an identity readout.
+  int units = 0;
+  Nonlinearity nonlinearity = Nonlinearity::kTanh;
+  double alpha = 0.5;  // dt / tau of the Euler step, in (0, 1]
+  ReadoutKind readout = ReadoutKind::kFree;
+  // Drive the model with the recording's /inputs through learned W_in (when
+  // the recording has inputs).
+  bool external_inputs = true;
+  // Learn a constant input h[:, c] per condition c.
+  bool condition_inputs = false;
+  // Number of conditions (columns of x0 and h); 0 = 1 + the largest label.
+  // Labels must be below it.
+  int conditions = 0;
+  // Fixed random base W0 = base_gain * J, J_ij ~ N(0, 1/N); 0 = no base.
+  double base_gain = 0.0;
+  // Standard deviation of the random initial x0 entries.
+  double init_x0_scale = 0.1;
+  // Warm start (e.g. a checkpoint, or another fit): when set, the fit starts
+  // from these parameters instead of a random draw. They must have the shape
+  // the options and the recording imply (kind, rank, units, inputs,
+  // conditions, neurons, trials for ltr); a base w0 in them is kept.
+  std::optional<RnnParameters> initial_parameters;
+
+  // --- Loss ----------------------------------------------------------------
+  // Data term (mse | poisson), L2 penalties and poisson floor, as rnn.h
+  // documents them. loss.num_threads is overridden by num_threads.
+  RnnLossOptions loss;
+  // Smoothness prior on the trial factors c (ltr only).
+  TrialSmoothingOptions smoothing;
+  // Cut the smoothing prior at changes of the recording's /epoch label.
+  bool smoothing_breaks_at_epochs = true;
+
+  // --- Held-out data -------------------------------------------------------
+  HoldOutOptions hold_out;
+
+  // --- Solver --------------------------------------------------------------
+  int max_iterations = 2000;  // L-BFGS iterations (Ceres' default is 50)
+  // Ceres' convergence tests: |cost change| < function_tolerance * cost,
+  // projected gradient max-norm < gradient_tolerance, |step| <
+  // parameter_tolerance * (|x| + parameter_tolerance).
+  double function_tolerance = 1e-9;
+  double gradient_tolerance = 1e-10;
+  double parameter_tolerance = 1e-10;
+  double max_seconds = 1e9;  // wall-clock limit of one fit
+  int lbfgs_rank = 20;       // L-BFGS memory
+  // Early stopping: stop when the held-out loss has not improved for
+  // `patience` iterations and return the parameters of its best iteration.
+  // 0 = no early stopping (the held-out loss is then still tracked).
+  int patience = 0;
+  // Print one progress line (iteration, loss, held-out loss, elapsed
+  // seconds) to stderr every this many iterations; 0 = silent.
+  int progress_every = 0;
+  // Every checkpoint_every iterations (0 = never) write the current model,
+  // with /fit attributes so far, to checkpoint_path (atomically: the file is
+  // either the previous checkpoint or the new one). `command` is recorded
+  // in it.
+  int checkpoint_every = 0;
+  std::string checkpoint_path;
+  std::string command;
+
+  std::uint64_t seed = 0;  // initialisation (the hold-out has its own seed)
+  int num_threads = 1;     // threads over trials in every loss evaluation
+
+  bool IsValid(std::string* error) const;
+};
+
+struct FitIteration {
+  int iteration = 0;
+  double loss = 0;       // training objective (data + penalties)
+  double test_loss = 0;  // held-out data term (NaN without held-out data)
+  double seconds = 0;    // since the start of the fit
+};
+
+struct FitSummary {
+  FittedModel model;  // the fitted parameters (factors normalised)
+
+  // Why the fit stopped: "converged", "no_convergence" (iteration or time
+  // limit), "early_stopped" (held-out patience), "diverged" (the loss or its
+  // gradient stopped being finite; the parameters are the last finite ones).
+  std::string termination;
+  std::string message;  // Ceres' message, or ours
+  bool diverged = false;
+  int iterations = 0;
+  int best_iteration = 0;  // iteration whose parameters are returned
+  double seconds = 0;
+  double initial_loss = 0;
+  // Data term on training / held-out entries (rnn.h's D with the train or
+  // test mask), at the returned parameters. test_loss is NaN when nothing
+  // is held out.
+  double train_loss = 0;
+  double test_loss = 0;
+  double objective = 0;  // training objective incl. penalties
+  PredictionMetrics train_metrics;
+  PredictionMetrics test_metrics;  // count 0 and NaNs without held-out data
+  std::vector<FitIteration> history;
+
+  std::string BriefReport() const;
+};
+
+// Fits one model. Throws ltr::Error on invalid options or data (shapes that
+// disagree, condition labels out of range, non-finite observed activity, a
+// rank larger than the units, an identity readout with units != neurons).
+// Numerical trouble is reported in the summary, not thrown.
+FitSummary FitRnn(const FitOptions& options, const Recording& recording);
+
+struct RankSweepOptions {
+  FitOptions fit;          // everything but rank and seed
+  std::vector<int> ranks;  // ranks to try
+  int seeds = 1;           // fits per rank, initialised from fit.seed + s
+  // Rank rule: with L(r) the lowest held-out loss over the seeds of rank r
+  // (a fit stuck in a poor local minimum says nothing about the rank) and
+  // r* the rank of the lowest L, choose the smallest rank with
+  //   L(r) <= L(r*) + max(SE(r*), relative_tolerance * |L(r*)|),
+  // SE(r*) the standard error of r*'s held-out losses over seeds (a
+  // one-standard-error rule with a relative floor for a single seed).
+  double relative_tolerance = 0.01;
+
+  bool IsValid(std::string* error) const;
+};
+
+struct RankSweepSummary {
+  std::vector<int> ranks;
+  // (ranks x seeds): rows follow `ranks`, columns the seeds.
+  Eigen::MatrixXd train_loss;
+  Eigen::MatrixXd test_loss;
+  Eigen::MatrixXd test_r2;
+  int chosen_rank = 0;
+  FitSummary best;  // the chosen rank's fit with the lowest held-out loss
+  double seconds = 0;
+
+  std::string BriefReport() const;
+};
+
+// Needs held-out data (hold_out.scheme != kNone). All fits share one split.
+RankSweepSummary SweepRanks(const RankSweepOptions& options,
+                            const Recording& recording);
+
+// Writes the model and the /fit attributes of `summary`.
+void WriteFit(const FitSummary& summary, io::OutputFile* out);
+// Writes the best fit (as WriteFit) and the /cv table with chosen_rank.
+void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out);
+
+// The model's predicted means for every entry of the recording's shape
+// (rates, softplus of the output, for a poisson model).
+Tensor3 Predict(const FittedModel& model,
+                const Recording& recording,
+                int num_threads = 1);
+
+}  // namespace ltr
+
+#endif  // LTR_FIT_H_

@@ -1,0 +1,791 @@
+// Fitting RNNs to recordings with Ceres' L-BFGS: data preparation,
+// initialisation, the solver loop with its progress / checkpoint /
+// early-stopping callback, rank sweeps and the result writer.
+#include "ltr/fit.h"
+
+#include <ceres/first_order_function.h>
+#include <ceres/gradient_problem.h>
+#include <ceres/gradient_problem_solver.h>
+#include <ceres/iteration_callback.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include "ltr/error.h"
+#include "ltr/random.h"
+#include "parallel.h"
+#include "stiefel_manifold.h"
+
+namespace ltr {
+
+namespace {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+using Clock = std::chrono::steady_clock;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+double Softplus(double z) {
+  return z > 0.0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+}
+
+double InverseSoftplus(double y) {
+  y = std::max(y, 1e-6);
+  return y > 30 ? y : std::log(std::expm1(y));
+}
+
+// Number of conditions implied by the labels and the options; throws when a
+// label is out of range.
+Index ResolveConditions(const FitOptions& options, const Recording& r) {
+  std::int64_t largest = -1;
+  for (size_t k = 0; k < r.condition.size(); ++k) {
+    const std::int64_t c = r.condition[k];
+    if (options.conditions > 0 && c >= options.conditions)
+      throw Error("condition label " + std::to_string(c) + " of trial " +
+                  std::to_string(k) + " is outside [0, " +
+                  std::to_string(options.conditions) +
+                  ") (the number of conditions given)");
+    largest = std::max(largest, c);
+  }
+  if (options.conditions > 0) return options.conditions;
+  return std::max<Index>(1, largest + 1);
+}
+
+void ValidateData(const FitOptions& options, const Recording& r) {
+  r.Validate("recording");
+  if (r.activity.empty()) throw Error("recording: /activity is empty");
+  const Index units = options.units > 0 ? options.units : r.neurons();
+  if (options.readout == ReadoutKind::kIdentity && units != r.neurons())
+    throw Error("an identity readout needs units = neurons (" +
+                std::to_string(r.neurons()) + "), got " +
+                std::to_string(units));
+  if (options.kind != WeightKind::kFull && options.rank > units)
+    throw Error("rank " + std::to_string(options.rank) +
+                " is larger than the number of units " + std::to_string(units));
+  for (Index k = 0; k < r.trials(); ++k)
+    for (Index t = 0; t < r.steps(); ++t)
+      for (Index n = 0; n < r.neurons(); ++n) {
+        if (r.mask && (*r.mask)(k, t, n) == 0) continue;
+        const double y = r.activity(k, t, n);
+        if (!std::isfinite(y))
+          throw Error("recording: /activity has a non-finite value at trial " +
+                      std::to_string(k) + ", time " + std::to_string(t) +
+                      ", neuron " + std::to_string(n) +
+                      " that is observed (mark it 0 in /mask)");
+        if (options.loss.loss == RnnLoss::kPoisson && y < 0)
+          throw Error("recording: the poisson loss needs counts >= 0, found " +
+                      std::to_string(y) + " at trial " + std::to_string(k));
+      }
+  if (!r.inputs.empty() && !AllFinite(r.inputs))
+    throw Error("recording: /inputs has a non-finite value");
+  if (r.steps() < 2)
+    throw Error("recording: at least 2 time bins are needed to fit dynamics");
+}
+
+// Everything a fit needs, built once.
+struct Problem {
+  HoldOutMasks masks;
+  std::vector<RnnTrial> train;
+  std::vector<RnnTrial> test;  // same trials, test mask; empty = no test
+  RnnParameters initial;
+  RnnBlocks blocks;
+  RnnLossOptions loss;       // for training
+  RnnLossOptions test_loss;  // data term only
+  TrialSmoothingPenalty smoothing;
+  Index readout_offset = -1;  // in the packed vector, when orthonormal
+};
+
+RnnParameters InitialParameters(const FitOptions& o,
+                                const Recording& r,
+                                const Mask3& train,
+                                Index conditions,
+                                bool inputs) {
+  const Index n = o.units > 0 ? o.units : r.neurons();
+  const Index m = r.neurons();
+  RnnShape shape;
+  shape.kind = o.kind;
+  shape.nonlinearity = o.nonlinearity;
+  shape.alpha = o.alpha;
+  shape.units = n;
+  shape.rank = o.kind == WeightKind::kFull ? 0 : o.rank;
+  shape.trials = r.trials();
+  shape.inputs = inputs ? r.inputs.dim(2) : 0;
+  shape.conditions = conditions;
+  shape.outputs = m;
+  shape.base_weights = o.base_gain > 0;
+  shape.condition_inputs = o.condition_inputs;
+  RnnParameters p = ZeroRnnParameters(shape);
+
+  Rng rng(o.seed);
+  const double inv_sqrt_n = 1.0 / std::sqrt(static_cast<double>(n));
+  if (o.base_gain > 0) p.w0 = o.base_gain * inv_sqrt_n * rng.NormalMatrix(n, n);
+  switch (o.kind) {
+    case WeightKind::kFull:
+      p.w = 0.1 * inv_sqrt_n * rng.NormalMatrix(n, n);
+      break;
+    case WeightKind::kLowRank:
+      p.a = inv_sqrt_n * rng.NormalMatrix(n, o.rank);
+      p.b = inv_sqrt_n * rng.NormalMatrix(n, o.rank);
+      break;
+    case WeightKind::kLowTensorRank:
+      p.a = inv_sqrt_n * rng.NormalMatrix(n, o.rank);
+      p.b = inv_sqrt_n * rng.NormalMatrix(n, o.rank);
+      // Constant trial factors: no smoothing penalty at the start; the
+      // random a, b break the symmetry between components.
+      p.c = MatrixXd::Ones(r.trials(), o.rank);
+      break;
+  }
+  if (inputs)
+    p.w_in = (1.0 / std::sqrt(static_cast<double>(p.w_in.cols()))) *
+             rng.NormalMatrix(n, p.w_in.cols());
+  p.x0 = o.init_x0_scale * rng.NormalMatrix(n, conditions);
+  switch (o.readout) {
+    case ReadoutKind::kFree:
+      p.readout = inv_sqrt_n * rng.NormalMatrix(m, n);
+      break;
+    case ReadoutKind::kOrthonormal:
+      p.readout = internal::BlockStiefelManifold::Orthonormalize(
+          rng.NormalMatrix(m, n));
+      break;
+    case ReadoutKind::kIdentity:
+      p.readout = MatrixXd::Identity(m, n);
+      break;
+  }
+  // Offsets at each neuron's mean over the training entries.
+  for (Index j = 0; j < m; ++j) {
+    double sum = 0, count = 0;
+    for (Index k = 0; k < r.trials(); ++k)
+      for (Index t = 0; t < r.steps(); ++t)
+        if (train(k, t, j)) {
+          sum += r.activity(k, t, j);
+          count += 1;
+        }
+    const double mean = count > 0 ? sum / count : 0.0;
+    p.offset(j) =
+        o.loss.loss == RnnLoss::kPoisson ? InverseSoftplus(mean) : mean;
+  }
+  return p;
+}
+
+Problem BuildProblem(const FitOptions& o, const Recording& r) {
+  ValidateData(o, r);
+  Problem pr;
+  const Index conditions = ResolveConditions(o, r);
+  pr.masks = MakeHoldOutMasks(
+      o.hold_out, r.activity.dims(), r.mask ? &*r.mask : nullptr);
+  const bool inputs =
+      o.external_inputs && !r.inputs.empty() && r.inputs.dim(2) > 0;
+  pr.initial = InitialParameters(o, r, pr.masks.train, conditions, inputs);
+  if (o.initial_parameters) {
+    const RnnParameters& given = *o.initial_parameters;
+    given.Validate();
+    const RnnParameters& want = pr.initial;
+    auto same = [](const MatrixXd& x, const MatrixXd& y) {
+      return x.rows() == y.rows() && x.cols() == y.cols();
+    };
+    if (given.kind != want.kind || !same(given.w, want.w) ||
+        !same(given.a, want.a) || !same(given.c, want.c) ||
+        !same(given.x0, want.x0) || !same(given.readout, want.readout) ||
+        given.num_inputs() != want.num_inputs() ||
+        given.h.size() != want.h.size())
+      throw Error(
+          "the initial parameters do not have the shape the fit options and "
+          "the recording imply (kind, rank, units, inputs, conditions, "
+          "neurons, trials)");
+    pr.initial = given;
+    pr.initial.nonlinearity = o.nonlinearity;
+    pr.initial.alpha = o.alpha;
+    if (o.readout == ReadoutKind::kOrthonormal)
+      pr.initial.readout =
+          internal::BlockStiefelManifold::Orthonormalize(given.readout);
+  }
+
+  pr.blocks.w = true;
+  pr.blocks.c = true;
+  pr.blocks.w_in = inputs;
+  pr.blocks.h = o.condition_inputs;
+  pr.blocks.bias = true;
+  pr.blocks.x0 = true;
+  pr.blocks.readout = o.readout != ReadoutKind::kIdentity;
+  pr.blocks.offset = true;
+
+  pr.loss = o.loss;
+  pr.loss.num_threads = std::max(1, o.num_threads);
+  pr.test_loss = RnnLossOptions();
+  pr.test_loss.loss = o.loss.loss;
+  pr.test_loss.poisson_rate_floor = o.loss.poisson_rate_floor;
+  pr.test_loss.num_threads = pr.loss.num_threads;
+
+  double test_count = 0;
+  for (Index k = 0; k < r.trials(); ++k) {
+    RnnTrial trial;
+    trial.trial = k;
+    trial.condition = r.condition.empty() ? 0 : r.condition[k];
+    if (inputs) trial.inputs = r.inputs.Slice(k);
+    trial.targets = r.activity.Slice(k);
+    trial.mask = pr.masks.train.Slice(k).cast<double>();
+    RnnTrial test = trial;
+    test.mask = pr.masks.test.Slice(k).cast<double>();
+    test_count += test.mask.sum();
+    pr.train.push_back(std::move(trial));
+    pr.test.push_back(std::move(test));
+  }
+  if (test_count == 0) pr.test.clear();
+
+  if (o.kind == WeightKind::kLowTensorRank &&
+      o.smoothing.kind != TrialSmoothing::kNone) {
+    std::vector<int> epochs;
+    if (o.smoothing_breaks_at_epochs)
+      epochs.assign(r.epoch.begin(), r.epoch.end());
+    pr.smoothing = TrialSmoothingPenalty(o.smoothing, r.trials(), epochs);
+  }
+  if (o.readout == ReadoutKind::kOrthonormal) {
+    // Packed order w|a|b|c|w_in|h|bias|x0|readout|offset: readout is
+    // followed only by the offset.
+    pr.readout_offset = NumPackedParameters(pr.initial, pr.blocks) -
+                        pr.initial.readout.size() - pr.initial.offset.size();
+  }
+  return pr;
+}
+
+// Ceres' view of the objective. Exceptions (which should not happen after
+// validation) and non-finite values count as a failed evaluation.
+class CeresFunction : public ceres::FirstOrderFunction {
+ public:
+  explicit CeresFunction(const RnnObjective* objective)
+      : objective_(objective) {}
+  bool Evaluate(const double* x,
+                double* cost,
+                double* gradient) const override {
+    try {
+      if (objective_->Evaluate(x, cost, gradient)) return true;
+    } catch (const std::exception&) {
+    }
+    ++failures_;
+    return false;
+  }
+  int NumParameters() const override {
+    return static_cast<int>(objective_->NumParameters());
+  }
+  int failures() const { return failures_.load(); }
+
+ private:
+  const RnnObjective* objective_;
+  mutable std::atomic<int> failures_{0};
+};
+
+double DataLoss(const RnnObjective& objective, const double* x) {
+  double cost = 0;
+  RnnLossSummary s;
+  try {
+    if (!objective.Evaluate(x, &cost, nullptr, &s)) return kNaN;
+  } catch (const std::exception&) {
+    return kNaN;
+  }
+  return s.data;
+}
+
+void WriteFitAttributes(const FitSummary& s, io::OutputFile* out) {
+  const std::string g = "/fit";
+  out->SetAttribute(g, "train_loss", s.train_loss);
+  out->SetAttribute(g, "test_loss", s.test_loss);
+  out->SetAttribute(g, "test_nmse", s.test_metrics.nmse);
+  out->SetAttribute(g, "test_r2", s.test_metrics.r2);
+  out->SetAttribute(g, "test_r2_median", s.test_metrics.r2_median);
+  if (s.model.loss == RnnLoss::kPoisson)
+    out->SetAttribute(g, "test_bits_per_spike", s.test_metrics.bits_per_spike);
+  out->SetAttribute(g, "iterations", s.iterations);
+  out->SetAttribute(g, "termination", s.termination);
+  out->SetAttribute(g, "seconds", s.seconds);
+  // Extensions.
+  out->SetAttribute(g, "message", s.message);
+  out->SetAttribute(g, "objective", s.objective);
+  out->SetAttribute(g, "initial_loss", s.initial_loss);
+  out->SetAttribute(g, "best_iteration", s.best_iteration);
+  out->SetAttribute(g, "train_r2", s.train_metrics.r2);
+  out->SetAttribute(
+      g, "test_entries", static_cast<std::int64_t>(s.test_metrics.count));
+  if (!s.history.empty()) {
+    VectorXd loss(s.history.size()), test(s.history.size());
+    for (size_t i = 0; i < s.history.size(); ++i) {
+      loss(i) = s.history[i].loss;
+      test(i) = s.history[i].test_loss;
+    }
+    out->WriteVector(g + "/loss", loss, "iteration");
+    out->WriteVector(g + "/test_loss", test, "iteration");
+  }
+}
+
+// Progress, checkpoints, held-out tracking and early stopping.
+class FitCallback : public ceres::IterationCallback {
+ public:
+  FitCallback(const FitOptions& options,
+              const RnnObjective& train,
+              const RnnObjective* test,
+              const double* x,
+              Clock::time_point start,
+              FitSummary* summary)
+      : o_(options),
+        train_(train),
+        test_(test),
+        x_(x),
+        n_(train.NumParameters()),
+        start_(start),
+        summary_(summary) {
+    last_good_.assign(x, x + n_);
+    best_ = last_good_;
+  }
+
+  ceres::CallbackReturnType operator()(
+      const ceres::IterationSummary& it) override {
+    const int i = it.iteration;
+    const bool progress = o_.progress_every > 0 && i % o_.progress_every == 0;
+    const bool checkpoint =
+        o_.checkpoint_every > 0 && i > 0 && i % o_.checkpoint_every == 0;
+    const bool finite = std::isfinite(it.cost);
+    if (finite) last_good_.assign(x_, x_ + n_);
+    double test = kNaN;
+    if (test_ != nullptr && (o_.patience > 0 || progress || checkpoint))
+      test = DataLoss(*test_, x_);
+    summary_->history.push_back({i, it.cost, test, Seconds(start_)});
+
+    if (o_.patience > 0 && std::isfinite(test)) {
+      if (test < best_test_) {
+        best_test_ = test;
+        best_iteration_ = i;
+        best_.assign(x_, x_ + n_);
+        since_best_ = 0;
+      } else {
+        ++since_best_;
+      }
+    } else if (finite && o_.patience == 0) {
+      best_iteration_ = i;
+    }
+    if (progress) {
+      char line[160];
+      std::snprintf(line,
+                    sizeof line,
+                    "iter %6d  loss %.6e  held-out %.6e  |g| %.2e  %.1f s\n",
+                    i,
+                    it.cost,
+                    test,
+                    it.gradient_norm,
+                    Seconds(start_));
+      std::cerr << line << std::flush;
+    }
+    if (checkpoint) WriteCheckpoint(i, it.cost, test);
+    if (o_.patience > 0 && since_best_ >= o_.patience) {
+      early_stopped_ = true;
+      return ceres::SOLVER_TERMINATE_SUCCESSFULLY;
+    }
+    return ceres::SOLVER_CONTINUE;
+  }
+
+  const std::vector<double>& last_good() const { return last_good_; }
+  const std::vector<double>& best() const { return best_; }
+  int best_iteration() const { return best_iteration_; }
+  bool has_best() const { return std::isfinite(best_test_); }
+  bool early_stopped() const { return early_stopped_; }
+
+ private:
+  void WriteCheckpoint(int iteration, double cost, double test) {
+    FitSummary s;
+    s.model.parameters = train_.Parameters(x_);
+    NormalizeFactors(&s.model.parameters);
+    s.model.loss = o_.loss.loss;
+    s.model.readout = o_.readout;
+    s.termination = "running";
+    s.message = "checkpoint written during the fit";
+    s.iterations = iteration;
+    s.best_iteration = iteration;
+    s.seconds = Seconds(start_);
+    s.initial_loss = summary_->history.front().loss;
+    s.objective = cost;
+    s.train_loss = DataLoss(train_, x_);
+    s.test_loss = test;
+    s.train_metrics.r2 = s.test_metrics.r2 = kNaN;
+    s.test_metrics.nmse = s.test_metrics.r2_median = kNaN;
+    s.test_metrics.bits_per_spike = kNaN;
+    s.history = summary_->history;
+    io::OutputFile out(o_.checkpoint_path, o_.command);
+    WriteFit(s, &out);
+    out.Commit();
+  }
+
+  const FitOptions& o_;
+  const RnnObjective& train_;
+  const RnnObjective* test_;
+  const double* x_;
+  Index n_;
+  Clock::time_point start_;
+  FitSummary* summary_;
+  std::vector<double> last_good_, best_;
+  double best_test_ = std::numeric_limits<double>::infinity();
+  int best_iteration_ = 0;
+  int since_best_ = 0;
+  bool early_stopped_ = false;
+};
+
+std::string Format(const char* format, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, format, value);
+  return buffer;
+}
+
+}  // namespace
+
+bool FitOptions::IsValid(std::string* error) const {
+  auto fail = [error](const std::string& message) {
+    if (error != nullptr) *error = message;
+    return false;
+  };
+  if (kind != WeightKind::kFull && rank < 1) return fail("rank must be >= 1");
+  if (units < 0) return fail("units must be >= 0 (0 = number of neurons)");
+  if (kind != WeightKind::kFull && units > 0 && rank > units)
+    return fail("rank " + std::to_string(rank) +
+                " is larger than the number of units " + std::to_string(units));
+  if (!(alpha > 0 && alpha <= 1)) return fail("alpha must be in (0, 1]");
+  if (conditions < 0) return fail("conditions must be >= 0");
+  if (!(base_gain >= 0) || !std::isfinite(base_gain))
+    return fail("base gain must be finite and >= 0");
+  if (!(init_x0_scale >= 0)) return fail("init_x0_scale must be >= 0");
+  std::string sub;
+  RnnLossOptions l = loss;
+  l.num_threads = std::max(1, num_threads);
+  if (!l.IsValid(&sub)) return fail(sub);
+  if (!smoothing.IsValid(&sub)) return fail(sub);
+  if (!hold_out.IsValid(&sub)) return fail(sub);
+  if (max_iterations < 0) return fail("max_iterations must be >= 0");
+  if (!(function_tolerance >= 0) || !(gradient_tolerance >= 0) ||
+      !(parameter_tolerance >= 0))
+    return fail("tolerances must be >= 0");
+  if (!(max_seconds > 0)) return fail("max_seconds must be > 0");
+  if (lbfgs_rank < 1) return fail("lbfgs_rank must be >= 1");
+  if (patience < 0) return fail("patience must be >= 0");
+  if (patience > 0 && hold_out.scheme == HoldOut::kNone)
+    return fail("early stopping (patience) needs held-out data");
+  if (progress_every < 0) return fail("progress_every must be >= 0");
+  if (checkpoint_every < 0) return fail("checkpoint_every must be >= 0");
+  if (checkpoint_every > 0 && checkpoint_path.empty())
+    return fail("checkpoint_every needs a checkpoint_path");
+  if (num_threads < 1) return fail("num_threads must be >= 1");
+  return true;
+}
+
+FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
+  std::string error;
+  if (!options.IsValid(&error)) throw Error("fit options: " + error);
+  const Clock::time_point start = Clock::now();
+  const Problem problem = BuildProblem(options, recording);
+
+  const RnnObjective train(problem.initial,
+                           problem.blocks,
+                           problem.loss,
+                           &problem.train,
+                           &problem.smoothing);
+  std::unique_ptr<RnnObjective> test;
+  if (!problem.test.empty())
+    test = std::make_unique<RnnObjective>(
+        problem.initial, problem.blocks, problem.test_loss, &problem.test);
+
+  FitSummary summary;
+  summary.model.loss = options.loss.loss;
+  summary.model.readout = options.readout;
+  VectorXd x = train.InitialPoint();
+
+  ceres::GradientProblemSolver::Options solver;
+  solver.line_search_direction_type = ceres::LBFGS;
+  solver.max_lbfgs_rank = options.lbfgs_rank;
+  solver.max_num_iterations = options.max_iterations;
+  solver.max_solver_time_in_seconds = options.max_seconds;
+  solver.function_tolerance = options.function_tolerance;
+  solver.gradient_tolerance = options.gradient_tolerance;
+  solver.parameter_tolerance = options.parameter_tolerance;
+  solver.logging_type = ceres::SILENT;
+  solver.update_state_every_iteration = true;
+  FitCallback callback(options, train, test.get(), x.data(), start, &summary);
+  solver.callbacks.push_back(&callback);
+
+  auto function = std::make_unique<CeresFunction>(&train);
+  const CeresFunction* function_view = function.get();
+  std::unique_ptr<ceres::GradientProblem> ceres_problem;
+  if (problem.readout_offset >= 0) {
+    auto manifold = std::make_unique<internal::BlockStiefelManifold>(
+        static_cast<int>(x.size()),
+        static_cast<int>(problem.readout_offset),
+        static_cast<int>(problem.initial.readout.rows()),
+        static_cast<int>(problem.initial.readout.cols()));
+    ceres_problem = std::make_unique<ceres::GradientProblem>(
+        function.release(), manifold.release());  // takes ownership
+  } else {
+    ceres_problem =
+        std::make_unique<ceres::GradientProblem>(function.release());
+  }
+  ceres::GradientProblemSolver::Summary ceres_summary;
+  ceres::Solve(solver, *ceres_problem, x.data(), &ceres_summary);
+
+  summary.message = ceres_summary.message;
+  summary.initial_loss = ceres_summary.initial_cost;
+  summary.iterations = ceres_summary.iterations.empty()
+                           ? 0
+                           : ceres_summary.iterations.back().iteration;
+  const bool failed = ceres_summary.termination_type == ceres::FAILURE ||
+                      ceres_summary.termination_type == ceres::USER_FAILURE;
+  bool diverged = failed && (function_view->failures() > 0 ||
+                             !std::isfinite(ceres_summary.initial_cost));
+  std::vector<double> chosen(x.data(), x.data() + x.size());
+  summary.best_iteration = summary.iterations;
+  if (diverged || !x.allFinite()) {
+    diverged = true;
+    chosen = callback.last_good();
+    summary.termination = "diverged";
+    summary.message = "the loss or its gradient stopped being finite (" +
+                      ceres_summary.message +
+                      "); the last finite parameters are kept";
+  } else if (callback.early_stopped()) {
+    summary.termination = "early_stopped";
+    summary.message = "held-out loss did not improve for " +
+                      std::to_string(options.patience) + " iterations";
+  } else if (ceres_summary.termination_type == ceres::CONVERGENCE) {
+    summary.termination = "converged";
+  } else if (failed) {
+    // A line search that can no longer make progress at finite values: the
+    // last accepted point is as good as it gets numerically.
+    summary.termination = "converged";
+    summary.message = "stopped by the line search: " + ceres_summary.message;
+  } else {
+    summary.termination = "no_convergence";
+  }
+  if (!diverged && options.patience > 0 && callback.has_best()) {
+    chosen = callback.best();
+    summary.best_iteration = callback.best_iteration();
+  }
+  summary.diverged = diverged;
+
+  summary.model.parameters = train.Parameters(chosen.data());
+  double cost = 0;
+  RnnLossSummary final_loss;
+  try {
+    train.Evaluate(chosen.data(), &cost, nullptr, &final_loss);
+    summary.objective = final_loss.total;
+    summary.train_loss = final_loss.data;
+  } catch (const std::exception&) {
+    summary.objective = summary.train_loss = kNaN;
+  }
+  summary.test_loss = test ? DataLoss(*test, chosen.data()) : kNaN;
+  NormalizeFactors(&summary.model.parameters);
+
+  const Tensor3 prediction =
+      Predict(summary.model, recording, std::max(1, options.num_threads));
+  const bool counts = options.loss.loss == RnnLoss::kPoisson;
+  summary.train_metrics = ComputeMetrics(
+      recording.activity, prediction, problem.masks.train, counts);
+  summary.test_metrics = ComputeMetrics(
+      recording.activity, prediction, problem.masks.test, counts);
+  summary.seconds = Seconds(start);
+  return summary;
+}
+
+Tensor3 Predict(const FittedModel& model,
+                const Recording& recording,
+                int num_threads) {
+  const RnnParameters& p = model.parameters;
+  p.Validate();
+  if (p.num_outputs() != recording.neurons())
+    throw Error("predict: the model has " + std::to_string(p.num_outputs()) +
+                " outputs, the recording " +
+                std::to_string(recording.neurons()) + " neurons");
+  const bool inputs = p.num_inputs() > 0;
+  if (inputs &&
+      (recording.inputs.empty() || recording.inputs.dim(2) != p.num_inputs()))
+    throw Error("predict: the model takes " + std::to_string(p.num_inputs()) +
+                " inputs, the recording has a different number");
+  Tensor3 out(recording.activity.dims());
+  std::vector<std::string> errors(recording.trials());
+  ParallelFor(recording.trials(), num_threads, [&](Index begin, Index end) {
+    for (Index k = begin; k < end; ++k) {
+      try {
+        const Index c =
+            recording.condition.empty() ? 0 : recording.condition[k];
+        const MatrixXd u =
+            inputs ? MatrixXd(recording.inputs.Slice(k)) : MatrixXd();
+        const RnnTrajectory run = Simulate(p, k, c, recording.steps(), u);
+        auto y = out.Slice(k);
+        y = run.outputs;
+        if (model.loss == RnnLoss::kPoisson)
+          y = y.unaryExpr([](double z) { return Softplus(z); });
+      } catch (const std::exception& e) {
+        errors[k] = e.what();
+      }
+    }
+  });
+  for (const std::string& e : errors)
+    if (!e.empty()) throw Error("predict: " + e);
+  return out;
+}
+
+std::string FitSummary::BriefReport() const {
+  std::ostringstream s;
+  const RnnParameters& p = model.parameters;
+  s << "Fit of a " << WeightKindName(p.kind) << " RNN (N = " << p.units();
+  if (p.kind != WeightKind::kFull) s << ", R = " << p.rank();
+  s << ", " << RnnLossName(model.loss) << "): " << termination << " after "
+    << iterations << " iterations in " << Format("%.1f", seconds) << " s\n"
+    << "  loss " << Format("%.6g", initial_loss) << " -> "
+    << Format("%.6g", objective) << " (train data term "
+    << Format("%.6g", train_loss) << ")\n";
+  if (test_metrics.count > 0) {
+    s << "  held-out (" << test_metrics.count << " entries): loss "
+      << Format("%.6g", test_loss) << ", nmse "
+      << Format("%.4f", test_metrics.nmse) << ", R2 "
+      << Format("%.4f", test_metrics.r2) << ", median R2 "
+      << Format("%.4f", test_metrics.r2_median);
+    if (model.loss == RnnLoss::kPoisson)
+      s << ", bits/spike " << Format("%.4f", test_metrics.bits_per_spike);
+    s << "\n";
+  } else {
+    s << "  no held-out entries; train R2 " << Format("%.4f", train_metrics.r2)
+      << "\n";
+  }
+  if (!message.empty()) s << "  " << message << "\n";
+  return s.str();
+}
+
+bool RankSweepOptions::IsValid(std::string* error) const {
+  auto fail = [error](const std::string& message) {
+    if (error != nullptr) *error = message;
+    return false;
+  };
+  if (ranks.empty()) return fail("no ranks to sweep");
+  for (int r : ranks)
+    if (r < 1) return fail("ranks must be >= 1");
+  if (seeds < 1) return fail("seeds must be >= 1");
+  if (!(relative_tolerance >= 0))
+    return fail("relative_tolerance must be >= 0");
+  if (fit.hold_out.scheme == HoldOut::kNone)
+    return fail("a rank sweep needs held-out data (held-out scheme none)");
+  if (fit.kind == WeightKind::kFull)
+    return fail("a rank sweep needs a lowrank or ltr model");
+  FitOptions probe = fit;
+  probe.rank = *std::max_element(ranks.begin(), ranks.end());
+  return probe.IsValid(error);
+}
+
+RankSweepSummary SweepRanks(const RankSweepOptions& options,
+                            const Recording& recording) {
+  std::string error;
+  if (!options.IsValid(&error)) throw Error("rank sweep options: " + error);
+  const Clock::time_point start = Clock::now();
+  RankSweepSummary out;
+  out.ranks = options.ranks;
+  const Index n_ranks = static_cast<Index>(options.ranks.size());
+  out.train_loss.setConstant(n_ranks, options.seeds, kNaN);
+  out.test_loss.setConstant(n_ranks, options.seeds, kNaN);
+  out.test_r2.setConstant(n_ranks, options.seeds, kNaN);
+  std::vector<std::vector<FitSummary>> fits(n_ranks);
+  for (Index i = 0; i < n_ranks; ++i) {
+    for (int s = 0; s < options.seeds; ++s) {
+      FitOptions o = options.fit;
+      o.rank = options.ranks[i];
+      o.seed = options.fit.seed + static_cast<std::uint64_t>(s);
+      if (o.checkpoint_every > 0) o.checkpoint_every = 0;
+      FitSummary f = FitRnn(o, recording);
+      if (options.fit.progress_every > 0)
+        std::cerr << "rank " << o.rank << " seed " << o.seed << ": "
+                  << f.termination << ", held-out loss " << f.test_loss << "\n";
+      out.train_loss(i, s) = f.train_loss;
+      out.test_loss(i, s) = f.test_loss;
+      out.test_r2(i, s) = f.test_metrics.r2;
+      fits[i].push_back(std::move(f));
+    }
+  }
+  // Per rank: the lowest held-out loss over seeds (a fit stuck in a poor
+  // local minimum says nothing about the rank), and the standard error of
+  // the held-out losses over seeds.
+  VectorXd mean(n_ranks), se(n_ranks);
+  for (Index i = 0; i < n_ranks; ++i) {
+    double sum = 0, sum2 = 0, n = 0;
+    double lowest = std::numeric_limits<double>::infinity();
+    for (int s = 0; s < options.seeds; ++s) {
+      const double v = out.test_loss(i, s);
+      if (!std::isfinite(v)) continue;
+      sum += v;
+      sum2 += v * v;
+      n += 1;
+      lowest = std::min(lowest, v);
+    }
+    mean(i) = lowest;
+    se(i) = n > 1
+                ? std::sqrt(std::max(0.0, (sum2 - sum * sum / n) / (n - 1)) / n)
+                : 0.0;
+  }
+  Index best = 0;
+  for (Index i = 1; i < n_ranks; ++i)
+    if (mean(i) < mean(best)) best = i;
+  const double threshold =
+      mean(best) +
+      std::max(se(best), options.relative_tolerance * std::abs(mean(best)));
+  Index chosen = best;
+  for (Index i = 0; i < n_ranks; ++i)
+    if (mean(i) <= threshold && options.ranks[i] < options.ranks[chosen])
+      chosen = i;
+  out.chosen_rank = options.ranks[chosen];
+  int best_seed = 0;
+  for (int s = 1; s < options.seeds; ++s)
+    if (out.test_loss(chosen, s) < out.test_loss(chosen, best_seed))
+      best_seed = s;
+  out.best = std::move(fits[chosen][best_seed]);
+  out.seconds = Seconds(start);
+  return out;
+}
+
+std::string RankSweepSummary::BriefReport() const {
+  std::ostringstream s;
+  s << "Rank sweep: " << ranks.size() << " ranks x " << train_loss.cols()
+    << " seeds in " << Format("%.1f", seconds) << " s\n"
+    << " rank   train loss   held-out loss   held-out R2\n";
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    const Index r = static_cast<Index>(i);
+    char line[128];
+    std::snprintf(line,
+                  sizeof line,
+                  " %4d   %10.5g   %13.5g   %11.4f%s\n",
+                  ranks[i],
+                  train_loss.row(r).mean(),
+                  test_loss.row(r).mean(),
+                  test_r2.row(r).mean(),
+                  ranks[i] == chosen_rank ? "   <- chosen" : "");
+    s << line;
+  }
+  s << best.BriefReport();
+  return s.str();
+}
+
+void WriteFit(const FitSummary& summary, io::OutputFile* out) {
+  WriteModel(summary.model, out);
+  WriteFitAttributes(summary, out);
+}
+
+void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out) {
+  WriteFit(summary.best, out);
+  std::vector<std::int64_t> ranks(summary.ranks.begin(), summary.ranks.end());
+  out->WriteIntVector("/cv/ranks", ranks, "rank");
+  out->WriteMatrix("/cv/train_loss", summary.train_loss, "rank,seed");
+  out->WriteMatrix("/cv/test_loss", summary.test_loss, "rank,seed");
+  out->WriteMatrix("/cv/test_r2", summary.test_r2, "rank,seed");
+  out->SetAttribute("/cv", "chosen_rank", summary.chosen_rank);
+}
+
+}  // namespace ltr

@@ -1,0 +1,217 @@
+// ltr fit DATA.h5: fit an RNN (full, low-rank, low-tensor-rank) to a
+// recording, optionally sweeping ranks with cross-validation.
+#include "ltr/fit.h"
+
+#include <iostream>
+
+#include "cli.h"
+#include "commands.h"
+#include "ltr/error.h"
+#include "ltr/io.h"
+#include "ltr/model_file.h"
+#include "ltr/recording.h"
+
+namespace ltr {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ltr fit DATA.h5 [--model full|lowrank|ltr] (--rank R | --ranks "
+    "A:B [--seeds K])\n"
+    "               [--units N] [--seed S] [options] -o MODEL.h5\n\n"
+    "Fits a rate RNN to the recording's /activity (trial x time x neuron) "
+    "with Ceres'\nL-BFGS and writes the fitted model (/model), its fit "
+    "statistics (/fit) and, for\na rank sweep, the cross-validation table "
+    "(/cv). Held-out entries (default:\n11x11x3 blocks with 5x5x3 test "
+    "centres and a guard ring) score the fit. See\ndocs/fit.md.\n\n"
+    "examples:\n"
+    "  ltr fit data.h5 --model ltr --rank 3 -o model.h5\n"
+    "  ltr fit data.h5 --model ltr --ranks 1:6 --seeds 3 -o sweep.h5\n"
+    "  ltr fit counts.h5 --loss poisson --readout orthonormal --units 50 "
+    "--rank 4 -o m.h5";
+
+TrialSmoothing ParseSmoothing(const std::string& name) {
+  if (name == "none") return TrialSmoothing::kNone;
+  if (name == "second-diff") return TrialSmoothing::kSecondDifference;
+  if (name == "gp") return TrialSmoothing::kGaussianProcess;
+  throw Error("unknown --smoothing '" + name +
+              "'; expected none, second-diff or gp");
+}
+
+}  // namespace
+
+int RunFit(int argc, char** argv) {
+  namespace po = cli::po;
+  po::options_description options("Options");
+  FitOptions d;  // defaults
+  // clang-format off
+  options.add_options()
+    ("input", po::value<std::string>()->required(), "recording (HDF5)")
+    ("dataset", po::value<std::string>()->default_value("/activity"),
+     "activity dataset (trial, time, neuron)")
+    ("model", po::value<std::string>()->default_value("ltr"),
+     "full | lowrank | ltr")
+    ("rank", po::value<int>(), "rank R of lowrank and ltr models")
+    ("ranks", po::value<std::string>(),
+     "rank sweep A:B (or a list 1,2,4), chosen by held-out loss")
+    ("seeds", po::value<int>()->default_value(1), "fits per rank in a sweep")
+    ("units", po::value<int>()->default_value(0),
+     "model units N (0 = number of neurons)")
+    ("nonlinearity", po::value<std::string>()->default_value("tanh"),
+     "tanh | relu | softplus | identity")
+    ("alpha", po::value<double>()->default_value(d.alpha),
+     "dt / tau of the Euler step")
+    ("loss", po::value<std::string>()->default_value("mse"),
+     "mse (rates) | poisson (counts, rate = softplus(output))")
+    ("readout", po::value<std::string>()->default_value("free"),
+     "free | orthonormal | identity (units = neurons, C = I)")
+    ("no-inputs", po::bool_switch(), "ignore the recording's /inputs")
+    ("condition-inputs", po::bool_switch(),
+     "learn a constant input per condition")
+    ("conditions", po::value<int>()->default_value(0),
+     "number of conditions (0 = 1 + largest /condition label)")
+    ("base-gain", po::value<double>()->default_value(0.0),
+     "fixed random base W0 = g J, J ~ N(0, 1/N) (0 = none)")
+    ("smoothing", po::value<std::string>()->default_value("none"),
+     "trial-factor prior: none | second-diff | gp (rational quadratic)")
+    ("smoothing-weight", po::value<double>()->default_value(1.0),
+     "weight of the smoothing penalty")
+    ("smoothing-length", po::value<double>()->default_value(15.0),
+     "gp length scale in trials")
+    ("no-epoch-breaks", po::bool_switch(),
+     "smooth across /epoch boundaries too")
+    ("l2-w", po::value<double>()->default_value(0.0), "L2 on w (or a, b)")
+    ("l2-c", po::value<double>()->default_value(0.0), "L2 on c")
+    ("l2-inputs", po::value<double>()->default_value(0.0), "L2 on w_in and h")
+    ("l2-x0", po::value<double>()->default_value(0.0), "L2 on x0")
+    ("l2-readout", po::value<double>()->default_value(0.0), "L2 on readout")
+    ("l2-activity", po::value<double>()->default_value(0.0),
+     "L2 on unit activity phi(x)")
+    ("max-iters", po::value<int>()->default_value(d.max_iterations),
+     "maximum L-BFGS iterations per fit")
+    ("tol", po::value<double>()->default_value(d.function_tolerance),
+     "relative cost-change tolerance")
+    ("max-seconds", po::value<double>()->default_value(d.max_seconds),
+     "wall-clock limit per fit")
+    ("held-out", po::value<std::string>()->default_value("blocks"),
+     "blocks | neurons | none")
+    ("held-out-seed", po::value<std::uint64_t>()->default_value(0),
+     "seed of the held-out split")
+    ("neuron-fraction", po::value<double>()->default_value(0.2),
+     "--held-out neurons: fraction of neurons held out")
+    ("trial-fraction", po::value<double>()->default_value(0.2),
+     "--held-out neurons: fraction of trials they are held out on")
+    ("patience", po::value<int>()->default_value(0),
+     "early stopping after this many iterations without held-out improvement "
+     "(0 = off)")
+    ("checkpoint-every", po::value<int>()->default_value(0),
+     "write the current model to the output every K iterations (0 = off)")
+    ("progress", po::value<int>()->default_value(0),
+     "print progress to stderr every K iterations (0 = off)")
+    ("init", po::value<std::string>(),
+     "start from the model in this file (a checkpoint, an earlier fit)")
+    ("seed", po::value<std::uint64_t>()->default_value(0),
+     "seed of the initialisation")
+    ("threads", po::value<int>()->default_value(0), "threads (0 = all cores)")
+    ("output,o", po::value<std::string>()->required(), "output HDF5 file");
+  // clang-format on
+  po::positional_options_description positional;
+  positional.add("input", 1);
+  po::variables_map vm;
+  if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
+
+  FitOptions o;
+  o.kind = ParseWeightKind(vm["model"].as<std::string>());
+  o.units = vm["units"].as<int>();
+  o.nonlinearity = ParseNonlinearity(vm["nonlinearity"].as<std::string>());
+  o.alpha = vm["alpha"].as<double>();
+  o.loss.loss = ParseRnnLoss(vm["loss"].as<std::string>());
+  o.readout = ParseReadoutKind(vm["readout"].as<std::string>());
+  o.external_inputs = !vm["no-inputs"].as<bool>();
+  o.condition_inputs = vm["condition-inputs"].as<bool>();
+  o.conditions = vm["conditions"].as<int>();
+  o.base_gain = vm["base-gain"].as<double>();
+  o.smoothing.kind = ParseSmoothing(vm["smoothing"].as<std::string>());
+  o.smoothing.weight = vm["smoothing-weight"].as<double>();
+  o.smoothing.length_scale = vm["smoothing-length"].as<double>();
+  o.smoothing_breaks_at_epochs = !vm["no-epoch-breaks"].as<bool>();
+  o.loss.l2_w = vm["l2-w"].as<double>();
+  o.loss.l2_c = vm["l2-c"].as<double>();
+  o.loss.l2_w_in = o.loss.l2_h = vm["l2-inputs"].as<double>();
+  o.loss.l2_x0 = vm["l2-x0"].as<double>();
+  o.loss.l2_readout = vm["l2-readout"].as<double>();
+  o.loss.l2_activity = vm["l2-activity"].as<double>();
+  o.max_iterations = vm["max-iters"].as<int>();
+  o.function_tolerance = vm["tol"].as<double>();
+  o.max_seconds = vm["max-seconds"].as<double>();
+  o.hold_out.scheme = ParseHoldOut(vm["held-out"].as<std::string>());
+  o.hold_out.seed = vm["held-out-seed"].as<std::uint64_t>();
+  o.hold_out.neuron_fraction = vm["neuron-fraction"].as<double>();
+  o.hold_out.trial_fraction = vm["trial-fraction"].as<double>();
+  o.patience = vm["patience"].as<int>();
+  o.progress_every = vm["progress"].as<int>();
+  o.seed = vm["seed"].as<std::uint64_t>();
+  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
+  o.command = cli::CommandLine(argc, argv);
+  const std::string output = vm["output"].as<std::string>();
+  o.checkpoint_every = vm["checkpoint-every"].as<int>();
+  if (o.checkpoint_every > 0) o.checkpoint_path = output;
+
+  if (vm.count("rank") && vm.count("ranks"))
+    throw Error("give either --rank or --ranks, not both");
+  RankSweepOptions sweep;
+  const bool is_sweep = vm.count("ranks") > 0;
+  if (is_sweep) {
+    const std::string text = vm["ranks"].as<std::string>();
+    if (text.find(':') != std::string::npos) {
+      const auto range = cli::ParseRange(text, "ranks");
+      for (int r = range.first; r <= range.second; ++r)
+        sweep.ranks.push_back(r);
+    } else {
+      sweep.ranks = cli::ParseIntList(text, "ranks");
+    }
+    sweep.seeds = vm["seeds"].as<int>();
+    sweep.fit = o;
+    std::string error;
+    if (!sweep.IsValid(&error)) throw Error(error);
+  } else {
+    if (o.kind != WeightKind::kFull) {
+      if (!vm.count("rank"))
+        throw Error(
+            "give the rank with --rank R (or a sweep with --ranks A:B)");
+      o.rank = vm["rank"].as<int>();
+    }
+    std::string error;
+    if (!o.IsValid(&error)) throw Error(error);
+  }
+
+  const std::string input = vm["input"].as<std::string>();
+  io::CheckReadable(input);
+  {
+    // Fail on a bad output path before any work is done.
+    io::OutputFile probe(output, o.command);
+  }
+  const Recording recording =
+      ReadRecording(input, vm["dataset"].as<std::string>());
+  if (vm.count("init")) {
+    o.initial_parameters = ReadModel(vm["init"].as<std::string>()).parameters;
+    sweep.fit.initial_parameters = o.initial_parameters;
+  }
+  if (is_sweep) {
+    const RankSweepSummary result = SweepRanks(sweep, recording);
+    io::OutputFile out(output, o.command);
+    WriteRankSweep(result, &out);
+    out.SetAttribute("/", "input", input);
+    out.Commit();
+    std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
+  } else {
+    const FitSummary result = FitRnn(o, recording);
+    io::OutputFile out(output, o.command);
+    WriteFit(result, &out);
+    out.SetAttribute("/", "input", input);
+    out.Commit();
+    std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace ltr

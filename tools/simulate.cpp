@@ -1,0 +1,76 @@
+// ltr simulate MODEL.h5: run a fitted (or teacher) model and write a
+// recording.
+#include "ltr/simulate.h"
+
+#include <iostream>
+
+#include "cli.h"
+#include "commands.h"
+#include "ltr/error.h"
+#include "ltr/io.h"
+#include "ltr/model_file.h"
+#include "ltr/recording.h"
+
+namespace ltr {
+
+int RunSimulate(int argc, char** argv) {
+  namespace po = cli::po;
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("model", po::value<std::string>()->required(),
+     "model file (written by ltr fit or ltr synth --kind ltr-teacher)")
+    ("inputs", po::value<std::string>(),
+     "recording whose /inputs and /condition drive the model")
+    ("trials", po::value<long>()->default_value(0),
+     "trials (0 = the model's c rows for ltr, or those of --inputs)")
+    ("steps", po::value<long>()->default_value(0),
+     "time bins per trial (0 = those of --inputs)")
+    ("noise", po::value<double>()->default_value(0.0),
+     "process noise sigma of the RNN")
+    ("obs-noise", po::value<double>()->default_value(0.0),
+     "Gaussian observation noise (mse models; poisson models draw counts)")
+    ("dt", po::value<double>()->default_value(1.0), "seconds per bin")
+    ("seed", po::value<std::uint64_t>()->default_value(0), "seed")
+    ("output,o", po::value<std::string>()->required(), "output recording");
+  // clang-format on
+  po::positional_options_description positional;
+  positional.add("model", 1);
+  po::variables_map vm;
+  if (!cli::Parse(argc,
+                  argv,
+                  "usage: ltr simulate MODEL.h5 [--inputs DATA.h5] [--trials "
+                  "K] [--steps T]\n                    [--noise S] "
+                  "[--obs-noise S] [--seed S] -o OUT.h5\n\n"
+                  "Runs the model trial by trial and writes a recording "
+                  "(/activity, /inputs,\n/condition). See docs/fit.md.",
+                  options,
+                  positional,
+                  &vm))
+    return 0;
+  SimulateOptions o;
+  o.trials = vm["trials"].as<long>();
+  o.steps = vm["steps"].as<long>();
+  o.noise_sigma = vm["noise"].as<double>();
+  o.observation_noise = vm["obs-noise"].as<double>();
+  o.dt = vm["dt"].as<double>();
+  o.seed = vm["seed"].as<std::uint64_t>();
+  std::string error;
+  if (!o.IsValid(&error)) throw Error(error);
+  const FittedModel model = ReadModel(vm["model"].as<std::string>());
+  Recording inputs;
+  if (vm.count("inputs"))
+    inputs = ReadRecording(vm["inputs"].as<std::string>());
+  io::OutputFile out(vm["output"].as<std::string>(),
+                     cli::CommandLine(argc, argv));
+  const Recording r =
+      SimulateRecording(model, o, vm.count("inputs") ? &inputs : nullptr);
+  WriteRecording(r, &out);
+  out.SetAttribute("/", "model", vm["model"].as<std::string>());
+  out.Commit();
+  std::cout << "wrote " << out.path() << ": activity "
+            << DimsToString(r.activity.dims()) << " (trial, time, neuron)\n";
+  return 0;
+}
+
+}  // namespace ltr

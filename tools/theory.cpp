@@ -1,0 +1,153 @@
+// ltr theory linear: the linear theory's predictions beside gradient descent
+// on the linear fixed-point model (science.md §4).
+#include "ltr/theory.h"
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli.h"
+#include "commands.h"
+#include "ltr/error.h"
+#include "ltr/io.h"
+
+namespace ltr {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ltr theory linear [--units 1024] [--g 0:0.1:0.9] [--zhat 0.5]\n"
+    "                         [--seeds 5] [--eta0 E] [-o LIN.h5]\n\n"
+    "Trains the linear network's fixed point z = w^T (I - W)^-1 m by gradient\n"
+    "descent with eta = eta0 (1 - g^2)^2 (S20) and prints, per g, the large-N\n"
+    "predictions beside the seed means: convergence time and mean gradient\n"
+    "norm relative to the first g, ||dW||, alignment of dW's singular vectors\n"
+    "with w and m, shuffle loss, and at an early tau~ the output z, s1, s2\n"
+    "and the eigenvalue of dW (third order). See docs/theory.md.\n\n"
+    "example:\n"
+    "  ltr theory linear --units 1024 --g 0:0.1:0.9 --zhat 0.5 --seeds 5 "
+    "-o LIN.h5";
+
+// "a:step:b" (inclusive, to rounding) or "a,b,c".
+std::vector<double> ParseGrid(const std::string& text) {
+  std::vector<double> out;
+  auto fail = [&]() {
+    return Error("option --g: expected start:step:stop or a list a,b,c, got '" +
+                 text + "'");
+  };
+  try {
+    if (text.find(':') != std::string::npos) {
+      std::stringstream in(text);
+      std::string a, s, b;
+      if (!std::getline(in, a, ':') || !std::getline(in, s, ':') ||
+          !std::getline(in, b))
+        throw fail();
+      const double start = std::stod(a), step = std::stod(s),
+                   stop = std::stod(b);
+      if (!(step > 0) || stop < start) throw fail();
+      const int count =
+          static_cast<int>(std::floor((stop - start) / step + 1e-9));
+      for (int i = 0; i <= count; ++i) out.push_back(start + i * step);
+    } else {
+      std::stringstream in(text);
+      std::string item;
+      while (std::getline(in, item, ',')) out.push_back(std::stod(item));
+    }
+  } catch (const std::logic_error&) {
+    throw fail();
+  }
+  if (out.empty()) throw fail();
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + v[i];
+  return s;
+}
+
+int RunTheoryLinear(int argc, char** argv) {
+  namespace po = cli::po;
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("units", po::value<int>()->default_value(1024), "N")
+    ("g", po::value<std::string>()->default_value("0:0.1:0.9"),
+     "gains: start:step:stop or a,b,c (each in [0, 1))")
+    ("zhat", po::value<double>()->default_value(0.5), "target output z-hat")
+    ("seeds", po::value<int>()->default_value(5), "networks per g")
+    ("eta0", po::value<double>()->default_value(0.0),
+     "eta = eta0 (1 - g^2)^2; 0 = S20's 0.015/0.009/0.003 for "
+     "z-hat 0.5/1/2")
+    ("early-tau", po::value<double>()->default_value(0.3),
+     "tau~ at which z, s1, s2 and the eigenvalue are measured")
+    ("max-steps", po::value<int>()->default_value(20000),
+     "step limit per network")
+    ("antithetic", po::bool_switch(),
+     "also run every network with -m (cancels the random initial output)")
+    ("seed", po::value<std::uint64_t>()->default_value(0), "seed")
+    ("threads", po::value<int>()->default_value(1), "threads (0 = all cores)")
+    ("output,o", po::value<std::string>(), "output HDF5 file (optional)");
+  // clang-format on
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
+
+  LinearTheoryOptions o;
+  o.units = vm["units"].as<int>();
+  o.gains = ParseGrid(vm["g"].as<std::string>());
+  o.z_hat = vm["zhat"].as<double>();
+  o.seeds = vm["seeds"].as<int>();
+  o.eta0 = vm["eta0"].as<double>();
+  o.early_tau_tilde = vm["early-tau"].as<double>();
+  o.max_steps = vm["max-steps"].as<int>();
+  o.antithetic = vm["antithetic"].as<bool>();
+  o.seed = vm["seed"].as<std::uint64_t>();
+  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
+  std::string error;
+  if (!o.IsValid(&error)) throw Error("option error: " + error);
+
+  std::unique_ptr<io::OutputFile> out;
+  if (vm.count("output")) {
+    // argv[-1] is "theory": record the command as typed.
+    out = std::make_unique<io::OutputFile>(
+        vm["output"].as<std::string>(), cli::CommandLine(argc + 1, argv - 1));
+  }
+  const LinearTheorySummary summary = RunLinearTheory(o);
+  std::cout << summary.FormatTable() << summary.BriefReport() << "\n";
+  if (out) {
+    out->WriteMatrix("/theory/linear", summary.Table(), "case,column");
+    out->SetAttribute(
+        "/theory/linear", "columns", Join(LinearTheorySummary::TableColumns()));
+    out->SetAttribute("/theory/linear", "units", o.units);
+    out->SetAttribute("/theory/linear", "z_hat", o.z_hat);
+    out->SetAttribute("/theory/linear", "eta0", o.EffectiveEta0());
+    out->SetAttribute("/theory/linear", "seeds", o.seeds);
+    out->SetAttribute("/theory/linear", "antithetic", o.antithetic ? 1 : 0);
+    out->SetAttribute(
+        "/theory/linear", "model", "gradient descent on z = w^T (I - W)^-1 m");
+    out->Commit();
+    std::cout << "wrote " << out->path() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int RunTheory(int argc, char** argv) {
+  const std::string usage =
+      "usage: ltr theory linear [options]   (ltr theory linear --help)\n";
+  if (argc < 2) {
+    std::cerr << usage;
+    return 2;
+  }
+  const std::string sub = argv[1];
+  if (sub == "--help" || sub == "-h") {
+    std::cout << usage << "\n" << kUsage << "\n";
+    return 0;
+  }
+  if (sub == "linear") return RunTheoryLinear(argc - 1, argv + 1);
+  throw Error("unknown theory '" + sub + "'; expected: linear");
+}
+
+}  // namespace ltr

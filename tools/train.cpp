@@ -1,0 +1,149 @@
+// ltr train: train an RNN on a task and stream its learning trajectory.
+#include "ltr/train.h"
+
+#include <iostream>
+
+#include "cli.h"
+#include "commands.h"
+#include "ltr/error.h"
+
+namespace ltr {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ltr train --task T [--units N] [--g G] [--optimizer O] [--lr X]\n"
+    "                 [--steps K] [--batch B] [--record-every k]\n"
+    "                 [--train in,rec,out] [--seed S] -o TRAJ.h5\n"
+    "       ltr train --resume -o TRAJ.h5\n"
+    "       ltr train --task reach --protocol adaptation ... -o TRAJ.h5\n\n"
+    "Trains W = W0 + dW (W0 = g J fixed) with S20's initialisation on fresh\n"
+    "batches and streams the learning trajectory to TRAJ.h5 (snapshots of W,\n"
+    "W_in, W_out; loss and gradient norm of every step), flushed at every\n"
+    "snapshot. An interrupted run continues with --resume and then equals an\n"
+    "uninterrupted one. --protocol adaptation pre-trains on the reach task,\n"
+    "then records 50 baseline, 100 curl-force adaptation (SGD per trial) and\n"
+    "100 washout trials: one snapshot and the activity of every trial. See\n"
+    "docs/train.md.\n\nexamples:\n"
+    "  ltr train --task flipflop --units 256 --g 0.9 --steps 1000 -o ff.h5\n"
+    "  ltr train --resume -o ff.h5\n"
+    "  ltr train --task reach --protocol adaptation --units 64 --steps 500 "
+    "-o reach.h5";
+
+}  // namespace
+
+int RunTrain(int argc, char** argv) {
+  namespace po = cli::po;
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("task", po::value<std::string>(),
+     "flipflop | flipflop-bits | mante | romo | fixed-point | reach")
+    ("units", po::value<int>()->default_value(256), "network size N")
+    ("g", po::value<double>()->default_value(0.9),
+     "gain of the fixed random part W0 = g J, J_ij ~ N(0, 1/N)")
+    ("nonlinearity", po::value<std::string>()->default_value("tanh"),
+     "tanh | relu | softplus | identity")
+    ("alpha", po::value<double>()->default_value(0.5), "dt / tau")
+    ("optimizer", po::value<std::string>()->default_value("adam"),
+     "sgd | momentum | adam")
+    ("lr", po::value<double>()->default_value(0.0),
+     "learning rate (0 = S20's 0.05 / N)")
+    ("momentum", po::value<double>()->default_value(0.9),
+     "momentum coefficient (--optimizer momentum)")
+    ("steps", po::value<int>()->default_value(1000),
+     "optimiser steps (with --resume: extend the run to this many)")
+    ("batch", po::value<int>()->default_value(32), "trials per step")
+    ("record-every", po::value<int>()->default_value(5),
+     "steps between snapshots")
+    ("train", po::value<std::string>()->default_value("in,rec,out"),
+     "trained blocks: comma-separated subset of in, rec, out")
+    ("output-tanh", po::bool_switch(),
+     "compare tanh(z) with the targets (S20's output nonlinearity)")
+    ("target", po::value<double>()->default_value(1.0),
+     "fixed-point task: the target z-hat")
+    ("curl", po::value<double>()->default_value(0.0),
+     "reach: curl force gain k during training")
+    ("reach-effort", po::value<double>()->default_value(0.0),
+     "reach: weight of the effort term 1/2 |F|^2")
+    ("protocol", po::value<std::string>()->default_value("none"),
+     "none | adaptation (reach: P23's learning-over-trials protocol)")
+    ("baseline-trials", po::value<int>()->default_value(50), "adaptation")
+    ("adaptation-trials", po::value<int>()->default_value(100), "adaptation")
+    ("washout-trials", po::value<int>()->default_value(100), "adaptation")
+    ("adapt-curl", po::value<double>()->default_value(0.5),
+     "adaptation: curl gain k of the perturbation")
+    ("adapt-lr", po::value<double>()->default_value(0.01),
+     "adaptation: SGD step size of trial-by-trial learning")
+    ("seed", po::value<std::uint64_t>()->default_value(0),
+     "seed: same seed, same trajectory")
+    ("threads", po::value<int>()->default_value(1),
+     "threads over the trials of a batch (0 = all cores)")
+    ("resume", po::bool_switch(),
+     "continue the interrupted run in TRAJ.h5 (options are read from it)")
+    ("stop-after-steps", po::value<int>()->default_value(0),
+     "testing aid: stop as if interrupted after this many steps")
+    ("output,o", po::value<std::string>()->required(), "trajectory file");
+  // clang-format on
+  po::positional_options_description positional;
+  po::variables_map vm;
+  if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
+  const std::string output = vm["output"].as<std::string>();
+  const std::string command = cli::CommandLine(argc, argv);
+
+  if (vm["resume"].as<bool>()) {
+    const int steps = vm["steps"].defaulted() ? 0 : vm["steps"].as<int>();
+    const TrainSummary s = ResumeTrainToFile(output, command, steps);
+    std::cout << s.BriefReport() << "\nwrote " << output << "\n";
+    return s.finite ? 0 : 1;
+  }
+
+  if (!vm.count("task"))
+    throw Error(
+        "give a task with --task (flipflop, flipflop-bits, mante, "
+        "romo, fixed-point, reach)");
+  TrainOptions o;
+  o.task.kind = ParseTaskKind(vm["task"].as<std::string>());
+  o.task.dt = vm["alpha"].as<double>();
+  o.task.output_tanh = vm["output-tanh"].as<bool>();
+  o.task.fixed_point_target = vm["target"].as<double>();
+  o.task.curl = vm["curl"].as<double>();
+  o.task.reach_effort = vm["reach-effort"].as<double>();
+  o.units = vm["units"].as<int>();
+  o.g = vm["g"].as<double>();
+  o.nonlinearity = ParseNonlinearity(vm["nonlinearity"].as<std::string>());
+  o.alpha = vm["alpha"].as<double>();
+  o.optimizer = ParseOptimizer(vm["optimizer"].as<std::string>());
+  o.learning_rate = vm["lr"].as<double>();
+  o.momentum = vm["momentum"].as<double>();
+  o.steps = vm["steps"].as<int>();
+  o.batch = vm["batch"].as<int>();
+  o.record_every = vm["record-every"].as<int>();
+  ParseTrainedBlocks(vm["train"].as<std::string>(), &o);
+  o.seed = vm["seed"].as<std::uint64_t>();
+  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
+  o.stop_after_steps = vm["stop-after-steps"].as<int>();
+  std::string error;
+  if (!o.IsValid(&error)) throw Error("option error: " + error);
+
+  const std::string protocol = vm["protocol"].as<std::string>();
+  if (protocol == "adaptation") {
+    AdaptationOptions a;
+    a.baseline_trials = vm["baseline-trials"].as<int>();
+    a.adaptation_trials = vm["adaptation-trials"].as<int>();
+    a.washout_trials = vm["washout-trials"].as<int>();
+    a.curl = vm["adapt-curl"].as<double>();
+    a.learning_rate = vm["adapt-lr"].as<double>();
+    if (!a.IsValid(&error)) throw Error("option error: " + error);
+    const AdaptationSummary s = RunAdaptationToFile(o, a, output, command);
+    std::cout << s.BriefReport() << "\nwrote " << output << "\n";
+    return 0;
+  }
+  if (protocol != "none")
+    throw Error("unknown --protocol '" + protocol +
+                "'; expected none or adaptation");
+  const TrainSummary s = TrainToFile(o, output, command);
+  std::cout << s.BriefReport() << "\nwrote " << output << "\n";
+  return s.finite ? 0 : 1;
+}
+
+}  // namespace ltr
