@@ -12,7 +12,6 @@
 #include "hungarian.h"
 #include "ltr/error.h"
 #include "ltr/random.h"
-#include "parallel.h"
 
 namespace ltr {
 namespace {
@@ -40,51 +39,6 @@ Ktensor Normalized(const Ktensor& m) {
   Ktensor copy = m;
   copy.Normalize();
   return copy;
-}
-
-// Y = X x_mode M, as ltr::ModeProduct, with the rows of the result (mode 0:
-// rows of the JK x I view; mode 1: slices; mode 2: columns of the K x IJ
-// view) shared among threads. Used for the one large product of Corcondia.
-Tensor3 ThreadedModeProduct(const Tensor3& x,
-                            const Matrix& m,
-                            int mode,
-                            int num_threads) {
-  if (num_threads <= 1) return ModeProduct(x, m, mode);
-  const Dims& d = x.dims();
-  Dims out_dims = d;
-  out_dims[mode] = m.rows();
-  Tensor3 y(out_dims);
-  const Index jk = d[1] * d[2];
-  switch (mode) {
-    case 0: {
-      Eigen::Map<const Matrix> xc(x.data(), jk, d[0]);
-      Eigen::Map<Matrix> yc(y.data(), jk, m.rows());
-      const Matrix mt = m.transpose();
-      ParallelFor(jk, num_threads, [&](Index begin, Index end) {
-        yc.middleRows(begin, end - begin).noalias() =
-            xc.middleRows(begin, end - begin) * mt;
-      });
-      break;
-    }
-    case 1: {
-      const Matrix mt = m.transpose();
-      ParallelFor(d[0], num_threads, [&](Index begin, Index end) {
-        for (Index i = begin; i < end; ++i)
-          y.Slice(i).noalias() = x.Slice(i) * mt;
-      });
-      break;
-    }
-    default: {
-      Eigen::Map<const Matrix> xc(x.data(), d[2], d[0] * d[1]);
-      Eigen::Map<Matrix> yc(y.data(), m.rows(), d[0] * d[1]);
-      ParallelFor(d[0] * d[1], num_threads, [&](Index begin, Index end) {
-        yc.middleCols(begin, end - begin).noalias() =
-            m * xc.middleCols(begin, end - begin);
-      });
-      break;
-    }
-  }
-  return y;
 }
 
 // Mean over the entries of row r other than column 0 (the best fit itself),
@@ -225,7 +179,7 @@ double Corcondia(const Tensor3& x, const Ktensor& model, int num_threads) {
   std::stable_sort(order.begin(), order.end(), [&](int p, int q) {
     return x.dim(p) > x.dim(q);
   });
-  Tensor3 g = ThreadedModeProduct(x, pinv[order[0]], order[0], num_threads);
+  Tensor3 g = ModeProduct(x, pinv[order[0]], order[0], num_threads);
   g = ModeProduct(g, pinv[order[1]], order[1]);
   g = ModeProduct(g, pinv[order[2]], order[2]);
   double sum = 0;

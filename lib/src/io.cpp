@@ -445,6 +445,25 @@ struct OutputFile::Impl {
 
 namespace {
 
+// Throws unless `path` can be created: its directory exists and is
+// writable, and it is not itself a directory. Returns the directory.
+fs::path CheckOutputTarget(const std::string& path) {
+  if (path.empty()) throw Error("no output file given (use -o FILE.h5)");
+  const fs::path target(path);
+  const fs::path directory =
+      target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(directory, ec))
+    throw Error("cannot write " + Quote(path) + ": directory " +
+                Quote(directory.string()) + " does not exist");
+  if (fs::is_directory(target, ec))
+    throw Error("cannot write " + Quote(path) + ": it is a directory");
+  if (access(directory.c_str(), W_OK) != 0)
+    throw Error("cannot write " + Quote(path) + ": directory " +
+                Quote(directory.string()) + " is not writable");
+  return directory;
+}
+
 std::string NowIso8601() {
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
@@ -460,19 +479,8 @@ OutputFile::OutputFile(const std::string& path, const std::string& command)
     : impl_(std::make_unique<Impl>()) {
   QuietHdf5();
   impl_->path = path;
-  if (path.empty()) throw Error("no output file given (use -o FILE.h5)");
   const fs::path target(path);
-  const fs::path directory =
-      target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec))
-    throw Error("cannot write " + Quote(path) + ": directory " +
-                Quote(directory.string()) + " does not exist");
-  if (fs::is_directory(target, ec))
-    throw Error("cannot write " + Quote(path) + ": it is a directory");
-  if (access(directory.c_str(), W_OK) != 0)
-    throw Error("cannot write " + Quote(path) + ": directory " +
-                Quote(directory.string()) + " is not writable");
+  const fs::path directory = CheckOutputTarget(path);
   impl_->temporary = (directory / ("." + target.filename().string() + ".tmp-" +
                                    std::to_string(getpid())))
                          .string();
@@ -700,18 +708,7 @@ AppendableFile::AppendableFile(const std::string& path,
     });
     return;
   }
-  const fs::path target(path);
-  const fs::path directory =
-      target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(directory, ec))
-    throw Error("cannot write " + Quote(path) + ": directory " +
-                Quote(directory.string()) + " does not exist");
-  if (fs::is_directory(target, ec))
-    throw Error("cannot write " + Quote(path) + ": it is a directory");
-  if (access(directory.c_str(), W_OK) != 0)
-    throw Error("cannot write " + Quote(path) + ": directory " +
-                Quote(directory.string()) + " is not writable");
+  CheckOutputTarget(path);
   Guard("cannot create " + Quote(path), [&] {
     impl_->file = std::make_unique<H5::H5File>(path, H5F_ACC_TRUNC);
     H5::Group root = impl_->file->openGroup("/");

@@ -46,7 +46,8 @@ Matrix Unfold(const Tensor3& x, int mode) {
   return out;
 }
 
-Tensor3 ModeProduct(const Tensor3& x, const Matrix& m, int mode) {
+Tensor3 ModeProduct(const Tensor3& x, const Matrix& m, int mode,
+                    int num_threads) {
   const Dims& d = x.dims();
   if (m.cols() != d[mode])
     throw Error("ModeProduct: matrix has " + std::to_string(m.cols()) +
@@ -56,22 +57,35 @@ Tensor3 ModeProduct(const Tensor3& x, const Matrix& m, int mode) {
   out_dims[mode] = m.rows();
   Tensor3 y(out_dims);
   const Index jk = d[1] * d[2];
+  // Each thread computes a block of rows of the result (mode 0: rows of the
+  // JK x I view; mode 1: slices; mode 2: columns of the K x IJ view).
   switch (mode) {
     case 0: {
       // Row-major I x JK is column-major JK x I.
       Eigen::Map<const Matrix> xc(x.data(), jk, d[0]);
       Eigen::Map<Matrix> yc(y.data(), jk, m.rows());
-      yc.noalias() = xc * m.transpose();
+      const Matrix mt = m.transpose();
+      ParallelFor(jk, num_threads, [&](Index begin, Index end) {
+        yc.middleRows(begin, end - begin).noalias() =
+            xc.middleRows(begin, end - begin) * mt;
+      });
       break;
     }
-    case 1:
-      for (Index i = 0; i < d[0]; ++i)
-        y.Slice(i).noalias() = x.Slice(i) * m.transpose();
+    case 1: {
+      const Matrix mt = m.transpose();
+      ParallelFor(d[0], num_threads, [&](Index begin, Index end) {
+        for (Index i = begin; i < end; ++i)
+          y.Slice(i).noalias() = x.Slice(i) * mt;
+      });
       break;
+    }
     default: {
       Eigen::Map<const Matrix> xc(x.data(), d[2], d[0] * d[1]);
       Eigen::Map<Matrix> yc(y.data(), m.rows(), d[0] * d[1]);
-      yc.noalias() = m * xc;
+      ParallelFor(d[0] * d[1], num_threads, [&](Index begin, Index end) {
+        yc.middleCols(begin, end - begin).noalias() =
+            m * xc.middleCols(begin, end - begin);
+      });
       break;
     }
   }

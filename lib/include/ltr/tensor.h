@@ -88,8 +88,10 @@ bool AllFinite(const Tensor3& x);
 Matrix Unfold(const Tensor3& x, int mode);
 
 // Mode-n product Y = X x_n M, M of size P x I_n; the result has dimension P in
-// mode n.
-Tensor3 ModeProduct(const Tensor3& x, const Matrix& m, int mode);
+// mode n. Threads share the rows of the result; the result does not depend
+// on their number.
+Tensor3 ModeProduct(const Tensor3& x, const Matrix& m, int mode,
+                    int num_threads = 1);
 
 // Gram matrix of the mode-n unfolding, X_(n) X_(n)^T (I_n x I_n), without
 // forming the unfolding.
