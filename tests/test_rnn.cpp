@@ -442,6 +442,92 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "Batched EvaluateLoss equals the sum of per-trial EvaluateTrial for "
+    "every kind, loss and nonlinearity, with trials of different lengths",
+    "[rnn]") {
+  Sizes z;
+  z.units = 9;
+  z.trials = 37;  // more than one chunk of trials
+  z.steps = 8;
+  const WeightKind kinds[] = {
+      WeightKind::kFull, WeightKind::kLowRank, WeightKind::kLowTensorRank};
+  const Nonlinearity fs[] = {Nonlinearity::kTanh,
+                             Nonlinearity::kRelu,
+                             Nonlinearity::kSoftplus,
+                             Nonlinearity::kIdentity};
+  const RnnLoss losses[] = {RnnLoss::kMse, RnnLoss::kPoisson};
+  std::uint64_t seed = 900;
+  for (WeightKind kind : kinds) {
+    for (bool base : {false, true}) {
+      for (RnnLoss loss : losses) {
+        for (Nonlinearity f : fs) {
+          for (bool custom : {false, true}) {
+            Rng rng(++seed);
+            const RnnParameters p = RandomParameters(kind, f, base, z, &rng);
+            std::vector<RnnTrial> trials = RandomTrials(loss, z, &rng);
+            for (size_t k = 0; k < trials.size(); ++k) {
+              // Lengths 1 .. steps, in no particular order.
+              const Index t = 1 + static_cast<Index>((k * 5) % z.steps);
+              RnnTrial& trial = trials[k];
+              trial.inputs = MatrixXd(trial.inputs.leftCols(t));
+              trial.targets = MatrixXd(trial.targets.leftCols(t));
+              trial.mask = MatrixXd(trial.mask.leftCols(t));
+            }
+            RnnLossOptions options;
+            options.loss = loss;
+            options.l2_activity = 0.1;
+            if (custom) {
+              // A data term through the output_loss callback: weighted
+              // squares of the outputs, all entries observed.
+              options.output_loss = [](const RnnTrial& trial,
+                                       const MatrixXd& outputs,
+                                       MatrixXd* gradient,
+                                       double* mask_sum) {
+                if (outputs.cols() != trial.num_steps()) return std::nan("");
+                const MatrixXd r = outputs.array().sin().matrix();
+                if (gradient != nullptr)
+                  *gradient = (r.array() * outputs.array().cos()).matrix();
+                *mask_sum = static_cast<double>(outputs.size());
+                return 0.5 * r.squaredNorm();
+              };
+            }
+            const RnnBlocks all = RnnBlocks::All();
+            RnnParameters sum = ZeroGradient(p, all);
+            double data = 0.0, activity = 0.0, mask_sum = 0.0;
+            for (const RnnTrial& t : trials) {
+              const RnnTrialLoss l = EvaluateTrial(p, t, options, all, &sum);
+              data += l.data;
+              activity += l.activity;
+              mask_sum += l.mask_sum;
+            }
+            const VectorXd expected = PackParameters(sum, all) / mask_sum;
+            for (int threads : {1, 2, 3}) {
+              options.num_threads = threads;
+              RnnParameters g;
+              const RnnLossSummary s =
+                  EvaluateLoss(p, trials, options, all, &g, nullptr);
+              INFO("kind " << WeightKindName(kind) << ", base " << base
+                           << ", loss " << RnnLossName(loss) << ", phi "
+                           << NonlinearityName(f) << ", custom " << custom
+                           << ", threads " << threads);
+              CHECK(s.mask_sum == mask_sum);
+              CHECK(std::abs(s.data - data / mask_sum) <=
+                    1e-12 * std::abs(data / mask_sum));
+              CHECK(std::abs(s.activity - 0.1 * activity / mask_sum) <=
+                    1e-12 * std::abs(0.1 * activity / mask_sum));
+              const VectorXd b = PackParameters(g, all);
+              REQUIRE(b.size() == expected.size());
+              CHECK((expected - b).norm() <= 1e-12 * expected.norm());
+              CHECK(expected.norm() > 0.0);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE(
     "Simulate and the loss share one forward pass; process noise is "
     "reproducible",
     "[rnn]") {

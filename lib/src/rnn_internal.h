@@ -31,6 +31,9 @@ class RecurrentOperator {
 
   // Length of kappa / rho: R for the factor kinds, 0 for kFull.
   Eigen::Index factor_rank() const { return factor_rank_; }
+  // The dense part of W_k: the whole W for kFull, W0 (or null) for the
+  // factor kinds.
+  const Eigen::MatrixXd* dense() const { return dense_; }
 
  private:
   const RnnParameters& p_;

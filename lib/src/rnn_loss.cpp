@@ -15,9 +15,11 @@
 // dc_k,r = a_r^T dW b_r, computed from kappa_t = b^T phi_t and rho_t = a^T
 // g_t+1 without forming dW.
 #include <Eigen/Cholesky>
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <sstream>
+#include <vector>
 
 #include "ltr/error.h"
 #include "ltr/rnn.h"
@@ -115,8 +117,8 @@ RnnTrialLoss TrialLoss(const RnnParameters& p,
   RnnTrialLoss out;
   const double floor = options.poisson_rate_floor;
   if (options.output_loss) {
-    out.data = options.output_loss(
-        trial, y_hat, grad ? &e : nullptr, &out.mask_sum);
+    out.data =
+        options.output_loss(trial, y_hat, grad ? &e : nullptr, &out.mask_sum);
   }
   for (Index t = 0; t < t_max && !options.output_loss; ++t) {
     for (Index i = 0; i < n_out; ++i) {
@@ -200,6 +202,343 @@ RnnTrialLoss TrialLoss(const RnnParameters& p,
   }
   return out;
 }
+
+// --- Batched pass over a chunk of trials ---------------------------------
+//
+// The trials of a chunk are run together: the states of time bin t of all B
+// trials form the N x B block X_t, stored as columns t * B .. t * B + B - 1 of
+// an N x (T * B) matrix (T the longest trial of the chunk), so every product
+// with a weight matrix is a matrix-matrix product and phi is applied to whole
+// blocks. A trial shorter than T is padded: its states after its last bin
+// are held at zero and its adjoints there are zero, so the padding changes
+// nothing.
+
+// tanh of a block with vectorised operations: (1 - e) / (1 + e),
+// e = exp(-2|x|), for |x| > 0.625 and the Cephes rational approximation
+// x + x s P(s) / Q(s), s = x^2, below (both within a few ulp of std::tanh).
+void TanhBlock(const Eigen::Ref<const MatrixXd>& x, Eigen::Ref<MatrixXd> y) {
+  const auto xa = x.array();
+  const Eigen::ArrayXXd e = (-2.0 * xa.abs()).exp();
+  const auto s = xa.square();
+  const auto p =
+      (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s -
+      1.61468768441708447952e3;
+  const auto q =
+      ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s +
+      4.84406305325125486048e3;
+  const auto large = xa.abs() > 0.625;
+  y.array() =
+      large.select((xa < 0.0).select(e - 1.0, 1.0 - e), xa * (q + s * p)) /
+      large.select(1.0 + e, q);
+}
+
+// phi (and phi' when dphi is given) of a block of states.
+void PhiBlock(Nonlinearity f,
+              const Eigen::Ref<const MatrixXd>& x,
+              Eigen::Ref<MatrixXd> phi,
+              Eigen::Map<MatrixXd>* dphi_all,
+              Index col,
+              Index cols) {
+  switch (f) {
+    case Nonlinearity::kTanh:
+      TanhBlock(x, phi);
+      if (dphi_all != nullptr)
+        dphi_all->middleCols(col, cols).array() = 1.0 - phi.array().square();
+      return;
+    case Nonlinearity::kRelu:
+      phi = x.cwiseMax(0.0);
+      if (dphi_all != nullptr)
+        dphi_all->middleCols(col, cols) = (x.array() > 0.0).cast<double>();
+      return;
+    case Nonlinearity::kSoftplus:
+      phi =
+          x.unaryExpr([](double v) { return Phi(Nonlinearity::kSoftplus, v); });
+      if (dphi_all != nullptr)
+        dphi_all->middleCols(col, cols) = x.unaryExpr(
+            [](double v) { return PhiDerivative(Nonlinearity::kSoftplus, v); });
+      return;
+    case Nonlinearity::kIdentity:
+      phi = x;
+      if (dphi_all != nullptr) dphi_all->middleCols(col, cols).setOnes();
+      return;
+  }
+}
+
+// Grow-only buffers for the large blocks of ChunkLoss (one set per thread).
+struct Workspace {
+  std::vector<double> u, wu, x, phi, dphi, kappa, y_hat, e, direct, big_g, rho,
+      ck_kappa, ck_rho;
+};
+
+Eigen::Map<MatrixXd> Take(std::vector<double>* buffer, Index rows, Index cols) {
+  const size_t size = static_cast<size_t>(rows * cols);
+  if (buffer->size() < size) buffer->resize(size);
+  return Eigen::Map<MatrixXd>(buffer->data(), rows, cols);
+}
+
+// Loss of trials [begin, end) run together; per-trial losses go to
+// per_trial[i], the unnormalised gradient is added to *g (if not null).
+void ChunkLoss(const RnnParameters& p,
+               const internal::RecurrentOperator& op,
+               const std::vector<RnnTrial>& trials,
+               Index begin,
+               Index end,
+               const RnnLossOptions& options,
+               const RnnBlocks& blocks,
+               RnnParameters* g,
+               std::vector<RnnTrialLoss>* per_trial) {
+  const bool grad = g != nullptr;
+  const Index nb = end - begin;  // B
+  const Index n = p.units();
+  const Index n_out = p.num_outputs();
+  const Index n_in = p.num_inputs();
+  const Index rank = op.factor_rank();
+  const bool ltr = p.kind == WeightKind::kLowTensorRank;
+  const double alpha = p.alpha;
+  const MatrixXd* dense = op.dense();
+
+  std::vector<Index> len(nb);
+  Index t_max = 0;
+  for (Index j = 0; j < nb; ++j) {
+    len[j] = trials[begin + j].num_steps();
+    t_max = std::max(t_max, len[j]);
+  }
+  const Index steps = t_max - 1;
+
+  // Per-trial constants: drive bias + h[:, condition], c_k (R x B).
+  MatrixXd constant(n, nb);
+  MatrixXd ck;
+  if (ltr) ck.resize(rank, nb);
+  for (Index j = 0; j < nb; ++j) {
+    const RnnTrial& trial = trials[begin + j];
+    constant.col(j) = p.bias;
+    if (p.h.size() > 0) constant.col(j) += p.h.col(trial.condition);
+    if (ltr) ck.col(j) = p.c.row(trial.trial).transpose();
+  }
+  // Inputs of steps 0 .. T-2 (zero after a trial's end) and W_in u.
+  const bool has_inputs = n_in > 0 && steps > 0;
+  // Large blocks live in per-thread buffers reused from call to call.
+  // An output_loss that itself evaluated a loss on this thread would find
+  // the buffers in use; it then gets fresh ones.
+  thread_local Workspace shared;
+  thread_local bool busy = false;
+  Workspace fresh;
+  Workspace& ws = busy ? fresh : shared;
+  struct Claim {
+    bool* flag;
+    bool was;
+    ~Claim() { *flag = was; }
+  } claim{&busy, busy};
+  busy = true;
+  const Index in_cols = has_inputs ? steps * nb : 0;
+  Eigen::Map<MatrixXd> u = Take(&ws.u, n_in, in_cols);
+  Eigen::Map<MatrixXd> wu = Take(&ws.wu, n, in_cols);
+  if (has_inputs) {
+    u.setZero();
+    for (Index j = 0; j < nb; ++j) {
+      const RnnTrial& trial = trials[begin + j];
+      for (Index t = 0; t + 1 < len[j]; ++t)
+        u.col(t * nb + j) = trial.inputs.col(t);
+    }
+    wu.noalias() = p.w_in * u;
+  }
+
+  // Forward.
+  Eigen::Map<MatrixXd> x = Take(&ws.x, n, t_max * nb);
+  Eigen::Map<MatrixXd> phi = Take(&ws.phi, n, t_max * nb);
+  Eigen::Map<MatrixXd> dphi = Take(&ws.dphi, n, grad ? t_max * nb : 0);
+  Eigen::Map<MatrixXd> kappa = Take(&ws.kappa, rank, steps * nb);
+  MatrixXd scaled(rank, nb);
+  for (Index j = 0; j < nb; ++j)
+    x.col(j) = p.x0.col(trials[begin + j].condition);
+  for (Index t = 0; t < t_max; ++t) {
+    const auto xt = x.middleCols(t * nb, nb);
+    auto phit = phi.middleCols(t * nb, nb);
+    PhiBlock(p.nonlinearity, xt, phit, grad ? &dphi : nullptr, t * nb, nb);
+    if (t + 1 == t_max) break;
+    auto next = x.middleCols((t + 1) * nb, nb);
+    if (dense != nullptr) {
+      next.noalias() = *dense * phit;
+    } else {
+      next.setZero();
+    }
+    if (rank > 0) {
+      auto kt = kappa.middleCols(t * nb, nb);
+      kt.noalias() = p.b.transpose() * phit;
+      if (ltr) {
+        scaled = ck.cwiseProduct(kt);
+        next.noalias() += p.a * scaled;
+      } else {
+        next.noalias() += p.a * kt;
+      }
+    }
+    // x[t+1] = (1 - alpha) x[t] + alpha (W phi + W_in u + constant), one
+    // pass over the block (same order of additions as RunForward).
+    if (has_inputs) {
+      next = (1.0 - alpha) * xt +
+             alpha * ((next + wu.middleCols(t * nb, nb)) + constant);
+    } else {
+      next = (1.0 - alpha) * xt + alpha * (next + constant);
+    }
+    for (Index j = 0; j < nb; ++j)
+      if (len[j] <= t + 1) next.col(j).setZero();
+  }
+
+  // Outputs, data terms and e = dS/dy_hat (zero in the padding).
+  Eigen::Map<MatrixXd> y_hat = Take(&ws.y_hat, n_out, t_max * nb);
+  y_hat.noalias() = p.readout * phi;
+  y_hat.colwise() += p.offset;
+  Eigen::Map<MatrixXd> e = Take(&ws.e, n_out, grad ? t_max * nb : 0);
+  e.setZero();
+  const double floor = options.poisson_rate_floor;
+  for (Index j = 0; j < nb; ++j) {
+    const RnnTrial& trial = trials[begin + j];
+    RnnTrialLoss out;
+    const Index tj = len[j];
+    if (options.output_loss) {
+      MatrixXd yj(n_out, tj), ej;
+      for (Index t = 0; t < tj; ++t) yj.col(t) = y_hat.col(t * nb + j);
+      if (grad) ej.setZero(n_out, tj);
+      out.data =
+          options.output_loss(trial, yj, grad ? &ej : nullptr, &out.mask_sum);
+      if (grad)
+        for (Index t = 0; t < tj; ++t) e.col(t * nb + j) = ej.col(t);
+    } else if (options.loss == RnnLoss::kMse) {
+      // Whole columns at once; a missing target (mask 0) may hold NaN, so
+      // its residual is selected away rather than multiplied by 0.
+      const bool has_mask = trial.mask.size() > 0;
+      for (Index t = 0; t < tj; ++t) {
+        const Index col = t * nb + j;
+        const auto z = y_hat.col(col).array();
+        const auto y = trial.targets.col(t).array();
+        if (has_mask) {
+          const auto m = trial.mask.col(t).array();
+          const auto r = (m != 0.0).select(z - y, 0.0);
+          out.mask_sum += m.sum();
+          out.data += 0.5 * (m * r.square()).sum();
+          if (grad) e.col(col) = (m * r).matrix();
+        } else {
+          out.mask_sum += static_cast<double>(n_out);
+          out.data += 0.5 * (z - y).square().sum();
+          if (grad) e.col(col) = (z - y).matrix();
+        }
+      }
+    } else {  // kPoisson, entry by entry
+      const bool has_mask = trial.mask.size() > 0;
+      for (Index t = 0; t < tj; ++t) {
+        const Index col = t * nb + j;
+        for (Index i = 0; i < n_out; ++i) {
+          const double m = has_mask ? trial.mask(i, t) : 1.0;
+          if (m == 0.0) continue;  // missing targets may hold NaN
+          out.mask_sum += m;
+          const double y = trial.targets(i, t);
+          const double z = y_hat(i, col);
+          double rate = Softplus(z);
+          double drate = Logistic(z);
+          if (!(rate >= floor)) {
+            rate = floor;
+            drate = 0.0;
+          }
+          out.data += m * (rate - y * std::log(rate));
+          if (grad) e(i, col) = m * (1.0 - y / rate) * drate;
+        }
+      }
+    }
+    double activity = 0.0;
+    for (Index t = 0; t < tj; ++t)
+      activity += phi.col(t * nb + j).squaredNorm();
+    out.activity = 0.5 * activity;
+    (*per_trial)[begin + j] = out;
+  }
+  if (!grad) return;
+
+  // direct_t = phi'(x_t) .* (readout^T e_t + l2_activity phi_t), zero in the
+  // padding.
+  Eigen::Map<MatrixXd> direct = Take(&ws.direct, n, t_max * nb);
+  direct.noalias() = p.readout.transpose() * e;
+  if (options.l2_activity != 0.0) direct += options.l2_activity * phi;
+  direct.array() *= dphi.array();
+  for (Index j = 0; j < nb; ++j)
+    for (Index t = len[j]; t < t_max; ++t) direct.col(t * nb + j).setZero();
+
+  if (blocks.readout) g->readout.noalias() += e * phi.transpose();
+  if (blocks.offset) g->offset += e.rowwise().sum();
+
+  // Adjoints backwards in time; G(:, t * B + j) = g_t+1 of trial j.
+  Eigen::Map<MatrixXd> big_g = Take(&ws.big_g, n, steps * nb);
+  Eigen::Map<MatrixXd> rho = Take(&ws.rho, rank, steps * nb);
+  MatrixXd lambda = direct.middleCols(steps * nb, nb);
+  MatrixXd back(n, nb);
+  for (Index t = steps - 1; t >= 0; --t) {
+    auto gt = big_g.middleCols(t * nb, nb);
+    gt = alpha * lambda;
+    if (dense != nullptr) {
+      back.noalias() = dense->transpose() * gt;
+    } else {
+      back.setZero();
+    }
+    if (rank > 0) {
+      auto rt = rho.middleCols(t * nb, nb);
+      rt.noalias() = p.a.transpose() * gt;
+      if (ltr) {
+        scaled = ck.cwiseProduct(rt);
+        back.noalias() += p.b * scaled;
+      } else {
+        back.noalias() += p.b * rt;
+      }
+    }
+    lambda = (1.0 - alpha) * lambda +
+             (dphi.middleCols(t * nb, nb).array() * back.array()).matrix() +
+             direct.middleCols(t * nb, nb);
+  }
+  if (blocks.x0)
+    for (Index j = 0; j < nb; ++j)
+      g->x0.col(trials[begin + j].condition) += lambda.col(j);
+  if (steps == 0) return;
+
+  const auto phi_steps = phi.leftCols(steps * nb);
+  if (blocks.w) {
+    if (p.kind == WeightKind::kFull) {
+      g->w.noalias() += big_g * phi_steps.transpose();
+    } else if (ltr) {
+      Eigen::Map<MatrixXd> ck_kappa = Take(&ws.ck_kappa, rank, steps * nb);
+      Eigen::Map<MatrixXd> ck_rho = Take(&ws.ck_rho, rank, steps * nb);
+      for (Index t = 0; t < steps; ++t) {
+        ck_kappa.middleCols(t * nb, nb) =
+            ck.cwiseProduct(kappa.middleCols(t * nb, nb));
+        ck_rho.middleCols(t * nb, nb) =
+            ck.cwiseProduct(rho.middleCols(t * nb, nb));
+      }
+      g->a.noalias() += big_g * ck_kappa.transpose();
+      g->b.noalias() += phi_steps * ck_rho.transpose();
+    } else {
+      g->a.noalias() += big_g * kappa.transpose();
+      g->b.noalias() += phi_steps * rho.transpose();
+    }
+  }
+  if (blocks.c && ltr) {
+    MatrixXd rk = MatrixXd::Zero(rank, nb);
+    for (Index t = 0; t < steps; ++t)
+      rk +=
+          rho.middleCols(t * nb, nb).cwiseProduct(kappa.middleCols(t * nb, nb));
+    for (Index j = 0; j < nb; ++j)
+      g->c.row(trials[begin + j].trial) += rk.col(j).transpose();
+  }
+  if (blocks.w_in && has_inputs) g->w_in.noalias() += big_g * u.transpose();
+  const bool want_h = blocks.h && p.h.size() > 0;
+  if (want_h || blocks.bias) {
+    MatrixXd sum_g = MatrixXd::Zero(n, nb);
+    for (Index t = 0; t < steps; ++t) sum_g += big_g.middleCols(t * nb, nb);
+    if (want_h)
+      for (Index j = 0; j < nb; ++j)
+        g->h.col(trials[begin + j].condition) += sum_g.col(j);
+    if (blocks.bias) g->bias += sum_g.rowwise().sum();
+  }
+}
+
+// Trials per chunk: chunks depend only on the batch, never on the number of
+// threads, so per-trial losses have the same bits whatever the thread count.
+constexpr Index kChunkTrials = 16;
 
 // 1/2 l2 ||block||^2 and its gradient l2 * block.
 template <typename Block>
@@ -420,20 +759,25 @@ RnnLossSummary EvaluateLoss(const RnnParameters& p,
     std::string error;
   };
   const bool want = gradient != nullptr;
-  // One contiguous block of trials per thread, each with its own gradient
+  // Fixed chunks of about kChunkTrials trials, run together; one contiguous
+  // block of chunks per thread, each thread with its own gradient
   // accumulator; the accumulators are summed below in block order.
+  const Index n_chunks = (n_trials + kChunkTrials - 1) / kChunkTrials;
   std::vector<Partial> partials = ParallelBlocks(
-      n_trials, options.num_threads, [&](Index begin, Index end) {
+      n_chunks, options.num_threads, [&](Index begin, Index end) {
         Partial partial;
         try {
           if (want) partial.gradient = ZeroGradient(p, blocks);
-          for (Index i = begin; i < end; ++i)
-            per_trial[i] = TrialLoss(p,
-                                     op,
-                                     trials[i],
-                                     options,
-                                     blocks,
-                                     want ? &partial.gradient : nullptr);
+          for (Index c = begin; c < end; ++c)
+            ChunkLoss(p,
+                      op,
+                      trials,
+                      n_trials * c / n_chunks,
+                      n_trials * (c + 1) / n_chunks,
+                      options,
+                      blocks,
+                      want ? &partial.gradient : nullptr,
+                      &per_trial);
         } catch (const std::exception& e) {
           partial.error = e.what();
         }
