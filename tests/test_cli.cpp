@@ -21,7 +21,8 @@ Ktensor ReadKtensor(const std::string& file, const std::string& group) {
   Ktensor k;
   k.weights = io::ReadVector(file, group + "/weights");
   for (int n = 0; n < 3; ++n)
-    k.factors[n] = io::ReadMatrix(file, group + "/factors/" + std::to_string(n));
+    k.factors[n] =
+        io::ReadMatrix(file, group + "/factors/" + std::to_string(n));
   return k;
 }
 
@@ -44,13 +45,13 @@ TEST_CASE("ltr prints its version and help", "[cli]") {
   CHECK_THAT(unknown.err, Contains("unknown command 'frobnicate'"));
 }
 
-TEST_CASE("decompose writes the documented layout that h5py reads",
-          "[cli]") {
+TEST_CASE("decompose writes the documented layout that h5py reads", "[cli]") {
   test::ScratchDir dir;
   const std::string data = dir / "tca.h5", out = dir / "cp.h5";
   REQUIRE(test::RunLtr("synth --noise 0.05 -o " + data).exit_code == 0);
-  auto r = test::RunLtr("decompose " + data +
-                        " --rank 3 --restarts 1 --seed 2 --threads 2 -o " + out);
+  auto r =
+      test::RunLtr("decompose " + data +
+                   " --rank 3 --restarts 1 --seed 2 --threads 2 -o " + out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("relative error"));
@@ -67,28 +68,34 @@ TEST_CASE("decompose writes the documented layout that h5py reads",
   bool ok = false;
   const std::string report = test::RunPython(
       "import h5py, numpy as np\n"
-      "f = h5py.File('" + out + "', 'r')\n"
-      "for a in ('ltr_version', 'command', 'created'): assert a in f.attrs, a\n"
-      "assert f.attrs['command'].startswith('ltr decompose')\n"
-      "w = f['cp/weights'][()]\n"
-      "assert w.shape == (3,), w.shape\n"
-      "assert np.all(np.diff(w) <= 0), w\n"
-      "shapes = [f['cp/factors/%d' % n].shape for n in range(3)]\n"
-      "assert shapes == [(150, 3), (40, 3), (50, 3)], shapes\n"
-      "for n in range(3):\n"
-      "  A = f['cp/factors/%d' % n][()]\n"
-      "  assert np.allclose(np.linalg.norm(A, axis=0), 1), n\n"
-      "assert f['cp/factors/0'].attrs['axes'] == 'trial,component'\n"
-      "assert f['cp/factors/2'].attrs['axes'] == 'neuron,component'\n"
-      "a = f['cp'].attrs\n"
-      "assert a['method'] == 'cp-als' and a['rank'] == 3\n"
-      "assert abs(a['fit'] - (1 - a['relative_error'])) < 1e-12\n"
-      "x = h5py.File('" + data + "', 'r')['activity'][()]\n"
-      "A, B, C = (f['cp/factors/%d' % n][()] for n in range(3))\n"
-      "m = np.einsum('r,ir,jr,kr->ijk', w, A, B, C)\n"
-      "err = np.linalg.norm(x - m) / np.linalg.norm(x)\n"
-      "assert abs(err - a['relative_error']) < 1e-8, (err, a['relative_error'])\n"
-      "print('ok')\n",
+      "f = h5py.File('" +
+          out +
+          "', 'r')\n"
+          "for a in ('ltr_version', 'command', 'created'): assert a in "
+          "f.attrs, a\n"
+          "assert f.attrs['command'].startswith('ltr decompose')\n"
+          "w = f['cp/weights'][()]\n"
+          "assert w.shape == (3,), w.shape\n"
+          "assert np.all(np.diff(w) <= 0), w\n"
+          "shapes = [f['cp/factors/%d' % n].shape for n in range(3)]\n"
+          "assert shapes == [(150, 3), (40, 3), (50, 3)], shapes\n"
+          "for n in range(3):\n"
+          "  A = f['cp/factors/%d' % n][()]\n"
+          "  assert np.allclose(np.linalg.norm(A, axis=0), 1), n\n"
+          "assert f['cp/factors/0'].attrs['axes'] == 'trial,component'\n"
+          "assert f['cp/factors/2'].attrs['axes'] == 'neuron,component'\n"
+          "a = f['cp'].attrs\n"
+          "assert a['method'] == 'cp-als' and a['rank'] == 3\n"
+          "assert abs(a['fit'] - (1 - a['relative_error'])) < 1e-12\n"
+          "x = h5py.File('" +
+          data +
+          "', 'r')['activity'][()]\n"
+          "A, B, C = (f['cp/factors/%d' % n][()] for n in range(3))\n"
+          "m = np.einsum('r,ir,jr,kr->ijk', w, A, B, C)\n"
+          "err = np.linalg.norm(x - m) / np.linalg.norm(x)\n"
+          "assert abs(err - a['relative_error']) < 1e-8, (err, "
+          "a['relative_error'])\n"
+          "print('ok')\n",
       &ok);
   INFO(report);
   CHECK(ok);
@@ -170,9 +177,7 @@ TEST_CASE("bad input gets one line, a non-zero exit and no output", "[cli]") {
     f.WriteMatrix("/matrix", Matrix::Ones(3, 3));
     f.Commit();
   }
-  {
-    std::ofstream(dir / "text.h5") << "not an hdf5 file\n";
-  }
+  { std::ofstream(dir / "text.h5") << "not an hdf5 file\n"; }
   fs::copy_file(good, dir / "truncated.h5");
   fs::resize_file(dir / "truncated.h5", fs::file_size(good) / 3);
 
@@ -210,8 +215,8 @@ TEST_CASE("bad input gets one line, a non-zero exit and no output", "[cli]") {
     CHECK_FALSE(fs::exists(out));
   }
   // An output in a missing directory fails before any work.
-  const auto r =
-      test::RunLtr("decompose " + good + " --rank 2 -o " + (dir / "no/dir/x.h5"));
+  const auto r = test::RunLtr("decompose " + good + " --rank 2 -o " +
+                              (dir / "no/dir/x.h5"));
   CHECK(r.exit_code != 0);
   CHECK(test::CountLines(r.err) == 1);
   CHECK_THAT(r.err, Contains("does not exist"));

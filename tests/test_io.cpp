@@ -79,9 +79,7 @@ TEST_CASE("an output file that is not committed leaves nothing behind",
 TEST_CASE("an output file replaces its target only on commit", "[io]") {
   test::ScratchDir dir;
   const std::string file = dir / "target.h5";
-  {
-    std::ofstream(file) << "previous";
-  }
+  { std::ofstream(file) << "previous"; }
   {
     io::OutputFile out(file, "ltr test");
     out.WriteVector("/v", Vector::Ones(3));
@@ -118,9 +116,7 @@ TEST_CASE("io readers reject bad files and datasets with one-line errors",
              Contains("no such file"));
   CHECK_THAT(message([&] { io::ReadTensor3(dir.path(), "/x"); }),
              Contains("directory"));
-  {
-    std::ofstream(dir / "text.h5") << "this is not hdf5\n";
-  }
+  { std::ofstream(dir / "text.h5") << "this is not hdf5\n"; }
   CHECK_THAT(message([&] { io::ReadTensor3(dir / "text.h5", "/x"); }),
              Contains("not an HDF5 file"));
   CHECK_THAT(message([&] { io::ReadTensor3(good, "/nope"); }),
@@ -154,13 +150,15 @@ TEST_CASE("io reads float32 and integer datasets as double", "[io]") {
   bool ok = false;
   const std::string out = test::RunPython(
       "import h5py, numpy as np\n"
-      "with h5py.File('" + file + "', 'w') as f:\n"
-      "  base = np.arange(24).reshape(2, 3, 4)\n"
-      "  f['f32'] = (base * 0.5).astype(np.float32)\n"
-      "  f['i16'] = (base - 5).astype(np.int16)\n"
-      "  f['u8'] = base.astype(np.uint8)\n"
-      "  f['s'] = np.array([b'abc'])\n"
-      "  f['labels'] = np.array([0.0, 1.5])\n",
+      "with h5py.File('" +
+          file +
+          "', 'w') as f:\n"
+          "  base = np.arange(24).reshape(2, 3, 4)\n"
+          "  f['f32'] = (base * 0.5).astype(np.float32)\n"
+          "  f['i16'] = (base - 5).astype(np.int16)\n"
+          "  f['u8'] = base.astype(np.uint8)\n"
+          "  f['s'] = np.array([b'abc'])\n"
+          "  f['labels'] = np.array([0.0, 1.5])\n",
       &ok);
   REQUIRE(ok);
   const Tensor3 f32 = io::ReadTensor3(file, "/f32");

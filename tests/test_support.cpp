@@ -30,9 +30,8 @@ int Shell(const std::string& command) {
 
 ScratchDir::ScratchDir() {
   std::random_device rd;
-  path_ = (fs::temp_directory_path() /
-           ("ltr-test-" + std::to_string(getpid()) + "-" +
-            std::to_string(rd())))
+  path_ = (fs::temp_directory_path() / ("ltr-test-" + std::to_string(getpid()) +
+                                        "-" + std::to_string(rd())))
               .string();
   fs::create_directories(path_);
 }
@@ -61,9 +60,7 @@ bool HavePythonH5py() {
 
 std::string RunPython(const std::string& script, bool* ok) {
   ScratchDir dir;
-  {
-    std::ofstream(dir / "script.py") << script;
-  }
+  { std::ofstream(dir / "script.py") << script; }
   const int code = Shell("/usr/bin/python3 " + (dir / "script.py") + " >" +
                          (dir / "out") + " 2>" + (dir / "err"));
   *ok = code == 0;

@@ -9,13 +9,16 @@
 
 namespace ltr::cli {
 
-bool Parse(int argc, char** argv, const std::string& usage,
+bool Parse(int argc,
+           char** argv,
+           const std::string& usage,
            const po::options_description& options,
            const po::positional_options_description& positional,
            po::variables_map* vm) {
   po::options_description common("General");
   common.add_options()("help,h", "print this help and exit")(
-      "config", po::value<std::string>(),
+      "config",
+      po::value<std::string>(),
       "read options from FILE (lines `option = value`; the command line "
       "wins)");
   po::options_description all;
@@ -43,8 +46,8 @@ std::string CommandLine(int argc, char** argv) {
   std::string line = "ltr";
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
-    const bool quote = arg.empty() || arg.find_first_of(" \t'\"") !=
-                                          std::string::npos;
+    const bool quote =
+        arg.empty() || arg.find_first_of(" \t'\"") != std::string::npos;
     line += " " + (quote ? "'" + arg + "'" : arg);
   }
   return line;
@@ -61,7 +64,8 @@ int ParseInt(const std::string& text, const std::string& option) {
     used = 0;
   }
   if (used == 0 || used != text.size())
-    throw Error("option --" + option + ": '" + text + "' is not a whole number");
+    throw Error("option --" + option + ": '" + text +
+                "' is not a whole number");
   return value;
 }
 

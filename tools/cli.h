@@ -16,7 +16,9 @@ namespace po = boost::program_options;
 // --config FILE (a file of `option = value` lines; the command line wins).
 // Returns false, having printed the usage, when --help was given. Throws
 // po::error or ltr::Error on bad options.
-bool Parse(int argc, char** argv, const std::string& usage,
+bool Parse(int argc,
+           char** argv,
+           const std::string& usage,
            const po::options_description& options,
            const po::positional_options_description& positional,
            po::variables_map* vm);

@@ -1,9 +1,10 @@
 // ltr decompose INPUT.h5: CP / Tucker decompositions and rank diagnostics.
+#include "ltr/decompose.h"
+
 #include <iostream>
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/decompose.h"
 #include "ltr/error.h"
 #include "ltr/io.h"
 
@@ -142,7 +143,8 @@ int RunDecompose(int argc, char** argv) {
                      cli::CommandLine(argc, argv));
   const Tensor3 x = io::ReadTensor3(input, dataset);
   std::optional<Mask3> mask;
-  if (vm.count("mask")) mask = io::ReadMask3(input, vm["mask"].as<std::string>());
+  if (vm.count("mask"))
+    mask = io::ReadMask3(input, vm["mask"].as<std::string>());
   const std::string axes = io::HasAttribute(input, dataset, "axes")
                                ? io::ReadStringAttribute(input, dataset, "axes")
                                : "";

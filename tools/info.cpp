@@ -11,18 +11,21 @@ namespace ltr {
 int RunInfo(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description options("Options");
-  options.add_options()("input", po::value<std::string>()->required(),
-                        "HDF5 file to describe")(
+  options.add_options()(
+      "input", po::value<std::string>()->required(), "HDF5 file to describe")(
       "attributes,a", po::bool_switch(), "also list every attribute");
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
-  if (!cli::Parse(argc, argv,
+  if (!cli::Parse(argc,
+                  argv,
                   "usage: ltr info FILE.h5 [--attributes]\n\n"
                   "Lists the datasets of FILE.h5 with their shapes (row-major, "
                   "as h5py shows them),\ndtypes and `axes` attributes, and the "
                   "root attributes.",
-                  options, positional, &vm))
+                  options,
+                  positional,
+                  &vm))
     return 0;
   const std::string file = vm["input"].as<std::string>();
   const io::FileInfo info = io::Describe(file);

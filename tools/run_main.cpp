@@ -18,19 +18,22 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"info", "list the datasets, shapes, dtypes and axes of an HDF5 file",
+    {"info",
+     "list the datasets, shapes, dtypes and axes of an HDF5 file",
      RunInfo},
-    {"decompose", "CP and Tucker decompositions, rank ensembles, CV",
+    {"decompose",
+     "CP and Tucker decompositions, rank ensembles, CV",
      RunDecompose},
     {"synth", "write a planted low-rank example recording", RunSynth},
-    {"fit", "fit an RNN (full, low-rank, low-tensor-rank) to a recording",
+    {"fit",
+     "fit an RNN (full, low-rank, low-tensor-rank) to a recording",
      RunFit},
     {"simulate", "run a fitted model and write a recording", RunSimulate},
-    {"train", "train an RNN on a task and record its learning trajectory",
+    {"train",
+     "train an RNN on a task and record its learning trajectory",
      RunTrain},
     {"analyze", "rank analyses of a learning trajectory", RunAnalyze},
-    {"theory", "linear theory: predictions beside gradient descent",
-     RunTheory},
+    {"theory", "linear theory: predictions beside gradient descent", RunTheory},
     {"bounds", "rank bounds of learning beside measured ranks", RunBounds},
 };
 

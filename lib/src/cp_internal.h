@@ -9,11 +9,17 @@
 
 namespace ltr::internal {
 
-CpSummary CpAls(const CpOptions& options, const Tensor3& x, const Mask3* mask,
+CpSummary CpAls(const CpOptions& options,
+                const Tensor3& x,
+                const Mask3* mask,
                 Ktensor init);
-CpSummary CpNonnegHals(const CpOptions& options, const Tensor3& x,
-                       const Mask3* mask, Ktensor init);
-CpSummary CpOpt(const CpOptions& options, const Tensor3& x, const Mask3* mask,
+CpSummary CpNonnegHals(const CpOptions& options,
+                       const Tensor3& x,
+                       const Mask3* mask,
+                       Ktensor init);
+CpSummary CpOpt(const CpOptions& options,
+                const Tensor3& x,
+                const Mask3* mask,
                 Ktensor init);
 
 }  // namespace ltr::internal

@@ -30,7 +30,8 @@ CpMethod ToCpMethod(DecompositionMethod method) {
 // The mask the fits should use: the given one, with non-finite entries
 // removed when allowed. Throws if a non-finite entry would be observed.
 std::optional<Mask3> EffectiveMask(const DecomposeOptions& options,
-                                   const Tensor3& x, const Mask3* mask) {
+                                   const Tensor3& x,
+                                   const Mask3* mask) {
   std::optional<Mask3> out;
   if (mask) out = *mask;
   const Dims& d = x.dims();
@@ -69,10 +70,11 @@ std::string MethodName(DecompositionMethod method) {
 }
 
 DecompositionMethod ParseMethod(const std::string& name) {
-  for (auto method :
-       {DecompositionMethod::kCpAls, DecompositionMethod::kCpOpt,
-        DecompositionMethod::kNcpHals, DecompositionMethod::kTuckerHosvd,
-        DecompositionMethod::kTuckerHooi})
+  for (auto method : {DecompositionMethod::kCpAls,
+                      DecompositionMethod::kCpOpt,
+                      DecompositionMethod::kNcpHals,
+                      DecompositionMethod::kTuckerHosvd,
+                      DecompositionMethod::kTuckerHooi})
     if (MethodName(method) == name) return method;
   throw Error("unknown method '" + name +
               "'; expected cp-als, cp-opt, ncp-hals, tucker-hosvd or "
@@ -114,7 +116,8 @@ bool DecomposeOptions::IsValid(const Dims& dims, std::string* error) const {
   return c.IsValid(dims, error);
 }
 
-DecomposeResult Decompose(const DecomposeOptions& options, const Tensor3& x,
+DecomposeResult Decompose(const DecomposeOptions& options,
+                          const Tensor3& x,
                           const Mask3* mask) {
   std::string error;
   if (!options.IsValid(x.dims(), &error)) throw Error(error);
@@ -195,17 +198,20 @@ std::vector<std::string> SplitAxes(const std::string& axes) {
   return names;
 }
 
-void WriteCp(const std::string& group, const std::string& method,
-             const CpSummary& s, const std::vector<std::string>& axes,
+void WriteCp(const std::string& group,
+             const std::string& method,
+             const CpSummary& s,
+             const std::vector<std::string>& axes,
              io::OutputFile* out) {
   out->WriteVector(group + "/weights", s.model.weights, "component");
   for (int n = 0; n < 3; ++n)
     out->WriteMatrix(group + "/factors/" + std::to_string(n),
-                     s.model.factors[n], axes[n] + ",component");
-  out->WriteVector(group + "/error_history",
-                   Eigen::Map<const Vector>(s.error_history.data(),
-                                            s.error_history.size()),
-                   "iteration");
+                     s.model.factors[n],
+                     axes[n] + ",component");
+  out->WriteVector(
+      group + "/error_history",
+      Eigen::Map<const Vector>(s.error_history.data(), s.error_history.size()),
+      "iteration");
   out->SetAttribute(group, "method", method);
   out->SetAttribute(group, "rank", static_cast<std::int64_t>(s.model.rank()));
   out->SetAttribute(group, "relative_error", s.relative_error);
@@ -217,7 +223,6 @@ void WriteCp(const std::string& group, const std::string& method,
   out->SetAttribute(group, "message", s.message);
 }
 
-
 std::vector<std::int64_t> ToInt64(const std::vector<int>& values) {
   return std::vector<std::int64_t>(values.begin(), values.end());
 }
@@ -225,25 +230,28 @@ std::vector<std::int64_t> ToInt64(const std::vector<int>& values) {
 }  // namespace
 
 void WriteDecomposition(const DecomposeOptions& options,
-                        const DecomposeResult& result, const std::string& axes,
+                        const DecomposeResult& result,
+                        const std::string& axes,
                         io::OutputFile* out) {
   const std::vector<std::string> names = SplitAxes(axes);
   const std::string method = MethodName(options.method);
   if (result.cp) WriteCp("/cp", method, *result.cp, names, out);
   if (result.tucker) {
     const TuckerSummary& t = *result.tucker;
-    out->WriteTensor3("/tucker/core", t.model.core,
-                      "component0,component1,component2");
+    out->WriteTensor3(
+        "/tucker/core", t.model.core, "component0,component1,component2");
     for (int n = 0; n < 3; ++n)
       out->WriteMatrix("/tucker/factors/" + std::to_string(n),
-                       t.model.factors[n], names[n] + ",component");
+                       t.model.factors[n],
+                       names[n] + ",component");
     out->SetAttribute("/tucker", "method", method);
     out->SetAttribute("/tucker", "relative_error", t.relative_error);
     out->SetAttribute("/tucker", "fit", 1.0 - t.relative_error);
     out->SetAttribute("/tucker", "iterations", t.iterations);
     out->SetAttribute("/tucker", "converged", t.converged ? 1 : 0);
     out->SetAttribute("/tucker", "seconds", t.seconds);
-    out->SetAttribute("/tucker", "ranks",
+    out->SetAttribute("/tucker",
+                      "ranks",
                       std::to_string(t.model.core.dim(0)) + "," +
                           std::to_string(t.model.core.dim(1)) + "," +
                           std::to_string(t.model.core.dim(2)));
@@ -251,8 +259,8 @@ void WriteDecomposition(const DecomposeOptions& options,
   if (result.ensemble) {
     const EnsembleSummary& e = *result.ensemble;
     out->WriteIntVector("/ensemble/ranks", ToInt64(e.ranks), "rank");
-    out->WriteMatrix("/ensemble/relative_error", e.relative_error,
-                     "rank,restart");
+    out->WriteMatrix(
+        "/ensemble/relative_error", e.relative_error, "rank,restart");
     out->WriteMatrix("/ensemble/similarity", e.similarity, "rank,restart");
     if (e.corcondia.size() > 0)
       out->WriteMatrix("/ensemble/corcondia", e.corcondia, "rank,restart");
@@ -262,7 +270,10 @@ void WriteDecomposition(const DecomposeOptions& options,
       for (size_t k = 0; k < e.fits[r].size(); ++k)
         WriteCp("/ensemble/rank_" + std::to_string(e.ranks[r]) + "/run_" +
                     std::to_string(k),
-                method, e.fits[r][k], names, out);
+                method,
+                e.fits[r][k],
+                names,
+                out);
   }
   if (result.cross_validation) {
     const CrossValidationSummary& cv = *result.cross_validation;

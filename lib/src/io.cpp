@@ -104,12 +104,13 @@ std::string ShapeToString(const std::vector<Index>& shape) {
 
 // Opens a numeric dataset, checking that it exists, is numeric and has the
 // expected number of dimensions (-1: any).
-H5::DataSet OpenNumeric(const H5::H5File& f, const std::string& file,
-                        const std::string& dataset, int expected_rank,
+H5::DataSet OpenNumeric(const H5::H5File& f,
+                        const std::string& file,
+                        const std::string& dataset,
+                        int expected_rank,
                         std::vector<Index>* shape) {
   const std::string where = Quote(dataset) + " in " + Quote(file);
-  if (!PathExists(f, dataset) ||
-      f.childObjType(dataset) != H5O_TYPE_DATASET)
+  if (!PathExists(f, dataset) || f.childObjType(dataset) != H5O_TYPE_DATASET)
     throw Error("no dataset " + where);
   H5::DataSet ds = f.openDataSet(dataset);
   const H5T_class_t cls = ds.getTypeClass();
@@ -137,8 +138,10 @@ auto Guard(const std::string& what, Body body) -> decltype(body()) {
 }
 
 template <typename T>
-std::vector<T> ReadAll(const std::string& file, const std::string& dataset,
-                       int expected_rank, const H5::PredType& memory_type,
+std::vector<T> ReadAll(const std::string& file,
+                       const std::string& dataset,
+                       int expected_rank,
+                       const H5::PredType& memory_type,
                        std::vector<Index>* shape) {
   return Guard("cannot read " + Quote(dataset) + " from " + Quote(file), [&] {
     H5::H5File f = OpenForReading(file);
@@ -227,7 +230,8 @@ std::vector<std::int64_t> ReadIntVector(const std::string& file,
 
 namespace {
 
-H5::Attribute OpenAttribute(const H5::H5File& f, const std::string& file,
+H5::Attribute OpenAttribute(const H5::H5File& f,
+                            const std::string& file,
                             const std::string& object,
                             const std::string& name) {
   if (!PathExists(f, object))
@@ -258,7 +262,8 @@ std::string ReadStringValue(const H5::Attribute& attr) {
 
 }  // namespace
 
-bool HasAttribute(const std::string& file, const std::string& object,
+bool HasAttribute(const std::string& file,
+                  const std::string& object,
                   const std::string& name) {
   return Guard("cannot read " + Quote(file), [&] {
     H5::H5File f = OpenForReading(file);
@@ -269,37 +274,36 @@ bool HasAttribute(const std::string& file, const std::string& object,
   });
 }
 
-double ReadDoubleAttribute(const std::string& file, const std::string& object,
+double ReadDoubleAttribute(const std::string& file,
+                           const std::string& object,
                            const std::string& name) {
-  return Guard("cannot read attribute " + Quote(name) + " of " + Quote(file),
-               [&] {
-                 H5::H5File f = OpenForReading(file);
-                 H5::Attribute attr = OpenAttribute(f, file, object, name);
-                 const H5T_class_t cls = attr.getTypeClass();
-                 if ((cls != H5T_FLOAT && cls != H5T_INTEGER) ||
-                     attr.getSpace().getSimpleExtentNpoints() != 1)
-                   throw Error("attribute " + Quote(name) + " of " +
-                               Quote(object) + " in " + Quote(file) +
-                               " is not a number");
-                 double value = 0;
-                 attr.read(H5::PredType::NATIVE_DOUBLE, &value);
-                 return value;
-               });
+  return Guard(
+      "cannot read attribute " + Quote(name) + " of " + Quote(file), [&] {
+        H5::H5File f = OpenForReading(file);
+        H5::Attribute attr = OpenAttribute(f, file, object, name);
+        const H5T_class_t cls = attr.getTypeClass();
+        if ((cls != H5T_FLOAT && cls != H5T_INTEGER) ||
+            attr.getSpace().getSimpleExtentNpoints() != 1)
+          throw Error("attribute " + Quote(name) + " of " + Quote(object) +
+                      " in " + Quote(file) + " is not a number");
+        double value = 0;
+        attr.read(H5::PredType::NATIVE_DOUBLE, &value);
+        return value;
+      });
 }
 
 std::string ReadStringAttribute(const std::string& file,
                                 const std::string& object,
                                 const std::string& name) {
-  return Guard("cannot read attribute " + Quote(name) + " of " + Quote(file),
-               [&] {
-                 H5::H5File f = OpenForReading(file);
-                 H5::Attribute attr = OpenAttribute(f, file, object, name);
-                 if (attr.getTypeClass() != H5T_STRING)
-                   throw Error("attribute " + Quote(name) + " of " +
-                               Quote(object) + " in " + Quote(file) +
-                               " is not a string");
-                 return ReadStringValue(attr);
-               });
+  return Guard(
+      "cannot read attribute " + Quote(name) + " of " + Quote(file), [&] {
+        H5::H5File f = OpenForReading(file);
+        H5::Attribute attr = OpenAttribute(f, file, object, name);
+        if (attr.getTypeClass() != H5T_STRING)
+          throw Error("attribute " + Quote(name) + " of " + Quote(object) +
+                      " in " + Quote(file) + " is not a string");
+        return ReadStringValue(attr);
+      });
 }
 
 namespace {
@@ -322,7 +326,8 @@ std::string RenderAttribute(const H5::Attribute& attr) {
   return out.str();
 }
 
-void DescribeAttributes(const H5::H5Object& object, const std::string& path,
+void DescribeAttributes(const H5::H5Object& object,
+                        const std::string& path,
                         FileInfo* info) {
   for (int a = 0; a < object.getNumAttrs(); ++a) {
     H5::Attribute attr = object.openAttribute(static_cast<unsigned>(a));
@@ -330,7 +335,8 @@ void DescribeAttributes(const H5::H5Object& object, const std::string& path,
   }
 }
 
-void DescribeGroup(const H5::Group& group, const std::string& path,
+void DescribeGroup(const H5::Group& group,
+                   const std::string& path,
                    FileInfo* info) {
   DescribeAttributes(group, path, info);
   std::vector<std::string> names;
@@ -344,8 +350,8 @@ void DescribeGroup(const H5::Group& group, const std::string& path,
       DescribeGroup(group.openGroup(name), child, info);
     } else if (type == H5O_TYPE_DATASET) {
       H5::DataSet ds = group.openDataSet(name);
-      DatasetInfo d{child, ShapeOf(ds.getSpace()), TypeName(ds.getDataType()),
-                    ""};
+      DatasetInfo d{
+          child, ShapeOf(ds.getSpace()), TypeName(ds.getDataType()), ""};
       if (ds.attrExists("axes") &&
           ds.openAttribute("axes").getTypeClass() == H5T_STRING)
         d.axes = ReadStringValue(ds.openAttribute("axes"));
@@ -398,9 +404,12 @@ struct OutputFile::Impl {
   }
 
   template <typename T>
-  void Write(const std::string& dataset, const std::vector<hsize_t>& dims,
-             const T* data, const H5::PredType& file_type,
-             const H5::PredType& memory_type, const std::string& axes) {
+  void Write(const std::string& dataset,
+             const std::vector<hsize_t>& dims,
+             const T* data,
+             const H5::PredType& file_type,
+             const H5::PredType& memory_type,
+             const std::string& axes) {
     Guard("cannot write " + Quote(dataset) + " to " + Quote(path), [&] {
       Group(Parent(dataset));
       H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
@@ -412,7 +421,8 @@ struct OutputFile::Impl {
     });
   }
 
-  static void WriteString(H5::H5Object& object, const std::string& name,
+  static void WriteString(H5::H5Object& object,
+                          const std::string& name,
                           const std::string& value) {
     if (object.attrExists(name)) object.removeAttr(name);
     const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
@@ -422,8 +432,10 @@ struct OutputFile::Impl {
   }
 
   template <typename T>
-  void WriteScalar(const std::string& object, const std::string& name,
-                   const T& value, const H5::PredType& file_type,
+  void WriteScalar(const std::string& object,
+                   const std::string& name,
+                   const T& value,
+                   const H5::PredType& file_type,
                    const H5::PredType& memory_type) {
     Guard("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
       auto write = [&](H5::H5Object& owner) {
@@ -506,58 +518,83 @@ OutputFile::~OutputFile() {
 
 const std::string& OutputFile::path() const { return impl_->path; }
 
-void OutputFile::WriteTensor3(const std::string& dataset, const Tensor3& x,
+void OutputFile::WriteTensor3(const std::string& dataset,
+                              const Tensor3& x,
                               const std::string& axes) {
   const Dims& d = x.dims();
   impl_->Write(dataset,
-               {static_cast<hsize_t>(d[0]), static_cast<hsize_t>(d[1]),
+               {static_cast<hsize_t>(d[0]),
+                static_cast<hsize_t>(d[1]),
                 static_cast<hsize_t>(d[2])},
-               x.data(), H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE,
+               x.data(),
+               H5::PredType::IEEE_F64LE,
+               H5::PredType::NATIVE_DOUBLE,
                axes);
 }
 
-void OutputFile::WriteMask3(const std::string& dataset, const Mask3& mask,
+void OutputFile::WriteMask3(const std::string& dataset,
+                            const Mask3& mask,
                             const std::string& axes) {
   const Dims& d = mask.dims();
   impl_->Write(dataset,
-               {static_cast<hsize_t>(d[0]), static_cast<hsize_t>(d[1]),
+               {static_cast<hsize_t>(d[0]),
+                static_cast<hsize_t>(d[1]),
                 static_cast<hsize_t>(d[2])},
-               mask.data(), H5::PredType::STD_U8LE, H5::PredType::NATIVE_UINT8,
+               mask.data(),
+               H5::PredType::STD_U8LE,
+               H5::PredType::NATIVE_UINT8,
                axes);
 }
 
-void OutputFile::WriteMatrix(const std::string& dataset, const Matrix& m,
+void OutputFile::WriteMatrix(const std::string& dataset,
+                             const Matrix& m,
                              const std::string& axes) {
   const RowMajorMatrix row_major = m;
   impl_->Write(dataset,
                {static_cast<hsize_t>(m.rows()), static_cast<hsize_t>(m.cols())},
-               row_major.data(), H5::PredType::IEEE_F64LE,
-               H5::PredType::NATIVE_DOUBLE, axes);
+               row_major.data(),
+               H5::PredType::IEEE_F64LE,
+               H5::PredType::NATIVE_DOUBLE,
+               axes);
 }
 
-void OutputFile::WriteVector(const std::string& dataset, const Vector& v,
+void OutputFile::WriteVector(const std::string& dataset,
+                             const Vector& v,
                              const std::string& axes) {
-  impl_->Write(dataset, {static_cast<hsize_t>(v.size())}, v.data(),
-               H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE, axes);
+  impl_->Write(dataset,
+               {static_cast<hsize_t>(v.size())},
+               v.data(),
+               H5::PredType::IEEE_F64LE,
+               H5::PredType::NATIVE_DOUBLE,
+               axes);
 }
 
 void OutputFile::WriteIntVector(const std::string& dataset,
                                 const std::vector<std::int64_t>& v,
                                 const std::string& axes) {
-  impl_->Write(dataset, {static_cast<hsize_t>(v.size())}, v.data(),
-               H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64, axes);
+  impl_->Write(dataset,
+               {static_cast<hsize_t>(v.size())},
+               v.data(),
+               H5::PredType::STD_I64LE,
+               H5::PredType::NATIVE_INT64,
+               axes);
 }
 
 void OutputFile::SetAttribute(const std::string& object,
-                              const std::string& name, double value) {
-  impl_->WriteScalar(object, name, value, H5::PredType::IEEE_F64LE,
+                              const std::string& name,
+                              double value) {
+  impl_->WriteScalar(object,
+                     name,
+                     value,
+                     H5::PredType::IEEE_F64LE,
                      H5::PredType::NATIVE_DOUBLE);
 }
 
 void OutputFile::SetAttribute(const std::string& object,
-                              const std::string& name, std::int64_t value) {
-  impl_->WriteScalar(object, name, value, H5::PredType::STD_I64LE,
-                     H5::PredType::NATIVE_INT64);
+                              const std::string& name,
+                              std::int64_t value) {
+  impl_->WriteScalar(
+      object, name, value, H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64);
 }
 
 void OutputFile::SetAttribute(const std::string& object,
@@ -577,8 +614,7 @@ void OutputFile::SetAttribute(const std::string& object,
 }
 
 void OutputFile::Commit() {
-  Guard("cannot finish " + Quote(impl_->path),
-        [&] { impl_->file().close(); });
+  Guard("cannot finish " + Quote(impl_->path), [&] { impl_->file().close(); });
   std::error_code ec;
   fs::rename(impl_->temporary, impl_->path, ec);
   if (ec)
@@ -614,7 +650,8 @@ std::string ParentOf(const std::string& dataset) {
                                                   : dataset.substr(0, slash);
 }
 
-void WriteStringAttribute(H5::H5Object& object, const std::string& name,
+void WriteStringAttribute(H5::H5Object& object,
+                          const std::string& name,
                           const std::string& value) {
   if (object.attrExists(name)) object.removeAttr(name);
   const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
@@ -664,17 +701,21 @@ struct AppendableFile::Impl {
     (void)row_size;
     H5::DSetCreatPropList properties;
     properties.setChunk(static_cast<int>(chunk.size()), chunk.data());
-    H5::DataSpace space(static_cast<int>(dims.size()), dims.data(),
-                        max_dims.data());
+    H5::DataSpace space(
+        static_cast<int>(dims.size()), dims.data(), max_dims.data());
     H5::DataSet ds = file->createDataSet(dataset, file_type, space, properties);
     if (!axes.empty()) WriteStringAttribute(ds, "axes", axes);
     return ds;
   }
 
   // Appends `count` rows of row_shape from `data`.
-  void Append(const std::string& dataset, const std::vector<Index>& row_shape,
-              hsize_t count, const void* data, const H5::PredType& file_type,
-              const H5::PredType& memory_type, const std::string& axes) {
+  void Append(const std::string& dataset,
+              const std::vector<Index>& row_shape,
+              hsize_t count,
+              const void* data,
+              const H5::PredType& file_type,
+              const H5::PredType& memory_type,
+              const std::string& axes) {
     Guard("cannot append to " + Quote(dataset) + " in " + Quote(path), [&] {
       H5::DataSet ds = Extendible(dataset, row_shape, file_type, axes);
       std::vector<hsize_t> dims(row_shape.size() + 1);
@@ -696,7 +737,8 @@ struct AppendableFile::Impl {
 };
 
 AppendableFile::AppendableFile(const std::string& path,
-                               const std::string& command, Mode mode)
+                               const std::string& command,
+                               Mode mode)
     : impl_(std::make_unique<Impl>()) {
   QuietHdf5();
   impl_->path = path;
@@ -731,12 +773,19 @@ const std::string& AppendableFile::path() const { return impl_->path; }
 
 void AppendableFile::AppendRow(const std::string& dataset,
                                const std::vector<Index>& row_shape,
-                               const double* values, const std::string& axes) {
-  impl_->Append(dataset, row_shape, 1, values, H5::PredType::IEEE_F64LE,
-                H5::PredType::NATIVE_DOUBLE, axes);
+                               const double* values,
+                               const std::string& axes) {
+  impl_->Append(dataset,
+                row_shape,
+                1,
+                values,
+                H5::PredType::IEEE_F64LE,
+                H5::PredType::NATIVE_DOUBLE,
+                axes);
 }
 
-void AppendableFile::AppendMatrix(const std::string& dataset, const Matrix& m,
+void AppendableFile::AppendMatrix(const std::string& dataset,
+                                  const Matrix& m,
                                   const std::string& axes) {
   const RowMajorMatrix row_major = m;
   AppendRow(dataset, {m.rows(), m.cols()}, row_major.data(), axes);
@@ -745,15 +794,25 @@ void AppendableFile::AppendMatrix(const std::string& dataset, const Matrix& m,
 void AppendableFile::AppendValues(const std::string& dataset,
                                   const std::vector<double>& v,
                                   const std::string& axes) {
-  impl_->Append(dataset, {}, v.size(), v.data(), H5::PredType::IEEE_F64LE,
-                H5::PredType::NATIVE_DOUBLE, axes);
+  impl_->Append(dataset,
+                {},
+                v.size(),
+                v.data(),
+                H5::PredType::IEEE_F64LE,
+                H5::PredType::NATIVE_DOUBLE,
+                axes);
 }
 
 void AppendableFile::AppendInts(const std::string& dataset,
                                 const std::vector<std::int64_t>& v,
                                 const std::string& axes) {
-  impl_->Append(dataset, {}, v.size(), v.data(), H5::PredType::STD_I64LE,
-                H5::PredType::NATIVE_INT64, axes);
+  impl_->Append(dataset,
+                {},
+                v.size(),
+                v.data(),
+                H5::PredType::STD_I64LE,
+                H5::PredType::NATIVE_INT64,
+                axes);
 }
 
 Index AppendableFile::Rows(const std::string& dataset) {
@@ -767,26 +826,26 @@ Index AppendableFile::Rows(const std::string& dataset) {
 }
 
 void AppendableFile::Truncate(const std::string& dataset, Index rows) {
-  Guard("cannot truncate " + Quote(dataset) + " in " + Quote(impl_->path),
-        [&] {
-          if (!impl_->Exists(dataset)) return;
-          H5::DataSet ds = impl_->file->openDataSet(dataset);
-          const int rank = ds.getSpace().getSimpleExtentNdims();
-          std::vector<hsize_t> dims(static_cast<size_t>(rank));
-          ds.getSpace().getSimpleExtentDims(dims.data());
-          if (static_cast<Index>(dims[0]) <= rows) return;
-          dims[0] = static_cast<hsize_t>(rows);
-          if (H5Dset_extent(ds.getId(), dims.data()) < 0)
-            throw Error("cannot truncate " + Quote(dataset) + " in " +
-                        Quote(impl_->path) + " (not extendible?)");
-        });
+  Guard("cannot truncate " + Quote(dataset) + " in " + Quote(impl_->path), [&] {
+    if (!impl_->Exists(dataset)) return;
+    H5::DataSet ds = impl_->file->openDataSet(dataset);
+    const int rank = ds.getSpace().getSimpleExtentNdims();
+    std::vector<hsize_t> dims(static_cast<size_t>(rank));
+    ds.getSpace().getSimpleExtentDims(dims.data());
+    if (static_cast<Index>(dims[0]) <= rows) return;
+    dims[0] = static_cast<hsize_t>(rows);
+    if (H5Dset_extent(ds.getId(), dims.data()) < 0)
+      throw Error("cannot truncate " + Quote(dataset) + " in " +
+                  Quote(impl_->path) + " (not extendible?)");
+  });
 }
 
 void AppendableFile::WriteVector(const std::string& dataset, const Vector& v) {
   WriteMatrix(dataset, v, "");
 }
 
-void AppendableFile::WriteMatrix(const std::string& dataset, const Matrix& m,
+void AppendableFile::WriteMatrix(const std::string& dataset,
+                                 const Matrix& m,
                                  const std::string& axes) {
   Guard("cannot write " + Quote(dataset) + " to " + Quote(impl_->path), [&] {
     const bool vector = m.cols() == 1;
@@ -796,10 +855,10 @@ void AppendableFile::WriteMatrix(const std::string& dataset, const Matrix& m,
       H5::DataSet ds = impl_->file->openDataSet(dataset);
       const std::vector<Index> shape = ShapeOf(ds.getSpace());
       if (shape.size() == dims.size() &&
-          std::equal(shape.begin(), shape.end(), dims.begin(),
-                     [](Index a, hsize_t b) {
-                       return static_cast<hsize_t>(a) == b;
-                     })) {
+          std::equal(
+              shape.begin(), shape.end(), dims.begin(), [](Index a, hsize_t b) {
+                return static_cast<hsize_t>(a) == b;
+              })) {
         const RowMajorMatrix row_major = m;
         ds.write(row_major.data(), H5::PredType::NATIVE_DOUBLE);
         return;
@@ -819,9 +878,12 @@ void AppendableFile::WriteMatrix(const std::string& dataset, const Matrix& m,
 namespace {
 
 template <typename T>
-void SetScalarAttribute(H5::H5File& file, const std::string& path,
-                        const std::string& object, const std::string& name,
-                        const T& value, const H5::PredType& file_type,
+void SetScalarAttribute(H5::H5File& file,
+                        const std::string& path,
+                        const std::string& object,
+                        const std::string& name,
+                        const T& value,
+                        const H5::PredType& file_type,
                         const H5::PredType& memory_type) {
   Guard("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
     auto write = [&](H5::H5Object& owner) {
@@ -850,16 +912,27 @@ void SetScalarAttribute(H5::H5File& file, const std::string& path,
 }  // namespace
 
 void AppendableFile::SetAttribute(const std::string& object,
-                                  const std::string& name, double value) {
-  SetScalarAttribute(*impl_->file, impl_->path, object, name, value,
-                     H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE);
+                                  const std::string& name,
+                                  double value) {
+  SetScalarAttribute(*impl_->file,
+                     impl_->path,
+                     object,
+                     name,
+                     value,
+                     H5::PredType::IEEE_F64LE,
+                     H5::PredType::NATIVE_DOUBLE);
 }
 
 void AppendableFile::SetAttribute(const std::string& object,
                                   const std::string& name,
                                   std::int64_t value) {
-  SetScalarAttribute(*impl_->file, impl_->path, object, name, value,
-                     H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64);
+  SetScalarAttribute(*impl_->file,
+                     impl_->path,
+                     object,
+                     name,
+                     value,
+                     H5::PredType::STD_I64LE,
+                     H5::PredType::NATIVE_INT64);
 }
 
 void AppendableFile::SetAttribute(const std::string& object,

@@ -32,11 +32,13 @@ void Recording::Validate(const std::string& source) const {
 Recording ReadRecording(const std::string& file, const std::string& activity) {
   Recording r;
   r.activity = io::ReadTensor3(file, activity);
-  if (io::HasDataset(file, "/inputs")) r.inputs = io::ReadTensor3(file, "/inputs");
+  if (io::HasDataset(file, "/inputs"))
+    r.inputs = io::ReadTensor3(file, "/inputs");
   if (io::HasDataset(file, "/mask")) r.mask = io::ReadMask3(file, "/mask");
   if (io::HasDataset(file, "/condition"))
     r.condition = io::ReadIntVector(file, "/condition");
-  if (io::HasDataset(file, "/epoch")) r.epoch = io::ReadIntVector(file, "/epoch");
+  if (io::HasDataset(file, "/epoch"))
+    r.epoch = io::ReadIntVector(file, "/epoch");
   if (io::HasDataset(file, "/time")) r.time = io::ReadVector(file, "/time");
   if (io::HasAttribute(file, "/", "dt"))
     r.dt = io::ReadDoubleAttribute(file, "/", "dt");

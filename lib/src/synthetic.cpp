@@ -9,10 +9,10 @@ namespace ltr {
 
 TcaExample MakeTcaExample(const TcaExampleOptions& o) {
   if (o.trials < 3 || o.time_bins < 2 || o.neurons < 1)
-    throw Error("the TCA example needs at least 3 trials, 2 time bins and 1 "
-                "neuron");
-  if (o.noise < 0 || !(o.dt > 0))
-    throw Error("noise must be >= 0 and dt > 0");
+    throw Error(
+        "the TCA example needs at least 3 trials, 2 time bins and 1 "
+        "neuron");
+  if (o.noise < 0 || !(o.dt > 0)) throw Error("noise must be >= 0 and dt > 0");
   Rng rng(o.seed);
   const Index K = o.trials, T = o.time_bins, N = o.neurons;
   const Index epoch_length = (K + 2) / 3;
@@ -42,8 +42,8 @@ TcaExample MakeTcaExample(const TcaExampleOptions& o) {
     double adaptation = 0;
     if (since_adapt >= 0) adaptation = 1 - std::exp(-since_adapt / 12.0);
     if (since_wash >= 0)
-      adaptation = (1 - std::exp(-epoch_length / 12.0)) *
-                   std::exp(-since_wash / 10.0);
+      adaptation =
+          (1 - std::exp(-epoch_length / 12.0)) * std::exp(-since_wash / 10.0);
     trial(k, 0) = 1.0 + 0.05 * rng.Normal();
     trial(k, 1) = 0.05 + adaptation;
     trial(k, 2) = 0.2 + 0.8 * static_cast<double>(k) / static_cast<double>(K);
@@ -57,8 +57,8 @@ TcaExample MakeTcaExample(const TcaExampleOptions& o) {
   // Sparse nonnegative loadings: each neuron mostly serves one component.
   for (Index n = 0; n < N; ++n)
     for (int r = 0; r < kRank; ++r)
-      neuron(n, r) = (rng.Uniform() < 0.4 ? 1.0 : 0.1) *
-                     -std::log(1.0 - rng.Uniform());
+      neuron(n, r) =
+          (rng.Uniform() < 0.4 ? 1.0 : 0.1) * -std::log(1.0 - rng.Uniform());
 
   rec.activity = truth.Full();
   if (o.noise > 0) {

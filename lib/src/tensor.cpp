@@ -38,15 +38,23 @@ Matrix Unfold(const Tensor3& x, int mode) {
       for (Index k = 0; k < d[2]; ++k) {
         const double v = x(i, j, k);
         switch (mode) {
-          case 0: out(i, j * d[2] + k) = v; break;
-          case 1: out(j, i * d[2] + k) = v; break;
-          default: out(k, i * d[1] + j) = v; break;
+          case 0:
+            out(i, j * d[2] + k) = v;
+            break;
+          case 1:
+            out(j, i * d[2] + k) = v;
+            break;
+          default:
+            out(k, i * d[1] + j) = v;
+            break;
         }
       }
   return out;
 }
 
-Tensor3 ModeProduct(const Tensor3& x, const Matrix& m, int mode,
+Tensor3 ModeProduct(const Tensor3& x,
+                    const Matrix& m,
+                    int mode,
                     int num_threads) {
   const Dims& d = x.dims();
   if (m.cols() != d[mode])
@@ -136,8 +144,9 @@ void Ktensor::Normalize() {
 void Ktensor::Arrange() {
   std::vector<Index> order(static_cast<size_t>(rank()));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](Index a, Index b) { return weights[a] > weights[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) {
+    return weights[a] > weights[b];
+  });
   Ktensor sorted = *this;
   for (Index r = 0; r < rank(); ++r) {
     sorted.weights[r] = weights[order[r]];
@@ -199,13 +208,17 @@ double RelativeError(const Tensor3& x, const Ktensor& m, const Mask3* mask) {
   double residual = 0;
   Matrix slice;
   for (Index i = 0; i < d[0]; ++i) {
-    const Vector scale = m.weights.cwiseProduct(m.factors[0].row(i).transpose());
-    slice.noalias() = m.factors[2] * scale.asDiagonal() * m.factors[1].transpose();
+    const Vector scale =
+        m.weights.cwiseProduct(m.factors[0].row(i).transpose());
+    slice.noalias() =
+        m.factors[2] * scale.asDiagonal() * m.factors[1].transpose();
     slice -= x.Slice(i);
     if (mask) {
-      Eigen::Map<const Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>>
+      Eigen::Map<
+          const Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>>
           observed(mask->data() + i * d[1] * d[2], d[2], d[1]);
-      residual += (slice.array() * observed.cast<double>().array()).square().sum();
+      residual +=
+          (slice.array() * observed.cast<double>().array()).square().sum();
     } else {
       residual += slice.squaredNorm();
     }

@@ -1,7 +1,8 @@
 // Decomposes a planted rank-2 tensor through the installed library.
-#include <iostream>
 #include <ltr/cp.h>
 #include <ltr/version.h>
+
+#include <iostream>
 
 int main() {
   ltr::Ktensor planted;

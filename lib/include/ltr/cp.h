@@ -55,13 +55,14 @@ struct CpOptions {
 };
 
 struct CpSummary {
-  Ktensor model;  // canonical form: unit columns, weights descending, signs fixed
+  Ktensor
+      model;  // canonical form: unit columns, weights descending, signs fixed
   double relative_error = 0;  // ||X - M|| / ||X|| over observed entries
   double fit() const { return 1.0 - relative_error; }
   int iterations = 0;
   bool converged = false;  // tolerance met before max_iterations
   double seconds = 0;
-  std::uint64_t seed = 0;  // options.seed of this fit (set by Cp)
+  std::uint64_t seed = 0;             // options.seed of this fit (set by Cp)
   std::string message;                // why it stopped
   std::vector<double> error_history;  // relative error after each iteration
 
@@ -73,16 +74,21 @@ struct CpSummary {
 // given, is the starting point (its rank must equal options.rank).
 // Throws ltr::Error on invalid options, mismatched mask or non-finite
 // observed data; non-convergence is reported in the summary.
-CpSummary Cp(const CpOptions& options, const Tensor3& x,
-             const Mask3* mask = nullptr, const Ktensor* init = nullptr);
+CpSummary Cp(const CpOptions& options,
+             const Tensor3& x,
+             const Mask3* mask = nullptr,
+             const Ktensor* init = nullptr);
 
 // The starting point Cp uses: random or nvecs factors of x, weights 1.
-Ktensor InitialKtensor(const CpOptions& options, const Tensor3& x,
+Ktensor InitialKtensor(const CpOptions& options,
+                       const Tensor3& x,
                        const Mask3* mask = nullptr);
 
 // MTTKRP for mode n: X_(n) (kr of the other two factors), I_n x R, without
 // forming the Khatri-Rao product.
-Matrix Mttkrp(const Tensor3& x, const std::array<Matrix, 3>& factors, int mode,
+Matrix Mttkrp(const Tensor3& x,
+              const std::array<Matrix, 3>& factors,
+              int mode,
               int num_threads = 1);
 
 }  // namespace ltr

@@ -65,14 +65,16 @@ struct DecomposeResult {
 // Runs the decomposition `options` describes. `mask` may be null (all
 // observed). Throws ltr::Error on invalid options or data (non-finite
 // entries that are observed, unless nan_as_missing).
-DecomposeResult Decompose(const DecomposeOptions& options, const Tensor3& x,
+DecomposeResult Decompose(const DecomposeOptions& options,
+                          const Tensor3& x,
                           const Mask3* mask = nullptr);
 
 // Writes `result` into `out` in the decomposition layout; `axes` names the
 // input's three axes (e.g. "trial,time,neuron") so factor datasets are
 // labelled "<axis>,component".
 void WriteDecomposition(const DecomposeOptions& options,
-                        const DecomposeResult& result, const std::string& axes,
+                        const DecomposeResult& result,
+                        const std::string& axes,
                         io::OutputFile* out);
 
 }  // namespace ltr

@@ -28,12 +28,14 @@ struct Alignment {
 // maximises the factor match score with `reference`. With penalize_weights,
 // each component's score is also multiplied by 1 - |l1 - l2| / max(l1, l2).
 // Requires other.rank() >= reference.rank() and equal dimensions.
-Alignment Align(const Ktensor& reference, const Ktensor& other,
+Alignment Align(const Ktensor& reference,
+                const Ktensor& other,
                 bool penalize_weights = false);
 
 // Reorders `other`'s components as `alignment` says, flips signs to agree
 // with the reference, and drops unmatched components.
-Ktensor ApplyAlignment(const Ktensor& reference, const Ktensor& other,
+Ktensor ApplyAlignment(const Ktensor& reference,
+                       const Ktensor& other,
                        const Alignment& alignment);
 
 // Align(reference, other).score.
@@ -68,7 +70,8 @@ struct EnsembleSummary {
 
 // Fits every rank in [min_rank, max_rank] `restarts` times from seeds drawn
 // from options.cp.seed. Fits of a rank are sorted best first.
-EnsembleSummary RunEnsemble(const EnsembleOptions& options, const Tensor3& x,
+EnsembleSummary RunEnsemble(const EnsembleOptions& options,
+                            const Tensor3& x,
                             const Mask3* mask = nullptr);
 
 struct CrossValidationOptions {

@@ -34,9 +34,11 @@ std::vector<std::int64_t> ReadIntVector(const std::string& file,
                                         const std::string& dataset);
 
 // Attributes of a group or dataset (`object`, "/" for the root).
-bool HasAttribute(const std::string& file, const std::string& object,
+bool HasAttribute(const std::string& file,
+                  const std::string& object,
                   const std::string& name);
-double ReadDoubleAttribute(const std::string& file, const std::string& object,
+double ReadDoubleAttribute(const std::string& file,
+                           const std::string& object,
                            const std::string& name);
 std::string ReadStringAttribute(const std::string& file,
                                 const std::string& object,
@@ -76,29 +78,38 @@ class OutputFile {
 
   const std::string& path() const;
 
-  void WriteTensor3(const std::string& dataset, const Tensor3& x,
+  void WriteTensor3(const std::string& dataset,
+                    const Tensor3& x,
                     const std::string& axes);
-  void WriteMask3(const std::string& dataset, const Mask3& mask,
+  void WriteMask3(const std::string& dataset,
+                  const Mask3& mask,
                   const std::string& axes);
-  void WriteMatrix(const std::string& dataset, const Matrix& m,
+  void WriteMatrix(const std::string& dataset,
+                   const Matrix& m,
                    const std::string& axes = "");
-  void WriteVector(const std::string& dataset, const Vector& v,
+  void WriteVector(const std::string& dataset,
+                   const Vector& v,
                    const std::string& axes = "");
   void WriteIntVector(const std::string& dataset,
                       const std::vector<std::int64_t>& v,
                       const std::string& axes = "");
   // Attributes on a group or dataset; groups are created if missing.
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     double value);
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     std::int64_t value);
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     int value) {
     SetAttribute(object, name, static_cast<std::int64_t>(value));
   }
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     const std::string& value);
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     const char* value) {
     SetAttribute(object, name, std::string(value));
   }
@@ -126,7 +137,8 @@ class AppendableFile {
   };
   // Fails at once if the directory does not exist or is not writable
   // (kCreate) or the file is not a readable HDF5 file (kResume).
-  AppendableFile(const std::string& path, const std::string& command,
+  AppendableFile(const std::string& path,
+                 const std::string& command,
                  Mode mode);
   ~AppendableFile();  // closes the file (flushing it)
   AppendableFile(const AppendableFile&) = delete;
@@ -137,13 +149,17 @@ class AppendableFile {
   // Appends one row of shape row_shape (row-major values) to `dataset`,
   // whose shape is (rows, row_shape...); created on first use. Throws
   // ltr::Error if the dataset exists with another row shape.
-  void AppendRow(const std::string& dataset, const std::vector<Index>& row_shape,
-                 const double* values, const std::string& axes = "");
+  void AppendRow(const std::string& dataset,
+                 const std::vector<Index>& row_shape,
+                 const double* values,
+                 const std::string& axes = "");
   // A matrix row (rows, cols) (stored row-major).
-  void AppendMatrix(const std::string& dataset, const Matrix& m,
+  void AppendMatrix(const std::string& dataset,
+                    const Matrix& m,
                     const std::string& axes = "");
   // Several scalar rows of a 1-D float64 or int64 dataset.
-  void AppendValues(const std::string& dataset, const std::vector<double>& v,
+  void AppendValues(const std::string& dataset,
+                    const std::vector<double>& v,
                     const std::string& axes = "");
   void AppendInts(const std::string& dataset,
                   const std::vector<std::int64_t>& v,
@@ -156,20 +172,26 @@ class AppendableFile {
   // A fixed-size float64 vector, overwritten in place when it exists with
   // the same length (checkpoints), recreated otherwise.
   void WriteVector(const std::string& dataset, const Vector& v);
-  void WriteMatrix(const std::string& dataset, const Matrix& m,
+  void WriteMatrix(const std::string& dataset,
+                   const Matrix& m,
                    const std::string& axes = "");
 
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     double value);
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     std::int64_t value);
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     int value) {
     SetAttribute(object, name, static_cast<std::int64_t>(value));
   }
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     const std::string& value);
-  void SetAttribute(const std::string& object, const std::string& name,
+  void SetAttribute(const std::string& object,
+                    const std::string& name,
                     const char* value) {
     SetAttribute(object, name, std::string(value));
   }

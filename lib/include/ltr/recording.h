@@ -16,7 +16,7 @@ namespace ltr {
 struct Recording {
   Tensor3 activity;  // (trials, time, neurons): rates or counts
   Tensor3 inputs;    // (trials, time, inputs); empty when there are none
-  std::optional<Mask3> mask;         // 1 = observed; none = all observed
+  std::optional<Mask3> mask;            // 1 = observed; none = all observed
   std::vector<std::int64_t> condition;  // (trials,) or empty
   std::vector<std::int64_t> epoch;      // (trials,) or empty
   Vector time;                          // (time,) seconds, or empty

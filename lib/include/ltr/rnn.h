@@ -247,11 +247,10 @@ class TrialSmoothingPenalty {
 // backward pass then carries that output gradient through the network. Used
 // for a plant between the outputs and the targets (the reach task's point
 // mass) or an output nonlinearity. Called concurrently for different trials.
-using RnnOutputLoss =
-    std::function<double(const RnnTrial& trial,
-                          const Eigen::MatrixXd& outputs,
-                          Eigen::MatrixXd* output_gradient,
-                          double* mask_sum)>;
+using RnnOutputLoss = std::function<double(const RnnTrial& trial,
+                                           const Eigen::MatrixXd& outputs,
+                                           Eigen::MatrixXd* output_gradient,
+                                           double* mask_sum)>;
 
 struct RnnLossOptions {
   RnnLoss loss = RnnLoss::kMse;

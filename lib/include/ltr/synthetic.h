@@ -11,7 +11,7 @@
 namespace ltr {
 
 struct TcaExampleOptions {
-  int trials = 150;   // split evenly into baseline, adaptation and washout
+  int trials = 150;  // split evenly into baseline, adaptation and washout
   int time_bins = 40;
   int neurons = 50;
   // Relative Gaussian noise: ||noise|| / ||signal||.
@@ -33,10 +33,10 @@ struct TcaExample {
 TcaExample MakeTcaExample(const TcaExampleOptions& options);
 
 struct LtrTeacherOptions {
-  int units = 20;       // N
-  int rank = 3;         // R
-  int trials = 60;      // K: rows of the trial factors c
-  int conditions = 4;   // initial states x0 (trial k has condition k mod C)
+  int units = 20;      // N
+  int rank = 3;        // R
+  int trials = 60;     // K: rows of the trial factors c
+  int conditions = 4;  // initial states x0 (trial k has condition k mod C)
   // Observed neurons; 0 = units with an identity readout (units = neurons),
   // otherwise a random readout with orthonormal columns (or rows).
   int neurons = 0;

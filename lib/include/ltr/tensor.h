@@ -51,12 +51,12 @@ class DenseTensor3 {
   // Slice i (fixed first index) as a K x J column-major matrix:
   // Slice(i)(k, j) == (*this)(i, j, k).
   Eigen::Map<MatrixT> Slice(Index i) {
-    return Eigen::Map<MatrixT>(data() + i * dims_[1] * dims_[2], dims_[2],
-                               dims_[1]);
+    return Eigen::Map<MatrixT>(
+        data() + i * dims_[1] * dims_[2], dims_[2], dims_[1]);
   }
   Eigen::Map<const MatrixT> Slice(Index i) const {
-    return Eigen::Map<const MatrixT>(data() + i * dims_[1] * dims_[2],
-                                     dims_[2], dims_[1]);
+    return Eigen::Map<const MatrixT>(
+        data() + i * dims_[1] * dims_[2], dims_[2], dims_[1]);
   }
   // All data as one column vector.
   Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> AsVector() {
@@ -90,7 +90,9 @@ Matrix Unfold(const Tensor3& x, int mode);
 // Mode-n product Y = X x_n M, M of size P x I_n; the result has dimension P in
 // mode n. Threads share the rows of the result; the result does not depend
 // on their number.
-Tensor3 ModeProduct(const Tensor3& x, const Matrix& m, int mode,
+Tensor3 ModeProduct(const Tensor3& x,
+                    const Matrix& m,
+                    int mode,
                     int num_threads = 1);
 
 // Gram matrix of the mode-n unfolding, X_(n) X_(n)^T (I_n x I_n), without
@@ -131,7 +133,8 @@ struct TuckerTensor {
 };
 
 // ||X - M|| / ||X|| over observed entries (all entries when mask is null).
-double RelativeError(const Tensor3& x, const Ktensor& m,
+double RelativeError(const Tensor3& x,
+                     const Ktensor& m,
                      const Mask3* mask = nullptr);
 
 }  // namespace ltr
