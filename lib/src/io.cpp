@@ -32,6 +32,23 @@ void QuietHdf5() {
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
+// The group containing `dataset`.
+std::string ParentOf(const std::string& dataset) {
+  const size_t slash = dataset.find_last_of('/');
+  return slash == std::string::npos || slash == 0 ? "/"
+                                                  : dataset.substr(0, slash);
+}
+
+void WriteStringAttribute(H5::H5Object& object,
+                          const std::string& name,
+                          const std::string& value) {
+  if (object.attrExists(name)) object.removeAttr(name);
+  const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
+  H5::Attribute attr =
+      object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+  attr.write(type, value);
+}
+
 H5::H5File OpenForReading(const std::string& file) {
   QuietHdf5();
   std::error_code ec;
@@ -397,12 +414,6 @@ struct OutputFile::Impl {
     return file().openGroup(group_path);
   }
 
-  static std::string Parent(const std::string& dataset) {
-    const size_t slash = dataset.find_last_of('/');
-    return slash == std::string::npos || slash == 0 ? "/"
-                                                    : dataset.substr(0, slash);
-  }
-
   template <typename T>
   void Write(const std::string& dataset,
              const std::vector<hsize_t>& dims,
@@ -411,24 +422,14 @@ struct OutputFile::Impl {
              const H5::PredType& memory_type,
              const std::string& axes) {
     Guard("cannot write " + Quote(dataset) + " to " + Quote(path), [&] {
-      Group(Parent(dataset));
+      Group(ParentOf(dataset));
       H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
       H5::DataSet ds = file().createDataSet(dataset, file_type, space);
       size_t count = 1;
       for (hsize_t d : dims) count *= d;
       if (count > 0) ds.write(data, memory_type);
-      if (!axes.empty()) WriteString(ds, "axes", axes);
+      if (!axes.empty()) WriteStringAttribute(ds, "axes", axes);
     });
-  }
-
-  static void WriteString(H5::H5Object& object,
-                          const std::string& name,
-                          const std::string& value) {
-    if (object.attrExists(name)) object.removeAttr(name);
-    const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
-    H5::Attribute attr =
-        object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
-    attr.write(type, value);
   }
 
   template <typename T>
@@ -485,6 +486,13 @@ std::string NowIso8601() {
   return buffer;
 }
 
+// The root attributes every ltr output carries.
+void WriteProvenance(H5::Group* root, const std::string& command) {
+  WriteStringAttribute(*root, "ltr_version", kVersion);
+  WriteStringAttribute(*root, "command", command);
+  WriteStringAttribute(*root, "created", NowIso8601());
+}
+
 }  // namespace
 
 OutputFile::OutputFile(const std::string& path, const std::string& command)
@@ -500,9 +508,7 @@ OutputFile::OutputFile(const std::string& path, const std::string& command)
     impl_->file_owner =
         std::make_unique<H5::H5File>(impl_->temporary, H5F_ACC_TRUNC);
     H5::Group root = impl_->file().openGroup("/");
-    Impl::WriteString(root, "ltr_version", kVersion);
-    Impl::WriteString(root, "command", command);
-    Impl::WriteString(root, "created", NowIso8601());
+    WriteProvenance(&root, command);
   });
 }
 
@@ -605,10 +611,10 @@ void OutputFile::SetAttribute(const std::string& object,
           if (object != "/" && PathExists(impl_->file(), object) &&
               impl_->file().childObjType(object) == H5O_TYPE_DATASET) {
             H5::DataSet ds = impl_->file().openDataSet(object);
-            Impl::WriteString(ds, name, value);
+            WriteStringAttribute(ds, name, value);
           } else {
             H5::Group g = impl_->Group(object);
-            Impl::WriteString(g, name, value);
+            WriteStringAttribute(g, name, value);
           }
         });
 }
@@ -642,22 +648,6 @@ H5::Group EnsureGroup(H5::H5File& file, const std::string& group_path) {
       file.createGroup(prefix);
   }
   return file.openGroup(group_path);
-}
-
-std::string ParentOf(const std::string& dataset) {
-  const size_t slash = dataset.find_last_of('/');
-  return slash == std::string::npos || slash == 0 ? "/"
-                                                  : dataset.substr(0, slash);
-}
-
-void WriteStringAttribute(H5::H5Object& object,
-                          const std::string& name,
-                          const std::string& value) {
-  if (object.attrExists(name)) object.removeAttr(name);
-  const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
-  H5::Attribute attr =
-      object.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
-  attr.write(type, value);
 }
 
 }  // namespace
@@ -754,9 +744,7 @@ AppendableFile::AppendableFile(const std::string& path,
   Guard("cannot create " + Quote(path), [&] {
     impl_->file = std::make_unique<H5::H5File>(path, H5F_ACC_TRUNC);
     H5::Group root = impl_->file->openGroup("/");
-    WriteStringAttribute(root, "ltr_version", kVersion);
-    WriteStringAttribute(root, "command", command);
-    WriteStringAttribute(root, "created", NowIso8601());
+    WriteProvenance(&root, command);
   });
 }
 
