@@ -2,7 +2,8 @@
 # Installs the Debian packages ltr needs to build and test, if any is missing.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libceres-dev libhdf5-dev
-          libboost-program-options-dev catch2 python3-h5py python3-numpy)
+          libboost-program-options-dev catch2 python3-h5py python3-numpy
+          libopenmpi-dev openmpi-bin gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 mkdir -p out
-# A TCA-style rank selection on the planted example recording (data/README.md
-# says how it was made): nonnegative CP for ranks 1-6, 3 restarts each.
-./build/bin/ltr decompose data/example_tca.h5 --method ncp-hals --ranks 1:6 \
-  --restarts 3 --cv --seed 1 -o out/example_decompose.h5
-echo "output: out/example_decompose.h5 (ltr info out/example_decompose.h5)"
+# The learning-over-trials pipeline on the shipped reach-adaptation recording
+# (data/README.md says how it was made): ltr fits over ranks 1-6 with
+# held-out blocks, CP of the fitted and true weight updates, the rank bounds,
+# figures and out/pipeline/report.html.
+./build/bin/ltr pipeline data/example_learning.h5 -o out/pipeline --threads 0

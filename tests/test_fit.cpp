@@ -70,17 +70,6 @@ Ktensor WeightKtensor(const RnnParameters& p) {
   return k;
 }
 
-// Restarts: the fit with the lowest training objective over `seeds` seeds.
-FitSummary BestOfSeeds(FitOptions o, const Recording& r, int seeds) {
-  FitSummary best;
-  for (int s = 0; s < seeds; ++s) {
-    o.seed = static_cast<std::uint64_t>(s);
-    FitSummary f = FitRnn(o, r);
-    if (s == 0 || f.objective < best.objective) best = std::move(f);
-  }
-  return best;
-}
-
 Recording SmallRecording(Index trials, Index steps, Index neurons) {
   Recording r;
   r.activity = Tensor3(trials, steps, neurons);
@@ -333,11 +322,12 @@ TEST_CASE(
     "weight tensor",
     "[fit]") {
   const TeacherData d = MakeTeacherData(16, 40, 30, 0.05, 7);
-  FitOptions o = StudentOptions(3);
-  o.max_iterations = 3000;
-  const FitSummary fit = BestOfSeeds(o, d.recording, 3);
+  FitOptions o = StudentOptions(3);  // data-driven start, one seed
+  o.max_iterations = 1500;
+  const FitSummary fit = FitRnn(o, d.recording);
   INFO(fit.BriefReport());
   CHECK_FALSE(fit.diverged);
+  CHECK(fit.initialization == "data");
   CHECK(fit.test_metrics.count > 0);
   CHECK(fit.test_metrics.r2 >= 0.95);
   CHECK(fit.test_metrics.r2_median >= 0.9);
@@ -347,13 +337,112 @@ TEST_CASE(
   CHECK(al.score >= 0.9);
 }
 
+TEST_CASE("the data-driven start is near the teacher before any iteration",
+          "[fit]") {
+  // Measured: one-step R2 0.92 (the teacher's own on these noisy data is
+  // 0.87: the fit also explains some noise), held-out R2 0.52 and factor
+  // match 0.70 at iteration 0; a random start has R2 ~ 0 and FMS ~ 0.1.
+  const TeacherData d = MakeTeacherData(16, 40, 30, 0.05, 7);
+  FitOptions o = StudentOptions(3);
+  o.max_iterations = 0;
+  const FitSummary data = FitRnn(o, d.recording);
+  INFO(data.BriefReport());
+  CHECK(data.init_one_step_r2 >= 0.85);
+  CHECK(data.test_metrics.r2 >= 0.4);
+  const double data_fms = Align(WeightKtensor(d.teacher.parameters),
+                                WeightKtensor(data.model.parameters))
+                              .score;
+  CHECK(data_fms >= 0.6);
+  o.initialization = FitInitialization::kRandom;
+  const FitSummary random = FitRnn(o, d.recording);
+  INFO(random.BriefReport());
+  CHECK(random.initialization == "random");
+  CHECK(random.test_metrics.r2 < 0.1);
+  CHECK(Align(WeightKtensor(d.teacher.parameters),
+              WeightKtensor(random.model.parameters))
+            .score < 0.3);
+  CHECK(data.test_loss < 0.75 * random.test_loss);
+}
+
+TEST_CASE("a data-driven start through a readout learned from components",
+          "[fit]") {
+  // A teacher seen through a random orthonormal readout (14 neurons, 8
+  // units): the start comes from principal components, not phi^-1 of the
+  // activity. The one-step regression still explains most of the latent
+  // dynamics and an orthonormal readout starts on the manifold. (Its
+  // rollout at iteration 0 is measured to be worse than predicting the
+  // mean -- tanh does not commute with the components' rotation -- so no
+  // claim on the initial loss is made here; see docs/fit.md.)
+  LtrTeacherOptions t;
+  t.units = 8;
+  t.neurons = 14;
+  t.trials = 24;
+  t.seed = 3;
+  const FittedModel teacher = MakeLtrTeacher(t);
+  SimulateOptions s;
+  s.steps = 20;
+  s.observation_noise = 0.05;
+  const Recording r = SimulateRecording(teacher, s);
+  for (ReadoutKind readout : {ReadoutKind::kFree, ReadoutKind::kOrthonormal})
+    for (WeightKind kind : {WeightKind::kFull,
+                            WeightKind::kLowRank,
+                            WeightKind::kLowTensorRank}) {
+      FitOptions o;
+      o.kind = kind;
+      o.rank = 3;
+      o.units = 8;
+      o.readout = readout;
+      o.max_iterations = 0;
+      CHECK(FitRnn(o, r).initialization == "random");  // what auto picks
+      o.initialization = FitInitialization::kData;
+      const FitSummary data = FitRnn(o, r);
+      INFO(WeightKindName(kind) << " " << static_cast<int>(readout) << "\n"
+                                << data.BriefReport());
+      CHECK(data.initialization == "data");
+      // Measured: 0.44 (lowrank, free readout) to above 0.9.
+      CHECK(data.init_one_step_r2 >= 0.4);
+      CHECK(std::isfinite(data.train_loss));
+      if (readout == ReadoutKind::kOrthonormal) {
+        const Eigen::MatrixXd& c = data.model.parameters.readout;
+        CHECK((c.transpose() * c - Eigen::MatrixXd::Identity(8, 8)).norm() <
+              1e-10);
+      }
+    }
+}
+
+TEST_CASE("termination says converged only on the function or gradient test",
+          "[fit]") {
+  const TeacherData d = MakeTeacherData(8, 16, 12, 0.05, 2);
+  FitOptions o = StudentOptions(2);
+  o.max_iterations = 500;
+  // A coarse function tolerance: Ceres stops on it.
+  o.function_tolerance = 1e-2;
+  o.parameter_tolerance = 0;
+  o.gradient_tolerance = 0;
+  const FitSummary converged = FitRnn(o, d.recording);
+  INFO(converged.BriefReport());
+  CHECK(converged.termination == "converged");
+  CHECK_THAT(converged.message, Contains("Function tolerance"));
+  // A coarse step tolerance: small steps are a stall, not convergence.
+  o.function_tolerance = 0;
+  o.parameter_tolerance = 1e-1;
+  const FitSummary stalled = FitRnn(o, d.recording);
+  INFO(stalled.BriefReport());
+  CHECK(stalled.termination == "stalled");
+  CHECK_THAT(stalled.message, Contains("Parameter tolerance"));
+  CHECK(stalled.iterations < o.max_iterations);
+}
+
 TEST_CASE("a rank-3 ltrRNN fit recovers the teacher at full size",
           "[.slow][fit_slow]") {
+  // 40 units, 120 trials: from a random start L-BFGS stalled here (held-out
+  // R2 0.60, factor match 0.20 after 3 x 8000 iterations); the data-driven
+  // start reaches R2 0.99 and factor match 0.96 in 4000 (docs/fit.md).
   const TeacherData d = MakeTeacherData(40, 120, 40, 0.05, 11);
   FitOptions o = StudentOptions(3);
-  o.max_iterations = 8000;
+  o.max_iterations = 3000;
   o.num_threads = 2;
-  const FitSummary fit = BestOfSeeds(o, d.recording, 3);
+  const FitSummary fit = FitRnn(o, d.recording);
   INFO(fit.BriefReport());
   CHECK(fit.test_metrics.r2 >= 0.95);
   const Alignment al = Align(WeightKtensor(d.teacher.parameters),
@@ -366,14 +455,14 @@ namespace {
 
 // Held-out loss over ranks must stop improving (by more than 2 %) from the
 // true rank on, and the rule must pick it.
-void CheckRankCurve(const RankSweepSummary& sweep) {
+void CheckRankCurve(const RankSweepSummary& sweep, double flat = 0.98) {
   INFO(sweep.BriefReport());
   Eigen::VectorXd mean = sweep.test_loss.rowwise().minCoeff();
   const Index true_index = 2;  // ranks start at 1
   for (Index i = 0; i < true_index; ++i)
     CHECK(mean(i) > 1.2 * mean(true_index));
   for (Index i = true_index + 1; i < mean.size(); ++i)
-    CHECK(mean(i) > 0.98 * mean(true_index));
+    CHECK(mean(i) > flat * mean(true_index));
   CHECK(sweep.chosen_rank == 3);
 }
 
@@ -398,12 +487,15 @@ TEST_CASE(
   const TeacherData d = MakeTeacherData(30, 100, 40, 0.05, 5);
   RankSweepOptions o;
   o.fit = StudentOptions(1);
-  o.fit.max_iterations = 6000;
+  o.fit.max_iterations = 3000;
   o.fit.num_threads = 2;
   o.ranks = {1, 2, 3, 4, 5, 6};
-  o.seeds = 3;
-  o.relative_tolerance = 0.02;
-  CheckRankCurve(SweepRanks(o, d.recording));
+  o.seeds = 1;
+  // Measured at 2000 iterations: held-out loss 0.0982, 0.0299, 0.00184,
+  // 0.00183, 0.00176, 0.00181 for ranks 1-6: flat from 3 within 4 % (fits
+  // above the true rank converge a little faster), hence 5 %.
+  o.relative_tolerance = 0.05;
+  CheckRankCurve(SweepRanks(o, d.recording), 0.95);
 }
 
 // --- Options of the fit
@@ -548,6 +640,9 @@ TEST_CASE("divergence is reported in the summary with finite parameters kept",
   o.kind = WeightKind::kFull;
   o.nonlinearity = Nonlinearity::kIdentity;
   o.base_gain = 40.0;
+  // A random start keeps the unstable base (the data-driven one would
+  // cancel it).
+  o.initialization = FitInitialization::kRandom;
   o.init_x0_scale = 1.0;
   o.hold_out.scheme = HoldOut::kNone;
   o.max_iterations = 20;

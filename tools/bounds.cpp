@@ -25,12 +25,6 @@ constexpr const char* kUsage =
     "See docs/theory.md.\n\nexamples:\n"
     "  ltr bounds traj.h5\n  ltr bounds --sweep -o sweep.h5";
 
-std::string Join(const std::vector<std::string>& v, const char* sep) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
-  return s;
-}
-
 }  // namespace
 
 int RunBounds(int argc, char** argv) {
@@ -102,16 +96,7 @@ int RunBounds(int argc, char** argv) {
   std::cout << (sweep && !vm["verbose"].as<bool>() ? FormatBoundsCompact(cases)
                                                    : FormatBounds(cases));
   if (out) {
-    std::vector<std::string> names;
-    for (const auto& c : cases) names.push_back(c.case_name);
-    out->WriteMatrix("/bounds/table", BoundsTable(cases), "row,column");
-    out->SetAttribute(
-        "/bounds/table", "columns", Join(BoundsTableColumns(), ","));
-    out->SetAttribute("/bounds/table", "cases", Join(names, ";"));
-    out->SetAttribute("/bounds/table", "bounds", Join(BoundNames(), ","));
-    out->SetAttribute(
-        "/bounds/table", "status_codes", "1 met, 0 exceeded, -1 unknown");
-    out->SetAttribute("/bounds/table", "rank_tolerance", b.rank.tolerance);
+    WriteBounds(b, cases, out.get());
     out->Commit();
     std::cout << "wrote " << out->path() << "\n";
   }

@@ -93,6 +93,17 @@ std::pair<int, int> ParseRange(const std::string& text,
           ParseInt(text.substr(colon + 1), option)};
 }
 
+std::vector<int> ParseRanks(const std::string& text,
+                            const std::string& option) {
+  if (text.find(':') == std::string::npos) return ParseIntList(text, option);
+  const auto [first, last] = ParseRange(text, option);
+  if (last < first)
+    throw Error("--" + option + " " + text + ": the range is empty");
+  std::vector<int> ranks;
+  for (int r = first; r <= last; ++r) ranks.push_back(r);
+  return ranks;
+}
+
 int ResolveThreads(int threads) {
   if (threads > 0) return threads;
   return std::max(1u, std::thread::hardware_concurrency());

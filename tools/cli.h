@@ -32,6 +32,9 @@ std::vector<int> ParseIntList(const std::string& text,
 // "3:8" -> {3, 8}; "5" -> {5, 5}.
 std::pair<int, int> ParseRange(const std::string& text,
                                const std::string& option);
+// "2:5" -> {2, 3, 4, 5}; "1,2,4" -> {1, 2, 4}.
+std::vector<int> ParseRanks(const std::string& text, const std::string& option);
+
 // 0 means every core of the machine.
 int ResolveThreads(int threads);
 

@@ -15,6 +15,8 @@ int RunTrain(int argc, char** argv);
 int RunAnalyze(int argc, char** argv);
 int RunTheory(int argc, char** argv);
 int RunBounds(int argc, char** argv);
+int RunPlot(int argc, char** argv);
+int RunPipeline(int argc, char** argv);
 
 }  // namespace ltr
 

@@ -1,11 +1,16 @@
 // ltr decompose INPUT.h5: CP / Tucker decompositions and rank diagnostics.
 #include "ltr/decompose.h"
 
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli.h"
 #include "commands.h"
+#include "ltr/cp_stream.h"
+#include "ltr/distributed.h"
 #include "ltr/error.h"
+#include "ltr/interrupt.h"
 #include "ltr/io.h"
 
 namespace ltr {
@@ -19,11 +24,19 @@ constexpr const char* kUsage =
     "/cp (or\n/tucker); with --ranks, an ensemble of fits over ranks x "
     "restarts (error,\nsimilarity to the best fit, CORCONDIA) is written to "
     "/ensemble, and with --cv\nheld-out errors to /crossval. See "
-    "docs/decompose.md.\n\nexamples:\n"
+    "docs/decompose.md.\n\n"
+    "A sweep stopped by Ctrl-C (SIGINT) or SIGTERM writes the fits that "
+    "finished to\nOUT.h5 (/ensemble attribute complete = 0) and exits with "
+    "128 + the signal;\nthe same command with --resume fits only the rest "
+    "and gives the file an\nuninterrupted run gives. Under `mpirun -np P` "
+    "the fits of a sweep are shared\namong P processes with the same result "
+    "(docs/scaling.md).\n\nexamples:\n"
     "  ltr decompose data/example_tca.h5 --rank 3 -o tca.h5\n"
     "  ltr decompose data/example_tca.h5 --method ncp-hals --ranks 1:6 "
     "--restarts 3 -o ens.h5\n"
-    "  ltr decompose x.h5 --method tucker-hosvd --tucker-tol 0.05 -o tk.h5";
+    "  ltr decompose x.h5 --method tucker-hosvd --tucker-tol 0.05 -o tk.h5\n"
+    "  mpirun -np 4 ltr decompose x.h5 --ranks 1:10 --restarts 8 --threads 1 "
+    "-o ens.h5";
 
 MissingData ParseMissing(const std::string& name) {
   if (name == "exact") return MissingData::kExact;
@@ -35,6 +48,85 @@ CpInit ParseInit(const std::string& name) {
   if (name == "random") return CpInit::kRandom;
   if (name == "nvecs") return CpInit::kNvecs;
   throw Error("unknown --init '" + name + "'; expected random or nvecs");
+}
+
+// "1G", "256M", "64k", "1000000" -> bytes (binary multiples; a trailing
+// "B" is allowed).
+std::int64_t ParseBytes(const std::string& text, const std::string& option) {
+  size_t used = 0;
+  double value = -1;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  std::string unit = text.substr(used);
+  if (unit.size() > 1 && unit.back() == 'B') unit.pop_back();
+  if (unit.size() > 1 && unit.back() == 'i') unit.pop_back();
+  double scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  if (unit == "k" || unit == "K") scale = 1024.0;
+  if (unit == "m" || unit == "M") scale = 1024.0 * 1024;
+  if (unit == "g" || unit == "G") scale = 1024.0 * 1024 * 1024;
+  if (unit == "t" || unit == "T") scale = 1024.0 * 1024 * 1024 * 1024;
+  if (used == 0 || scale == 0 || !(value >= 0) || value * scale > 9e18)
+    throw Error("option --" + option +
+                ": expected a size such as 1G, 256M or 1000000 (bytes), "
+                "got '" +
+                text + "'");
+  return static_cast<std::int64_t>(value * scale);
+}
+
+// --stream: CP-ALS reading the dataset in slabs within --memory-budget
+// (ltr/cp_stream.h); the usual /cp output plus the streaming figures.
+int RunStreamed(const cli::po::variables_map& vm,
+                const DecomposeOptions& opt,
+                const std::string& input,
+                const std::string& dataset,
+                const std::string& output,
+                const std::string& command) {
+  if (opt.method != DecompositionMethod::kCpAls || opt.max_rank > 0 ||
+      opt.cross_validate || vm.count("mask") || opt.nan_as_missing ||
+      vm["resume"].as<bool>())
+    throw Error(
+        "--stream (or --subtract-first) is for one cp-als fit (--rank R), "
+        "without --ranks, --cv, --mask, --nan-as-missing or --resume");
+  if (!distributed::IsRoot()) return 0;  // one process does the whole fit
+  io::CheckReadable(input);
+  io::OutputFile out(output, command);
+  CpStreamOptions so;
+  so.cp = opt.cp;
+  so.memory_budget =
+      vm.count("memory-budget")
+          ? ParseBytes(vm["memory-budget"].as<std::string>(), "memory-budget")
+          : std::int64_t{1} << 30;
+  so.max_slab_rows = vm["slab-rows"].as<Index>();
+  const bool subtract_first = vm["subtract-first"].as<bool>();
+  const SlabSource source = FileSlabSource(input, dataset, subtract_first);
+  const CpStreamSummary s = CpStream(so, source);
+
+  DecomposeResult result;
+  result.cp = s.cp;
+  const std::string axes = io::HasAttribute(input, dataset, "axes")
+                               ? io::ReadStringAttribute(input, dataset, "axes")
+                               : "";
+  WriteDecomposition(opt, result, axes, &out);
+  out.SetAttribute("/", "input", input);
+  out.SetAttribute("/", "dataset", dataset);
+  out.SetAttribute("/cp", "streamed", 1);
+  out.SetAttribute("/cp", "subtract_first", subtract_first ? 1 : 0);
+  out.SetAttribute("/cp", "memory_budget_bytes", so.memory_budget);
+  out.SetAttribute(
+      "/cp", "slab_rows", static_cast<std::int64_t>(s.plan.slab_rows));
+  out.SetAttribute("/cp", "passes", s.passes);
+  out.SetAttribute("/cp", "passes_per_iteration", s.passes_per_iteration);
+  out.SetAttribute("/cp", "bytes_read", s.bytes_read);
+  out.SetAttribute("/cp", "seconds_per_iteration", s.seconds_per_iteration);
+  out.SetAttribute("/cp", "peak_rss_bytes", s.peak_rss_bytes);
+  out.Commit();
+  std::cout << s.cp.BriefReport() << "\nwrote " << out.path() << "\n";
+  std::cerr << s.StreamReport() << "\n";
+  return InterruptRequested() ? InterruptExitStatus() : 0;
 }
 
 }  // namespace
@@ -81,6 +173,21 @@ int RunDecompose(int argc, char** argv) {
      "seed of every random draw: same seed, same result")
     ("threads", po::value<int>()->default_value(0),
      "threads (0 = all cores)")
+    ("progress", po::bool_switch(),
+     "print a line to stderr as each fit of a sweep finishes")
+    ("resume", po::bool_switch(),
+     "continue the interrupted sweep in OUT.h5 (give the same options)")
+    ("stream", po::bool_switch(),
+     "cp-als without loading the dataset: read it in slabs of its first "
+     "mode within --memory-budget (one pass over the file per iteration)")
+    ("memory-budget", po::value<std::string>(),
+     "bytes for the streamed fit's buffers, e.g. 256M, 1G (default 1G); "
+     "given without --stream, streams when the dataset as float64 is larger")
+    ("slab-rows", po::value<Index>()->default_value(0),
+     "--stream: at most this many first-mode rows per slab (0 = budget)")
+    ("subtract-first", po::bool_switch(),
+     "decompose [X_i - X_0], i >= 1 (the update tensor [W_k - W_0] of a "
+     "trajectory); streamed")
     ("output,o", po::value<std::string>()->required(), "output HDF5 file");
   // clang-format on
   po::positional_options_description positional;
@@ -104,6 +211,7 @@ int RunDecompose(int argc, char** argv) {
   opt.corcondia = !vm["no-corcondia"].as<bool>();
   opt.restarts = vm["restarts"].as<int>();
   opt.cross_validate = vm["cv"].as<bool>();
+  opt.progress = vm["progress"].as<bool>();
   opt.test_fraction = vm["test-fraction"].as<double>();
 
   const bool is_tucker = opt.method == DecompositionMethod::kTuckerHosvd ||
@@ -135,26 +243,70 @@ int RunDecompose(int argc, char** argv) {
     throw Error("--nonneg-modes needs --method ncp-hals");
   }
 
+  const bool resume = vm["resume"].as<bool>();
+  if (resume && opt.max_rank <= 0)
+    throw Error("--resume continues a rank sweep (--ranks A:B)");
+
   const std::string input = vm["input"].as<std::string>();
   const std::string dataset = vm["dataset"].as<std::string>();
+  const std::string output = vm["output"].as<std::string>();
+  const std::string mask_name =
+      vm.count("mask") ? vm["mask"].as<std::string>() : "";
+  if (vm["stream"].as<bool>() || vm["subtract-first"].as<bool>() ||
+      (vm.count("memory-budget") && [&] {
+        double bytes = sizeof(double);
+        for (Index n : io::DatasetShape(input, dataset)) bytes *= n;
+        return bytes > ParseBytes(vm["memory-budget"].as<std::string>(),
+                                  "memory-budget");
+      }()))
+    return RunStreamed(
+        vm, opt, input, dataset, output, cli::CommandLine(argc, argv));
   io::CheckReadable(input);
-  // Fail on a bad output path before any work is done.
-  io::OutputFile out(vm["output"].as<std::string>(),
-                     cli::CommandLine(argc, argv));
+  // Only the first process of an MPI run writes; it fails on a bad output
+  // path before any work is done.
+  const bool root = distributed::IsRoot();
+  std::optional<io::OutputFile> out;
+  if (root) out.emplace(output, cli::CommandLine(argc, argv));
   const Tensor3 x = io::ReadTensor3(input, dataset);
   std::optional<Mask3> mask;
-  if (vm.count("mask"))
-    mask = io::ReadMask3(input, vm["mask"].as<std::string>());
+  if (!mask_name.empty()) mask = io::ReadMask3(input, mask_name);
   const std::string axes = io::HasAttribute(input, dataset, "axes")
                                ? io::ReadStringAttribute(input, dataset, "axes")
                                : "";
+  const std::string key = ResumeKey(opt, x.dims()) + " input=" + input +
+                          " dataset=" + dataset + " mask=" + mask_name;
 
-  const DecomposeResult result = Decompose(opt, x, mask ? &*mask : nullptr);
-  WriteDecomposition(opt, result, axes, &out);
-  out.SetAttribute("/", "input", input);
-  out.SetAttribute("/", "dataset", dataset);
-  out.Commit();
-  std::cout << result.Report() << "wrote " << out.path() << "\n";
+  std::optional<DecomposeResult> earlier;
+  if (resume) {
+    if (!std::filesystem::exists(output))
+      throw Error("--resume: " + output +
+                  " does not exist; run without --resume to start");
+    if (!io::HasAttribute(output, "/", "resume_key"))
+      throw Error("--resume: " + output + " is not the output of a sweep");
+    const std::string was = io::ReadStringAttribute(output, "/", "resume_key");
+    if (was != key)
+      throw Error(
+          "--resume: the options differ from those of the run that "
+          "wrote " +
+          output + " (it had '" + was + "', now '" + key + "')");
+    earlier = ReadDecomposition(output);
+  }
+
+  const DecomposeResult result =
+      Decompose(opt, x, mask ? &*mask : nullptr, earlier ? &*earlier : nullptr);
+  if (!root) return result.complete() ? 0 : InterruptExitStatus();
+  WriteDecomposition(opt, result, axes, &*out);
+  out->SetAttribute("/", "input", input);
+  out->SetAttribute("/", "dataset", dataset);
+  if (opt.max_rank > 0) out->SetAttribute("/", "resume_key", key);
+  out->Commit();
+  std::cout << result.Report() << "wrote " << out->path() << "\n";
+  if (!result.complete()) {
+    std::cerr << "ltr decompose: interrupted; " << out->path()
+              << " holds the fits that finished. Continue with the same "
+                 "command and --resume.\n";
+    return InterruptExitStatus();
+  }
   return 0;
 }
 

@@ -2,11 +2,17 @@
 // recording, optionally sweeping ranks with cross-validation.
 #include "ltr/fit.h"
 
+#include <algorithm>
 #include <iostream>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include "cli.h"
 #include "commands.h"
+#include "ltr/distributed.h"
 #include "ltr/error.h"
+#include "ltr/interrupt.h"
 #include "ltr/io.h"
 #include "ltr/model_file.h"
 #include "ltr/recording.h"
@@ -17,17 +23,27 @@ namespace {
 constexpr const char* kUsage =
     "usage: ltr fit DATA.h5 [--model full|lowrank|ltr] (--rank R | --ranks "
     "A:B [--seeds K])\n"
-    "               [--units N] [--seed S] [options] -o MODEL.h5\n\n"
+    "               [--units N] [--seed S] [options] -o MODEL.h5\n"
+    "       ltr fit --resume -o MODEL.h5 [options to change]\n\n"
     "Fits a rate RNN to the recording's /activity (trial x time x neuron) "
     "with Ceres'\nL-BFGS and writes the fitted model (/model), its fit "
     "statistics (/fit) and, for\na rank sweep, the cross-validation table "
     "(/cv). Held-out entries (default:\n11x11x3 blocks with 5x5x3 test "
-    "centres and a guard ring) score the fit. See\ndocs/fit.md.\n\n"
+    "centres and a guard ring) score the fit.\n\n"
+    "SIGINT/SIGTERM stop the fit at the next iteration: MODEL.h5 is written "
+    "with\n/fit termination = interrupted and the exit status is 128 + "
+    "signal. --resume\ncontinues it (or a --checkpoint-every checkpoint) "
+    "with the options recorded\nin it, those given again winning, and "
+    "the remaining iteration budget. L-BFGS\nrestarts with an empty memory, "
+    "so the path differs from an uninterrupted run's\nbut a converged fit "
+    "reaches the same optimum (docs/fit.md). A rank sweep is\nnot "
+    "resumable. See docs/fit.md.\n\n"
     "examples:\n"
     "  ltr fit data.h5 --model ltr --rank 3 -o model.h5\n"
     "  ltr fit data.h5 --model ltr --ranks 1:6 --seeds 3 -o sweep.h5\n"
     "  ltr fit counts.h5 --loss poisson --readout orthonormal --units 50 "
-    "--rank 4 -o m.h5";
+    "--rank 4 -o m.h5\n"
+    "  ltr fit --resume -o model.h5";
 
 TrialSmoothing ParseSmoothing(const std::string& name) {
   if (name == "none") return TrialSmoothing::kNone;
@@ -37,15 +53,72 @@ TrialSmoothing ParseSmoothing(const std::string& name) {
               "'; expected none, second-diff or gp");
 }
 
-}  // namespace
+// What --resume carries over from the checkpoint into the new run.
+struct ResumeState {
+  std::string command;  // the --resume command line as typed
+  int iterations = 0;   // iterations done before
+  double seconds = 0;
+  double initial_loss = 0;
+  Vector loss, test_loss;  // /fit history so far (may be empty)
+};
 
-int RunFit(int argc, char** argv) {
+// Splits a `command` attribute (cli::CommandLine) back into words: words
+// with blanks or quotes were written inside single quotes.
+std::vector<std::string> SplitCommandLine(const std::string& line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    if (line[i] == ' ') {
+      ++i;
+      continue;
+    }
+    if (line[i] == '\'') {
+      const size_t end = line.find('\'', i + 1);
+      if (end == std::string::npos)
+        throw Error("unbalanced quote in the recorded command '" + line + "'");
+      words.push_back(line.substr(i + 1, end - i - 1));
+      i = end + 1;
+    } else {
+      const size_t end = std::min(line.find(' ', i), line.size());
+      words.push_back(line.substr(i, end - i));
+      i = end;
+    }
+  }
+  return words;
+}
+
+// Moves the history and counters of the run before the resume in front of
+// this run's, so the output reads as one fit (iteration 0 of this run is
+// the checkpoint's last iteration).
+void MergeResumed(const ResumeState& r, FitSummary* s) {
+  std::vector<FitIteration> history;
+  for (Index i = 0; i < r.loss.size(); ++i)
+    history.push_back({static_cast<int>(i),
+                       r.loss(i),
+                       i < r.test_loss.size()
+                           ? r.test_loss(i)
+                           : std::numeric_limits<double>::quiet_NaN(),
+                       0.0});
+  for (size_t i = 1; i < s->history.size(); ++i) {
+    FitIteration it = s->history[i];
+    it.iteration += r.iterations;
+    it.seconds += r.seconds;
+    history.push_back(it);
+  }
+  s->history = std::move(history);
+  s->iterations += r.iterations;
+  s->best_iteration += r.iterations;
+  s->seconds += r.seconds;
+  s->initial_loss = r.initial_loss;
+}
+
+cli::po::options_description FitOptionsDescription() {
   namespace po = cli::po;
   po::options_description options("Options");
   FitOptions d;  // defaults
   // clang-format off
   options.add_options()
-    ("input", po::value<std::string>()->required(), "recording (HDF5)")
+    ("input", po::value<std::string>(), "recording (HDF5)")
     ("dataset", po::value<std::string>()->default_value("/activity"),
      "activity dataset (trial, time, neuron)")
     ("model", po::value<std::string>()->default_value("ltr"),
@@ -107,18 +180,34 @@ int RunFit(int argc, char** argv) {
      "write the current model to the output every K iterations (0 = off)")
     ("progress", po::value<int>()->default_value(0),
      "print progress to stderr every K iterations (0 = off)")
+    ("start", po::value<std::string>()->default_value("auto"),
+     "initialisation: data (one-step least squares on the activity, see "
+     "docs/fit.md) | random | auto (data with --readout identity, else "
+     "random)")
     ("init", po::value<std::string>(),
      "start from the model in this file (a checkpoint, an earlier fit)")
     ("seed", po::value<std::uint64_t>()->default_value(0),
      "seed of the initialisation")
     ("threads", po::value<int>()->default_value(0), "threads (0 = all cores)")
+    ("resume", po::bool_switch(),
+     "continue the interrupted fit in the output file from its checkpoint")
     ("output,o", po::value<std::string>()->required(), "output HDF5 file");
   // clang-format on
-  po::positional_options_description positional;
-  positional.add("input", 1);
-  po::variables_map vm;
-  if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
+  return options;
+}
 
+cli::po::positional_options_description FitPositional() {
+  cli::po::positional_options_description positional;
+  positional.add("input", 1);
+  return positional;
+}
+
+// One fit or sweep from parsed options; `resume` when continuing one.
+int FitWith(int argc,
+            char** argv,
+            const cli::po::variables_map& vm,
+            const ResumeState* resume) {
+  if (!vm.count("input")) throw Error("give the recording DATA.h5");
   FitOptions o;
   o.kind = ParseWeightKind(vm["model"].as<std::string>());
   o.units = vm["units"].as<int>();
@@ -150,11 +239,15 @@ int RunFit(int argc, char** argv) {
   o.patience = vm["patience"].as<int>();
   o.progress_every = vm["progress"].as<int>();
   o.seed = vm["seed"].as<std::uint64_t>();
+  o.initialization = ParseFitInitialization(vm["start"].as<std::string>());
   o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
   o.command = cli::CommandLine(argc, argv);
   const std::string output = vm["output"].as<std::string>();
   o.checkpoint_every = vm["checkpoint-every"].as<int>();
-  if (o.checkpoint_every > 0) o.checkpoint_path = output;
+  // Also where a signal leaves its checkpoint.
+  o.checkpoint_path = output;
+  if (resume != nullptr)
+    o.max_iterations = std::max(0, o.max_iterations - resume->iterations);
 
   if (vm.count("rank") && vm.count("ranks"))
     throw Error("give either --rank or --ranks, not both");
@@ -170,6 +263,8 @@ int RunFit(int argc, char** argv) {
       sweep.ranks = cli::ParseIntList(text, "ranks");
     }
     sweep.seeds = vm["seeds"].as<int>();
+    if (resume != nullptr)
+      throw Error("a rank sweep cannot be resumed; run it again");
     sweep.fit = o;
     std::string error;
     if (!sweep.IsValid(&error)) throw Error(error);
@@ -198,20 +293,116 @@ int RunFit(int argc, char** argv) {
   }
   if (is_sweep) {
     const RankSweepSummary result = SweepRanks(sweep, recording);
+    if (InterruptRequested()) {
+      // The fits after the signal stopped at once: no table to trust.
+      std::cerr << "ltr fit: interrupted by signal " << InterruptSignal()
+                << "; a rank sweep is not resumable and nothing was written\n";
+      return InterruptExitStatus();
+    }
+    // Under mpirun the processes share the sweep; the first one writes.
+    if (!distributed::IsRoot()) return 0;
     io::OutputFile out(output, o.command);
     WriteRankSweep(result, &out);
     out.SetAttribute("/", "input", input);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
   } else {
-    const FitSummary result = FitRnn(o, recording);
+    FitSummary result = FitRnn(o, recording);
+    if (resume != nullptr) MergeResumed(*resume, &result);
     io::OutputFile out(output, o.command);
     WriteFit(result, &out);
     out.SetAttribute("/", "input", input);
+    if (resume != nullptr)
+      out.SetAttribute("/", "resumed_command", resume->command);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
+    if (result.termination == "interrupted") {
+      std::cerr << "ltr fit: interrupted by signal " << InterruptSignal()
+                << "; continue with: ltr fit --resume -o " << output << "\n";
+      return InterruptExitStatus();
+    }
   }
   return 0;
+}
+
+// ltr fit --resume -o MODEL.h5 [options]: the recorded command line with
+// the options given now replacing theirs, started from the checkpoint.
+int ResumeFit(int argc, char** argv, const cli::po::variables_map& vm) {
+  namespace po = cli::po;
+  const std::string output = vm["output"].as<std::string>();
+  io::CheckReadable(output);
+  if (!io::HasAttribute(output, "/fit", "termination"))
+    throw Error("cannot resume '" + output +
+                "': it has no /fit (not written by ltr fit?)");
+  const std::string termination =
+      io::ReadStringAttribute(output, "/fit", "termination");
+  if (termination != "running" && termination != "interrupted")
+    throw Error("cannot resume '" + output + "': the fit has finished (" +
+                termination +
+                "); to continue it, start a new fit with --init " + output);
+  const std::vector<std::string> recorded =
+      SplitCommandLine(io::ReadStringAttribute(output, "/", "command"));
+  if (recorded.size() < 2 || recorded[0] != "ltr" || recorded[1] != "fit")
+    throw Error("cannot resume '" + output +
+                "': its command attribute is not an ltr fit command line");
+
+  po::options_description all = FitOptionsDescription();
+  all.add_options()("config", po::value<std::string>(), "");
+  const po::parsed_options old_options =
+      po::command_line_parser(
+          std::vector<std::string>(recorded.begin() + 2, recorded.end()))
+          .options(all)
+          .positional(FitPositional())
+          .run();
+  // Options given now first, then the recorded ones they do not replace.
+  std::vector<std::string> words = {"fit"};
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) != "--resume") words.push_back(argv[i]);
+  for (const po::option& option : old_options.options) {
+    const std::string& key = option.string_key;
+    if (key == "init" || key == "resume") continue;
+    if (vm.count(key) && !vm[key].defaulted()) continue;
+    words.insert(words.end(),
+                 option.original_tokens.begin(),
+                 option.original_tokens.end());
+  }
+  words.push_back("--init");
+  words.push_back(output);
+
+  ResumeState state;
+  state.command = cli::CommandLine(argc, argv);
+  state.iterations =
+      static_cast<int>(io::ReadDoubleAttribute(output, "/fit", "iterations"));
+  state.seconds = io::ReadDoubleAttribute(output, "/fit", "seconds");
+  state.initial_loss = io::ReadDoubleAttribute(output, "/fit", "initial_loss");
+  if (io::HasDataset(output, "/fit/loss"))
+    state.loss = io::ReadVector(output, "/fit/loss");
+  if (io::HasDataset(output, "/fit/test_loss"))
+    state.test_loss = io::ReadVector(output, "/fit/test_loss");
+
+  std::vector<char*> args;
+  for (std::string& w : words) args.push_back(w.data());
+  args.push_back(nullptr);
+  const int n = static_cast<int>(words.size());
+  po::variables_map merged;
+  cli::Parse(n,
+             args.data(),
+             kUsage,
+             FitOptionsDescription(),
+             FitPositional(),
+             &merged);
+  return FitWith(n, args.data(), merged, &state);
+}
+
+}  // namespace
+
+int RunFit(int argc, char** argv) {
+  cli::po::variables_map vm;
+  if (!cli::Parse(
+          argc, argv, kUsage, FitOptionsDescription(), FitPositional(), &vm))
+    return 0;
+  if (vm["resume"].as<bool>()) return ResumeFit(argc, argv, vm);
+  return FitWith(argc, argv, vm, nullptr);
 }
 
 }  // namespace ltr

@@ -35,6 +35,10 @@ constexpr Command kCommands[] = {
     {"analyze", "rank analyses of a learning trajectory", RunAnalyze},
     {"theory", "linear theory: predictions beside gradient descent", RunTheory},
     {"bounds", "rank bounds of learning beside measured ranks", RunBounds},
+    {"plot", "figures (PNG, SVG) of any ltr output, via gnuplot", RunPlot},
+    {"pipeline",
+     "learning over trials: fits, update CP, bounds, report",
+     RunPipeline},
 };
 
 void PrintUsage(std::ostream& out) {

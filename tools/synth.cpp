@@ -1,5 +1,8 @@
 // ltr synth: planted example data (what data/ is made from) and random
 // teacher models for fitting experiments.
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "cli.h"
@@ -69,6 +72,61 @@ int WriteTeacher(const cli::po::variables_map& vm, const std::string& command) {
   return 0;
 }
 
+// A planted low-tensor-rank learning trajectory, streamed snapshot by
+// snapshot (memory stays at one N x N matrix, so the 4 GB N = 512 x 2000
+// case needs a few MB). Written beside `path` and renamed when complete.
+int WriteTrajectory(const cli::po::variables_map& vm,
+                    const std::string& command) {
+  TrajectoryExampleOptions o;
+  o.units = vm["units"].as<int>();
+  o.snapshots = vm["snapshots"].as<int>();
+  o.rank = vm["rank"].as<int>();
+  o.noise = vm.count("noise") ? vm["noise"].as<double>() : 0.01;
+  o.w0_gain = vm["w0-gain"].as<double>();
+  o.float32 = vm["float32"].as<bool>();
+  o.seed = vm["seed"].as<std::uint64_t>();
+  const TrajectoryExample ex = MakeTrajectoryExample(o);
+  namespace fs = std::filesystem;
+  const fs::path path(vm["output"].as<std::string>());
+  const fs::path partial =
+      path.parent_path() /
+      ("." + path.filename().string() + ".partial-" + std::to_string(getpid()));
+  try {
+    io::AppendableFile out(
+        partial.string(), command, io::AppendableFile::Mode::kCreate);
+    AppendTrajectory(o, ex, &out);
+    out.WriteMatrix("/truth/w0", ex.w0, "post,pre");
+    out.WriteVector("/truth/weights", ex.update.weights);
+    const char* axes[] = {
+        "snapshot,component", "post,component", "pre,component"};
+    for (int n = 0; n < 3; ++n)
+      out.WriteMatrix(
+          "/truth/factors/" + std::to_string(n), ex.update.factors[n], axes[n]);
+    out.SetAttribute("/truth", "rank", o.rank);
+    out.SetAttribute("/truth", "noise", o.noise);
+    out.SetAttribute("/truth", "noise_sigma", ex.noise_sigma);
+    out.SetAttribute("/truth", "w0_gain", o.w0_gain);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(partial, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::rename(partial, path, ec);
+  if (ec) {
+    fs::remove(partial, ec);
+    throw Error("cannot write '" + path.string() + "': " + ec.message());
+  }
+  const double gb =
+      double(o.snapshots) * o.units * o.units * (o.float32 ? 4 : 8) / 1e9;
+  std::cout << "wrote " << path.string() << ": /weights (" << o.snapshots
+            << ", " << o.units << ", " << o.units << ") "
+            << (o.float32 ? "float32" : "float64") << ", " << gb
+            << " GB; planted update rank " << o.rank << ", noise " << o.noise
+            << " (sigma " << ex.noise_sigma << ")\n";
+  return 0;
+}
+
 }  // namespace
 
 int RunSynth(int argc, char** argv) {
@@ -80,7 +138,8 @@ int RunSynth(int argc, char** argv) {
     ("kind", po::value<std::string>()->default_value("tca"),
      "what to make: tca (a planted rank-3 learning-over-trials recording) | "
      "ltr-teacher (a random low-tensor-rank RNN model, and with --steps a "
-     "recording simulated from it)")
+     "recording simulated from it) | trajectory (weights over learning with "
+     "a planted low-tensor-rank update, written snapshot by snapshot)")
     ("trials", po::value<int>(),
      "trials (tca: 150, split into baseline, adaptation, washout; "
      "ltr-teacher: 60)")
@@ -90,9 +149,18 @@ int RunSynth(int argc, char** argv) {
      "neurons (tca: 50; ltr-teacher: 0 = units with an identity readout)")
     ("noise", po::value<double>(),
      "tca: relative noise ||noise|| / ||signal|| (0.1); ltr-teacher: "
-     "observation noise sigma (0.05)")
-    ("units", po::value<int>()->default_value(20), "ltr-teacher: units N")
-    ("rank", po::value<int>()->default_value(3), "ltr-teacher: rank R")
+     "observation noise sigma (0.05); trajectory: relative noise "
+     "||noise|| / ||W_k - W_0|| (0.01)")
+    ("units", po::value<int>()->default_value(20),
+     "ltr-teacher, trajectory: units N")
+    ("rank", po::value<int>()->default_value(3),
+     "ltr-teacher: rank R; trajectory: rank of the planted update")
+    ("snapshots", po::value<int>()->default_value(100),
+     "trajectory: snapshots K (snapshot 0 is W0)")
+    ("w0-gain", po::value<double>()->default_value(1.0),
+     "trajectory: W0 entries are N(0, g^2 / N)")
+    ("float32", po::bool_switch(),
+     "trajectory: store /weights as float32 (half the size)")
     ("conditions", po::value<int>()->default_value(4),
      "ltr-teacher: conditions (initial states)")
     ("coupling", po::value<double>()->default_value(2.0),
@@ -106,8 +174,8 @@ int RunSynth(int argc, char** argv) {
   po::variables_map vm;
   if (!cli::Parse(argc,
                   argv,
-                  "usage: ltr synth [--kind tca|ltr-teacher] [options] -o "
-                  "OUT.h5\n\n"
+                  "usage: ltr synth [--kind tca|ltr-teacher|trajectory] "
+                  "[options] -o OUT.h5\n\n"
                   "tca: writes a recording with planted structure and its "
                   "ground truth under /truth\n(same layout as a /cp "
                   "decomposition).\nltr-teacher: writes a random "
@@ -121,7 +189,9 @@ int RunSynth(int argc, char** argv) {
   const std::string command = cli::CommandLine(argc, argv);
   if (kind == "tca") return WriteTca(vm, o, command);
   if (kind == "ltr-teacher") return WriteTeacher(vm, command);
-  throw Error("unknown --kind '" + kind + "'; expected tca or ltr-teacher");
+  if (kind == "trajectory") return WriteTrajectory(vm, command);
+  throw Error("unknown --kind '" + kind +
+              "'; expected tca, ltr-teacher or trajectory");
 }
 
 }  // namespace ltr

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "ltr/error.h"
+#include "ltr/interrupt.h"
 
 namespace ltr {
 namespace {
@@ -19,8 +20,10 @@ constexpr const char* kUsage =
     "Trains W = W0 + dW (W0 = g J fixed) with S20's initialisation on fresh\n"
     "batches and streams the learning trajectory to TRAJ.h5 (snapshots of W,\n"
     "W_in, W_out; loss and gradient norm of every step), flushed at every\n"
-    "snapshot. An interrupted run continues with --resume and then equals an\n"
-    "uninterrupted one. --protocol adaptation pre-trains on the reach task,\n"
+    "snapshot. A run stopped by SIGINT/SIGTERM (or killed) continues with\n"
+    "--resume and then equals an uninterrupted one; a signal stops it at the\n"
+    "next step with exit status 128 + signal. --protocol adaptation pre-trains "
+    "on the reach task,\n"
     "then records 50 baseline, 100 curl-force adaptation (SGD per trial) and\n"
     "100 washout trials: one snapshot and the activity of every trial. See\n"
     "docs/train.md.\n\nexamples:\n"
@@ -28,6 +31,18 @@ constexpr const char* kUsage =
     "  ltr train --resume -o ff.h5\n"
     "  ltr train --task reach --protocol adaptation --units 64 --steps 500 "
     "-o reach.h5";
+
+// A run stopped by SIGINT/SIGTERM: the file is readable up to its last
+// flush (complete = 0); the exit status is the shell's 128 + signal.
+int Interrupted(const std::string& output, bool resumable) {
+  std::cerr << "ltr train: interrupted by signal " << InterruptSignal() << "; "
+            << output << " holds the run up to its last snapshot"
+            << (resumable
+                    ? " (continue with: ltr train --resume -o " + output + ")"
+                    : " (the adaptation protocol is not resumable)")
+            << "\n";
+  return InterruptExitStatus();
+}
 
 }  // namespace
 
@@ -74,6 +89,11 @@ int RunTrain(int argc, char** argv) {
      "adaptation: curl gain k of the perturbation")
     ("adapt-lr", po::value<double>()->default_value(0.01),
      "adaptation: SGD step size of trial-by-trial learning")
+    ("adapt-clip", po::value<double>()->default_value(1.0),
+     "adaptation: gradients longer than this are scaled down to it (0 = "
+     "off)")
+    ("adapt-recurrent-only", po::bool_switch(),
+     "adaptation: learn only W during the protocol (W_in, W_out fixed)")
     ("seed", po::value<std::uint64_t>()->default_value(0),
      "seed: same seed, same trajectory")
     ("threads", po::value<int>()->default_value(1),
@@ -94,6 +114,7 @@ int RunTrain(int argc, char** argv) {
     const int steps = vm["steps"].defaulted() ? 0 : vm["steps"].as<int>();
     const TrainSummary s = ResumeTrainToFile(output, command, steps);
     std::cout << s.BriefReport() << "\nwrote " << output << "\n";
+    if (InterruptRequested()) return Interrupted(output, true);
     return s.finite ? 0 : 1;
   }
 
@@ -133,9 +154,12 @@ int RunTrain(int argc, char** argv) {
     a.washout_trials = vm["washout-trials"].as<int>();
     a.curl = vm["adapt-curl"].as<double>();
     a.learning_rate = vm["adapt-lr"].as<double>();
+    a.clip_norm = vm["adapt-clip"].as<double>();
+    a.recurrent_only = vm["adapt-recurrent-only"].as<bool>();
     if (!a.IsValid(&error)) throw Error("option error: " + error);
     const AdaptationSummary s = RunAdaptationToFile(o, a, output, command);
     std::cout << s.BriefReport() << "\nwrote " << output << "\n";
+    if (InterruptRequested()) return Interrupted(output, false);
     return 0;
   }
   if (protocol != "none")
@@ -143,6 +167,7 @@ int RunTrain(int argc, char** argv) {
                 "'; expected none or adaptation");
   const TrainSummary s = TrainToFile(o, output, command);
   std::cout << s.BriefReport() << "\nwrote " << output << "\n";
+  if (InterruptRequested()) return Interrupted(output, true);
   return s.finite ? 0 : 1;
 }
 

@@ -300,6 +300,21 @@ Matrix BoundsTable(const std::vector<BoundsSummary>& cases) {
   return t;
 }
 
+void WriteBounds(const BoundsOptions& options,
+                 const std::vector<BoundsSummary>& cases,
+                 io::OutputFile* out) {
+  std::vector<std::string> names;
+  for (const auto& c : cases) names.push_back(c.case_name);
+  out->WriteMatrix("/bounds/table", BoundsTable(cases), "row,column");
+  out->SetAttribute(
+      "/bounds/table", "columns", Join(BoundsTableColumns(), ","));
+  out->SetAttribute("/bounds/table", "cases", Join(names, ";"));
+  out->SetAttribute("/bounds/table", "bounds", Join(BoundNames(), ","));
+  out->SetAttribute(
+      "/bounds/table", "status_codes", "1 met, 0 exceeded, -1 unknown");
+  out->SetAttribute("/bounds/table", "rank_tolerance", options.rank.tolerance);
+}
+
 std::string FormatBounds(const std::vector<BoundsSummary>& cases) {
   std::ostringstream out;
   for (const BoundsSummary& c : cases) {

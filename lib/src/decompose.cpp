@@ -118,7 +118,8 @@ bool DecomposeOptions::IsValid(const Dims& dims, std::string* error) const {
 
 DecomposeResult Decompose(const DecomposeOptions& options,
                           const Tensor3& x,
-                          const Mask3* mask) {
+                          const Mask3* mask,
+                          const DecomposeResult* resume) {
   std::string error;
   if (!options.IsValid(x.dims(), &error)) throw Error(error);
   if (mask && mask->dims() != x.dims())
@@ -160,22 +161,54 @@ DecomposeResult Decompose(const DecomposeOptions& options,
     e.max_rank = options.max_rank;
     e.restarts = options.restarts;
     e.compute_corcondia = options.corcondia;
-    result.ensemble = RunEnsemble(e, data, m);
+    e.progress = options.progress;
+    result.ensemble = RunEnsemble(
+        e, data, m, resume && resume->ensemble ? &*resume->ensemble : nullptr);
   }
   if (options.cross_validate) {
     CrossValidationOptions cv;
     cv.cp = cp;
     cv.restarts = options.restarts;
     cv.test_fraction = options.test_fraction;
+    cv.progress = options.progress;
     if (options.max_rank > 0) {
       for (int r = options.min_rank; r <= options.max_rank; ++r)
         cv.ranks.push_back(r);
     } else {
       cv.ranks = {cp.rank};
     }
-    result.cross_validation = CrossValidate(cv, data, m);
+    result.cross_validation = CrossValidate(cv,
+                                            data,
+                                            m,
+                                            resume && resume->cross_validation
+                                                ? &*resume->cross_validation
+                                                : nullptr);
   }
   return result;
+}
+
+bool DecomposeResult::complete() const {
+  return (!ensemble || ensemble->complete) &&
+         (!cross_validation || cross_validation->complete);
+}
+
+std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {
+  std::ostringstream key;
+  key << std::setprecision(17) << "method=" << MethodName(options.method)
+      << " init=" << (options.cp.init == CpInit::kNvecs ? "nvecs" : "random")
+      << " max_iters=" << options.cp.max_iterations
+      << " tol=" << options.cp.tolerance << " missing="
+      << (options.cp.missing_data == MissingData::kEm ? "em" : "exact")
+      << " nonneg=";
+  for (int mode : options.cp.nonnegative_modes) key << mode << ";";
+  key << " seed=" << options.cp.seed << " rank=" << options.cp.rank
+      << " ranks=" << options.min_rank << ":" << options.max_rank
+      << " restarts=" << options.restarts << " corcondia=" << options.corcondia
+      << " cv=" << options.cross_validate
+      << " test_fraction=" << options.test_fraction
+      << " nan_as_missing=" << options.nan_as_missing
+      << " dims=" << DimsToString(dims);
+  return key.str();
 }
 
 std::string DecomposeResult::Report() const {
@@ -227,6 +260,19 @@ std::vector<std::int64_t> ToInt64(const std::vector<int>& values) {
   return std::vector<std::int64_t>(values.begin(), values.end());
 }
 
+// Which fits of a grid exist: attribute complete, /restart (the restart
+// index of each column's fit, -1 for none) and /done (1 where a fit exists).
+void WriteProgress(const std::string& group,
+                   bool complete,
+                   const Eigen::MatrixXi& restart,
+                   io::OutputFile* out) {
+  out->WriteMatrix(group + "/restart", restart.cast<double>(), "rank,restart");
+  out->WriteMatrix(group + "/done",
+                   (restart.array() >= 0).cast<double>().matrix(),
+                   "rank,restart");
+  out->SetAttribute(group, "complete", complete ? 1 : 0);
+}
+
 }  // namespace
 
 void WriteDecomposition(const DecomposeOptions& options,
@@ -264,25 +310,109 @@ void WriteDecomposition(const DecomposeOptions& options,
     out->WriteMatrix("/ensemble/similarity", e.similarity, "rank,restart");
     if (e.corcondia.size() > 0)
       out->WriteMatrix("/ensemble/corcondia", e.corcondia, "rank,restart");
+    WriteProgress("/ensemble", e.complete, e.restart, out);
     out->SetAttribute("/ensemble", "method", method);
     out->SetAttribute("/ensemble", "seconds", e.seconds);
     for (size_t r = 0; r < e.fits.size(); ++r)
       for (size_t k = 0; k < e.fits[r].size(); ++k)
-        WriteCp("/ensemble/rank_" + std::to_string(e.ranks[r]) + "/run_" +
-                    std::to_string(k),
-                method,
-                e.fits[r][k],
-                names,
-                out);
+        if (e.restart(r, k) >= 0)
+          WriteCp("/ensemble/rank_" + std::to_string(e.ranks[r]) + "/run_" +
+                      std::to_string(k),
+                  method,
+                  e.fits[r][k],
+                  names,
+                  out);
   }
   if (result.cross_validation) {
     const CrossValidationSummary& cv = *result.cross_validation;
     out->WriteIntVector("/crossval/ranks", ToInt64(cv.ranks), "rank");
     out->WriteMatrix("/crossval/train_error", cv.train_error, "rank,restart");
     out->WriteMatrix("/crossval/test_error", cv.test_error, "rank,restart");
+    WriteProgress("/crossval", cv.complete, cv.restart, out);
     out->SetAttribute("/crossval", "test_fraction", options.test_fraction);
     out->SetAttribute("/crossval", "seconds", cv.seconds);
   }
+}
+
+namespace {
+
+CpSummary ReadCp(const std::string& file, const std::string& group) {
+  CpSummary s;
+  s.model.weights = io::ReadVector(file, group + "/weights");
+  for (int n = 0; n < 3; ++n)
+    s.model.factors[n] =
+        io::ReadMatrix(file, group + "/factors/" + std::to_string(n));
+  const Vector history = io::ReadVector(file, group + "/error_history");
+  s.error_history.assign(history.data(), history.data() + history.size());
+  s.relative_error = io::ReadDoubleAttribute(file, group, "relative_error");
+  s.iterations =
+      static_cast<int>(io::ReadDoubleAttribute(file, group, "iterations"));
+  s.converged = io::ReadDoubleAttribute(file, group, "converged") != 0;
+  s.seconds = io::ReadDoubleAttribute(file, group, "seconds");
+  s.message = io::ReadStringAttribute(file, group, "message");
+  // The exact seed is the grid's; RunEnsemble sets it.
+  return s;
+}
+
+// complete flag and restart matrix of /ensemble or /crossval.
+void ReadProgress(const std::string& file,
+                  const std::string& group,
+                  bool* complete,
+                  Eigen::MatrixXi* restart) {
+  if (!io::HasDataset(file, group + "/restart"))
+    throw Error(file + ": " + group +
+                " has no restart table (an older ltr wrote it); cannot "
+                "resume from it");
+  *complete = io::ReadDoubleAttribute(file, group, "complete") != 0;
+  *restart = io::ReadMatrix(file, group + "/restart").cast<int>();
+}
+
+}  // namespace
+
+DecomposeResult ReadDecomposition(const std::string& file) {
+  io::CheckReadable(file);
+  DecomposeResult result;
+  if (io::HasDataset(file, "/ensemble/ranks")) {
+    EnsembleSummary e;
+    const auto ranks = io::ReadIntVector(file, "/ensemble/ranks");
+    e.ranks.assign(ranks.begin(), ranks.end());
+    ReadProgress(file, "/ensemble", &e.complete, &e.restart);
+    e.relative_error = io::ReadMatrix(file, "/ensemble/relative_error");
+    e.similarity = io::ReadMatrix(file, "/ensemble/similarity");
+    e.corcondia = io::ReadMatrix(file, "/ensemble/corcondia");
+    const Index rows = static_cast<Index>(e.ranks.size());
+    if (e.restart.rows() != rows || e.relative_error.rows() != rows ||
+        e.corcondia.rows() != rows ||
+        e.relative_error.cols() != e.restart.cols() ||
+        e.corcondia.cols() != e.restart.cols())
+      throw Error(file + ": the /ensemble tables disagree in shape");
+    e.fits.assign(
+        e.ranks.size(),
+        std::vector<CpSummary>(static_cast<size_t>(e.restart.cols())));
+    for (Index r = 0; r < rows; ++r)
+      for (Index k = 0; k < e.restart.cols(); ++k)
+        if (e.restart(r, k) >= 0)
+          e.fits[r][k] = ReadCp(file,
+                                "/ensemble/rank_" + std::to_string(e.ranks[r]) +
+                                    "/run_" + std::to_string(k));
+    result.ensemble = std::move(e);
+  }
+  if (io::HasDataset(file, "/crossval/ranks")) {
+    CrossValidationSummary cv;
+    const auto ranks = io::ReadIntVector(file, "/crossval/ranks");
+    cv.ranks.assign(ranks.begin(), ranks.end());
+    ReadProgress(file, "/crossval", &cv.complete, &cv.restart);
+    cv.train_error = io::ReadMatrix(file, "/crossval/train_error");
+    cv.test_error = io::ReadMatrix(file, "/crossval/test_error");
+    if (cv.train_error.rows() != cv.restart.rows() ||
+        cv.train_error.cols() != cv.restart.cols() ||
+        cv.test_error.rows() != cv.restart.rows() ||
+        cv.test_error.cols() != cv.restart.cols() ||
+        cv.restart.rows() != static_cast<Index>(cv.ranks.size()))
+      throw Error(file + ": the /crossval tables disagree in shape");
+    result.cross_validation = std::move(cv);
+  }
+  return result;
 }
 
 }  // namespace ltr

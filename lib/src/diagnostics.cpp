@@ -5,11 +5,15 @@
 #include <chrono>
 #include <cmath>
 #include <iomanip>
+#include <iostream>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "hungarian.h"
+#include "ltr/distributed.h"
 #include "ltr/error.h"
 #include "ltr/random.h"
 
@@ -64,6 +68,72 @@ void CheckMask(const Tensor3& x, const Mask3* mask, const char* where) {
   if (mask && mask->dims() != x.dims())
     throw Error(std::string(where) + ": mask is " + DimsToString(mask->dims()) +
                 " but the tensor is " + DimsToString(x.dims()));
+}
+
+// Best first; NaN (failed fits) last; ties keep restart order.
+bool BetterError(double p, double q) {
+  const bool p_ok = std::isfinite(p);
+  const bool q_ok = std::isfinite(q);
+  if (p_ok != q_ok) return p_ok;
+  return p_ok && p < q;
+}
+
+// A task's result, as RunTasks carries it between processes.
+std::string SerializeFit(const CpSummary& fit, double corcondia) {
+  distributed::Buffer b;
+  b.PutVector(fit.model.weights);
+  for (int n = 0; n < 3; ++n) b.PutMatrix(fit.model.factors[n]);
+  b.PutDouble(fit.relative_error);
+  b.PutInt(fit.iterations);
+  b.PutInt(fit.converged ? 1 : 0);
+  b.PutDouble(fit.seconds);
+  b.PutString(fit.message);
+  b.PutDoubles(fit.error_history);
+  b.PutDouble(corcondia);
+  return b.Release();
+}
+
+CpSummary DeserializeFit(std::string bytes, double* corcondia) {
+  distributed::Buffer b(std::move(bytes));
+  CpSummary fit;
+  fit.model.weights = b.GetVector();
+  for (int n = 0; n < 3; ++n) fit.model.factors[n] = b.GetMatrix();
+  fit.relative_error = b.GetDouble();
+  fit.iterations = static_cast<int>(b.GetInt());
+  fit.converged = b.GetInt() != 0;
+  fit.seconds = b.GetDouble();
+  fit.message = b.GetString();
+  fit.error_history = b.GetDoubles();
+  *corcondia = b.GetDouble();
+  return fit;
+}
+
+// Checks that `resume` covers the same grid; returns, per task r * restarts
+// + t, whether it holds that task's result.
+template <typename Summary>
+std::vector<char> TasksDone(const Summary* resume,
+                            const std::vector<int>& ranks,
+                            int restarts,
+                            const char* where) {
+  std::vector<char> done(ranks.size() * static_cast<size_t>(restarts), 0);
+  if (!resume) return done;
+  if (resume->ranks != ranks || resume->restart.cols() != restarts ||
+      resume->restart.rows() != static_cast<Index>(ranks.size()))
+    throw Error(std::string(where) +
+                ": cannot resume: the earlier run had other ranks or "
+                "restarts");
+  for (Index r = 0; r < resume->restart.rows(); ++r)
+    for (Index k = 0; k < restarts; ++k) {
+      const int t = resume->restart(r, k);
+      if (t < 0) continue;
+      if (t >= restarts || done[r * restarts + t])
+        throw Error(std::string(where) +
+                    ": cannot resume: the earlier run's restart indices are "
+                    "not a subset of 0.." +
+                    std::to_string(restarts - 1));
+      done[r * restarts + t] = 1;
+    }
+  return done;
 }
 
 }  // namespace
@@ -195,7 +265,8 @@ double Corcondia(const Tensor3& x, const Ktensor& model, int num_threads) {
 
 EnsembleSummary RunEnsemble(const EnsembleOptions& options,
                             const Tensor3& x,
-                            const Mask3* mask) {
+                            const Mask3* mask,
+                            const EnsembleSummary* resume) {
   const auto start = std::chrono::steady_clock::now();
   if (options.min_rank < 1 || options.max_rank < options.min_rank)
     throw Error("RunEnsemble: need 1 <= min_rank <= max_rank, got min_rank " +
@@ -215,54 +286,105 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
 
   const int num_ranks = options.max_rank - options.min_rank + 1;
   const int restarts = options.restarts;
+  const int num_tasks = num_ranks * restarts;
   EnsembleSummary summary;
-  summary.relative_error.resize(num_ranks, restarts);
-  summary.similarity.resize(num_ranks, restarts);
-  summary.corcondia.setConstant(num_ranks, restarts, kNaN);
-  summary.fits.resize(num_ranks);
+  for (int ri = 0; ri < num_ranks; ++ri)
+    summary.ranks.push_back(options.min_rank + ri);
   // All seeds first, in rank-major order, so each fit's seed depends only on
-  // options.cp.seed and its place in the grid.
+  // options.cp.seed and its place in the grid, not on who fits it.
   Rng rng(options.cp.seed);
-  std::vector<std::uint64_t> seeds(static_cast<size_t>(num_ranks) * restarts);
+  std::vector<std::uint64_t> seeds(static_cast<size_t>(num_tasks));
   for (auto& seed : seeds) seed = rng.NextSeed();
 
-  // The fits run one after another; each threads internally with
-  // options.cp.num_threads.
+  // Task results: fit and CORCONDIA, from `resume` or from RunTasks.
+  std::vector<std::optional<std::pair<CpSummary, double>>> results(
+      static_cast<size_t>(num_tasks));
+  const std::vector<char> skip =
+      TasksDone(resume, summary.ranks, restarts, "RunEnsemble");
+  if (resume)
+    for (int ri = 0; ri < num_ranks; ++ri)
+      for (int k = 0; k < restarts; ++k) {
+        const int t = resume->restart(ri, k);
+        if (t < 0) continue;
+        results[ri * restarts + t] =
+            std::make_pair(resume->fits[ri][k], resume->corcondia(ri, k));
+      }
+  // Each fit threads internally with options.cp.num_threads.
+  const auto run = distributed::RunTasks(
+      num_tasks,
+      [&](int i) {
+        CpOptions cp = options.cp;
+        cp.rank = options.min_rank + i / restarts;
+        cp.seed = seeds[i];
+        const CpSummary fit = Cp(cp, x, mask);
+        const double cc = options.compute_corcondia
+                              ? Corcondia(x, fit.model, options.cp.num_threads)
+                              : kNaN;
+        if (options.progress)
+          std::cerr << "ensemble: rank " << cp.rank << " restart "
+                    << i % restarts << ": error " << fit.relative_error
+                    << " in " << fit.seconds << " s\n"
+                    << std::flush;
+        return SerializeFit(fit, cc);
+      },
+      &skip);
+  for (int i = 0; i < num_tasks; ++i) {
+    if (!run[i]) continue;
+    double cc = kNaN;
+    CpSummary fit = DeserializeFit(*run[i], &cc);
+    results[i] = std::make_pair(std::move(fit), cc);
+  }
+  for (int i = 0; i < num_tasks; ++i) {
+    if (results[i]) results[i]->first.seed = seeds[i];
+    if (!results[i]) summary.complete = false;
+  }
+
+  summary.relative_error.setConstant(num_ranks, restarts, kNaN);
+  summary.similarity.setConstant(num_ranks, restarts, kNaN);
+  summary.corcondia.setConstant(num_ranks, restarts, kNaN);
+  summary.restart.setConstant(num_ranks, restarts, -1);
+  summary.fits.assign(num_ranks, std::vector<CpSummary>(restarts));
   for (int ri = 0; ri < num_ranks; ++ri) {
-    const int rank = options.min_rank + ri;
-    summary.ranks.push_back(rank);
-    std::vector<CpSummary>& fits = summary.fits[ri];
-    for (int t = 0; t < restarts; ++t) {
-      CpOptions cp = options.cp;
-      cp.rank = rank;
-      cp.seed = seeds[static_cast<size_t>(ri) * restarts + t];
-      fits.push_back(Cp(cp, x, mask));
-      fits.back().seed = cp.seed;
+    // Columns: restart order, then (when complete) best first.
+    std::vector<int> order(restarts);
+    std::iota(order.begin(), order.end(), 0);
+    if (summary.complete)
+      std::stable_sort(order.begin(), order.end(), [&](int p, int q) {
+        return BetterError(results[ri * restarts + p]->first.relative_error,
+                           results[ri * restarts + q]->first.relative_error);
+      });
+    for (int k = 0; k < restarts; ++k) {
+      auto& result = results[ri * restarts + order[k]];
+      if (!result) continue;
+      summary.restart(ri, k) = order[k];
+      summary.fits[ri][k] = std::move(result->first);
+      summary.relative_error(ri, k) = summary.fits[ri][k].relative_error;
+      summary.corcondia(ri, k) = result->second;
     }
-    // Best first; NaN errors (failed fits) last.
-    std::stable_sort(
-        fits.begin(), fits.end(), [](const CpSummary& p, const CpSummary& q) {
-          const bool p_ok = std::isfinite(p.relative_error);
-          const bool q_ok = std::isfinite(q.relative_error);
-          if (p_ok != q_ok) return p_ok;
-          return p_ok && p.relative_error < q.relative_error;
-        });
-    for (int t = 0; t < restarts; ++t) {
-      summary.relative_error(ri, t) = fits[t].relative_error;
-      summary.similarity(ri, t) =
-          t == 0 ? 1.0 : FactorMatchScore(fits[0].model, fits[t].model);
-      if (options.compute_corcondia)
-        summary.corcondia(ri, t) =
-            Corcondia(x, fits[t].model, options.cp.num_threads);
-    }
+    if (summary.complete)
+      for (int k = 0; k < restarts; ++k)
+        summary.similarity(ri, k) =
+            k == 0 ? 1.0
+                   : FactorMatchScore(summary.fits[ri][0].model,
+                                      summary.fits[ri][k].model);
   }
   summary.seconds = SecondsSince(start);
   return summary;
 }
 
+int EnsembleSummary::DoneCount() const {
+  return static_cast<int>((restart.array() >= 0).count());
+}
+
 std::string EnsembleSummary::BriefReport() const {
   std::ostringstream out;
   const Index restarts = relative_error.cols();
+  if (!complete) {
+    out << "CP ensemble interrupted: " << DoneCount() << " of "
+        << restart.size() << " fits done in " << std::fixed
+        << std::setprecision(2) << seconds << " s\n";
+    return out.str();
+  }
   out << "CP ensemble: " << ranks.size() << " ranks x " << restarts
       << " restarts in " << std::fixed << std::setprecision(2) << seconds
       << " s\n";
@@ -285,7 +407,8 @@ std::string EnsembleSummary::BriefReport() const {
 
 CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
                                      const Tensor3& x,
-                                     const Mask3* mask) {
+                                     const Mask3* mask,
+                                     const CrossValidationSummary* resume) {
   const auto start = std::chrono::steady_clock::now();
   if (options.ranks.empty()) throw Error("CrossValidate: no ranks given");
   for (int rank : options.ranks) {
@@ -337,40 +460,85 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
   std::vector<std::uint64_t> seeds(static_cast<size_t>(num_ranks) * restarts);
   for (auto& seed : seeds) seed = rng.NextSeed();
 
+  const int num_tasks = static_cast<int>(num_ranks) * restarts;
   CrossValidationSummary summary;
   summary.ranks = options.ranks;
-  summary.train_error.resize(num_ranks, restarts);
-  summary.test_error.resize(num_ranks, restarts);
-  for (Index ri = 0; ri < num_ranks; ++ri) {
-    std::vector<std::pair<double, double>> errors;  // (train, test)
-    for (int t = 0; t < restarts; ++t) {
-      CpOptions cp = options.cp;
-      cp.rank = options.ranks[ri];
-      cp.seed = seeds[static_cast<size_t>(ri) * restarts + t];
-      const CpSummary fit = Cp(cp, x, &train);
-      errors.emplace_back(RelativeError(x, fit.model, &train),
-                          RelativeError(x, fit.model, &test));
+  // (train, test) errors per task r * restarts + t.
+  std::vector<std::optional<std::pair<double, double>>> results(
+      static_cast<size_t>(num_tasks));
+  const std::vector<char> skip =
+      TasksDone(resume, summary.ranks, restarts, "CrossValidate");
+  if (resume)
+    for (Index ri = 0; ri < num_ranks; ++ri)
+      for (int k = 0; k < restarts; ++k) {
+        const int t = resume->restart(ri, k);
+        if (t >= 0)
+          results[ri * restarts + t] = std::make_pair(
+              resume->train_error(ri, k), resume->test_error(ri, k));
+      }
+  const auto run = distributed::RunTasks(
+      num_tasks,
+      [&](int i) {
+        CpOptions cp = options.cp;
+        cp.rank = options.ranks[i / restarts];
+        cp.seed = seeds[i];
+        const CpSummary fit = Cp(cp, x, &train);
+        distributed::Buffer b;
+        b.PutDouble(RelativeError(x, fit.model, &train));
+        b.PutDouble(RelativeError(x, fit.model, &test));
+        if (options.progress)
+          std::cerr << "cross-validation: rank " << cp.rank << " restart "
+                    << i % restarts << " done\n"
+                    << std::flush;
+        return b.Release();
+      },
+      &skip);
+  for (int i = 0; i < num_tasks; ++i) {
+    if (run[i]) {
+      distributed::Buffer b(*run[i]);
+      const double train_error = b.GetDouble();
+      results[i] = std::make_pair(train_error, b.GetDouble());
     }
-    // Best training fit first, as in the ensemble.
-    std::stable_sort(
-        errors.begin(), errors.end(), [](const auto& p, const auto& q) {
-          const bool p_ok = std::isfinite(p.first);
-          const bool q_ok = std::isfinite(q.first);
-          if (p_ok != q_ok) return p_ok;
-          return p_ok && p.first < q.first;
-        });
-    for (int t = 0; t < restarts; ++t) {
-      summary.train_error(ri, t) = errors[t].first;
-      summary.test_error(ri, t) = errors[t].second;
+    if (!results[i]) summary.complete = false;
+  }
+  summary.train_error.setConstant(num_ranks, restarts, kNaN);
+  summary.test_error.setConstant(num_ranks, restarts, kNaN);
+  summary.restart.setConstant(num_ranks, restarts, -1);
+  for (Index ri = 0; ri < num_ranks; ++ri) {
+    // Restart order, then (when complete) the best training fit first, as
+    // in the ensemble.
+    std::vector<int> order(restarts);
+    std::iota(order.begin(), order.end(), 0);
+    if (summary.complete)
+      std::stable_sort(order.begin(), order.end(), [&](int p, int q) {
+        return BetterError(results[ri * restarts + p]->first,
+                           results[ri * restarts + q]->first);
+      });
+    for (int k = 0; k < restarts; ++k) {
+      const auto& result = results[ri * restarts + order[k]];
+      if (!result) continue;
+      summary.restart(ri, k) = order[k];
+      summary.train_error(ri, k) = result->first;
+      summary.test_error(ri, k) = result->second;
     }
   }
   summary.seconds = SecondsSince(start);
   return summary;
 }
 
+int CrossValidationSummary::DoneCount() const {
+  return static_cast<int>((restart.array() >= 0).count());
+}
+
 std::string CrossValidationSummary::BriefReport() const {
   std::ostringstream out;
   const Index restarts = train_error.cols();
+  if (!complete) {
+    out << "CP cross-validation interrupted: " << DoneCount() << " of "
+        << restart.size() << " fits done in " << std::fixed
+        << std::setprecision(2) << seconds << " s\n";
+    return out.str();
+  }
   out << "CP cross-validation: " << ranks.size() << " ranks x " << restarts
       << " restarts in " << std::fixed << std::setprecision(2) << seconds
       << " s\n";

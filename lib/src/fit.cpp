@@ -18,7 +18,10 @@
 #include <memory>
 #include <sstream>
 
+#include "fit_init.h"
+#include "ltr/distributed.h"
 #include "ltr/error.h"
+#include "ltr/interrupt.h"
 #include "ltr/random.h"
 #include "parallel.h"
 #include "stiefel_manifold.h"
@@ -74,6 +77,11 @@ void ValidateData(const FitOptions& options, const Recording& r) {
   if (options.kind != WeightKind::kFull && options.rank > units)
     throw Error("rank " + std::to_string(options.rank) +
                 " is larger than the number of units " + std::to_string(units));
+  if (options.base_weights.size() > 0 && options.base_weights.rows() != units)
+    throw Error("base weights are " +
+                std::to_string(options.base_weights.rows()) + " x " +
+                std::to_string(options.base_weights.cols()) +
+                " but the model has " + std::to_string(units) + " units");
   for (Index k = 0; k < r.trials(); ++k)
     for (Index t = 0; t < r.steps(); ++t)
       for (Index n = 0; n < r.neurons(); ++n) {
@@ -104,7 +112,8 @@ struct Problem {
   RnnLossOptions loss;       // for training
   RnnLossOptions test_loss;  // data term only
   TrialSmoothingPenalty smoothing;
-  Index readout_offset = -1;  // in the packed vector, when orthonormal
+  Index readout_offset = -1;      // in the packed vector, when orthonormal
+  internal::DataInitReport init;  // kData initialisation only
 };
 
 RnnParameters InitialParameters(const FitOptions& o,
@@ -124,13 +133,14 @@ RnnParameters InitialParameters(const FitOptions& o,
   shape.inputs = inputs ? r.inputs.dim(2) : 0;
   shape.conditions = conditions;
   shape.outputs = m;
-  shape.base_weights = o.base_gain > 0;
+  shape.base_weights = o.base_gain > 0 || o.base_weights.size() > 0;
   shape.condition_inputs = o.condition_inputs;
   RnnParameters p = ZeroRnnParameters(shape);
 
   Rng rng(o.seed);
   const double inv_sqrt_n = 1.0 / std::sqrt(static_cast<double>(n));
   if (o.base_gain > 0) p.w0 = o.base_gain * inv_sqrt_n * rng.NormalMatrix(n, n);
+  if (o.base_weights.size() > 0) p.w0 = o.base_weights;
   switch (o.kind) {
     case WeightKind::kFull:
       p.w = 0.1 * inv_sqrt_n * rng.NormalMatrix(n, n);
@@ -179,6 +189,13 @@ RnnParameters InitialParameters(const FitOptions& o,
   return p;
 }
 
+// kAuto: the data-driven start only where it is measured to help.
+FitInitialization ResolvedInitialization(const FitOptions& o) {
+  if (o.initialization != FitInitialization::kAuto) return o.initialization;
+  return o.readout == ReadoutKind::kIdentity ? FitInitialization::kData
+                                             : FitInitialization::kRandom;
+}
+
 Problem BuildProblem(const FitOptions& o, const Recording& r) {
   ValidateData(o, r);
   Problem pr;
@@ -188,6 +205,10 @@ Problem BuildProblem(const FitOptions& o, const Recording& r) {
   const bool inputs =
       o.external_inputs && !r.inputs.empty() && r.inputs.dim(2) > 0;
   pr.initial = InitialParameters(o, r, pr.masks.train, conditions, inputs);
+  if (!o.initial_parameters &&
+      ResolvedInitialization(o) == FitInitialization::kData)
+    pr.init =
+        internal::DataDrivenInitialization(o, r, pr.masks.train, &pr.initial);
   if (o.initial_parameters) {
     const RnnParameters& given = *o.initial_parameters;
     given.Validate();
@@ -313,6 +334,9 @@ void WriteFitAttributes(const FitSummary& s, io::OutputFile* out) {
   out->SetAttribute(g, "message", s.message);
   out->SetAttribute(g, "objective", s.objective);
   out->SetAttribute(g, "initial_loss", s.initial_loss);
+  out->SetAttribute(g, "initialization", s.initialization);
+  if (s.initialization == "data")
+    out->SetAttribute(g, "init_one_step_r2", s.init_one_step_r2);
   out->SetAttribute(g, "best_iteration", s.best_iteration);
   out->SetAttribute(g, "train_r2", s.train_metrics.r2);
   out->SetAttribute(
@@ -352,8 +376,12 @@ class FitCallback : public ceres::IterationCallback {
       const ceres::IterationSummary& it) override {
     const int i = it.iteration;
     const bool progress = o_.progress_every > 0 && i % o_.progress_every == 0;
+    // SIGINT/SIGTERM (interrupt.h), polled once per iteration: stop here
+    // with the current parameters and leave a checkpoint to resume from.
+    interrupted_ = InterruptRequested();
     const bool checkpoint =
-        o_.checkpoint_every > 0 && i > 0 && i % o_.checkpoint_every == 0;
+        (o_.checkpoint_every > 0 && i > 0 && i % o_.checkpoint_every == 0) ||
+        (interrupted_ && !o_.checkpoint_path.empty());
     const bool finite = std::isfinite(it.cost);
     if (finite) last_good_.assign(x_, x_ + n_);
     double test = kNaN;
@@ -386,6 +414,7 @@ class FitCallback : public ceres::IterationCallback {
       std::cerr << line << std::flush;
     }
     if (checkpoint) WriteCheckpoint(i, it.cost, test);
+    if (interrupted_) return ceres::SOLVER_TERMINATE_SUCCESSFULLY;
     if (o_.patience > 0 && since_best_ >= o_.patience) {
       early_stopped_ = true;
       return ceres::SOLVER_TERMINATE_SUCCESSFULLY;
@@ -398,6 +427,7 @@ class FitCallback : public ceres::IterationCallback {
   int best_iteration() const { return best_iteration_; }
   bool has_best() const { return std::isfinite(best_test_); }
   bool early_stopped() const { return early_stopped_; }
+  bool interrupted() const { return interrupted_; }
 
  private:
   void WriteCheckpoint(int iteration, double cost, double test) {
@@ -406,8 +436,10 @@ class FitCallback : public ceres::IterationCallback {
     NormalizeFactors(&s.model.parameters);
     s.model.loss = o_.loss.loss;
     s.model.readout = o_.readout;
-    s.termination = "running";
-    s.message = "checkpoint written during the fit";
+    s.termination = interrupted_ ? "interrupted" : "running";
+    s.message = interrupted_
+                    ? "checkpoint written when a signal stopped the fit"
+                    : "checkpoint written during the fit";
     s.iterations = iteration;
     s.best_iteration = iteration;
     s.seconds = Seconds(start_);
@@ -436,6 +468,7 @@ class FitCallback : public ceres::IterationCallback {
   int best_iteration_ = 0;
   int since_best_ = 0;
   bool early_stopped_ = false;
+  bool interrupted_ = false;
 };
 
 std::string Format(const char* format, double value) {
@@ -445,6 +478,26 @@ std::string Format(const char* format, double value) {
 }
 
 }  // namespace
+
+std::string FitInitializationName(FitInitialization init) {
+  switch (init) {
+    case FitInitialization::kAuto:
+      return "auto";
+    case FitInitialization::kData:
+      return "data";
+    case FitInitialization::kRandom:
+      break;
+  }
+  return "random";
+}
+
+FitInitialization ParseFitInitialization(const std::string& name) {
+  if (name == "auto") return FitInitialization::kAuto;
+  if (name == "data") return FitInitialization::kData;
+  if (name == "random") return FitInitialization::kRandom;
+  throw Error("unknown initialisation '" + name +
+              "'; expected auto, data or random");
+}
 
 bool FitOptions::IsValid(std::string* error) const {
   auto fail = [error](const std::string& message) {
@@ -460,7 +513,14 @@ bool FitOptions::IsValid(std::string* error) const {
   if (conditions < 0) return fail("conditions must be >= 0");
   if (!(base_gain >= 0) || !std::isfinite(base_gain))
     return fail("base gain must be finite and >= 0");
+  if (base_weights.size() > 0 && (base_weights.rows() != base_weights.cols() ||
+                                  (units > 0 && base_weights.rows() != units) ||
+                                  !base_weights.allFinite()))
+    return fail("base weights must be a finite units x units matrix");
   if (!(init_x0_scale >= 0)) return fail("init_x0_scale must be >= 0");
+  if (!(init_ridge > 0) || !std::isfinite(init_ridge))
+    return fail("init_ridge must be finite and > 0");
+  if (init_als_iterations < 0) return fail("init_als_iterations must be >= 0");
   std::string sub;
   RnnLossOptions l = loss;
   l.num_threads = std::max(1, num_threads);
@@ -489,6 +549,17 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
   if (!options.IsValid(&error)) throw Error("fit options: " + error);
   const Clock::time_point start = Clock::now();
   const Problem problem = BuildProblem(options, recording);
+  if (options.progress_every > 0 && problem.init.seconds > 0) {
+    char line[160];
+    std::snprintf(
+        line,
+        sizeof line,
+        "data-driven start: one-step R2 %.4f, %d ALS sweeps, %.2f s\n",
+        problem.init.one_step_r2,
+        problem.init.als_iterations,
+        problem.init.seconds);
+    std::cerr << line << std::flush;
+  }
 
   const RnnObjective train(problem.initial,
                            problem.blocks,
@@ -538,6 +609,12 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
 
   summary.message = ceres_summary.message;
   summary.initial_loss = ceres_summary.initial_cost;
+  summary.initialization =
+      options.initial_parameters
+          ? "given"
+          : FitInitializationName(ResolvedInitialization(options));
+  summary.init_one_step_r2 = problem.init.one_step_r2;
+  summary.init_seconds = problem.init.seconds;
   summary.iterations = ceres_summary.iterations.empty()
                            ? 0
                            : ceres_summary.iterations.back().iteration;
@@ -554,21 +631,34 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
     summary.message = "the loss or its gradient stopped being finite (" +
                       ceres_summary.message +
                       "); the last finite parameters are kept";
+  } else if (callback.interrupted()) {
+    summary.termination = "interrupted";
+    summary.message = "stopped by signal " + std::to_string(InterruptSignal()) +
+                      " at iteration " + std::to_string(summary.iterations) +
+                      "; the current parameters are kept";
   } else if (callback.early_stopped()) {
     summary.termination = "early_stopped";
     summary.message = "held-out loss did not improve for " +
                       std::to_string(options.patience) + " iterations";
-  } else if (ceres_summary.termination_type == ceres::CONVERGENCE) {
+  } else if (ceres_summary.termination_type == ceres::CONVERGENCE &&
+             ceres_summary.message.rfind("Parameter tolerance", 0) != 0) {
+    // Ceres' function or gradient tolerance: the loss has stopped falling.
     summary.termination = "converged";
-  } else if (failed) {
-    // A line search that can no longer make progress at finite values: the
-    // last accepted point is as good as it gets numerically.
-    summary.termination = "converged";
-    summary.message = "stopped by the line search: " + ceres_summary.message;
+  } else if (ceres_summary.termination_type == ceres::CONVERGENCE || failed) {
+    // Steps too small to matter (parameter tolerance), or a line search that
+    // finds no decrease: progress stopped, which says nothing about being
+    // at a minimum (a sharp valley does the same).
+    summary.termination = "stalled";
+    summary.message = (failed ? "stopped by the line search: "
+                              : "stopped on the step size: ") +
+                      ceres_summary.message;
   } else {
     summary.termination = "no_convergence";
   }
-  if (!diverged && options.patience > 0 && callback.has_best()) {
+  // An interrupted fit keeps its current parameters: they are what a
+  // resume continues from.
+  if (!diverged && options.patience > 0 && callback.has_best() &&
+      !callback.interrupted()) {
     chosen = callback.best();
     summary.best_iteration = callback.best_iteration();
   }
@@ -645,7 +735,11 @@ std::string FitSummary::BriefReport() const {
     << iterations << " iterations in " << Format("%.1f", seconds) << " s\n"
     << "  loss " << Format("%.6g", initial_loss) << " -> "
     << Format("%.6g", objective) << " (train data term "
-    << Format("%.6g", train_loss) << ")\n";
+    << Format("%.6g", train_loss) << ")";
+  if (initialization == "data")
+    s << "; data-driven start (one-step R2 " << Format("%.4f", init_one_step_r2)
+      << ", " << Format("%.2f", init_seconds) << " s)";
+  s << "\n";
   if (test_metrics.count > 0) {
     s << "  held-out (" << test_metrics.count << " entries): loss "
       << Format("%.6g", test_loss) << ", nmse "
@@ -694,22 +788,39 @@ RankSweepSummary SweepRanks(const RankSweepOptions& options,
   out.train_loss.setConstant(n_ranks, options.seeds, kNaN);
   out.test_loss.setConstant(n_ranks, options.seeds, kNaN);
   out.test_r2.setConstant(n_ranks, options.seeds, kNaN);
-  std::vector<std::vector<FitSummary>> fits(n_ranks);
-  for (Index i = 0; i < n_ranks; ++i) {
-    for (int s = 0; s < options.seeds; ++s) {
-      FitOptions o = options.fit;
-      o.rank = options.ranks[i];
-      o.seed = options.fit.seed + static_cast<std::uint64_t>(s);
-      if (o.checkpoint_every > 0) o.checkpoint_every = 0;
-      FitSummary f = FitRnn(o, recording);
-      if (options.fit.progress_every > 0)
-        std::cerr << "rank " << o.rank << " seed " << o.seed << ": "
-                  << f.termination << ", held-out loss " << f.test_loss << "\n";
-      out.train_loss(i, s) = f.train_loss;
-      out.test_loss(i, s) = f.test_loss;
-      out.test_r2(i, s) = f.test_metrics.r2;
-      fits[i].push_back(std::move(f));
-    }
+  // Task i * seeds + s fits rank i from seed fit.seed + s: the tasks are
+  // shared among the processes of an MPI run (distributed.h), which gather
+  // the losses; each process keeps the fits it made.
+  const int seeds = options.seeds;
+  const int num_tasks = static_cast<int>(n_ranks) * seeds;
+  auto fit_task = [&](int task) {
+    FitOptions o = options.fit;
+    o.rank = options.ranks[task / seeds];
+    o.seed = options.fit.seed + static_cast<std::uint64_t>(task % seeds);
+    if (o.checkpoint_every > 0) o.checkpoint_every = 0;
+    return FitRnn(o, recording);
+  };
+  std::vector<std::optional<FitSummary>> local(num_tasks);
+  const auto losses = distributed::RunTasks(num_tasks, [&](int task) {
+    FitSummary f = fit_task(task);
+    if (options.fit.progress_every > 0)
+      std::cerr << "rank " << options.ranks[task / seeds] << " seed "
+                << options.fit.seed + static_cast<std::uint64_t>(task % seeds)
+                << ": " << f.termination << ", held-out loss " << f.test_loss
+                << "\n";
+    distributed::Buffer b;
+    b.PutDouble(f.train_loss);
+    b.PutDouble(f.test_loss);
+    b.PutDouble(f.test_metrics.r2);
+    local[task] = std::move(f);
+    return b.Release();
+  });
+  for (int task = 0; task < num_tasks; ++task) {
+    if (!losses[task]) continue;  // interrupted: stays NaN
+    distributed::Buffer b(*losses[task]);
+    out.train_loss(task / seeds, task % seeds) = b.GetDouble();
+    out.test_loss(task / seeds, task % seeds) = b.GetDouble();
+    out.test_r2(task / seeds, task % seeds) = b.GetDouble();
   }
   // Per rank: the lowest held-out loss over seeds (a fit stuck in a poor
   // local minimum says nothing about the rank), and the standard error of
@@ -746,7 +857,14 @@ RankSweepSummary SweepRanks(const RankSweepOptions& options,
   for (int s = 1; s < options.seeds; ++s)
     if (out.test_loss(chosen, s) < out.test_loss(chosen, best_seed))
       best_seed = s;
-  out.best = std::move(fits[chosen][best_seed]);
+  // The process that made the chosen fit has it; the others fit it again
+  // (the same task, so the same bits) so that every process returns the
+  // same summary. Not after an interrupt: the table is incomplete then.
+  const int chosen_task = static_cast<int>(chosen) * seeds + best_seed;
+  if (local[chosen_task])
+    out.best = std::move(*local[chosen_task]);
+  else if (!InterruptRequested())
+    out.best = fit_task(chosen_task);
   out.seconds = Seconds(start);
   return out;
 }

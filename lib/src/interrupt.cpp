@@ -1,8 +1,8 @@
 #include "ltr/interrupt.h"
 
-#include <atomic>
 #include <signal.h>
 
+#include <atomic>
 #include <csignal>
 
 namespace ltr {

@@ -245,6 +245,69 @@ std::vector<std::int64_t> ReadIntVector(const std::string& file,
   return out;
 }
 
+// ---------------------------------------------------------------------------
+// SlabReader
+
+struct SlabReader::Impl {
+  std::string file;
+  std::string dataset;
+  // Held by pointer: the HDF5 C++ classes are copy-constructible (with
+  // reference counting) but their assignment is not reliable.
+  std::unique_ptr<H5::H5File> h5;
+  std::unique_ptr<H5::DataSet> ds;
+  Dims dims{0, 0, 0};
+  Index chunk_rows = 0;
+  std::string dtype;
+};
+
+SlabReader::SlabReader(const std::string& file, const std::string& dataset)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->file = file;
+  impl_->dataset = dataset;
+  Guard("cannot read " + Quote(dataset) + " from " + Quote(file), [&] {
+    impl_->h5 = std::make_unique<H5::H5File>(OpenForReading(file));
+    std::vector<Index> shape;
+    impl_->ds = std::make_unique<H5::DataSet>(
+        OpenNumeric(*impl_->h5, file, dataset, 3, &shape));
+    impl_->dims = {shape[0], shape[1], shape[2]};
+    impl_->dtype = TypeName(impl_->ds->getDataType());
+    const H5::DSetCreatPropList properties = impl_->ds->getCreatePlist();
+    if (properties.getLayout() == H5D_CHUNKED) {
+      hsize_t chunk[3] = {0, 0, 0};
+      properties.getChunk(3, chunk);
+      impl_->chunk_rows = static_cast<Index>(chunk[0]);
+    }
+  });
+}
+
+SlabReader::~SlabReader() = default;
+
+const Dims& SlabReader::dims() const { return impl_->dims; }
+Index SlabReader::chunk_rows() const { return impl_->chunk_rows; }
+const std::string& SlabReader::dtype() const { return impl_->dtype; }
+
+void SlabReader::Read(Index begin, Index end, double* buffer) {
+  const Dims& d = impl_->dims;
+  if (begin < 0 || end < begin || end > d[0])
+    throw Error("cannot read rows [" + std::to_string(begin) + ", " +
+                std::to_string(end) + ") of " + Quote(impl_->dataset) + " in " +
+                Quote(impl_->file) + ", which has " + std::to_string(d[0]) +
+                " rows");
+  if (end == begin || d[1] * d[2] == 0) return;
+  Guard("cannot read " + Quote(impl_->dataset) + " from " + Quote(impl_->file),
+        [&] {
+          const hsize_t start[3] = {static_cast<hsize_t>(begin), 0, 0};
+          const hsize_t count[3] = {static_cast<hsize_t>(end - begin),
+                                    static_cast<hsize_t>(d[1]),
+                                    static_cast<hsize_t>(d[2])};
+          H5::DataSpace file_space = impl_->ds->getSpace();
+          file_space.selectHyperslab(H5S_SELECT_SET, count, start);
+          H5::DataSpace memory_space(3, count);
+          impl_->ds->read(
+              buffer, H5::PredType::NATIVE_DOUBLE, memory_space, file_space);
+        });
+}
+
 namespace {
 
 H5::Attribute OpenAttribute(const H5::H5File& f,
@@ -768,6 +831,19 @@ void AppendableFile::AppendRow(const std::string& dataset,
                 1,
                 values,
                 H5::PredType::IEEE_F64LE,
+                H5::PredType::NATIVE_DOUBLE,
+                axes);
+}
+
+void AppendableFile::AppendRowFloat32(const std::string& dataset,
+                                      const std::vector<Index>& row_shape,
+                                      const double* values,
+                                      const std::string& axes) {
+  impl_->Append(dataset,
+                row_shape,
+                1,
+                values,
+                H5::PredType::IEEE_F32LE,
                 H5::PredType::NATIVE_DOUBLE,
                 axes);
 }

@@ -58,4 +58,41 @@ void WriteRecording(const Recording& r, io::OutputFile* out) {
   out->SetAttribute("/", "dt", r.dt);
 }
 
+namespace {
+
+template <typename T>
+DenseTensor3<T> SelectRows(const DenseTensor3<T>& x,
+                           const std::vector<Index>& rows) {
+  if (x.empty()) return x;
+  DenseTensor3<T> out(static_cast<Index>(rows.size()), x.dim(1), x.dim(2));
+  for (size_t i = 0; i < rows.size(); ++i)
+    out.Slice(static_cast<Index>(i)) = x.Slice(rows[i]);
+  return out;
+}
+
+std::vector<std::int64_t> SelectLabels(const std::vector<std::int64_t>& v,
+                                       const std::vector<Index>& rows) {
+  if (v.empty()) return v;
+  std::vector<std::int64_t> out;
+  for (Index k : rows) out.push_back(v[static_cast<size_t>(k)]);
+  return out;
+}
+
+}  // namespace
+
+Recording SelectTrials(const Recording& recording,
+                       const std::vector<Index>& trials) {
+  for (Index k : trials)
+    if (k < 0 || k >= recording.trials())
+      throw Error("trial " + std::to_string(k) + " is out of range (" +
+                  std::to_string(recording.trials()) + " trials)");
+  Recording r = recording;
+  r.activity = SelectRows(recording.activity, trials);
+  r.inputs = SelectRows(recording.inputs, trials);
+  if (recording.mask) r.mask = SelectRows(*recording.mask, trials);
+  r.condition = SelectLabels(recording.condition, trials);
+  r.epoch = SelectLabels(recording.epoch, trials);
+  return r;
+}
+
 }  // namespace ltr

@@ -70,4 +70,74 @@ TcaExample MakeTcaExample(const TcaExampleOptions& o) {
   return ex;
 }
 
+TrajectoryExample MakeTrajectoryExample(const TrajectoryExampleOptions& o) {
+  if (o.units < 1 || o.snapshots < 2 || o.rank < 1)
+    throw Error(
+        "a trajectory needs units >= 1, snapshots >= 2 and rank >= 1, got " +
+        std::to_string(o.units) + ", " + std::to_string(o.snapshots) + ", " +
+        std::to_string(o.rank));
+  if (o.rank > o.units || o.rank > o.snapshots - 1)
+    throw Error("the planted rank " + std::to_string(o.rank) +
+                " must not exceed the units or snapshots - 1");
+  if (!(o.noise >= 0) || !(o.w0_gain >= 0))
+    throw Error("noise and w0_gain must be >= 0");
+  Rng rng(o.seed);
+  const Index n = o.units, k_count = o.snapshots, rank = o.rank;
+  TrajectoryExample ex;
+  ex.w0 = rng.NormalMatrix(n, n) * (o.w0_gain / std::sqrt(double(n)));
+  Ktensor& u = ex.update;
+  u.weights.resize(rank);
+  u.factors[0].resize(k_count, rank);
+  u.factors[1] = rng.NormalMatrix(n, rank);
+  u.factors[2] = rng.NormalMatrix(n, rank);
+  for (Index r = 0; r < rank; ++r) {
+    // Time constants spread over the run: 5% .. 50% of its length.
+    const double tau =
+        double(k_count) *
+        (0.05 + 0.45 * double(r) / double(std::max<Index>(1, rank - 1)));
+    for (Index k = 0; k < k_count; ++k) {
+      const double s = double(k) / tau;
+      u.factors[0](k, r) =
+          r % 2 == 0 ? 1.0 - std::exp(-s) : s * std::exp(1.0 - s);
+    }
+    for (int m = 0; m < 3; ++m) u.factors[m].col(r).normalize();
+    u.weights[r] = (double(rank) - 0.5 * double(r)) * double(n);
+  }
+  u.Canonicalize();
+  // ||update||^2 = lambda^T (*_m F_m^T F_m) lambda, without forming it.
+  const Matrix g = (u.factors[0].transpose() * u.factors[0])
+                       .cwiseProduct(u.factors[1].transpose() * u.factors[1])
+                       .cwiseProduct(u.factors[2].transpose() * u.factors[2]);
+  const double norm2 = u.weights.dot(g * u.weights);
+  ex.noise_sigma = o.noise * std::sqrt(norm2 / double(k_count * n * n));
+  return ex;
+}
+
+void AppendTrajectory(const TrajectoryExampleOptions& o,
+                      const TrajectoryExample& ex,
+                      io::AppendableFile* out,
+                      const std::string& dataset) {
+  const Ktensor& u = ex.update;
+  const Index n = ex.w0.rows();
+  // The noise stream is separate from the one that drew the factors.
+  Rng rng(o.seed ^ 0x9e3779b97f4a7c15ULL);
+  // Row-major W_k is the column-major W_k^T = W0^T + B diag(lambda c_k) A^T.
+  const Matrix w0t = ex.w0.transpose();
+  Matrix wt(n, n);
+  for (Index k = 0; k < u.factors[0].rows(); ++k) {
+    const Vector scale =
+        u.weights.cwiseProduct(u.factors[0].row(k).transpose());
+    wt = w0t;
+    wt.noalias() +=
+        u.factors[2] * scale.asDiagonal() * u.factors[1].transpose();
+    if (ex.noise_sigma > 0)
+      for (Index e = 0; e < wt.size(); ++e)
+        wt.data()[e] += ex.noise_sigma * rng.Normal();
+    if (o.float32)
+      out->AppendRowFloat32(dataset, {n, n}, wt.data(), "snapshot,post,pre");
+    else
+      out->AppendRow(dataset, {n, n}, wt.data(), "snapshot,post,pre");
+  }
+}
+
 }  // namespace ltr

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ltr/error.h"
+#include "ltr/interrupt.h"
 #include "ltr/io.h"
 
 namespace ltr {
@@ -283,6 +284,17 @@ TrainSummary Train(const TrainOptions& o,
       interrupted = true;
       break;
     }
+    if (InterruptRequested()) {
+      // SIGINT/SIGTERM, polled between steps: stop as stop_after_steps does.
+      // The file ends at the last snapshot, whose checkpoint --resume
+      // continues from, so the result stays bit-identical to an
+      // uninterrupted run (at most record_every - 1 steps are redone).
+      summary.message = "interrupted by signal " +
+                        std::to_string(InterruptSignal()) + " after " +
+                        std::to_string(state.step) + " steps";
+      interrupted = true;
+      break;
+    }
     Rng rng(StepSeed(o.seed, state.step));
     const TaskBatch batch = GenerateBatch(o.task, o.batch, &rng);
     objective.set_trials(&batch.trials);
@@ -486,6 +498,8 @@ bool AdaptationOptions::IsValid(std::string* error) const {
   if (!std::isfinite(curl)) return fail("curl must be finite");
   if (!(learning_rate >= 0.0) || !std::isfinite(learning_rate))
     return fail("adaptation learning rate must be finite and >= 0");
+  if (!(clip_norm >= 0.0) || !std::isfinite(clip_norm))
+    return fail("adaptation clip norm must be finite and >= 0");
   return true;
 }
 
@@ -521,6 +535,10 @@ AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
   file.SetAttribute("/config", "adaptation_curl", adaptation.curl);
   file.SetAttribute(
       "/config", "adaptation_learning_rate", adaptation.learning_rate);
+  file.SetAttribute("/config", "adaptation_clip_norm", adaptation.clip_norm);
+  file.SetAttribute("/config",
+                    "adaptation_recurrent_only",
+                    adaptation.recurrent_only ? 1 : 0);
   file.SetAttribute("/", "dt", options.task.dt);
   file.Flush();
 
@@ -529,8 +547,15 @@ AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
   pre.task.curl = 0.0;
   RnnParameters p;
   summary.pretraining = Train(pre, nullptr, nullptr, &p);
+  // Interrupted during pre-training: no protocol on a half-trained network
+  // (the file stays complete = 0; the protocol is not resumable).
+  if (InterruptRequested()) return summary;
 
-  const RnnBlocks blocks = TrainedBlocks(options);
+  RnnBlocks blocks = TrainedBlocks(options);
+  if (adaptation.recurrent_only) {
+    blocks.w_in = false;
+    blocks.readout = false;
+  }
   Rng rng(StepSeed(options.seed, -2));  // distinct from every training step
   const int epochs[3] = {adaptation.baseline_trials,
                          adaptation.adaptation_trials,
@@ -542,6 +567,7 @@ AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
     const RnnLossOptions loss_options = TaskLossOptions(task, 1);
     const bool learn = epoch > 0;
     for (int k = 0; k < epochs[epoch]; ++k, ++trial_index) {
+      if (InterruptRequested()) return summary;  // flushed at the last trial
       const TaskBatch batch = GenerateBatch(task, 1, &rng);
       const RnnTrial& trial = batch.trials[0];
       // Snapshot k: the weights of trial k, and the trial's activity.
@@ -574,7 +600,13 @@ AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
         const VectorXd g = PackParameters(gradient, blocks);
         norm = g.norm();
         VectorXd x = PackParameters(p, blocks);
-        x -= adaptation.learning_rate * g;
+        // Clipping rescales the gradient, so the step stays a multiple of it
+        // (the rank bounds' linear-optimiser hypothesis still holds).
+        const double scale =
+            adaptation.clip_norm > 0.0 && norm > adaptation.clip_norm
+                ? adaptation.clip_norm / norm
+                : 1.0;
+        x -= adaptation.learning_rate * scale * g;
         UnpackParameters(x.data(), blocks, &p);
       }
       file.AppendValues("/loss", {loss.total}, "trial");

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "ltr/io.h"
 #include "ltr/rank.h"
 #include "ltr/rnn.h"
 #include "ltr/tensor.h"
@@ -100,6 +101,11 @@ LearningRun ReadLearningRun(const std::string& path);
 std::vector<std::string> BoundsTableColumns();
 Matrix BoundsTable(const std::vector<BoundsSummary>& cases);
 std::string FormatBounds(const std::vector<BoundsSummary>& cases);
+// Writes /bounds/table (BoundsTable) with its `columns`, `cases`, `bounds`,
+// `status_codes` and `rank_tolerance` attributes.
+void WriteBounds(const BoundsOptions& options,
+                 const std::vector<BoundsSummary>& cases,
+                 io::OutputFile* out);
 // One line per case: hypotheses, then measured/bound for each bound; a
 // bound whose hypotheses fail is shown in brackets, '!' marks a measured
 // value above its bound.

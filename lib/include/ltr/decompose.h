@@ -48,6 +48,8 @@ struct DecomposeOptions {
   double test_fraction = 0.1;
   // Treat NaN (and infinite) entries as missing instead of an error.
   bool nan_as_missing = false;
+  // One line per finished fit of a sweep on stderr.
+  bool progress = false;
 
   bool IsValid(const Dims& dims, std::string* error) const;
 };
@@ -60,18 +62,39 @@ struct DecomposeResult {
 
   // What the command prints: one fit's brief report, or the rank table.
   std::string Report() const;
+  // False when an ensemble or a cross-validation was interrupted.
+  bool complete() const;
 };
 
 // Runs the decomposition `options` describes. `mask` may be null (all
 // observed). Throws ltr::Error on invalid options or data (non-finite
 // entries that are observed, unless nan_as_missing).
+//
+// Ensembles and cross-validations are shared among the processes of an MPI
+// run (ltr/distributed.h); every process returns the same result. Stopped
+// by SIGINT/SIGTERM (ltr/interrupt.h), they return what finished
+// (complete() is false); `resume`, such a result read back with
+// ReadDecomposition, makes this run fit only what is missing, with the
+// result of an uninterrupted run.
 DecomposeResult Decompose(const DecomposeOptions& options,
                           const Tensor3& x,
-                          const Mask3* mask = nullptr);
+                          const Mask3* mask = nullptr,
+                          const DecomposeResult* resume = nullptr);
+
+// The options that decide a sweep's results, as text (threads excluded:
+// they do not change results), with the data's dimensions; an output
+// records it so that a resumed run can check it continues the same job.
+std::string ResumeKey(const DecomposeOptions& options, const Dims& dims);
+
+// The /ensemble and /crossval parts of a file WriteDecomposition wrote,
+// complete or interrupted, as Decompose's `resume` takes them.
+DecomposeResult ReadDecomposition(const std::string& file);
 
 // Writes `result` into `out` in the decomposition layout; `axes` names the
 // input's three axes (e.g. "trial,time,neuron") so factor datasets are
-// labelled "<axis>,component".
+// labelled "<axis>,component". An interrupted ensemble or cross-validation
+// is written with attribute complete = 0, its `done` matrix, and only the
+// fits that finished (run_t = restart t).
 void WriteDecomposition(const DecomposeOptions& options,
                         const DecomposeResult& result,
                         const std::string& axes,

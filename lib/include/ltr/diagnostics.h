@@ -54,25 +54,47 @@ struct EnsembleOptions {
   int max_rank = 1;
   int restarts = 1;
   bool compute_corcondia = true;
+  // One line per finished fit on stderr, from the process that fitted it.
+  bool progress = false;
 };
+
+// An ensemble or a cross-validation is a grid of independent tasks (rank
+// index r, restart t): task r * restarts + t fits with the seed the grid
+// assigns it from options.cp.seed. The tasks are shared among the processes
+// of an MPI run (ltr/distributed.h) with the same result as one process, and
+// a run stopped by SIGINT/SIGTERM (ltr/interrupt.h) returns the tasks that
+// finished, from which a later run can resume.
 
 struct EnsembleSummary {
   std::vector<int> ranks;
+  // False when interrupted: only some fits exist; column t of every matrix
+  // is then restart t (NaN where not fitted) and similarity is NaN.
+  bool complete = true;
   // Rows: ranks; columns: restarts, best first within each rank.
   Matrix relative_error;
   Matrix similarity;  // factor match score to the best fit of the same rank
   Matrix corcondia;
-  std::vector<std::vector<CpSummary>> fits;  // fits[rank index][restart]
+  // restart(r, k): the restart index (grid position, hence seed) of column
+  // k's fit; -1 where nothing was fitted.
+  Eigen::MatrixXi restart;
+  // fits[rank index][column]; an empty CpSummary where restart is -1.
+  std::vector<std::vector<CpSummary>> fits;
   double seconds = 0;
 
+  // Number of fits done (restart >= 0).
+  int DoneCount() const;
   std::string BriefReport() const;
 };
 
 // Fits every rank in [min_rank, max_rank] `restarts` times from seeds drawn
-// from options.cp.seed. Fits of a rank are sorted best first.
+// from options.cp.seed. Fits of a rank are sorted best first. With `resume`
+// (the summary of an interrupted run with the same options), its fits are
+// kept and only the missing ones are fitted: the result is the one an
+// uninterrupted run gives. Throws ltr::Error if `resume` has another grid.
 EnsembleSummary RunEnsemble(const EnsembleOptions& options,
                             const Tensor3& x,
-                            const Mask3* mask = nullptr);
+                            const Mask3* mask = nullptr,
+                            const EnsembleSummary* resume = nullptr);
 
 struct CrossValidationOptions {
   CpOptions cp;
@@ -81,20 +103,30 @@ struct CrossValidationOptions {
   // Fraction of the observed entries held out, drawn at random (speckled
   // hold-out, as in TCA); the fits see only the rest.
   double test_fraction = 0.1;
+  bool progress = false;  // as EnsembleOptions::progress
 };
 
 struct CrossValidationSummary {
   std::vector<int> ranks;
+  // As EnsembleSummary: false when interrupted, and then column t is
+  // restart t (NaN where not fitted).
+  bool complete = true;
   Matrix train_error;  // (ranks x restarts) relative error on training entries
   Matrix test_error;   // (ranks x restarts) relative error on held-out entries
+  Eigen::MatrixXi restart;  // restart index of each column's fit, -1 if none
   double seconds = 0;
 
+  int DoneCount() const;
   std::string BriefReport() const;
 };
 
-CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
-                                     const Tensor3& x,
-                                     const Mask3* mask = nullptr);
+// Fits every rank `restarts` times on the training entries of one speckled
+// hold-out. `resume` as in RunEnsemble.
+CrossValidationSummary CrossValidate(
+    const CrossValidationOptions& options,
+    const Tensor3& x,
+    const Mask3* mask = nullptr,
+    const CrossValidationSummary* resume = nullptr);
 
 }  // namespace ltr
 

@@ -29,6 +29,11 @@
 
 namespace ltr {
 
+enum class FitInitialization { kAuto, kData, kRandom };
+// "auto", "data", "random"; Parse throws ltr::Error on another name.
+std::string FitInitializationName(FitInitialization init);
+FitInitialization ParseFitInitialization(const std::string& name);
+
 struct FitOptions {
   // --- Model ---------------------------------------------------------------
   WeightKind kind = WeightKind::kLowTensorRank;
@@ -50,7 +55,27 @@ struct FitOptions {
   int conditions = 0;
   // Fixed random base W0 = base_gain * J, J_ij ~ N(0, 1/N); 0 = no base.
   double base_gain = 0.0;
-  // Standard deviation of the random initial x0 entries.
+  // A given fixed base W0 (units x units), e.g. a full fit of the baseline
+  // trials, so the structured part models the change from it. Non-empty
+  // overrides base_gain.
+  Eigen::MatrixXd base_weights;
+  // How the fit starts (when no initial_parameters are given):
+  //  kData:   data-driven (docs/fit.md "Initialisation"): the activity is
+  //           mapped to estimated unit states (identity readout: phi^-1 of
+  //           the activity; otherwise its principal components scaled into
+  //           phi's range), the dynamics are fitted to them by one-step-ahead
+  //           ridge least squares (full W), or the truncated SVD of that W
+  //           refined by alternating least squares over a, b, c (low-rank,
+  //           ltr), and x0 is the mean estimated first state per condition.
+  //  kRandom: small random weights, c = 1, random x0 and readout.
+  //  kAuto:   kData with an identity readout, kRandom otherwise (measured:
+  //           through a learned readout the principal components mix the
+  //           units, the one-step regression explains little and the fit
+  //           from it ends worse than from a random start; docs/fit.md).
+  FitInitialization initialization = FitInitialization::kAuto;
+  double init_ridge = 1e-3;      // relative ridge of the least squares
+  int init_als_iterations = 50;  // alternating least-squares sweeps (max)
+  // Standard deviation of the random initial x0 entries (kRandom).
   double init_x0_scale = 0.1;
   // Warm start (e.g. a checkpoint, or another fit): when set, the fit starts
   // from these parameters instead of a random draw. They must have the shape
@@ -111,9 +136,13 @@ struct FitIteration {
 struct FitSummary {
   FittedModel model;  // the fitted parameters (factors normalised)
 
-  // Why the fit stopped: "converged", "no_convergence" (iteration or time
-  // limit), "early_stopped" (held-out patience), "diverged" (the loss or its
-  // gradient stopped being finite; the parameters are the last finite ones).
+  // Why the fit stopped: "converged" (Ceres' function tolerance: relative
+  // cost change below it, or gradient tolerance), "stalled" (steps below the
+  // parameter tolerance, or a line search that finds no decrease: progress
+  // stopped, not necessarily at a minimum), "no_convergence" (iteration or
+  // time limit), "early_stopped" (held-out patience), "diverged" (the loss
+  // or its gradient stopped being finite; the parameters are the last
+  // finite ones).
   std::string termination;
   std::string message;  // Ceres' message, or ours
   bool diverged = false;
@@ -121,6 +150,11 @@ struct FitSummary {
   int best_iteration = 0;  // iteration whose parameters are returned
   double seconds = 0;
   double initial_loss = 0;
+  // How the fit started: "data", "random" or "given" (initial_parameters);
+  // for "data", the R^2 of its one-step regression and its seconds.
+  std::string initialization;
+  double init_one_step_r2 = 0;
+  double init_seconds = 0;
   // Data term on training / held-out entries (rnn.h's D with the train or
   // test mask), at the returned parameters. test_loss is NaN when nothing
   // is held out.

@@ -44,6 +44,35 @@ std::string ReadStringAttribute(const std::string& file,
                                 const std::string& object,
                                 const std::string& name);
 
+// Reads a 3-way dataset a slab of its first dimension at a time (snapshots
+// [begin, end) of a trajectory), so that a dataset larger than memory can be
+// processed in pieces. The file stays open for the reader's lifetime. Data
+// stored as float32 or integers are converted to double on reading.
+class SlabReader {
+ public:
+  // Throws ltr::Error unless `dataset` in `file` is a numeric 3-D dataset.
+  SlabReader(const std::string& file, const std::string& dataset);
+  ~SlabReader();
+  SlabReader(const SlabReader&) = delete;
+  SlabReader& operator=(const SlabReader&) = delete;
+
+  // The dataset's shape, known without reading any data.
+  const Dims& dims() const;
+  // First-dimension extent of one storage chunk (1 for trajectories written
+  // by AppendableFile); 0 when the dataset is contiguous. Slabs made of whole
+  // chunks are read without touching a chunk twice.
+  Index chunk_rows() const;
+  // "float64", "float32", "int32", ...
+  const std::string& dtype() const;
+  // Copies rows [begin, end) (row-major, (end - begin) x J x K doubles) into
+  // buffer. Throws ltr::Error on a range outside [0, dims()[0]].
+  void Read(Index begin, Index end, double* buffer);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 struct DatasetInfo {
   std::string path;
   std::vector<Index> shape;
@@ -157,6 +186,12 @@ class AppendableFile {
   void AppendMatrix(const std::string& dataset,
                     const Matrix& m,
                     const std::string& axes = "");
+  // As AppendRow, stored as float32 (half the disk space and read traffic;
+  // values are rounded to single precision).
+  void AppendRowFloat32(const std::string& dataset,
+                        const std::vector<Index>& row_shape,
+                        const double* values,
+                        const std::string& axes = "");
   // Several scalar rows of a 1-D float64 or int64 dataset.
   void AppendValues(const std::string& dataset,
                     const std::vector<double>& v,

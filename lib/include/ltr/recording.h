@@ -37,6 +37,12 @@ Recording ReadRecording(const std::string& file,
                         const std::string& activity = "/activity");
 void WriteRecording(const Recording& recording, io::OutputFile* out);
 
+// The recording of the listed trials only, in the order given (activity,
+// inputs, mask and per-trial labels). Throws ltr::Error on a trial index
+// out of range.
+Recording SelectTrials(const Recording& recording,
+                       const std::vector<Index>& trials);
+
 }  // namespace ltr
 
 #endif  // LTR_RECORDING_H_

@@ -3,7 +3,9 @@
 #define LTR_SYNTHETIC_H_
 
 #include <cstdint>
+#include <string>
 
+#include "ltr/io.h"
 #include "ltr/model_file.h"
 #include "ltr/recording.h"
 #include "ltr/tensor.h"
@@ -56,6 +58,45 @@ struct LtrTeacherOptions {
 // and positive, no inputs, zero bias and offset, mse loss. Factors follow
 // NormalizeFactors' convention.
 FittedModel MakeLtrTeacher(const LtrTeacherOptions& options);
+
+struct TrajectoryExampleOptions {
+  int units = 64;       // N
+  int snapshots = 100;  // K, snapshot 0 being W0
+  int rank = 3;         // R of the planted update W_k - W_0
+  // Entries of W0 are N(0, w0_gain^2 / N), a random initial network.
+  double w0_gain = 1.0;
+  // Relative noise: ||noise|| / ||W_k - W_0|| over the whole trajectory,
+  // i.i.d. Gaussian on every entry of every snapshot.
+  double noise = 0.01;
+  bool float32 = false;  // store /weights as float32
+  std::uint64_t seed = 1;
+};
+
+// The planted parts of a learning trajectory
+//   W_k = W0 + sum_r c[k, r] a_r b_r^T + E_k,
+// with unit random a_r, b_r and update time courses c[:, r] that start at 0
+// (c[0, r] = 0): saturating learning curves 1 - exp(-k / tau_r) for even r,
+// transient bumps (k / tau_r) exp(1 - k / tau_r) for odd r, tau_r spread
+// over the run, scaled so that the r-th term's norm is (R - r / 2) times N.
+// No snapshot is formed here, so N = 512 x 2000 snapshots costs N^2 R.
+struct TrajectoryExample {
+  Matrix w0;  // N x N
+  // The update tensor [W_k - W_0] without noise, modes (snapshot, post, pre),
+  // in canonical form.
+  Ktensor update;
+  double noise_sigma = 0;  // standard deviation of each entry of E_k
+};
+
+TrajectoryExample MakeTrajectoryExample(
+    const TrajectoryExampleOptions& options);
+
+// Appends the snapshots W_0 .. W_{K-1} of `example` one at a time to
+// `dataset` of out (axes "snapshot,post,pre", float32 when options.float32),
+// with noise drawn from options.seed; memory stays at one snapshot.
+void AppendTrajectory(const TrajectoryExampleOptions& options,
+                      const TrajectoryExample& example,
+                      io::AppendableFile* out,
+                      const std::string& dataset = "/weights");
 
 }  // namespace ltr
 

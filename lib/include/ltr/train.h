@@ -169,6 +169,13 @@ struct AdaptationOptions {
   int washout_trials = 100;     // epoch 2: no force, SGD after each trial
   double curl = 0.5;            // k of the curl force during adaptation
   double learning_rate = 0.01;  // SGD step size of trial-by-trial learning
+  // Gradients longer than this are scaled down to it (0 = no clipping).
+  // The reach plant is a double integrator: without clipping, one large
+  // error (the first curl or washout trial) can make SGD diverge.
+  double clip_norm = 1.0;
+  // Learn only W during the protocol (W_in and W_out stay as pre-trained),
+  // so that all of the learning shows in the weight trajectory.
+  bool recurrent_only = false;
 
   bool IsValid(std::string* error) const;
 };

@@ -1,0 +1,94 @@
+// The learning-over-trials pipeline (the README's main job) as one library
+// call: from a recording over learning that also holds the true weights of
+// every trial (`ltr train --protocol adaptation` writes one), to
+//   1. a full RNN fitted to the baseline trials (the base W_B),
+//   2. low-tensor-rank RNNs W_k = W_B + sum_r c[k,r] a_r b_r^T fitted to all
+//      trials over a range of ranks, with held-out blocks choosing the rank,
+//   3. CP of the fitted and of the true weight-update tensors
+//      [W_k - W_B] and [W_k - W_0], aligned and compared (factor match
+//      score per mode; trial factors per epoch),
+//   4. the rank bounds on the true trajectory,
+//   5. figures (ltr plot) and an HTML report.
+// Every step writes the file its own command would write, so each can be
+// opened, plotted and re-run on its own.
+#ifndef LTR_PIPELINE_H_
+#define LTR_PIPELINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ltr/bounds.h"
+#include "ltr/decompose.h"
+#include "ltr/fit.h"
+#include "ltr/plot.h"
+
+namespace ltr {
+
+struct PipelineOptions {
+  std::string input;       // recording over learning with /weights and /epoch
+  std::string output_dir;  // created if missing; files are replaced
+
+  // Fits. Units = neurons with an identity readout, so fitted and true
+  // weights live in the same unit space and can be compared entry by entry.
+  FitOptions fit;          // shared settings of both fit stages
+  int baseline_epoch = 0;  // trials with this /epoch label fit W_B
+  std::vector<int> ranks = {1, 2, 3, 4, 5, 6};
+  int seeds = 1;  // fits per rank
+
+  // CP of the update tensors: ranks 1..max(ranks), restarts each.
+  int cp_restarts = 3;
+
+  BoundsOptions bounds;
+  bool plots = true;  // figures and report need gnuplot
+  PlotOptions plot;
+
+  std::uint64_t seed = 1;
+  int num_threads = 1;
+  std::string command;  // recorded in every output
+  // Called with a one-line progress message at every step (may be empty).
+  std::function<void(const std::string&)> progress;
+
+  bool IsValid(std::string* error) const;
+};
+
+// The comparison of the fitted with the true update tensor at one CP rank.
+struct UpdateComparison {
+  int rank = 0;
+  double true_relative_error = 0;    // CP fit of the true update tensor
+  double fitted_relative_error = 0;  // CP fit of the fitted update tensor
+  double factor_match = 0;           // FMS over all modes (aligned)
+  // Mean |cos| over matched components, per mode (trial, post, pre).
+  double trial_congruence = 0;
+  double post_congruence = 0;
+  double pre_congruence = 0;
+  // Relative Frobenius distance between fitted and true update tensors.
+  double update_distance = 0;
+  // (epochs x rank): mean of each aligned trial factor over each epoch,
+  // true and fitted, the factors scaled by their weights.
+  Eigen::MatrixXd true_epoch_means;
+  Eigen::MatrixXd fitted_epoch_means;
+  std::vector<std::int64_t> epochs;  // the epoch labels of the rows
+};
+
+struct PipelineSummary {
+  RankSweepSummary sweep;       // stage 2
+  double baseline_test_r2 = 0;  // stage 1, held-out R^2 on baseline trials
+  UpdateComparison comparison;  // at the chosen rank
+  BoundsSummary bounds;
+  std::vector<Figure> figures;     // empty without plots
+  std::vector<std::string> files;  // every file written, report last
+  double seconds = 0;
+
+  // The short table the command prints.
+  std::string SummaryTable() const;
+};
+
+// Runs the pipeline. Throws ltr::Error on invalid options or input (no
+// /weights, no baseline trials, weights and activity of different sizes).
+PipelineSummary RunLearningPipeline(const PipelineOptions& options);
+
+}  // namespace ltr
+
+#endif  // LTR_PIPELINE_H_

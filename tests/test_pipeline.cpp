@@ -1,0 +1,154 @@
+// The learning-over-trials pipeline (pipeline.h) end to end on a small
+// reach-adaptation recording, and its refusals of unsuitable input.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "ltr/diagnostics.h"
+#include "ltr/error.h"
+#include "ltr/io.h"
+#include "ltr/model_file.h"
+#include "ltr/pipeline.h"
+#include "ltr/train.h"
+#include "test_support.h"
+
+namespace ltr {
+namespace {
+
+// A 12-unit network through 6 baseline, 8 curl and 6 washout trials.
+std::string MakeLearningRecording(const test::ScratchDir& dir) {
+  TrainOptions o;
+  o.task.kind = TaskKind::kReach;
+  o.units = 12;
+  o.g = 0.0;
+  o.batch = 4;
+  o.steps = 30;
+  o.record_every = 10;
+  o.seed = 5;
+  AdaptationOptions a;
+  a.baseline_trials = 6;
+  a.adaptation_trials = 8;
+  a.washout_trials = 6;
+  a.recurrent_only = true;
+  const std::string path = dir / "learning.h5";
+  RunAdaptationToFile(o, a, path, "test");
+  return path;
+}
+
+PipelineOptions SmallPipeline(const std::string& input,
+                              const std::string& out) {
+  PipelineOptions o;
+  o.input = input;
+  o.output_dir = out;
+  o.ranks = {1, 2};
+  o.fit.max_iterations = 60;
+  o.fit.hold_out.block_trials = 5;  // 20 trials: blocks that fit
+  o.fit.hold_out.test_trials = 2;
+  o.cp_restarts = 2;
+  o.plots = false;
+  o.seed = 2;
+  return o;
+}
+
+Ktensor ReadCp(const std::string& file, const std::string& group) {
+  Ktensor k;
+  k.weights = io::ReadVector(file, group + "/weights");
+  for (int n = 0; n < 3; ++n)
+    k.factors[static_cast<size_t>(n)] =
+        io::ReadMatrix(file, group + "/factors/" + std::to_string(n));
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "pipeline: fits, update tensors and comparison are consistent with the "
+    "files it writes",
+    "[pipeline]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  const PipelineOptions o = SmallPipeline(input, dir / "out");
+  const PipelineSummary s = RunLearningPipeline(o);
+
+  for (const char* name : {"baseline_fit.h5",
+                           "fit.h5",
+                           "true_update_cp.h5",
+                           "fitted_update_cp.h5",
+                           "bounds.h5",
+                           "summary.h5"})
+    CHECK(std::ifstream(dir / ("out/" + std::string(name))).good());
+  const int rank = s.sweep.chosen_rank;
+  REQUIRE((rank == 1 || rank == 2));
+  CHECK(io::ReadDoubleAttribute(dir / "out/fit.h5", "/cv", "chosen_rank") ==
+        rank);
+
+  // The fitted update sum_r (c[k,r] - mean of c[:,r] over the 6 baseline
+  // trials) a_r b_r^T has CP rank <= the model's rank, so its CP at that
+  // rank is (numerically) exact: this checks the tensor was laid out
+  // (trial, post, pre) consistently.
+  const std::string fitted = dir / "out/fitted_update_cp.h5";
+  const std::string group = "/ensemble/rank_" + std::to_string(rank) + "/run_0";
+  const Ktensor f = ReadCp(fitted, group);
+  const FittedModel model = ReadModel(dir / "out/fit.h5");
+  const RnnParameters& p = model.parameters;
+  const Eigen::RowVectorXd baseline_c = p.c.topRows(6).colwise().mean();
+  const Tensor3 reconstruction = f.Full();
+  double diff = 0, norm = 0;
+  for (Index k = 0; k < p.num_trials(); ++k)
+    for (Index i = 0; i < p.units(); ++i)
+      for (Index j = 0; j < p.units(); ++j) {
+        double direct = 0;
+        for (Index r = 0; r < p.rank(); ++r)
+          direct += (p.c(k, r) - baseline_c(r)) * p.a(i, r) * p.b(j, r);
+        diff += std::pow(reconstruction(k, i, j) - direct, 2);
+        norm += direct * direct;
+      }
+  REQUIRE(norm > 0);
+  CHECK(std::sqrt(diff / norm) < 1e-3);
+
+  // The true update W_k - W_0 is zero over the baseline epoch (no learning
+  // there), so its CP trial factors are too.
+  const Ktensor t = ReadCp(dir / "out/true_update_cp.h5", group);
+  for (Index trial = 0; trial < 6; ++trial)
+    for (Index r = 0; r < t.rank(); ++r)
+      CHECK(std::abs(t.weights(r) * t.factors[0](trial, r)) < 1e-8);
+
+  // The reported factor match is the alignment of those two files' fits.
+  CHECK(s.comparison.factor_match == Approx(FactorMatchScore(t, f)));
+  CHECK(io::ReadDoubleAttribute(dir / "out/summary.h5", "/", "factor_match") ==
+        Approx(s.comparison.factor_match));
+  REQUIRE(s.comparison.epochs == std::vector<std::int64_t>{0, 1, 2});
+  CHECK(s.comparison.true_epoch_means.row(0).norm() < 1e-8);
+  // The baseline network is fitted well (units = neurons, R^2 held out).
+  CHECK(s.baseline_test_r2 > 0.9);
+  CHECK(!s.bounds.rows.empty());
+}
+
+TEST_CASE("pipeline: refuses input it cannot use with one clear error",
+          "[pipeline]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  SECTION("no baseline trials") {
+    PipelineOptions o = SmallPipeline(input, dir / "out");
+    o.baseline_epoch = 7;
+    CHECK_THROWS_WITH(RunLearningPipeline(o),
+                      Catch::Contains("no trial has epoch 7"));
+  }
+  SECTION("a recording without weights") {
+    io::OutputFile out(dir / "plain.h5", "test");
+    out.WriteTensor3(
+        "/activity", io::ReadTensor3(input, "/activity"), "trial,time,neuron");
+    out.Commit();
+    PipelineOptions o = SmallPipeline(dir / "plain.h5", dir / "out");
+    CHECK_THROWS_AS(RunLearningPipeline(o), Error);
+  }
+  SECTION("the command exits 1 with one line") {
+    const test::RunResult r =
+        test::RunLtr("pipeline " + dir / "missing.h5" + " -o " + dir / "o");
+    CHECK(r.exit_code == 1);
+    CHECK(test::CountLines(r.err) == 1);
+  }
+}
+
+}  // namespace ltr

@@ -1,0 +1,103 @@
+// ltr pipeline: the learning-over-trials job of the README (pipeline.h).
+#include "ltr/pipeline.h"
+
+#include <iostream>
+
+#include "cli.h"
+#include "commands.h"
+#include "ltr/error.h"
+
+namespace ltr {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ltr pipeline LEARNING.h5 -o DIR [--ranks 1:6] [--seeds 1] "
+    "[--threads 0]\n\n"
+    "Runs the learning-over-trials pipeline on a recording over learning that\n"
+    "also holds the true weights of every trial (ltr train --protocol\n"
+    "adaptation writes one):\n"
+    "  1. a full RNN fitted to the baseline trials gives the base W_B;\n"
+    "  2. ltr RNNs W_k = W_B + sum_r c[k,r] a_r b_r^T are fitted to all "
+    "trials\n"
+    "     for every rank, held-out blocks choosing the rank;\n"
+    "  3. CP of the fitted [W_k - W_B] and true [W_k - W_0] update tensors,\n"
+    "     aligned: factor match, congruence per mode, trial factors per "
+    "epoch;\n"
+    "  4. the rank bounds on the true trajectory;\n"
+    "  5. figures (ltr plot) and DIR/report.html.\n"
+    "Units = neurons with an identity readout, so fitted and true weights are\n"
+    "compared in the same unit space. Every step writes the file its own\n"
+    "command would (fit.h5, true_update_cp.h5, ...). See docs/pipeline.md.\n\n"
+    "example:\n"
+    "  ltr pipeline data/example_learning.h5 -o out/pipeline\n";
+
+}  // namespace
+
+int RunPipeline(int argc, char** argv) {
+  namespace po = cli::po;
+  PipelineOptions d;
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("input", po::value<std::string>(), "recording over learning (HDF5)")
+    ("ranks", po::value<std::string>()->default_value("1:6"),
+     "ranks of the ltr fits, A:B or a list")
+    ("seeds", po::value<int>()->default_value(d.seeds), "fits per rank")
+    ("max-iters", po::value<int>()->default_value(1000),
+     "maximum L-BFGS iterations per fit")
+    ("max-seconds", po::value<double>()->default_value(120.0),
+     "wall-clock limit per fit")
+    ("smoothing-weight", po::value<double>()->default_value(0.0),
+     "weight of the second-difference prior on trial factors (0 = none)")
+    ("l2", po::value<double>()->default_value(1e-5),
+     "L2 penalty on the ltr factors a, b, c (a minimum-norm update: the\n"
+     "weights along directions the activity never visits are not\n"
+     "identifiable)")
+    ("cp-restarts", po::value<int>()->default_value(d.cp_restarts),
+     "CP restarts per rank of the update tensors")
+    ("no-plots", po::bool_switch(), "skip figures and the report (no gnuplot)")
+    ("progress", po::value<int>()->default_value(50),
+     "fit progress on stderr every K iterations (0 = off)")
+    ("seed", po::value<std::uint64_t>()->default_value(d.seed),
+     "seed of every fit and decomposition")
+    ("threads", po::value<int>()->default_value(0), "threads (0 = all cores)")
+    ("output,o", po::value<std::string>()->required(), "output directory");
+  // clang-format on
+  po::positional_options_description positional;
+  positional.add("input", 1);
+  po::variables_map vm;
+  if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
+  if (!vm.count("input")) throw Error("give the recording LEARNING.h5");
+
+  PipelineOptions o;
+  o.input = vm["input"].as<std::string>();
+  o.output_dir = vm["output"].as<std::string>();
+  o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
+  o.seeds = vm["seeds"].as<int>();
+  o.fit.max_iterations = vm["max-iters"].as<int>();
+  o.fit.max_seconds = vm["max-seconds"].as<double>();
+  o.fit.progress_every = vm["progress"].as<int>();
+  const double smoothing = vm["smoothing-weight"].as<double>();
+  if (smoothing > 0) {
+    o.fit.smoothing.kind = TrialSmoothing::kSecondDifference;
+    o.fit.smoothing.weight = smoothing;
+  }
+  o.fit.loss.l2_w = o.fit.loss.l2_c = vm["l2"].as<double>();
+  o.cp_restarts = vm["cp-restarts"].as<int>();
+  o.plots = !vm["no-plots"].as<bool>();
+  o.seed = vm["seed"].as<std::uint64_t>();
+  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
+  o.command = cli::CommandLine(argc, argv);
+  o.progress = [](const std::string& line) { std::cerr << line << std::endl; };
+
+  const PipelineSummary s = RunLearningPipeline(o);
+  std::cout << s.SummaryTable();
+  std::cout << "wrote " << o.output_dir << "/ (" << s.files.size() << " files";
+  if (!s.figures.empty())
+    std::cout << ", " << s.figures.size() << " figures; open " << o.output_dir
+              << "/report.html";
+  std::cout << ")\n";
+  return 0;
+}
+
+}  // namespace ltr
