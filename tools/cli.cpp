@@ -105,6 +105,9 @@ std::vector<int> ParseRanks(const std::string& text,
 }
 
 int ResolveThreads(int threads) {
+  if (threads < 0)
+    throw Error("option --threads: " + std::to_string(threads) +
+                " is negative (0 = every core)");
   if (threads > 0) return threads;
   return std::max(1u, std::thread::hardware_concurrency());
 }

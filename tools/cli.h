@@ -35,7 +35,7 @@ std::pair<int, int> ParseRange(const std::string& text,
 // "2:5" -> {2, 3, 4, 5}; "1,2,4" -> {1, 2, 4}.
 std::vector<int> ParseRanks(const std::string& text, const std::string& option);
 
-// 0 means every core of the machine.
+// 0 means every core of the machine; a negative count throws ltr::Error.
 int ResolveThreads(int threads);
 
 }  // namespace ltr::cli

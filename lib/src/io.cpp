@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <iomanip>
 #include <sstream>
 
 #include "ltr/error.h"
@@ -142,16 +143,26 @@ H5::DataSet OpenNumeric(const H5::H5File& f,
   return ds;
 }
 
-// Runs `body`, turning any HDF5 failure into a one-line error about `what`.
+// Runs `body`, turning any HDF5 failure into a one-line error about `what`
+// with `hint`, the likely cause.
 template <typename Body>
-auto Guard(const std::string& what, Body body) -> decltype(body()) {
+auto Guard(const std::string& what,
+           Body body,
+           const char* hint = "file truncated or corrupt?")
+    -> decltype(body()) {
   QuietHdf5();
   try {
     return body();
   } catch (const H5::Exception& e) {
-    throw Error(what + ": HDF5 error in " + e.getFuncName() +
-                " (file truncated or corrupt?)");
+    throw Error(what + ": HDF5 error in " + e.getFuncName() + " (" + hint +
+                ")");
   }
+}
+
+// Guard for writing: failures there are about the target, not the data.
+template <typename Body>
+auto GuardWrite(const std::string& what, Body body) -> decltype(body()) {
+  return Guard(what, body, "is the directory writable and the disk not full?");
 }
 
 template <typename T>
@@ -163,8 +174,24 @@ std::vector<T> ReadAll(const std::string& file,
   return Guard("cannot read " + Quote(dataset) + " from " + Quote(file), [&] {
     H5::H5File f = OpenForReading(file);
     H5::DataSet ds = OpenNumeric(f, file, dataset, expected_rank, shape);
+    // A corrupt or hostile file can declare any shape: refuse one that
+    // could not fit in memory before trying to allocate it.
+    const double limit = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
+                         static_cast<double>(sysconf(_SC_PAGE_SIZE));
+    double bytes = sizeof(T);
     size_t count = 1;
-    for (Index d : *shape) count *= static_cast<size_t>(d);
+    for (Index d : *shape) {
+      bytes *= static_cast<double>(d);
+      count *= static_cast<size_t>(d);
+    }
+    if (bytes > limit) {
+      std::ostringstream gb;
+      gb << std::setprecision(3) << bytes / 1e9;
+      throw Error(Quote(dataset) + " in " + Quote(file) + " declares " +
+                  gb.str() +
+                  " GB, more than this machine's memory (use ltr decompose "
+                  "--stream for trajectories larger than memory)");
+    }
     std::vector<T> values(count);
     if (count > 0) ds.read(values.data(), memory_type);
     return values;
@@ -484,7 +511,7 @@ struct OutputFile::Impl {
              const H5::PredType& file_type,
              const H5::PredType& memory_type,
              const std::string& axes) {
-    Guard("cannot write " + Quote(dataset) + " to " + Quote(path), [&] {
+    GuardWrite("cannot write " + Quote(dataset) + " to " + Quote(path), [&] {
       Group(ParentOf(dataset));
       H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
       H5::DataSet ds = file().createDataSet(dataset, file_type, space);
@@ -501,7 +528,7 @@ struct OutputFile::Impl {
                    const T& value,
                    const H5::PredType& file_type,
                    const H5::PredType& memory_type) {
-    Guard("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
+    GuardWrite("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
       auto write = [&](H5::H5Object& owner) {
         if (owner.attrExists(name)) owner.removeAttr(name);
         owner.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR))
@@ -567,7 +594,7 @@ OutputFile::OutputFile(const std::string& path, const std::string& command)
   impl_->temporary = (directory / ("." + target.filename().string() + ".tmp-" +
                                    std::to_string(getpid())))
                          .string();
-  Guard("cannot create " + Quote(impl_->temporary), [&] {
+  GuardWrite("cannot create " + Quote(impl_->temporary), [&] {
     impl_->file_owner =
         std::make_unique<H5::H5File>(impl_->temporary, H5F_ACC_TRUNC);
     H5::Group root = impl_->file().openGroup("/");
@@ -669,7 +696,7 @@ void OutputFile::SetAttribute(const std::string& object,
 void OutputFile::SetAttribute(const std::string& object,
                               const std::string& name,
                               const std::string& value) {
-  Guard("cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
+  GuardWrite("cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
         [&] {
           if (object != "/" && PathExists(impl_->file(), object) &&
               impl_->file().childObjType(object) == H5O_TYPE_DATASET) {
@@ -769,7 +796,7 @@ struct AppendableFile::Impl {
               const H5::PredType& file_type,
               const H5::PredType& memory_type,
               const std::string& axes) {
-    Guard("cannot append to " + Quote(dataset) + " in " + Quote(path), [&] {
+    GuardWrite("cannot append to " + Quote(dataset) + " in " + Quote(path), [&] {
       H5::DataSet ds = Extendible(dataset, row_shape, file_type, axes);
       std::vector<hsize_t> dims(row_shape.size() + 1);
       ds.getSpace().getSimpleExtentDims(dims.data());
@@ -804,7 +831,7 @@ AppendableFile::AppendableFile(const std::string& path,
     return;
   }
   CheckOutputTarget(path);
-  Guard("cannot create " + Quote(path), [&] {
+  GuardWrite("cannot create " + Quote(path), [&] {
     impl_->file = std::make_unique<H5::H5File>(path, H5F_ACC_TRUNC);
     H5::Group root = impl_->file->openGroup("/");
     WriteProvenance(&root, command);
@@ -911,7 +938,7 @@ void AppendableFile::WriteVector(const std::string& dataset, const Vector& v) {
 void AppendableFile::WriteMatrix(const std::string& dataset,
                                  const Matrix& m,
                                  const std::string& axes) {
-  Guard("cannot write " + Quote(dataset) + " to " + Quote(impl_->path), [&] {
+  GuardWrite("cannot write " + Quote(dataset) + " to " + Quote(impl_->path), [&] {
     const bool vector = m.cols() == 1;
     std::vector<hsize_t> dims{static_cast<hsize_t>(m.rows())};
     if (!vector) dims.push_back(static_cast<hsize_t>(m.cols()));
@@ -949,7 +976,7 @@ void SetScalarAttribute(H5::H5File& file,
                         const T& value,
                         const H5::PredType& file_type,
                         const H5::PredType& memory_type) {
-  Guard("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
+  GuardWrite("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
     auto write = [&](H5::H5Object& owner) {
       if (owner.attrExists(name)) {
         H5::Attribute attr = owner.openAttribute(name);
@@ -1002,7 +1029,7 @@ void AppendableFile::SetAttribute(const std::string& object,
 void AppendableFile::SetAttribute(const std::string& object,
                                   const std::string& name,
                                   const std::string& value) {
-  Guard("cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
+  GuardWrite("cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
         [&] {
           if (object != "/" && PathExists(*impl_->file, object) &&
               impl_->file->childObjType(object) == H5O_TYPE_DATASET) {
