@@ -55,7 +55,7 @@ std::vector<double> ReadAll(const std::string& file, const io::DatasetInfo& d) {
 
 }  // namespace
 
-// Declared in test_interrupt.cpp too. `ignore` names further attributes
+// Declared in test_support.h. `ignore` names further attributes
 // that may differ (e.g. resumed_command).
 void CheckSameFiles(const std::string& a,
                     const std::string& b,

@@ -28,13 +28,6 @@
 using namespace ltr;
 using Catch::Matchers::Contains;
 
-namespace ltr::test {
-// Bit-for-bit comparison of two outputs, timings aside (test_determinism).
-void CheckSameFiles(const std::string& a,
-                    const std::string& b,
-                    const std::set<std::string>& ignore);
-}  // namespace ltr::test
-
 namespace {
 
 const std::string kTca = std::string(LTR_SOURCE_DIR) + "/data/example_tca.h5";
@@ -59,13 +52,6 @@ std::vector<std::string> SweepArgs(const std::string& output) {
           "--progress",
           "-o",
           output};
-}
-
-std::string Slurp(const std::string& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 int CountLines(const std::string& file) {
@@ -172,7 +158,7 @@ TEST_CASE(
         CHECK(p.fits[r][k].relative_error == t.fits[r][j].relative_error);
         CHECK(p.fits[r][k].model.factors[0] == t.fits[r][j].model.factors[0]);
       }
-    CHECK_THAT(Slurp(err), Contains("--resume"));
+    CHECK_THAT(test::ReadText(err), Contains("--resume"));
 
     std::vector<std::string> resume = SweepArgs(part);
     resume.insert(resume.end() - 2, "--resume");

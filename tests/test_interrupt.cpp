@@ -32,19 +32,7 @@
 using namespace ltr;
 using Catch::Matchers::Contains;
 
-namespace ltr::test {
-// Defined in test_determinism.cpp.
-void CheckSameFiles(const std::string& a,
-                    const std::string& b,
-                    const std::set<std::string>& ignore);
-}  // namespace ltr::test
-
 namespace {
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // The ltr binary started with `args`, stdout and stderr to files.
 class Child {
@@ -155,11 +143,11 @@ TEST_CASE(
   args.push_back(b);
   Child child(args, dir / "b.out", err);
   REQUIRE(
-      child.WaitUntil([&] { return CountOf(Slurp(err), "iter ") > 20; }, 60.0));
+      child.WaitUntil([&] { return CountOf(test::ReadText(err), "iter ") > 20; }, 60.0));
   const int status = child.SignalAndWait(SIGINT);
-  INFO("stderr: " << Slurp(err));
+  INFO("stderr: " << test::ReadText(err));
   REQUIRE(status == 128 + SIGINT);
-  CHECK_THAT(Slurp(err), Contains("ltr fit --resume -o"));
+  CHECK_THAT(test::ReadText(err), Contains("ltr fit --resume -o"));
 
   // The partial output: a readable model, marked interrupted, stopped
   // before the uninterrupted fit converged; nothing else in the directory.
@@ -261,9 +249,9 @@ TEST_CASE(
       },
       60.0));
   const int status = child.SignalAndWait(SIGTERM);
-  INFO("stderr: " << Slurp(err));
+  INFO("stderr: " << test::ReadText(err));
   REQUIRE(status == 128 + SIGTERM);
-  CHECK_THAT(Slurp(err), Contains("ltr train --resume -o"));
+  CHECK_THAT(test::ReadText(err), Contains("ltr train --resume -o"));
 
   // Readable, incomplete, ending at a snapshot whose checkpoint matches.
   CHECK(io::ReadDoubleAttribute(b, "/", "complete") == 0.0);

@@ -20,23 +20,9 @@
 using namespace ltr;
 using Catch::Matchers::Contains;
 
-namespace ltr::test {
-// Bit-for-bit comparison of two outputs, timings aside (test_determinism).
-void CheckSameFiles(const std::string& a,
-                    const std::string& b,
-                    const std::set<std::string>& ignore);
-}  // namespace ltr::test
-
 namespace {
 
 const std::string kTca = std::string(LTR_SOURCE_DIR) + "/data/example_tca.h5";
-
-std::string Slurp(const std::string& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Runs `ltr ARGS` under `mpirun -np 2`. CI runs as root, which Open MPI
 // refuses unless told otherwise; --oversubscribe lets 2 processes run on
@@ -52,8 +38,8 @@ test::RunResult RunMpi(const std::string& args, const test::ScratchDir& dir) {
   const int status = std::system(command.c_str());
   test::RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
+  r.out = test::ReadText(out);
+  r.err = test::ReadText(err);
   return r;
 }
 

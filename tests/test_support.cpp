@@ -76,4 +76,11 @@ int CountLines(const std::string& s) {
   return lines;
 }
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 }  // namespace ltr::test

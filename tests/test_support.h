@@ -2,6 +2,7 @@
 #ifndef LTR_TESTS_TEST_SUPPORT_H_
 #define LTR_TESTS_TEST_SUPPORT_H_
 
+#include <set>
 #include <string>
 
 namespace ltr::test {
@@ -33,6 +34,16 @@ RunResult RunLtr(const std::string& args);
 // when python3 with h5py is unavailable or the script fails.
 std::string RunPython(const std::string& script, bool* ok);
 bool HavePythonH5py();
+
+// The whole content of a text file ("" when it cannot be read).
+std::string ReadText(const std::string& path);
+
+// Bit-for-bit comparison of every dataset and attribute of two ltr outputs,
+// except the attributes named in `ignore` (timings, `created`). Defined in
+// test_determinism.cpp, where it is tested.
+void CheckSameFiles(const std::string& a,
+                    const std::string& b,
+                    const std::set<std::string>& ignore);
 
 // Number of lines in s (a trailing newline does not start a new line).
 int CountLines(const std::string& s);
