@@ -262,11 +262,12 @@ struct Context {
 enum class Role { kBars, kLines, kScatter };
 
 // How a mode is drawn, from its axis name (TCA: neurons as bars, time as a
-// line, trials as a scatter) or, unnamed, from its position in a
+// line, trials as a scatter; the post- and pre-synaptic modes of a weight
+// tensor as bars) or, unnamed, from its position in a
 // (trial, time, neuron) recording.
 Role RoleOf(const std::string& axis, int mode) {
   const std::string a = Lower(axis);
-  for (const char* s : {"neuron", "unit", "cell", "channel"})
+  for (const char* s : {"neuron", "unit", "cell", "channel", "post", "pre"})
     if (a.find(s) != std::string::npos) return Role::kBars;
   for (const char* s : {"time", "bin"})
     if (a.find(s) != std::string::npos) return Role::kLines;
