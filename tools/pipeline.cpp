@@ -47,7 +47,7 @@ int RunPipeline(int argc, char** argv) {
      "maximum L-BFGS iterations per fit")
     ("max-seconds", po::value<double>()->default_value(120.0),
      "wall-clock limit per fit")
-    ("smoothing-weight", po::value<double>()->default_value(0.0),
+    ("smoothing-weight", po::value<double>()->default_value(0.1),
      "weight of the second-difference prior on trial factors (0 = none)")
     ("l2", po::value<double>()->default_value(1e-5),
      "L2 penalty on the ltr factors a, b, c (a minimum-norm update: the\n"
