@@ -378,6 +378,41 @@ TEST_CASE(
   CHECK(io::ReadDoubleAttribute(f, "/", "complete") == 1.0);
 }
 
+TEST_CASE(
+    "adaptation steps are clipped to lr x clip_norm, and recurrent_only "
+    "leaves the input and output weights as pre-trained",
+    "[train]") {
+  test::ScratchDir dir;
+  TrainOptions o = Small(TaskKind::kReach, 16);
+  o.steps = 40;
+  AdaptationOptions a;
+  a.baseline_trials = 2;
+  a.adaptation_trials = 6;
+  a.washout_trials = 4;
+  a.curl = 1.0;
+  a.learning_rate = 0.05;
+  a.clip_norm = 0.2;
+  a.recurrent_only = true;
+  const std::string f = dir / "reach.h5";
+  RunAdaptationToFile(o, a, f, "test");
+  const Tensor3 w = io::ReadTensor3(f, "/weights");
+  const Tensor3 w_in = io::ReadTensor3(f, "/w_in");
+  const Tensor3 w_out = io::ReadTensor3(f, "/w_out");
+  const Vector grad_norm = io::ReadVector(f, "/grad_norm");
+  bool some_clipped = false;
+  for (Index k = 0; k + 1 < w.dim(0); ++k) {
+    // Only W is trained, so the step is all in W: |dW| = lr min(|g|, clip).
+    const double step = (w.Slice(k + 1) - w.Slice(k)).norm();
+    const double expected =
+        a.learning_rate * std::min(grad_norm(k), a.clip_norm);
+    CHECK(step == Approx(expected).margin(1e-12));
+    some_clipped = some_clipped || grad_norm(k) > a.clip_norm;
+    CHECK(MatrixXd(w_in.Slice(k + 1)) == MatrixXd(w_in.Slice(0)));
+    CHECK(MatrixXd(w_out.Slice(k + 1)) == MatrixXd(w_out.Slice(0)));
+  }
+  CHECK(some_clipped);  // the test exercises clipping
+}
+
 TEST_CASE("train and analyze round trip on the command line", "[train][cli]") {
   test::ScratchDir dir;
   const test::RunResult t = test::RunLtr(
