@@ -936,23 +936,36 @@ Index Column(const std::vector<std::string>& columns,
   return it - columns.begin();
 }
 
+// A table dataset (one row per case) with its `columns` attribute.
+struct Table {
+  Matrix values;
+  std::vector<std::string> columns;
+  std::string where;  // "'file' dataset", for messages
+};
+
+Table ReadTable(const std::string& path, const std::string& dataset) {
+  Table table;
+  table.values = io::ReadMatrix(path, dataset);
+  table.columns = Split(StringAttribute(path, dataset, "columns"), ',');
+  table.where = "'" + path + "' " + dataset;
+  if (static_cast<Index>(table.columns.size()) != table.values.cols())
+    throw Error(table.where + ": attribute 'columns' does not match its width");
+  return table;
+}
+
 void PlotBounds(const Context& ctx) {
-  const std::string& path = ctx.path;
-  const std::string ds = "/bounds/table";
-  const Matrix t = io::ReadMatrix(path, ds);
-  const std::vector<std::string> columns =
-      Split(StringAttribute(path, ds, "columns"), ',');
-  const std::string where = "'" + path + "' " + ds;
-  if (static_cast<Index>(columns.size()) != t.cols())
-    throw Error(where + ": attribute 'columns' does not match its width");
+  const Table table = ReadTable(ctx.path, "/bounds/table");
+  const Matrix& t = table.values;
+  const std::vector<std::string>& columns = table.columns;
+  const std::string& where = table.where;
   const Index c_bound = Column(columns, "bound", where);
   const Index c_hold = Column(columns, "hypotheses_hold", where);
   const Index c_value = Column(columns, "bound_value", where);
   const Index c_meas = Column(columns, "measured", where);
   const std::vector<std::string> names =
-      Split(StringAttribute(path, ds, "bounds"), ',');
+      Split(StringAttribute(ctx.path, "/bounds/table", "bounds"), ',');
   const std::vector<std::string> cases =
-      Split(StringAttribute(path, ds, "cases"), ';');
+      Split(StringAttribute(ctx.path, "/bounds/table", "cases"), ';');
 
   // One dataset per bound kind (blank-line separated, `index i`), columns
   // bound, measured, filled (1 where the hypotheses hold).
@@ -1018,14 +1031,10 @@ void PlotBounds(const Context& ctx) {
 }
 
 void PlotTheory(const Context& ctx) {
-  const std::string& path = ctx.path;
-  const std::string ds = "/theory/linear";
-  const Matrix t = io::ReadMatrix(path, ds);
-  const std::vector<std::string> columns =
-      Split(StringAttribute(path, ds, "columns"), ',');
-  const std::string where = "'" + path + "' " + ds;
-  if (static_cast<Index>(columns.size()) != t.cols())
-    throw Error(where + ": attribute 'columns' does not match its width");
+  const Table table = ReadTable(ctx.path, "/theory/linear");
+  const Matrix& t = table.values;
+  const std::vector<std::string>& columns = table.columns;
+  const std::string& where = table.where;
   const Index c_g = Column(columns, "g", where);
   // Every X_pred with its measurements X*_meas, plotted against g.
   struct Panel {
