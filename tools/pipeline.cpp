@@ -20,9 +20,9 @@ constexpr const char* kUsage =
     "  2. ltr RNNs W_k = W_B + sum_r c[k,r] a_r b_r^T are fitted to all "
     "trials\n"
     "     for every rank, held-out blocks choosing the rank;\n"
-    "  3. CP of the fitted [W_k - W_B] and true [W_k - W_0] update tensors,\n"
-    "     aligned: factor match, congruence per mode, trial factors per "
-    "epoch;\n"
+    "  3. CP of the true update tensor [W_k - W_0] and of the fitted one\n"
+    "     (W_k minus its baseline mean), aligned: factor match, congruence\n"
+    "     per mode, trial factors per epoch;\n"
     "  4. the rank bounds on the true trajectory;\n"
     "  5. figures (ltr plot) and DIR/report.html.\n"
     "Units = neurons with an identity readout, so fitted and true weights are\n"
@@ -47,9 +47,9 @@ int RunPipeline(int argc, char** argv) {
      "maximum L-BFGS iterations per fit")
     ("max-seconds", po::value<double>()->default_value(120.0),
      "wall-clock limit per fit")
-    ("smoothing-weight", po::value<double>()->default_value(0.1),
+    ("smoothing-weight", po::value<double>()->default_value(0.1, "0.1"),
      "weight of the second-difference prior on trial factors (0 = none)")
-    ("l2", po::value<double>()->default_value(1e-5),
+    ("l2", po::value<double>()->default_value(1e-5, "1e-5"),
      "L2 penalty on the ltr factors a, b, c (a minimum-norm update: the\n"
      "weights along directions the activity never visits are not\n"
      "identifiable)")

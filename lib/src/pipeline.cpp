@@ -464,7 +464,7 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
     plot.epochs_file = o.input;
     plot.num_threads = o.num_threads;
     plot.ranks = {rank};  // factor grids of the compared rank only
-    for (const std::string& file : std::vector<std::string>(s.files)) {
+    for (const std::string& file : s.files) {
       if (BaseName(file) == "summary.h5") continue;
       plot.prefix = BaseName(file).substr(0, BaseName(file).size() - 3) + "_";
       for (Figure& f : PlotFile(plot, file)) s.figures.push_back(f);

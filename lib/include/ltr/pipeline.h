@@ -4,9 +4,9 @@
 //   1. a full RNN fitted to the baseline trials (the base W_B),
 //   2. low-tensor-rank RNNs W_k = W_B + sum_r c[k,r] a_r b_r^T fitted to all
 //      trials over a range of ranks, with held-out blocks choosing the rank,
-//   3. CP of the fitted and of the true weight-update tensors
-//      [W_k - W_B] and [W_k - W_0], aligned and compared (factor match
-//      score per mode; trial factors per epoch),
+//   3. CP of the true weight-update tensor [W_k - W_0] and of the fitted
+//      one [W_k - mean of W_k over the baseline trials], aligned and
+//      compared (factor match score per mode; trial factors per epoch),
 //   4. the rank bounds on the true trajectory,
 //   5. figures (ltr plot) and an HTML report.
 // Every step writes the file its own command would write, so each can be
