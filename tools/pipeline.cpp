@@ -50,8 +50,8 @@ int RunPipeline(int argc, char** argv) {
     ("smoothing-weight", po::value<double>()->default_value(0.1, "0.1"),
      "weight of the second-difference prior on trial factors (0 = none)")
     ("l2", po::value<double>()->default_value(1e-5, "1e-5"),
-     "L2 penalty on the ltr factors a, b, c (a minimum-norm update: the\n"
-     "weights along directions the activity never visits are not\n"
+     "L2 penalty on the ltr factors a, b, c (the minimum-norm update; "
+     "weights along directions the activity never visits are not "
      "identifiable)")
     ("cp-restarts", po::value<int>()->default_value(d.cp_restarts),
      "CP restarts per rank of the update tensors")
