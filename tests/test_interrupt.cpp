@@ -142,8 +142,8 @@ TEST_CASE(
   args.push_back("-o");
   args.push_back(b);
   Child child(args, dir / "b.out", err);
-  REQUIRE(
-      child.WaitUntil([&] { return CountOf(test::ReadText(err), "iter ") > 20; }, 60.0));
+  REQUIRE(child.WaitUntil(
+      [&] { return CountOf(test::ReadText(err), "iter ") > 20; }, 60.0));
   const int status = child.SignalAndWait(SIGINT);
   INFO("stderr: " << test::ReadText(err));
   REQUIRE(status == 128 + SIGINT);

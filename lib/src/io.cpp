@@ -528,21 +528,22 @@ struct OutputFile::Impl {
                    const T& value,
                    const H5::PredType& file_type,
                    const H5::PredType& memory_type) {
-    GuardWrite("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
-      auto write = [&](H5::H5Object& owner) {
-        if (owner.attrExists(name)) owner.removeAttr(name);
-        owner.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR))
-            .write(memory_type, &value);
-      };
-      if (object != "/" && PathExists(file(), object) &&
-          file().childObjType(object) == H5O_TYPE_DATASET) {
-        H5::DataSet ds = file().openDataSet(object);
-        write(ds);
-      } else {
-        H5::Group g = Group(object);
-        write(g);
-      }
-    });
+    GuardWrite(
+        "cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
+          auto write = [&](H5::H5Object& owner) {
+            if (owner.attrExists(name)) owner.removeAttr(name);
+            owner.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR))
+                .write(memory_type, &value);
+          };
+          if (object != "/" && PathExists(file(), object) &&
+              file().childObjType(object) == H5O_TYPE_DATASET) {
+            H5::DataSet ds = file().openDataSet(object);
+            write(ds);
+          } else {
+            H5::Group g = Group(object);
+            write(g);
+          }
+        });
   }
 };
 
@@ -696,17 +697,18 @@ void OutputFile::SetAttribute(const std::string& object,
 void OutputFile::SetAttribute(const std::string& object,
                               const std::string& name,
                               const std::string& value) {
-  GuardWrite("cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
-        [&] {
-          if (object != "/" && PathExists(impl_->file(), object) &&
-              impl_->file().childObjType(object) == H5O_TYPE_DATASET) {
-            H5::DataSet ds = impl_->file().openDataSet(object);
-            WriteStringAttribute(ds, name, value);
-          } else {
-            H5::Group g = impl_->Group(object);
-            WriteStringAttribute(g, name, value);
-          }
-        });
+  GuardWrite(
+      "cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
+      [&] {
+        if (object != "/" && PathExists(impl_->file(), object) &&
+            impl_->file().childObjType(object) == H5O_TYPE_DATASET) {
+          H5::DataSet ds = impl_->file().openDataSet(object);
+          WriteStringAttribute(ds, name, value);
+        } else {
+          H5::Group g = impl_->Group(object);
+          WriteStringAttribute(g, name, value);
+        }
+      });
 }
 
 void OutputFile::Commit() {
@@ -796,23 +798,26 @@ struct AppendableFile::Impl {
               const H5::PredType& file_type,
               const H5::PredType& memory_type,
               const std::string& axes) {
-    GuardWrite("cannot append to " + Quote(dataset) + " in " + Quote(path), [&] {
-      H5::DataSet ds = Extendible(dataset, row_shape, file_type, axes);
-      std::vector<hsize_t> dims(row_shape.size() + 1);
-      ds.getSpace().getSimpleExtentDims(dims.data());
-      const hsize_t old_rows = dims[0];
-      dims[0] = old_rows + count;
-      ds.extend(dims.data());
-      if (count == 0) return;
-      H5::DataSpace file_space = ds.getSpace();
-      std::vector<hsize_t> start(dims.size(), 0);
-      std::vector<hsize_t> block = dims;
-      start[0] = old_rows;
-      block[0] = count;
-      file_space.selectHyperslab(H5S_SELECT_SET, block.data(), start.data());
-      H5::DataSpace memory_space(static_cast<int>(block.size()), block.data());
-      ds.write(data, memory_type, memory_space, file_space);
-    });
+    GuardWrite(
+        "cannot append to " + Quote(dataset) + " in " + Quote(path), [&] {
+          H5::DataSet ds = Extendible(dataset, row_shape, file_type, axes);
+          std::vector<hsize_t> dims(row_shape.size() + 1);
+          ds.getSpace().getSimpleExtentDims(dims.data());
+          const hsize_t old_rows = dims[0];
+          dims[0] = old_rows + count;
+          ds.extend(dims.data());
+          if (count == 0) return;
+          H5::DataSpace file_space = ds.getSpace();
+          std::vector<hsize_t> start(dims.size(), 0);
+          std::vector<hsize_t> block = dims;
+          start[0] = old_rows;
+          block[0] = count;
+          file_space.selectHyperslab(
+              H5S_SELECT_SET, block.data(), start.data());
+          H5::DataSpace memory_space(static_cast<int>(block.size()),
+                                     block.data());
+          ds.write(data, memory_type, memory_space, file_space);
+        });
   }
 };
 
@@ -938,32 +943,36 @@ void AppendableFile::WriteVector(const std::string& dataset, const Vector& v) {
 void AppendableFile::WriteMatrix(const std::string& dataset,
                                  const Matrix& m,
                                  const std::string& axes) {
-  GuardWrite("cannot write " + Quote(dataset) + " to " + Quote(impl_->path), [&] {
-    const bool vector = m.cols() == 1;
-    std::vector<hsize_t> dims{static_cast<hsize_t>(m.rows())};
-    if (!vector) dims.push_back(static_cast<hsize_t>(m.cols()));
-    if (impl_->Exists(dataset)) {
-      H5::DataSet ds = impl_->file->openDataSet(dataset);
-      const std::vector<Index> shape = ShapeOf(ds.getSpace());
-      if (shape.size() == dims.size() &&
-          std::equal(
-              shape.begin(), shape.end(), dims.begin(), [](Index a, hsize_t b) {
-                return static_cast<hsize_t>(a) == b;
-              })) {
-        const RowMajorMatrix row_major = m;
-        ds.write(row_major.data(), H5::PredType::NATIVE_DOUBLE);
-        return;
-      }
-      H5Ldelete(impl_->file->getId(), dataset.c_str(), H5P_DEFAULT);
-    }
-    EnsureGroup(*impl_->file, ParentOf(dataset));
-    H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
-    H5::DataSet ds =
-        impl_->file->createDataSet(dataset, H5::PredType::IEEE_F64LE, space);
-    const RowMajorMatrix row_major = m;
-    if (m.size() > 0) ds.write(row_major.data(), H5::PredType::NATIVE_DOUBLE);
-    if (!axes.empty()) WriteStringAttribute(ds, "axes", axes);
-  });
+  GuardWrite("cannot write " + Quote(dataset) + " to " + Quote(impl_->path),
+             [&] {
+               const bool vector = m.cols() == 1;
+               std::vector<hsize_t> dims{static_cast<hsize_t>(m.rows())};
+               if (!vector) dims.push_back(static_cast<hsize_t>(m.cols()));
+               if (impl_->Exists(dataset)) {
+                 H5::DataSet ds = impl_->file->openDataSet(dataset);
+                 const std::vector<Index> shape = ShapeOf(ds.getSpace());
+                 if (shape.size() == dims.size() &&
+                     std::equal(shape.begin(),
+                                shape.end(),
+                                dims.begin(),
+                                [](Index a, hsize_t b) {
+                                  return static_cast<hsize_t>(a) == b;
+                                })) {
+                   const RowMajorMatrix row_major = m;
+                   ds.write(row_major.data(), H5::PredType::NATIVE_DOUBLE);
+                   return;
+                 }
+                 H5Ldelete(impl_->file->getId(), dataset.c_str(), H5P_DEFAULT);
+               }
+               EnsureGroup(*impl_->file, ParentOf(dataset));
+               H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
+               H5::DataSet ds = impl_->file->createDataSet(
+                   dataset, H5::PredType::IEEE_F64LE, space);
+               const RowMajorMatrix row_major = m;
+               if (m.size() > 0)
+                 ds.write(row_major.data(), H5::PredType::NATIVE_DOUBLE);
+               if (!axes.empty()) WriteStringAttribute(ds, "axes", axes);
+             });
 }
 
 namespace {
@@ -976,28 +985,29 @@ void SetScalarAttribute(H5::H5File& file,
                         const T& value,
                         const H5::PredType& file_type,
                         const H5::PredType& memory_type) {
-  GuardWrite("cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
-    auto write = [&](H5::H5Object& owner) {
-      if (owner.attrExists(name)) {
-        H5::Attribute attr = owner.openAttribute(name);
-        if (attr.getDataType() == file_type) {
-          attr.write(memory_type, &value);
-          return;
+  GuardWrite(
+      "cannot write attribute " + Quote(name) + " to " + Quote(path), [&] {
+        auto write = [&](H5::H5Object& owner) {
+          if (owner.attrExists(name)) {
+            H5::Attribute attr = owner.openAttribute(name);
+            if (attr.getDataType() == file_type) {
+              attr.write(memory_type, &value);
+              return;
+            }
+            owner.removeAttr(name);
+          }
+          owner.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR))
+              .write(memory_type, &value);
+        };
+        if (object != "/" && PathExists(file, object) &&
+            file.childObjType(object) == H5O_TYPE_DATASET) {
+          H5::DataSet ds = file.openDataSet(object);
+          write(ds);
+        } else {
+          H5::Group g = EnsureGroup(file, object);
+          write(g);
         }
-        owner.removeAttr(name);
-      }
-      owner.createAttribute(name, file_type, H5::DataSpace(H5S_SCALAR))
-          .write(memory_type, &value);
-    };
-    if (object != "/" && PathExists(file, object) &&
-        file.childObjType(object) == H5O_TYPE_DATASET) {
-      H5::DataSet ds = file.openDataSet(object);
-      write(ds);
-    } else {
-      H5::Group g = EnsureGroup(file, object);
-      write(g);
-    }
-  });
+      });
 }
 
 }  // namespace
@@ -1029,17 +1039,18 @@ void AppendableFile::SetAttribute(const std::string& object,
 void AppendableFile::SetAttribute(const std::string& object,
                                   const std::string& name,
                                   const std::string& value) {
-  GuardWrite("cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
-        [&] {
-          if (object != "/" && PathExists(*impl_->file, object) &&
-              impl_->file->childObjType(object) == H5O_TYPE_DATASET) {
-            H5::DataSet ds = impl_->file->openDataSet(object);
-            WriteStringAttribute(ds, name, value);
-          } else {
-            H5::Group g = EnsureGroup(*impl_->file, object);
-            WriteStringAttribute(g, name, value);
-          }
-        });
+  GuardWrite(
+      "cannot write attribute " + Quote(name) + " to " + Quote(impl_->path),
+      [&] {
+        if (object != "/" && PathExists(*impl_->file, object) &&
+            impl_->file->childObjType(object) == H5O_TYPE_DATASET) {
+          H5::DataSet ds = impl_->file->openDataSet(object);
+          WriteStringAttribute(ds, name, value);
+        } else {
+          H5::Group g = EnsureGroup(*impl_->file, object);
+          WriteStringAttribute(g, name, value);
+        }
+      });
 }
 
 void AppendableFile::Flush() {
