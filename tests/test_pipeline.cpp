@@ -114,10 +114,38 @@ TEST_CASE(
     for (Index r = 0; r < t.rank(); ++r)
       CHECK(std::abs(t.weights(r) * t.factors[0](trial, r)) < 1e-8);
 
-  // The reported factor match is the alignment of those two files' fits.
-  CHECK(s.comparison.factor_match == Approx(FactorMatchScore(t, f)));
+  // The factor match reported at the fit's rank is the alignment of those
+  // two files' fits.
+  CHECK(s.at_fit_rank.rank == rank);
+  CHECK(s.at_fit_rank.factor_match == Approx(FactorMatchScore(t, f)));
+  CHECK(io::ReadDoubleAttribute(
+            dir / "out/summary.h5", "/", "factor_match_at_fit_rank") ==
+        Approx(s.at_fit_rank.factor_match));
+  // The compared rank is the largest, up to the fit's, at which every CP
+  // restart of both tensors agrees with the best.
+  const int compared = s.comparison.rank;
+  REQUIRE(compared >= 1);
+  REQUIRE(compared <= rank);
+  for (int r = 1; r <= rank; ++r) {
+    const bool stable =
+        s.true_cp_stability[static_cast<size_t>(r - 1)] >= 0.9 &&
+        s.fitted_cp_stability[static_cast<size_t>(r - 1)] >= 0.9;
+    if (r > compared) CHECK_FALSE(stable);
+    if (r == compared && compared > 1) CHECK(stable);
+  }
+  const std::string at =
+      "/ensemble/rank_" + std::to_string(compared) + "/run_0";
+  CHECK(s.comparison.factor_match ==
+        Approx(FactorMatchScore(ReadCp(dir / "out/true_update_cp.h5", at),
+                                ReadCp(fitted, at))));
   CHECK(io::ReadDoubleAttribute(dir / "out/summary.h5", "/", "factor_match") ==
         Approx(s.comparison.factor_match));
+  CHECK(io::ReadDoubleAttribute(dir / "out/summary.h5", "/", "compare_rank") ==
+        compared);
+  const Matrix trial_factors =
+      io::ReadMatrix(dir / "out/summary.h5", "/comparison/true_trial_factors");
+  CHECK(trial_factors.rows() == p.num_trials());
+  CHECK(trial_factors.cols() == compared);
   REQUIRE(s.comparison.epochs == std::vector<std::int64_t>{0, 1, 2});
   CHECK(s.comparison.true_epoch_means.row(0).norm() < 1e-8);
   // The baseline network is fitted well (units = neurons, R^2 held out).
@@ -148,6 +176,40 @@ TEST_CASE("pipeline: refuses input it cannot use with one clear error",
         test::RunLtr("pipeline " + dir / "missing.h5" + " -o " + dir / "o");
     CHECK(r.exit_code == 1);
     CHECK(test::CountLines(r.err) == 1);
+  }
+}
+
+TEST_CASE(
+    "the main job recovers the planted weight update of the shipped "
+    "reach-adaptation example",
+    "[.slow][pipeline_slow]") {
+  // Measured (2 threads, ~50 s): relative distance 0.40, compared at CP
+  // rank 2 (the fitted update is not unique at 3), factor match 0.976,
+  // congruence trial / post / pre 0.996 / 0.994 / 0.986.
+  test::ScratchDir dir;
+  PipelineOptions o;
+  o.input = std::string(LTR_SOURCE_DIR) + "/data/example_learning.h5";
+  o.output_dir = dir / "out";
+  o.fit.max_iterations = 1000;
+  o.fit.max_seconds = 120;
+  o.fit.smoothing.kind = TrialSmoothing::kSecondDifference;
+  o.fit.smoothing.weight = 0.1;
+  o.fit.loss.l2_w = o.fit.loss.l2_c = 1e-5;
+  o.plots = false;
+  o.num_threads = 2;
+  const PipelineSummary s = RunLearningPipeline(o);
+  INFO(s.SummaryTable());
+  CHECK(s.sweep.best.test_metrics.r2 >= 0.99);
+  CHECK(s.comparison.rank >= 2);
+  CHECK(s.comparison.factor_match >= 0.9);
+  CHECK(s.comparison.trial_congruence >= 0.95);
+  CHECK(s.comparison.update_distance <= 0.5);
+  // The adaptation component rises in the curl epoch and decays in washout,
+  // in the fit as in the truth: its adaptation mean exceeds both others.
+  for (Index r = 0; r < s.comparison.rank; ++r) {
+    const auto fitted = s.comparison.fitted_epoch_means.col(r).cwiseAbs();
+    CHECK(fitted(1) > 3 * fitted(0));
+    CHECK(fitted(1) > 3 * fitted(2));
   }
 }
 

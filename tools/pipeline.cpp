@@ -55,6 +55,9 @@ int RunPipeline(int argc, char** argv) {
      "identifiable)")
     ("cp-restarts", po::value<int>()->default_value(d.cp_restarts),
      "CP restarts per rank of the update tensors")
+    ("compare-rank", po::value<int>()->default_value(d.compare_rank),
+     "CP rank at which fitted and true updates are compared (0 = the "
+     "largest rank at which both CP fits are unique)")
     ("no-plots", po::bool_switch(), "skip figures and the report (no gnuplot)")
     ("progress", po::value<int>()->default_value(50),
      "fit progress on stderr every K iterations (0 = off)")
@@ -84,6 +87,7 @@ int RunPipeline(int argc, char** argv) {
   }
   o.fit.loss.l2_w = o.fit.loss.l2_c = vm["l2"].as<double>();
   o.cp_restarts = vm["cp-restarts"].as<int>();
+  o.compare_rank = vm["compare-rank"].as<int>();
   o.plots = !vm["no-plots"].as<bool>();
   o.seed = vm["seed"].as<std::uint64_t>();
   o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());

@@ -520,6 +520,9 @@ bool FitOptions::IsValid(std::string* error) const {
   if (!(init_x0_scale >= 0)) return fail("init_x0_scale must be >= 0");
   if (!(init_ridge > 0) || !std::isfinite(init_ridge))
     return fail("init_ridge must be finite and > 0");
+  if (!(init_tanh_saturation > 0 && init_tanh_saturation < 1))
+    return fail("init_tanh_saturation must be in (0, 1)");
+  if (init_em_iterations < 0) return fail("init_em_iterations must be >= 0");
   if (init_als_iterations < 0) return fail("init_als_iterations must be >= 0");
   std::string sub;
   RnnLossOptions l = loss;

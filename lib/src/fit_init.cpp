@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -30,10 +31,10 @@ double InverseSoftplus(double y) {
 struct PhiRange {
   double low, high;
 };
-PhiRange RangeOf(Nonlinearity f) {
+PhiRange RangeOf(Nonlinearity f, double saturation) {
   switch (f) {
     case Nonlinearity::kTanh:
-      return {-0.98, 0.98};
+      return {-saturation, saturation};
     case Nonlinearity::kRelu:
       return {0.0, 1e300};
     case Nonlinearity::kSoftplus:
@@ -173,7 +174,7 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
   const Index K = r.trials(), T = r.steps(), M = r.neurons();
   const Index N = p->units();
   const Nonlinearity f = p->nonlinearity;
-  const PhiRange range = RangeOf(f);
+  const PhiRange range = RangeOf(f, o.init_tanh_saturation);
   const double alpha = p->alpha;
   const double ridge = o.init_ridge;
 
@@ -181,12 +182,13 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
   const MatrixXd v = FilledActivity(o, r, train);
   MatrixXd latent(N, K * T);
   if (o.readout == ReadoutKind::kIdentity) {
-    // phi(x) = y - d: d = 0 when the data fit phi's range, else a shift
-    // that moves them into it.
+    // phi(x) = y - d: d = 0 when the data lie inside phi's image, else a
+    // shift that moves them into it. (Data inside tanh's image are taken as
+    // they are, however close to +-1: shifting them would bias every state.)
     for (Index j = 0; j < M; ++j) {
       const double lo = v.row(j).minCoeff(), hi = v.row(j).maxCoeff();
       double d = 0;
-      if (f == Nonlinearity::kTanh && (lo < range.low || hi > range.high))
+      if (f == Nonlinearity::kTanh && (lo <= -1 || hi >= 1))
         d = 0.5 * (lo + hi);
       else if (lo < range.low)
         d = lo - range.low - 0.05 * (hi - lo);
@@ -240,8 +242,7 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
     p->offset = mean - c.leftCols(q) * shift;
   }
   latent = latent.cwiseMax(range.low).cwiseMin(range.high);
-  const MatrixXd x =
-      latent.unaryExpr([f](double l) { return InversePhi(f, l); });
+  MatrixXd x = latent.unaryExpr([f](double l) { return InversePhi(f, l); });
 
   // --- One-step regression design ------------------------------------------
   const Index steps = T - 1, S = K * steps;
@@ -256,9 +257,6 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
     const Index cond = r.condition.empty() ? 0 : r.condition[k];
     for (Index t = 0; t < steps; ++t) {
       const Index col = k * steps + t;
-      phi.col(col) = latent.col(k * T + t);
-      z.col(col) =
-          (x.col(k * T + t + 1) - (1 - alpha) * x.col(k * T + t)) / alpha;
       extra.col(col).setZero();
       for (Index i = 0; i < n_in; ++i) extra(i, col) = r.inputs(k, t, i);
       if (use_h)
@@ -267,7 +265,18 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
         extra(n_in, col) = 1;
     }
   }
-  if (has_w0) z.noalias() -= p->w0 * phi;
+  // phi and z from the current states x.
+  auto build_regression = [&]() {
+    for (Index k = 0; k < K; ++k)
+      for (Index t = 0; t < steps; ++t) {
+        const Index col = k * steps + t;
+        phi.col(col) = latent.col(k * T + t);
+        z.col(col) =
+            (x.col(k * T + t + 1) - (1 - alpha) * x.col(k * T + t)) / alpha;
+      }
+    if (has_w0) z.noalias() -= p->w0 * phi;
+  };
+  build_regression();
   // With an identity readout, z(i, t) rests on unit i's entries at t and
   // t + 1; when either was filled in rather than used for training, z(i, t)
   // is treated as missing: it is replaced by the current prediction before
@@ -282,6 +291,32 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
   }
   auto fill_missing = [&](const MatrixXd& z_hat) {
     if (missing.size() > 0) z = missing.select(z_hat, z);
+  };
+  // The filled-in entries are also regressors (phi[t] of every unit), and
+  // interpolation in time is a poor guess of them inside a held-out block.
+  // With an identity readout they are re-estimated from the current model:
+  // each trial is stepped forward with the model's one-step map, keeping
+  // every training entry and replacing the others by the prediction.
+  // weights(k) is W_k - W0; w_extra the input, h or bias columns.
+  auto impute_states = [&](const std::function<MatrixXd(Index)>& weights,
+                           const MatrixXd& w_extra) {
+    if (missing.size() == 0) return;
+    for (Index k = 0; k < K; ++k) {
+      const MatrixXd w_k = has_w0 ? MatrixXd(weights(k) + p->w0) : weights(k);
+      for (Index t = 0; t < steps; ++t) {
+        const Index col = k * steps + t;
+        const VectorXd next =
+            (1 - alpha) * x.col(k * T + t) +
+            alpha * (w_k * latent.col(k * T + t) + w_extra * extra.col(col));
+        for (Index i = 0; i < N; ++i) {
+          if (train(k, t + 1, i)) continue;
+          const double l = std::clamp(Phi(f, next(i)), range.low, range.high);
+          latent(i, k * T + t + 1) = l;
+          x(i, k * T + t + 1) = InversePhi(f, l);
+        }
+      }
+    }
+    build_regression();
   };
   // Mean squared slope of a one-step change of the output per unit change
   // of z, (alpha phi')^2: converts the z residual to the scale of the fit's
@@ -298,9 +333,14 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
   MatrixXd design(N + n_extra, S);
   design << phi, extra;
   MatrixXd theta = RidgeRegression(z, design, ridge);
-  for (int em = 0; em < 5 && missing.size() > 0; ++em) {
+  for (int em = 0; em < o.init_em_iterations && missing.size() > 0; ++em) {
+    const MatrixXd w_now = theta.leftCols(N);
+    impute_states([&](Index) { return w_now; }, theta.rightCols(n_extra));
+    design << phi, extra;
     fill_missing(theta * design);
+    const MatrixXd previous = theta;
     theta = RidgeRegression(z, design, ridge);
+    if ((theta - previous).norm() <= 1e-6 * theta.norm()) break;
   }
   MatrixXd w = theta.leftCols(N);
   MatrixXd w_extra = theta.rightCols(n_extra);
@@ -449,6 +489,18 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
       for (Index k = 0; k < K; ++k)
         q.middleCols(k * steps, steps) = c.row(k).transpose().asDiagonal() *
                                          kap2.middleCols(k * steps, steps);
+      if (missing.size() > 0) {
+        impute_states(
+            [&](Index k) {
+              return MatrixXd(a * c.row(k).transpose().asDiagonal() *
+                              b.transpose());
+            },
+            w_extra);
+        const MatrixXd kap3 = b.transpose() * phi;
+        for (Index k = 0; k < K; ++k)
+          q.middleCols(k * steps, steps) = c.row(k).transpose().asDiagonal() *
+                                           kap3.middleCols(k * steps, steps);
+      }
       const MatrixXd z_hat = a * q + w_extra * extra;
       const double residual = (z - z_hat).squaredNorm();
       fill_missing(z_hat);

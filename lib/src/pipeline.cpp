@@ -98,6 +98,20 @@ const CpSummary& BestFitOfRank(const EnsembleSummary& e, int rank) {
   throw Error("internal: rank " + std::to_string(rank) + " not in ensemble");
 }
 
+// Per rank of the ensemble: the smallest similarity of a restart to the
+// rank's best fit (1 when every restart found the same decomposition).
+std::vector<double> Stability(const EnsembleSummary& e) {
+  std::vector<double> out;
+  for (Index i = 0; i < e.similarity.rows(); ++i) {
+    double lowest = 1;
+    for (Index j = 0; j < e.similarity.cols(); ++j)
+      if (std::isfinite(e.similarity(i, j)))
+        lowest = std::min(lowest, e.similarity(i, j));
+    out.push_back(lowest);
+  }
+  return out;
+}
+
 double RelativeDistance(const Tensor3& a, const Tensor3& b) {
   double diff = 0, norm = 0;
   for (Index i = 0; i < a.size(); ++i) {
@@ -128,6 +142,9 @@ UpdateComparison Compare(const CpSummary& truth,
              std::max(1e-300, u.col(r).norm() * v.col(r).norm());
     *congruence[mode] = sum / static_cast<double>(u.cols());
   }
+  c.true_trial_factors =
+      truth.model.factors[0] * truth.model.weights.asDiagonal();
+  c.fitted_trial_factors = aligned.factors[0] * aligned.weights.asDiagonal();
   // Epoch means of the weighted trial factors.
   std::map<std::int64_t, std::vector<Index>> trials_of;
   for (size_t k = 0; k < epoch_labels.size(); ++k)
@@ -161,13 +178,30 @@ void WriteComparison(const PipelineOptions& o,
   out.SetAttribute("/", "chosen_rank", s.sweep.chosen_rank);
   out.SetAttribute("/", "baseline_test_r2", s.baseline_test_r2);
   out.SetAttribute("/", "test_r2", s.sweep.best.test_metrics.r2);
+  out.SetAttribute("/", "compare_rank", c.rank);
   out.SetAttribute("/", "factor_match", c.factor_match);
+  out.SetAttribute("/", "factor_match_at_fit_rank", s.at_fit_rank.factor_match);
   out.SetAttribute("/", "trial_congruence", c.trial_congruence);
   out.SetAttribute("/", "post_congruence", c.post_congruence);
   out.SetAttribute("/", "pre_congruence", c.pre_congruence);
   out.SetAttribute("/", "update_distance", c.update_distance);
   out.SetAttribute("/", "true_cp_relative_error", c.true_relative_error);
   out.SetAttribute("/", "fitted_cp_relative_error", c.fitted_relative_error);
+  const auto as_vector = [](const std::vector<double>& v) {
+    return Eigen::Map<const Eigen::VectorXd>(v.data(),
+                                             static_cast<Index>(v.size()));
+  };
+  out.WriteVector(
+      "/comparison/true_cp_stability", as_vector(s.true_cp_stability), "rank");
+  out.WriteVector("/comparison/fitted_cp_stability",
+                  as_vector(s.fitted_cp_stability),
+                  "rank");
+  out.WriteMatrix("/comparison/true_trial_factors",
+                  c.true_trial_factors,
+                  "trial,component");
+  out.WriteMatrix("/comparison/fitted_trial_factors",
+                  c.fitted_trial_factors,
+                  "trial,component");
   out.WriteIntVector("/comparison/epochs", c.epochs, "epoch");
   out.WriteMatrix(
       "/comparison/true_epoch_means", c.true_epoch_means, "epoch,component");
@@ -239,8 +273,18 @@ void WriteReport(const PipelineOptions& o,
     }
     html << "</table>\n";
 
-    html << "<h2>Fitted against true weight updates (rank " << c.rank
-         << ")</h2>\n<p>Factor match score " << Number(c.factor_match)
+    html << "<h2>Fitted against true weight updates (CP rank " << c.rank
+         << ")</h2>\n<p>Compared at the largest CP rank at which both "
+            "update tensors have a unique decomposition (every restart "
+            "agrees with the best; smallest restart similarity per rank, "
+            "true: ";
+    for (double v : s.true_cp_stability) html << Number(v, 2) << " ";
+    html << "fitted: ";
+    for (double v : s.fitted_cp_stability) html << Number(v, 2) << " ";
+    html << "). At the fit's chosen rank (" << s.at_fit_rank.rank
+         << ") the factor match score is " << Number(s.at_fit_rank.factor_match)
+         << ".</p>\n";
+    html << "<p>Factor match score " << Number(c.factor_match)
          << "; mean congruence of trial factors " << Number(c.trial_congruence)
          << ", of post-synaptic factors " << Number(c.post_congruence)
          << ", of pre-synaptic factors " << Number(c.pre_congruence)
@@ -297,6 +341,9 @@ bool PipelineOptions::IsValid(std::string* error) const {
     if (r < 1) return fail("ranks must be >= 1");
   if (seeds < 1) return fail("seeds must be >= 1");
   if (cp_restarts < 1) return fail("cp restarts must be >= 1");
+  if (compare_rank < 0) return fail("compare rank must be >= 0 (0 = auto)");
+  if (!(stable_similarity > 0 && stable_similarity <= 1))
+    return fail("stable similarity must be in (0, 1]");
   if (num_threads < 1) return fail("threads must be >= 1");
   std::string sub;
   if (!fit.IsValid(&sub)) return fail(sub);
@@ -315,13 +362,18 @@ std::string PipelineSummary::SummaryTable() const {
   line("chosen rank (held-out blocks)", std::to_string(sweep.chosen_rank));
   line("ltr fit at chosen rank, held-out R^2",
        Number(sweep.best.test_metrics.r2));
-  line("true update tensor, CP error at that rank",
-       Number(c.true_relative_error));
-  line("fitted vs true updates: factor match score", Number(c.factor_match));
+  line("relative distance, fitted vs true updates", Number(c.update_distance));
+  line("CP rank compared (both CP fits unique)", std::to_string(c.rank));
+  line("  true update tensor, CP error", Number(c.true_relative_error));
+  line("  fitted update tensor, CP error", Number(c.fitted_relative_error));
+  line("  factor match score, fitted vs true", Number(c.factor_match));
   line("  congruence trial / post / pre",
        Number(c.trial_congruence) + " / " + Number(c.post_congruence) + " / " +
            Number(c.pre_congruence));
-  line("  relative distance of update tensors", Number(c.update_distance));
+  if (at_fit_rank.rank != c.rank)
+    line("  factor match at the fit's rank (" +
+             std::to_string(at_fit_rank.rank) + ")",
+         Number(at_fit_rank.factor_match));
   int held = 0, total = 0;
   for (const BoundRow& row : bounds.rows) {
     if (!row.hypotheses_hold) continue;
@@ -365,6 +417,9 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   FitOptions fit = o.fit;
   fit.units = 0;  // = neurons
   fit.readout = ReadoutKind::kIdentity;
+  // Noise-free activity: invert tanh up to 0.999 (fit.h).
+  if (fit.init_tanh_saturation == FitOptions().init_tanh_saturation)
+    fit.init_tanh_saturation = 0.999;
   fit.num_threads = o.num_threads;
   fit.command = o.command;
 
@@ -430,11 +485,29 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
     WriteUpdateCp(o, cp, *result, what, path);
     s.files.push_back(path);
   }
-  const int rank = std::min(s.sweep.chosen_rank, cp.max_rank);
-  s.comparison = Compare(BestFitOfRank(*true_cp.ensemble, rank),
-                         BestFitOfRank(*fitted_cp.ensemble, rank),
-                         recording.epoch);
-  s.comparison.update_distance = RelativeDistance(fitted_update, true_update);
+  s.true_cp_stability = Stability(*true_cp.ensemble);
+  s.fitted_cp_stability = Stability(*fitted_cp.ensemble);
+  int compare_rank = std::min(o.compare_rank, cp.max_rank);
+  if (compare_rank == 0) {
+    compare_rank = 1;
+    for (int r = 1; r <= std::min(cp.max_rank, s.sweep.chosen_rank); ++r) {
+      const size_t i = static_cast<size_t>(r - 1);
+      if (s.true_cp_stability[i] >= o.stable_similarity &&
+          s.fitted_cp_stability[i] >= o.stable_similarity)
+        compare_rank = r;
+    }
+  }
+  const double distance = RelativeDistance(fitted_update, true_update);
+  auto compare_at = [&](int r) {
+    UpdateComparison c = Compare(BestFitOfRank(*true_cp.ensemble, r),
+                                 BestFitOfRank(*fitted_cp.ensemble, r),
+                                 recording.epoch);
+    c.update_distance = distance;
+    return c;
+  };
+  const int fit_rank = std::min(s.sweep.chosen_rank, cp.max_rank);
+  s.comparison = compare_at(compare_rank);
+  s.at_fit_rank = compare_at(fit_rank);
 
   // 4. Rank bounds on the true trajectory.
   Say(o, "[4/5] rank bounds on the true trajectory");
@@ -463,9 +536,10 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
     plot.output_dir = InDir(o.output_dir, "figures");
     plot.epochs_file = o.input;
     plot.num_threads = o.num_threads;
-    plot.ranks = {rank};  // factor grids of the compared rank only
+    // Factor grids of the compared ranks only.
+    plot.ranks = {compare_rank};
+    if (fit_rank != compare_rank) plot.ranks.push_back(fit_rank);
     for (const std::string& file : s.files) {
-      if (BaseName(file) == "summary.h5") continue;
       plot.prefix = BaseName(file).substr(0, BaseName(file).size() - 3) + "_";
       for (Figure& f : PlotFile(plot, file)) s.figures.push_back(f);
     }

@@ -599,6 +599,61 @@ void PlotDecomposition(const Context& ctx) {
 // ---------------------------------------------------------------------------
 // Fitted models
 
+// Trial factors over trials, one row per component, learning epochs
+// shaded; several series (e.g. true and fitted) share each row.
+void TrialFactorFigure(
+    const Context& ctx,
+    const std::string& stem,
+    const std::string& heading,
+    const std::vector<std::pair<std::string, Matrix>>& series,
+    const std::string& title,
+    std::string caption) {
+  const Matrix& first = series.front().second;
+  const int rank = static_cast<int>(first.cols());
+  const int rows = std::min(rank, ctx.options.max_components);
+  const Epochs epochs = FindEpochs(ctx.options, ctx.path, first.rows());
+  const int width = 900, height = 100 + 115 * rows;
+  GnuplotFigure g(stem, width, height);
+  std::vector<Vector> columns = {Iota(first.rows())};
+  Matrix all(first.rows(), rows * static_cast<Index>(series.size()));
+  for (size_t i = 0; i < series.size(); ++i)
+    for (int r = 0; r < rows; ++r) {
+      columns.push_back(series[i].second.col(r));
+      all.col(r * static_cast<Index>(series.size()) + static_cast<Index>(i)) =
+          series[i].second.col(r);
+    }
+  const std::string block = g.AddColumns(columns);
+  g.Add(Layout(rows, 1, width, height, heading, 80, 50, 65, 20, 10, 12));
+  g.Add("set xrange [-0.5:" + Num(first.rows() - 0.5) +
+        "]\nset ytics font \",8\"\n" +
+        (series.size() > 1 ? "set key top left font \",8\"\n" : "unset key\n"));
+  for (int r = 0; r < rows; ++r) {
+    std::string s = EpochShading(epochs, r == 0);
+    s += YRange(all.middleCols(r * static_cast<Index>(series.size()),
+                               static_cast<Index>(series.size())));
+    s += r == rows - 1 ? "set format x \"%g\"\nset xlabel \"trial\"\n"
+                       : "set format x \"\"\nunset xlabel\n";
+    s += "set ylabel " + Quote("c[:, " + std::to_string(r) + "]") + "\n";
+    s += "plot 0 with lines lc rgb \"#B0B0B0\" lw 0.8 notitle";
+    for (size_t i = 0; i < series.size(); ++i) {
+      const int column =
+          2 + static_cast<int>(i) * rows + r;  // after the trial column
+      s += ", " + block + " using 1:" + std::to_string(column) +
+           (i == 0 ? " with linespoints pt 7 ps 0.4 lw 1"
+                   : " with lines lw 2.5") +
+           " lc " + std::to_string(i + 1) + " " +
+           (series[i].first.empty() || r > 0
+                ? "notitle"
+                : "title " + Quote(series[i].first));
+    }
+    g.Add(s);
+  }
+  caption += epochs.empty() ? " (no epoch labels)" : ", learning epochs shaded";
+  if (rows < rank)
+    caption += "; first " + std::to_string(rows) + " components shown";
+  ctx.Draw(g, title, caption);
+}
+
 void PlotModel(const Context& ctx) {
   const std::string& path = ctx.path;
   if (io::HasDataset(path, "/cv/ranks")) {
@@ -658,44 +713,13 @@ void PlotModel(const Context& ctx) {
   if (io::HasDataset(path, "/model/c")) {
     const Matrix c = io::ReadMatrix(path, "/model/c");
     const int rank = static_cast<int>(c.cols());
-    const int rows = std::min(rank, ctx.options.max_components);
-    const Epochs epochs = FindEpochs(ctx.options, path, c.rows());
-    const int width = 900, height = 100 + 115 * rows;
-    GnuplotFigure g(
-        "fit_trial_factors_rank" + std::to_string(rank), width, height);
-    std::vector<Vector> columns = {Iota(c.rows())};
-    for (int r = 0; r < rows; ++r) columns.push_back(c.col(r));
-    const std::string block = g.AddColumns(columns);
-    g.Add(Layout(rows,
-                 1,
-                 width,
-                 height,
-                 "Trial factors c[:, r] of the low-tensor-rank RNN",
-                 80,
-                 50,
-                 65,
-                 20,
-                 10,
-                 12));
-    g.Add("set xrange [-0.5:" + Num(c.rows() - 0.5) +
-          "]\nset ytics font \",8\"\nunset key");
-    for (int r = 0; r < rows; ++r) {
-      std::string s = EpochShading(epochs, r == 0);
-      s += YRange(c.col(r));
-      s += r == rows - 1 ? "set format x \"%g\"\nset xlabel \"trial\"\n"
-                         : "set format x \"\"\nunset xlabel\n";
-      s += "set ylabel " + Quote("c[:, " + std::to_string(r) + "]") + "\n";
-      s += "plot 0 with lines lc rgb \"#B0B0B0\" lw 0.8 notitle, " + block +
-           " using 1:" + std::to_string(r + 2) +
-           " with linespoints pt 7 ps 0.4 lw 1 lc 1 notitle";
-      g.Add(s);
-    }
-    std::string cap = "Trial factors of the fitted rank-" +
-                      std::to_string(rank) + " model over trials";
-    cap += epochs.empty() ? " (no epoch labels)" : ", learning epochs shaded";
-    if (rows < rank)
-      cap += "; first " + std::to_string(rows) + " components shown";
-    ctx.Draw(g, "Trial factors of the fitted model", cap);
+    TrialFactorFigure(ctx,
+                      "fit_trial_factors_rank" + std::to_string(rank),
+                      "Trial factors c[:, r] of the low-tensor-rank RNN",
+                      {{"", c}},
+                      "Trial factors of the fitted model",
+                      "Trial factors of the fitted rank-" +
+                          std::to_string(rank) + " model over trials");
   }
   if (io::HasDataset(path, "/fit/loss")) {
     const Vector loss = io::ReadVector(path, "/fit/loss");
@@ -1123,6 +1147,28 @@ void PlotTheory(const Context& ctx) {
 // ---------------------------------------------------------------------------
 // Recordings
 
+// The pipeline's summary: true and fitted trial factors, aligned.
+void PlotComparison(const Context& ctx) {
+  const Matrix truth =
+      io::ReadMatrix(ctx.path, "/comparison/true_trial_factors");
+  const Matrix fitted =
+      io::ReadMatrix(ctx.path, "/comparison/fitted_trial_factors");
+  if (truth.rows() != fitted.rows() || truth.cols() != fitted.cols())
+    throw Error("'" + ctx.path +
+                "': true and fitted trial factors differ in shape");
+  const int rank = static_cast<int>(truth.cols());
+  TrialFactorFigure(
+      ctx,
+      "comparison_trial_factors_rank" + std::to_string(rank),
+      "Trial factors of the weight update: true and fitted (aligned)",
+      {{"true", truth}, {"fitted", fitted}},
+      "True and fitted trial factors",
+      "CP trial factors (scaled by their weights) of the true update "
+      "W_k - W_0 (points) and of the fitted update (line), matched and "
+      "sign-aligned; factor match score " +
+          Fmt(DoubleAttribute(ctx.path, "/", "factor_match", 0.0)));
+}
+
 void PlotRecording(const Context& ctx) {
   const std::string& path = ctx.path;
   const Tensor3 x = io::ReadTensor3(path, "/activity");
@@ -1234,6 +1280,7 @@ std::vector<std::string> DetectPlotKinds(const std::string& path) {
   if (has("/bounds/table")) kinds.push_back("bounds");
   if (has("/theory/linear")) kinds.push_back("theory");
   if (has("/activity")) kinds.push_back("recording");
+  if (has("/comparison/true_trial_factors")) kinds.push_back("comparison");
   return kinds;
 }
 
@@ -1264,6 +1311,7 @@ std::vector<Figure> PlotFile(const PlotOptions& options,
     if (kind == "bounds") plot::PlotBounds(ctx);
     if (kind == "theory") plot::PlotTheory(ctx);
     if (kind == "recording") plot::PlotRecording(ctx);
+    if (kind == "comparison") plot::PlotComparison(ctx);
   }
   return figures;
 }

@@ -75,6 +75,14 @@ struct FitOptions {
   FitInitialization initialization = FitInitialization::kAuto;
   double init_ridge = 1e-3;      // relative ridge of the least squares
   int init_als_iterations = 50;  // alternating least-squares sweeps (max)
+  // Identity readout: rounds of re-estimating the entries the fit may not
+  // use (held-out, guard) from the current one-step model (max).
+  int init_em_iterations = 30;
+  // tanh: activity is clipped to +-this before atanh. atanh amplifies
+  // noise near +-1, so noisy data need a margin (measured on the teacher
+  // tests: 0.999 halves the start's held-out R2); noise-free simulated
+  // recordings are inverted best with little clipping (0.999).
+  double init_tanh_saturation = 0.98;
   // Standard deviation of the random initial x0 entries (kRandom).
   double init_x0_scale = 0.1;
   // Warm start (e.g. a checkpoint, or another fit): when set, the fit starts

@@ -32,13 +32,25 @@ struct PipelineOptions {
 
   // Fits. Units = neurons with an identity readout, so fitted and true
   // weights live in the same unit space and can be compared entry by entry.
-  FitOptions fit;          // shared settings of both fit stages
+  // Shared settings of both fit stages. The pipeline's inputs are
+  // simulated (noise-free) recordings: RunLearningPipeline starts the fits
+  // with init_tanh_saturation = 0.999 unless this is set otherwise.
+  FitOptions fit;
   int baseline_epoch = 0;  // trials with this /epoch label fit W_B
   std::vector<int> ranks = {1, 2, 3, 4, 5, 6};
   int seeds = 1;  // fits per rank
 
   // CP of the update tensors: ranks 1..max(ranks), restarts each.
   int cp_restarts = 3;
+  // The CP rank at which the fitted and true updates are compared. A factor
+  // match score only means something where both decompositions are unique,
+  // so 0 (auto) takes the largest rank, up to the fit's chosen rank (the
+  // fitted update's CP rank is at most that), at which both ensembles are
+  // stable: every restart matches the best fit with similarity >=
+  // stable_similarity (rank 1 if none is). The comparison at the fit's
+  // chosen rank is reported as well.
+  int compare_rank = 0;
+  double stable_similarity = 0.9;
 
   BoundsOptions bounds;
   bool plots = true;  // figures and report need gnuplot
@@ -67,15 +79,21 @@ struct UpdateComparison {
   double update_distance = 0;
   // (epochs x rank): mean of each aligned trial factor over each epoch,
   // true and fitted, the factors scaled by their weights.
+  // (trials x rank): the aligned trial factors scaled by their weights.
+  Eigen::MatrixXd true_trial_factors;
+  Eigen::MatrixXd fitted_trial_factors;
   Eigen::MatrixXd true_epoch_means;
   Eigen::MatrixXd fitted_epoch_means;
   std::vector<std::int64_t> epochs;  // the epoch labels of the rows
 };
 
 struct PipelineSummary {
-  RankSweepSummary sweep;       // stage 2
-  double baseline_test_r2 = 0;  // stage 1, held-out R^2 on baseline trials
-  UpdateComparison comparison;  // at the chosen rank
+  RankSweepSummary sweep;        // stage 2
+  double baseline_test_r2 = 0;   // stage 1, held-out R^2 on baseline trials
+  UpdateComparison comparison;   // at the compared rank (compare_rank)
+  UpdateComparison at_fit_rank;  // at the fit's chosen rank
+  // Per CP rank 1..max: the smallest restart similarity of each ensemble.
+  std::vector<double> true_cp_stability, fitted_cp_stability;
   BoundsSummary bounds;
   std::vector<Figure> figures;     // empty without plots
   std::vector<std::string> files;  // every file written, report last
