@@ -1290,10 +1290,11 @@ std::vector<Figure> PlotFile(const PlotOptions& options,
   if (!options.IsValid(&error)) throw Error("plot options: " + error);
   const std::vector<std::string> kinds = DetectPlotKinds(path);
   if (kinds.empty())
-    throw Error("'" + path +
-                "' is not an ltr output that can be plotted (no "
-                "/cp, /ensemble, /crossval, /model, /cv, /weights, /loss, "
-                "/delta_w, /truncation, /bounds, /theory or /activity)");
+    throw Error(
+        "'" + path +
+        "' is not an ltr output that can be plotted (no "
+        "/cp, /ensemble, /crossval, /model, /cv, /weights, /loss, "
+        "/delta_w, /truncation, /bounds, /theory, /activity or /comparison)");
   plot::CheckGnuplot(options.gnuplot);
   std::error_code ec;
   std::filesystem::create_directories(options.output_dir, ec);
