@@ -394,13 +394,17 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
     }
     double previous = std::numeric_limits<double>::infinity();
     MatrixXd q(R, S), zr(N, S);
-    for (int it = 0; it < o.init_als_iterations; ++it) {
-      report.als_iterations = it + 1;
-      // a (and the extras) given b, c: z = a (c_k .* b^T phi) + W_extra e.
+    // q = c_k .* (b^T phi) for every trial: the structured regressors.
+    auto update_q = [&]() {
       const MatrixXd kappa = b.transpose() * phi;  // R x S
       for (Index k = 0; k < K; ++k)
         q.middleCols(k * steps, steps) = c.row(k).transpose().asDiagonal() *
                                          kappa.middleCols(k * steps, steps);
+    };
+    for (int it = 0; it < o.init_als_iterations; ++it) {
+      report.als_iterations = it + 1;
+      // a (and the extras) given b, c: z = a (c_k .* b^T phi) + W_extra e.
+      update_q();
       MatrixXd dq(R + n_extra, S);
       dq << q, extra;
       const MatrixXd t = RidgeRegression(z, dq, ridge);
@@ -484,23 +488,14 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
           b.col(i) *= std::sqrt(na * nb);
         }
       }
-      // Residual of the one-step fit.
-      const MatrixXd kap2 = b.transpose() * phi;
-      for (Index k = 0; k < K; ++k)
-        q.middleCols(k * steps, steps) = c.row(k).transpose().asDiagonal() *
-                                         kap2.middleCols(k * steps, steps);
-      if (missing.size() > 0) {
-        impute_states(
-            [&](Index k) {
-              return MatrixXd(a * c.row(k).transpose().asDiagonal() *
-                              b.transpose());
-            },
-            w_extra);
-        const MatrixXd kap3 = b.transpose() * phi;
-        for (Index k = 0; k < K; ++k)
-          q.middleCols(k * steps, steps) = c.row(k).transpose().asDiagonal() *
-                                           kap3.middleCols(k * steps, steps);
-      }
+      // Held-out entries from the new model, then the one-step residual.
+      impute_states(
+          [&](Index k) {
+            return MatrixXd(a * c.row(k).transpose().asDiagonal() *
+                            b.transpose());
+          },
+          w_extra);
+      update_q();
       const MatrixXd z_hat = a * q + w_extra * extra;
       const double residual = (z - z_hat).squaredNorm();
       fill_missing(z_hat);
@@ -512,10 +507,7 @@ DataInitReport DataDrivenInitialization(const FitOptions& o,
     p->b = b;
     if (ltr) p->c = c;
     // One-step R^2 of the structured W (diagnostics).
-    const MatrixXd kap = b.transpose() * phi;
-    for (Index k = 0; k < K; ++k)
-      q.middleCols(k * steps, steps) =
-          c.row(k).transpose().asDiagonal() * kap.middleCols(k * steps, steps);
+    update_q();
     const MatrixXd z_hat = a * q + w_extra * extra;
     report.one_step_r2 =
         1 -

@@ -329,6 +329,12 @@ void WriteReport(const PipelineOptions& o,
 
 }  // namespace
 
+FitOptions PipelineFitDefaults() {
+  FitOptions fit;
+  fit.init_tanh_saturation = 0.999;
+  return fit;
+}
+
 bool PipelineOptions::IsValid(std::string* error) const {
   auto fail = [&](const std::string& m) {
     if (error) *error = m;
@@ -417,9 +423,6 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   FitOptions fit = o.fit;
   fit.units = 0;  // = neurons
   fit.readout = ReadoutKind::kIdentity;
-  // Noise-free activity: invert tanh up to 0.999 (fit.h).
-  if (fit.init_tanh_saturation == FitOptions().init_tanh_saturation)
-    fit.init_tanh_saturation = 0.999;
   fit.num_threads = o.num_threads;
   fit.command = o.command;
 
@@ -487,10 +490,11 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   }
   s.true_cp_stability = Stability(*true_cp.ensemble);
   s.fitted_cp_stability = Stability(*fitted_cp.ensemble);
+  const int fit_rank = std::min(s.sweep.chosen_rank, cp.max_rank);
   int compare_rank = std::min(o.compare_rank, cp.max_rank);
   if (compare_rank == 0) {
     compare_rank = 1;
-    for (int r = 1; r <= std::min(cp.max_rank, s.sweep.chosen_rank); ++r) {
+    for (int r = 1; r <= fit_rank; ++r) {
       const size_t i = static_cast<size_t>(r - 1);
       if (s.true_cp_stability[i] >= o.stable_similarity &&
           s.fitted_cp_stability[i] >= o.stable_similarity)
@@ -505,7 +509,6 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
     c.update_distance = distance;
     return c;
   };
-  const int fit_rank = std::min(s.sweep.chosen_rank, cp.max_rank);
   s.comparison = compare_at(compare_rank);
   s.at_fit_rank = compare_at(fit_rank);
 

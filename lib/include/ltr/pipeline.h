@@ -26,16 +26,19 @@
 
 namespace ltr {
 
+// FitOptions' defaults, except that the data-driven start inverts tanh up
+// to 0.999: the pipeline's inputs are simulated, noise-free recordings
+// (fit.h, init_tanh_saturation).
+FitOptions PipelineFitDefaults();
+
 struct PipelineOptions {
   std::string input;       // recording over learning with /weights and /epoch
   std::string output_dir;  // created if missing; files are replaced
 
   // Fits. Units = neurons with an identity readout, so fitted and true
   // weights live in the same unit space and can be compared entry by entry.
-  // Shared settings of both fit stages. The pipeline's inputs are
-  // simulated (noise-free) recordings: RunLearningPipeline starts the fits
-  // with init_tanh_saturation = 0.999 unless this is set otherwise.
-  FitOptions fit;
+  // Shared settings of both fit stages (see PipelineFitDefaults).
+  FitOptions fit = PipelineFitDefaults();
   int baseline_epoch = 0;  // trials with this /epoch label fit W_B
   std::vector<int> ranks = {1, 2, 3, 4, 5, 6};
   int seeds = 1;  // fits per rank
