@@ -159,8 +159,15 @@ cli::po::options_description FitOptionsDescription() {
     ("l2-readout", po::value<double>()->default_value(0.0), "L2 on readout")
     ("l2-activity", po::value<double>()->default_value(0.0),
      "L2 on unit activity phi(x)")
+    ("optimizer", po::value<std::string>()->default_value("lbfgs"),
+     "lbfgs (Ceres) | adam (full batch, P23's procedure)")
     ("max-iters", po::value<int>()->default_value(d.max_iterations),
-     "maximum L-BFGS iterations per fit")
+     "maximum iterations per fit")
+    ("learning-rate", po::value<double>()->default_value(d.learning_rate),
+     "adam: initial learning rate")
+    ("lr-decay", po::value<double>()->default_value(d.learning_rate_decay),
+     "adam: final learning rate / initial, reached along a half cosine at "
+     "--max-iters (1 = constant)")
     ("tol", po::value<double>()->default_value(d.function_tolerance),
      "relative cost-change tolerance")
     ("max-seconds", po::value<double>()->default_value(d.max_seconds),
@@ -229,7 +236,10 @@ int FitWith(int argc,
   o.loss.l2_x0 = vm["l2-x0"].as<double>();
   o.loss.l2_readout = vm["l2-readout"].as<double>();
   o.loss.l2_activity = vm["l2-activity"].as<double>();
+  o.optimizer = ParseFitOptimizer(vm["optimizer"].as<std::string>());
   o.max_iterations = vm["max-iters"].as<int>();
+  o.learning_rate = vm["learning-rate"].as<double>();
+  o.learning_rate_decay = vm["lr-decay"].as<double>();
   o.function_tolerance = vm["tol"].as<double>();
   o.max_seconds = vm["max-seconds"].as<double>();
   o.hold_out.scheme = ParseHoldOut(vm["held-out"].as<std::string>());

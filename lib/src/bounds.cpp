@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 
+#include "adam.h"
 #include "ltr/error.h"
 #include "ltr/io.h"
 #include "ltr/random.h"
@@ -473,12 +474,8 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
     double cost = 0;
     objective.Evaluate(x.data(), &cost, grad.data());
     if (optimizer == Optimizer::kAdam) {
-      const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-      m1 = b1 * m1 + (1 - b1) * grad;
-      m2 = b2 * m2 + (1 - b2) * grad.cwiseProduct(grad);
-      const double c1 = 1 - std::pow(b1, k), c2 = 1 - std::pow(b2, k);
-      x.array() -= o.adam_learning_rate * (m1.array() / c1) /
-                   ((m2.array() / c2).sqrt() + eps);
+      x += internal::AdamStep(
+          internal::AdamSettings(), o.adam_learning_rate, k, grad, &m1, &m2);
     } else if (optimizer == Optimizer::kMomentum) {
       m1 = 0.9 * m1 + grad;
       x -= o.sgd_learning_rate * m1;

@@ -18,6 +18,7 @@
 #include <memory>
 #include <sstream>
 
+#include "adam.h"
 #include "fit_init.h"
 #include "ltr/distributed.h"
 #include "ltr/error.h"
@@ -332,6 +333,7 @@ void WriteFitAttributes(const FitSummary& s, io::OutputFile* out) {
   out->SetAttribute(g, "seconds", s.seconds);
   // Extensions.
   out->SetAttribute(g, "message", s.message);
+  if (!s.optimizer.empty()) out->SetAttribute(g, "optimizer", s.optimizer);
   out->SetAttribute(g, "objective", s.objective);
   out->SetAttribute(g, "initial_loss", s.initial_loss);
   out->SetAttribute(g, "initialization", s.initialization);
@@ -436,6 +438,7 @@ class FitCallback : public ceres::IterationCallback {
     NormalizeFactors(&s.model.parameters);
     s.model.loss = o_.loss.loss;
     s.model.readout = o_.readout;
+    s.optimizer = FitOptimizerName(o_.optimizer);
     s.termination = interrupted_ ? "interrupted" : "running";
     s.message = interrupted_
                     ? "checkpoint written when a signal stopped the fit"
@@ -471,6 +474,78 @@ class FitCallback : public ceres::IterationCallback {
   bool interrupted_ = false;
 };
 
+// Full-batch Adam over the objective L-BFGS would see (the same function,
+// manifold and callback). It fills the fields of Ceres' summary that FitRnn
+// reads, so both optimisers end through one termination logic: the
+// iteration or time limit is NO_CONVERGENCE, a callback stop USER_SUCCESS, a
+// non-finite loss or gradient FAILURE (x is then the failed point).
+void SolveAdam(const FitOptions& o,
+               const ceres::FirstOrderFunction& function,
+               const ceres::Manifold* manifold,
+               ceres::IterationCallback* callback,
+               double* x,
+               ceres::GradientProblemSolver::Summary* summary) {
+  const Clock::time_point start = Clock::now();
+  const int n = function.NumParameters();
+  VectorXd gradient(n), direction(n), step(n), next(n);
+  VectorXd m = VectorXd::Zero(n), v = VectorXd::Zero(n);
+  Eigen::Map<VectorXd> point(x, n);
+  summary->termination_type = ceres::NO_CONVERGENCE;
+  summary->message = "Maximum number of iterations reached.";
+  for (int i = 0;; ++i) {
+    double cost = 0;
+    if (!function.Evaluate(x, &cost, gradient.data()) || !std::isfinite(cost) ||
+        !gradient.allFinite()) {
+      summary->termination_type = ceres::FAILURE;
+      summary->message = "Adam: the loss or its gradient is not finite";
+      if (i == 0) summary->initial_cost = kNaN;
+      return;
+    }
+    // The Riemannian gradient on the manifold, the plain one otherwise.
+    if (manifold != nullptr)
+      manifold->RightMultiplyByPlusJacobian(
+          x, 1, gradient.data(), direction.data());
+    else
+      direction = gradient;
+    if (i == 0) summary->initial_cost = cost;
+    ceres::IterationSummary it;
+    it.iteration = i;
+    it.cost = cost;
+    it.gradient_norm = direction.norm();
+    it.gradient_max_norm = direction.lpNorm<Eigen::Infinity>();
+    it.cumulative_time_in_seconds = Seconds(start);
+    summary->iterations.push_back(it);
+    if ((*callback)(it) != ceres::SOLVER_CONTINUE) {
+      summary->termination_type = ceres::USER_SUCCESS;
+      summary->message = "stopped by the iteration callback";
+      return;
+    }
+    if (i >= o.max_iterations) return;
+    if (Seconds(start) >= o.max_seconds) {
+      summary->message = "Maximum solver time reached.";
+      return;
+    }
+    // Cosine annealing from learning_rate to learning_rate * decay.
+    const double done = double(i) / std::max(1, o.max_iterations);
+    const double rate =
+        o.learning_rate * (o.learning_rate_decay +
+                           (1 - o.learning_rate_decay) * 0.5 *
+                               (1 + std::cos(3.14159265358979323846 * done)));
+    step = internal::AdamStep({o.adam_beta1, o.adam_beta2, o.adam_epsilon},
+                              rate,
+                              i + 1,
+                              direction,
+                              &m,
+                              &v);
+    if (manifold != nullptr) {
+      manifold->Plus(x, step.data(), next.data());
+      point = next;
+    } else {
+      point += step;
+    }
+  }
+}
+
 std::string Format(const char* format, double value) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, format, value);
@@ -489,6 +564,16 @@ std::string FitInitializationName(FitInitialization init) {
       break;
   }
   return "random";
+}
+
+std::string FitOptimizerName(FitOptimizer optimizer) {
+  return optimizer == FitOptimizer::kAdam ? "adam" : "lbfgs";
+}
+
+FitOptimizer ParseFitOptimizer(const std::string& name) {
+  if (name == "lbfgs") return FitOptimizer::kLbfgs;
+  if (name == "adam") return FitOptimizer::kAdam;
+  throw Error("unknown optimizer '" + name + "'; expected lbfgs or adam");
 }
 
 FitInitialization ParseFitInitialization(const std::string& name) {
@@ -536,6 +621,14 @@ bool FitOptions::IsValid(std::string* error) const {
     return fail("tolerances must be >= 0");
   if (!(max_seconds > 0)) return fail("max_seconds must be > 0");
   if (lbfgs_rank < 1) return fail("lbfgs_rank must be >= 1");
+  if (!(learning_rate > 0) || !std::isfinite(learning_rate))
+    return fail("learning_rate must be finite and > 0");
+  if (!(adam_beta1 >= 0 && adam_beta1 < 1) ||
+      !(adam_beta2 >= 0 && adam_beta2 < 1))
+    return fail("Adam's betas must be in [0, 1)");
+  if (!(adam_epsilon > 0)) return fail("adam_epsilon must be > 0");
+  if (!(learning_rate_decay > 0 && learning_rate_decay <= 1))
+    return fail("learning_rate_decay must be in (0, 1]");
   if (patience < 0) return fail("patience must be >= 0");
   if (patience > 0 && hold_out.scheme == HoldOut::kNone)
     return fail("early stopping (patience) needs held-out data");
@@ -595,12 +688,14 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
   auto function = std::make_unique<CeresFunction>(&train);
   const CeresFunction* function_view = function.get();
   std::unique_ptr<ceres::GradientProblem> ceres_problem;
+  const ceres::Manifold* stiefel = nullptr;  // owned by ceres_problem
   if (problem.readout_offset >= 0) {
     auto manifold = std::make_unique<internal::BlockStiefelManifold>(
         static_cast<int>(x.size()),
         static_cast<int>(problem.readout_offset),
         static_cast<int>(problem.initial.readout.rows()),
         static_cast<int>(problem.initial.readout.cols()));
+    stiefel = manifold.get();
     ceres_problem = std::make_unique<ceres::GradientProblem>(
         function.release(), manifold.release());  // takes ownership
   } else {
@@ -608,9 +703,14 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
         std::make_unique<ceres::GradientProblem>(function.release());
   }
   ceres::GradientProblemSolver::Summary ceres_summary;
-  ceres::Solve(solver, *ceres_problem, x.data(), &ceres_summary);
+  if (options.optimizer == FitOptimizer::kAdam)
+    SolveAdam(
+        options, *function_view, stiefel, &callback, x.data(), &ceres_summary);
+  else
+    ceres::Solve(solver, *ceres_problem, x.data(), &ceres_summary);
 
   summary.message = ceres_summary.message;
+  summary.optimizer = FitOptimizerName(options.optimizer);
   summary.initial_loss = ceres_summary.initial_cost;
   summary.initialization =
       options.initial_parameters

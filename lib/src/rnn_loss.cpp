@@ -741,8 +741,6 @@ RnnLossSummary EvaluateLoss(const RnnParameters& p,
   if (!options.IsValid(&error)) throw Error("RNN loss options: " + error);
   p.Validate();
   if (trials.empty()) throw Error("RNN loss: the batch has no trials");
-  for (size_t i = 0; i < trials.size(); ++i)
-    ValidateTrial(p, trials[i], static_cast<Index>(i));
   const bool ltr = p.kind == WeightKind::kLowTensorRank;
   if (ltr && smoothing != nullptr &&
       smoothing->kind() != TrialSmoothing::kNone &&
@@ -768,6 +766,12 @@ RnnLossSummary EvaluateLoss(const RnnParameters& p,
         Partial partial;
         try {
           if (want) partial.gradient = ZeroGradient(p, blocks);
+          // Trials are validated here, in parallel: the mask check reads
+          // every entry, a serial cost per evaluation otherwise.
+          for (Index i = n_trials * begin / n_chunks;
+               i < n_trials * end / n_chunks;
+               ++i)
+            ValidateTrial(p, trials[i], i);
           for (Index c = begin; c < end; ++c)
             ChunkLoss(p,
                       op,

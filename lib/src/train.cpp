@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "adam.h"
 #include "ltr/error.h"
 #include "ltr/interrupt.h"
 #include "ltr/io.h"
@@ -61,18 +62,15 @@ class OptimizerState {
         s_->moment1 = o_.momentum * s_->moment1 + g;
         s_->x -= eta_ * s_->moment1;
         break;
-      case Optimizer::kAdam: {
-        const double b1 = o_.adam_beta1;
-        const double b2 = o_.adam_beta2;
-        s_->moment1 = b1 * s_->moment1 + (1.0 - b1) * g;
-        s_->moment2 = b2 * s_->moment2 + (1.0 - b2) * g.cwiseAbs2();
-        const double t = static_cast<double>(s_->step + 1);
-        const double c1 = 1.0 - std::pow(b1, t);
-        const double c2 = 1.0 - std::pow(b2, t);
-        s_->x.array() -= eta_ * (s_->moment1.array() / c1) /
-                         ((s_->moment2.array() / c2).sqrt() + o_.adam_epsilon);
+      case Optimizer::kAdam:
+        s_->x +=
+            internal::AdamStep({o_.adam_beta1, o_.adam_beta2, o_.adam_epsilon},
+                               eta_,
+                               static_cast<double>(s_->step + 1),
+                               g,
+                               &s_->moment1,
+                               &s_->moment2);
         break;
-      }
     }
     ++s_->step;
   }

@@ -6,8 +6,8 @@
 // full, low-rank or low-tensor-rank (optionally on a fixed random W0). The
 // loss is rnn.h's masked MSE or Poisson NLL on the training entries plus L2
 // penalties and a smoothness prior on the trial factors; it is minimised by
-// Ceres' GradientProblemSolver (L-BFGS) with rnn.h's exact gradient, threaded
-// over trials.
+// Ceres' GradientProblemSolver (L-BFGS), or by full-batch Adam, with rnn.h's
+// exact gradient, threaded over trials.
 //
 // An orthonormal readout is kept exactly orthonormal by optimising on the
 // Stiefel manifold (a Ceres Manifold over the flat parameter vector whose
@@ -30,9 +30,15 @@
 namespace ltr {
 
 enum class FitInitialization { kAuto, kData, kRandom };
+// The optimiser of the fit: Ceres' L-BFGS, or Adam (P23's reference
+// procedure: full-batch Adam, learning rate 1e-3).
+enum class FitOptimizer { kLbfgs, kAdam };
 // "auto", "data", "random"; Parse throws ltr::Error on another name.
 std::string FitInitializationName(FitInitialization init);
 FitInitialization ParseFitInitialization(const std::string& name);
+// "lbfgs", "adam"; Parse throws ltr::Error on another name.
+std::string FitOptimizerName(FitOptimizer optimizer);
+FitOptimizer ParseFitOptimizer(const std::string& name);
 
 struct FitOptions {
   // --- Model ---------------------------------------------------------------
@@ -104,15 +110,27 @@ struct FitOptions {
   HoldOutOptions hold_out;
 
   // --- Solver --------------------------------------------------------------
-  int max_iterations = 2000;  // L-BFGS iterations (Ceres' default is 50)
-  // Ceres' convergence tests: |cost change| < function_tolerance * cost,
-  // projected gradient max-norm < gradient_tolerance, |step| <
-  // parameter_tolerance * (|x| + parameter_tolerance).
+  FitOptimizer optimizer = FitOptimizer::kLbfgs;
+  int max_iterations = 2000;  // L-BFGS or Adam iterations
+  // L-BFGS (Ceres' convergence tests): |cost change| < function_tolerance *
+  // cost, projected gradient max-norm < gradient_tolerance, |step| <
+  // parameter_tolerance * (|x| + parameter_tolerance). Adam stops only on
+  // max_iterations, max_seconds, early stopping or a signal.
   double function_tolerance = 1e-9;
   double gradient_tolerance = 1e-10;
   double parameter_tolerance = 1e-10;
   double max_seconds = 1e9;  // wall-clock limit of one fit
   int lbfgs_rank = 20;       // L-BFGS memory
+  // Adam (Kingma & Ba 2015, bias-corrected moments; with an orthonormal
+  // readout the step is taken along the Riemannian gradient and retracted).
+  double learning_rate = 1e-3;
+  // The rate falls to learning_rate * learning_rate_decay at max_iterations
+  // along a half cosine (1 = constant, as P23; lower values let Adam settle
+  // instead of hovering around a minimum at the initial rate's noise level).
+  double learning_rate_decay = 1.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
   // Early stopping: stop when the held-out loss has not improved for
   // `patience` iterations and return the parameters of its best iteration.
   // 0 = no early stopping (the held-out loss is then still tracked).
@@ -152,7 +170,8 @@ struct FitSummary {
   // or its gradient stopped being finite; the parameters are the last
   // finite ones).
   std::string termination;
-  std::string message;  // Ceres' message, or ours
+  std::string message;    // Ceres' message, or ours
+  std::string optimizer;  // "lbfgs" or "adam"
   bool diverged = false;
   int iterations = 0;
   int best_iteration = 0;  // iteration whose parameters are returned
