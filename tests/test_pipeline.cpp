@@ -142,6 +142,24 @@ TEST_CASE(
         Approx(s.comparison.factor_match));
   CHECK(io::ReadDoubleAttribute(dir / "out/summary.h5", "/", "compare_rank") ==
         compared);
+  // Factor match by rank: every rank's pair of best fits, the compared and
+  // fit ranks' entries equal to the headline numbers; the per-component
+  // scores average to the factor match.
+  const Eigen::VectorXd by_rank = io::ReadVector(
+      dir / "out/summary.h5", "/comparison/factor_match_by_rank");
+  REQUIRE(by_rank.size() == static_cast<Index>(s.true_cp_stability.size()));
+  CHECK(by_rank(compared - 1) == Approx(s.comparison.factor_match));
+  CHECK(by_rank(rank - 1) == Approx(s.at_fit_rank.factor_match));
+  for (int r = 1; r <= by_rank.size(); ++r) {
+    const std::string run = "/ensemble/rank_" + std::to_string(r) + "/run_0";
+    CHECK(by_rank(r - 1) ==
+          Approx(FactorMatchScore(ReadCp(dir / "out/true_update_cp.h5", run),
+                                  ReadCp(fitted, run))));
+  }
+  const Eigen::VectorXd scores =
+      io::ReadVector(dir / "out/summary.h5", "/comparison/component_scores");
+  REQUIRE(scores.size() == compared);
+  CHECK(scores.mean() == Approx(s.comparison.factor_match));
   const Matrix trial_factors =
       io::ReadMatrix(dir / "out/summary.h5", "/comparison/true_trial_factors");
   CHECK(trial_factors.rows() == p.num_trials());

@@ -130,6 +130,7 @@ UpdateComparison Compare(const CpSummary& truth,
   c.fitted_relative_error = fitted.relative_error;
   const Alignment alignment = Align(truth.model, fitted.model);
   c.factor_match = alignment.score;
+  c.component_scores = alignment.component_scores;
   const Ktensor aligned = ApplyAlignment(truth.model, fitted.model, alignment);
   double* congruence[3] = {
       &c.trial_congruence, &c.post_congruence, &c.pre_congruence};
@@ -196,6 +197,11 @@ void WriteComparison(const PipelineOptions& o,
   out.WriteVector("/comparison/fitted_cp_stability",
                   as_vector(s.fitted_cp_stability),
                   "rank");
+  out.WriteVector("/comparison/factor_match_by_rank",
+                  as_vector(s.factor_match_by_rank),
+                  "rank");
+  out.WriteVector(
+      "/comparison/component_scores", c.component_scores, "component");
   out.WriteMatrix("/comparison/true_trial_factors",
                   c.true_trial_factors,
                   "trial,component");
@@ -281,9 +287,16 @@ void WriteReport(const PipelineOptions& o,
     for (double v : s.true_cp_stability) html << Number(v, 2) << " ";
     html << "fitted: ";
     for (double v : s.fitted_cp_stability) html << Number(v, 2) << " ";
-    html << "). At the fit's chosen rank (" << s.at_fit_rank.rank
-         << ") the factor match score is " << Number(s.at_fit_rank.factor_match)
-         << ".</p>\n";
+    html << "). Factor match score of the best CP fits by rank, from 1: ";
+    for (double v : s.factor_match_by_rank) html << Number(v, 2) << " ";
+    html << "(at the fit's chosen rank, " << s.at_fit_rank.rank << ": "
+         << Number(s.at_fit_rank.factor_match) << ").</p>\n";
+    html << "<p>Per true component at the compared rank (largest first), "
+            "the product of its three congruences with the matched fitted "
+            "component: ";
+    for (Index r = 0; r < c.component_scores.size(); ++r)
+      html << Number(c.component_scores(r), 3) << " ";
+    html << "(0.9 or more: recovered).</p>\n";
     html << "<p>Factor match score " << Number(c.factor_match)
          << "; mean congruence of trial factors " << Number(c.trial_congruence)
          << ", of post-synaptic factors " << Number(c.post_congruence)
@@ -373,13 +386,19 @@ std::string PipelineSummary::SummaryTable() const {
   line("  true update tensor, CP error", Number(c.true_relative_error));
   line("  fitted update tensor, CP error", Number(c.fitted_relative_error));
   line("  factor match score, fitted vs true", Number(c.factor_match));
+  std::string scores;
+  for (Index r = 0; r < c.component_scores.size(); ++r)
+    scores += (r > 0 ? " " : "") + Number(c.component_scores(r), 2);
+  line("  per true component (largest first)", scores);
   line("  congruence trial / post / pre",
        Number(c.trial_congruence) + " / " + Number(c.post_congruence) + " / " +
            Number(c.pre_congruence));
-  if (at_fit_rank.rank != c.rank)
-    line("  factor match at the fit's rank (" +
-             std::to_string(at_fit_rank.rank) + ")",
-         Number(at_fit_rank.factor_match));
+  std::string by_rank;
+  for (size_t r = 0; r < factor_match_by_rank.size(); ++r)
+    by_rank += (r > 0 ? " " : "") + Number(factor_match_by_rank[r], 2);
+  line("factor match by CP rank 1.." +
+           std::to_string(factor_match_by_rank.size()),
+       by_rank);
   int held = 0, total = 0;
   for (const BoundRow& row : bounds.rows) {
     if (!row.hypotheses_hold) continue;
@@ -511,6 +530,11 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   };
   s.comparison = compare_at(compare_rank);
   s.at_fit_rank = compare_at(fit_rank);
+  for (int r = 1; r <= cp.max_rank; ++r)
+    s.factor_match_by_rank.push_back(
+        r == compare_rank ? s.comparison.factor_match
+        : r == fit_rank   ? s.at_fit_rank.factor_match
+                          : compare_at(r).factor_match);
 
   // 4. Rank bounds on the true trajectory.
   Say(o, "[4/5] rank bounds on the true trajectory");

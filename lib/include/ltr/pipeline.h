@@ -74,6 +74,10 @@ struct UpdateComparison {
   double true_relative_error = 0;    // CP fit of the true update tensor
   double fitted_relative_error = 0;  // CP fit of the fitted update tensor
   double factor_match = 0;           // FMS over all modes (aligned)
+  // Per true component, in the true CP's order (largest weight first): the
+  // product over modes of |cos| with its matched fitted component (their
+  // mean is factor_match), i.e. which planted components are recovered.
+  Eigen::VectorXd component_scores;
   // Mean |cos| over matched components, per mode (trial, post, pre).
   double trial_congruence = 0;
   double post_congruence = 0;
@@ -95,8 +99,10 @@ struct PipelineSummary {
   double baseline_test_r2 = 0;   // stage 1, held-out R^2 on baseline trials
   UpdateComparison comparison;   // at the compared rank (compare_rank)
   UpdateComparison at_fit_rank;  // at the fit's chosen rank
-  // Per CP rank 1..max: the smallest restart similarity of each ensemble.
+  // Per CP rank 1..max: the smallest restart similarity of each ensemble,
+  // and the factor match of the two best fits of that rank.
   std::vector<double> true_cp_stability, fitted_cp_stability;
+  std::vector<double> factor_match_by_rank;
   BoundsSummary bounds;
   std::vector<Figure> figures;     // empty without plots
   std::vector<std::string> files;  // every file written, report last
