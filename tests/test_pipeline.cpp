@@ -10,6 +10,7 @@
 #include "ltr/io.h"
 #include "ltr/model_file.h"
 #include "ltr/pipeline.h"
+#include "ltr/plot.h"
 #include "ltr/train.h"
 #include "test_support.h"
 
@@ -160,6 +161,19 @@ TEST_CASE(
       io::ReadVector(dir / "out/summary.h5", "/comparison/component_scores");
   REQUIRE(scores.size() == compared);
   CHECK(scores.mean() == Approx(s.comparison.factor_match));
+  // Its figures: the aligned trial factors and the by-rank curve, whose
+  // caption names the compared rank.
+  PlotOptions plot;
+  plot.output_dir = dir / "figs";
+  const std::vector<Figure> figures = PlotFile(plot, dir / "out/summary.h5");
+  REQUIRE(figures.size() == 2);
+  CHECK(figures[0].name ==
+        "comparison_trial_factors_rank" + std::to_string(compared));
+  CHECK(figures[1].name == "comparison_by_rank");
+  CHECK_THAT(figures[1].caption,
+             Catch::Matchers::Contains("compared at rank " +
+                                       std::to_string(compared)));
+  for (const Figure& f : figures) CHECK(std::ifstream(f.png).good());
   const Matrix trial_factors =
       io::ReadMatrix(dir / "out/summary.h5", "/comparison/true_trial_factors");
   CHECK(trial_factors.rows() == p.num_trials());

@@ -1167,6 +1167,48 @@ void PlotComparison(const Context& ctx) {
       "W_k - W_0 (points) and of the fitted update (line), matched and "
       "sign-aligned; factor match score " +
           Fmt(DoubleAttribute(ctx.path, "/", "factor_match", 0.0)));
+  if (!io::HasDataset(ctx.path, "/comparison/factor_match_by_rank")) return;
+  // Up to which CP rank the fitted update agrees with the truth, beside how
+  // unique each CP decomposition is there.
+  const Vector match =
+      io::ReadVector(ctx.path, "/comparison/factor_match_by_rank");
+  const Vector true_stability =
+      io::ReadVector(ctx.path, "/comparison/true_cp_stability");
+  const Vector fitted_stability =
+      io::ReadVector(ctx.path, "/comparison/fitted_cp_stability");
+  if (true_stability.size() != match.size() ||
+      fitted_stability.size() != match.size())
+    throw Error("'" + ctx.path +
+                "': /comparison/factor_match_by_rank and the stabilities "
+                "differ in length");
+  const Vector ranks = Vector::LinSpaced(match.size(), 1, match.size());
+  GnuplotFigure g("comparison_by_rank", 760, 440);
+  const std::string block =
+      g.AddColumns({ranks, match, true_stability, fitted_stability});
+  g.Add(RankXRange(ranks) +
+        "set title \"Fitted against true update, by CP rank\"\n"
+        "set xlabel \"CP rank\"\nset ylabel \"score\"\n"
+        "set yrange [0:1.05]\nset key bottom left\n"
+        "set arrow from graph 0, first 0.9 to graph 1, first 0.9 nohead "
+        "dt 2 lc rgb \"#888888\"\n"
+        "plot " +
+        block +
+        " using 1:2 with linespoints pt 7 ps 1 lw 2 lc 1 title \"factor "
+        "match, fitted vs true\", " +
+        block +
+        " using 1:3 with linespoints pt 6 dt 2 lc 2 title \"true CP: "
+        "restart similarity\", " +
+        block +
+        " using 1:4 with linespoints pt 4 dt 2 lc 3 title \"fitted CP: "
+        "restart similarity\"");
+  ctx.Draw(g,
+           "Factor match by CP rank",
+           "Factor match score of the best CP fits of the true and fitted "
+           "update tensors at each rank (solid), and the smallest similarity "
+           "of a CP restart to the best fit for each tensor (dashed; 0.9 "
+           "line: unique); compared at rank " +
+               std::to_string(static_cast<int>(
+                   DoubleAttribute(ctx.path, "/", "compare_rank", 0.0))));
 }
 
 void PlotRecording(const Context& ctx) {
