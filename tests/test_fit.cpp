@@ -739,6 +739,11 @@ TEST_CASE("divergence is reported in the summary with finite parameters kept",
   CHECK_THAT(fit.message, Contains("finite"));
   CHECK(fit.model.parameters.w.allFinite());
   CHECK(fit.model.parameters.x0.allFinite());
+  // Adam ends through the same reporting.
+  o.optimizer = FitOptimizer::kAdam;
+  REQUIRE_NOTHROW(fit = FitRnn(o, r));
+  CHECK(fit.termination == "diverged");
+  CHECK(fit.model.parameters.w.allFinite());
 }
 
 TEST_CASE("bad input to a fit is refused with a clear message", "[fit]") {
