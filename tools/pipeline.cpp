@@ -11,7 +11,7 @@ namespace ltr {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ltr pipeline LEARNING.h5 -o DIR [--ranks 1:6] [--seeds 1] "
+    "usage: ltr pipeline LEARNING.h5 -o DIR [--ranks 1:6] [--seeds 2] "
     "[--threads 0]\n\n"
     "Runs the learning-over-trials pipeline on a recording over learning that\n"
     "also holds the true weights of every trial (ltr train --protocol\n"
