@@ -134,9 +134,8 @@ CpSummary CpAlsExactMasked(const CpOptions& options,
       weights = NormalizeColumns(&f);
       ft[mode] = f.transpose();
     }
-    const double error =
-        x_norm2 > 0 ? std::sqrt(residual2 / x_norm2) : std::sqrt(residual2);
-    if (RecordIteration(options, error, &summary)) break;
+    if (RecordIteration(options, RelativeError(residual2, x_norm2), &summary))
+      break;
   }
   summary.model.weights = weights;
   for (int n = 0; n < 3; ++n) summary.model.factors[n] = ft[n].transpose();

@@ -68,6 +68,18 @@ double ResidualNorm2(const Tensor3& x,
                      const Ktensor& model,
                      int num_threads);
 
+// ||X - M||^2 = ||X||^2 + ||M||^2 - 2 <X, M> for the Kruskal model M with
+// these weights and factor Grams, given <X, M> (which the last MTTKRP of a
+// sweep gives for free). Cancellation limits it to relative errors above
+// ~1e-8; clamped at 0.
+double ResidualNorm2FromGrams(double x_norm2,
+                              const Vector& weights,
+                              const std::array<Matrix, 3>& gram,
+                              double inner);
+
+// ||X - M|| / ||X|| from the squared norms (the absolute error for X = 0).
+double RelativeError(double residual2, double x_norm2);
+
 // Scales the columns of f to unit 2-norm and returns the norms (0 for a zero
 // column, which stays zero).
 Vector NormalizeColumns(Matrix* f);

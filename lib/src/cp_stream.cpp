@@ -383,12 +383,11 @@ CpStreamSummary CpStream(const CpStreamOptions& options,
       weights = internal::NormalizeColumns(&f[2]);
       gram[2] = f[2].transpose() * f[2];
     }
-    const double model_norm2 = weights.dot(
-        gram[0].cwiseProduct(gram[1]).cwiseProduct(gram[2]) * weights);
-    const double residual2 = std::max(0.0, x_norm2 + model_norm2 - 2 * inner);
-    const double error =
-        x_norm2 > 0 ? std::sqrt(residual2 / x_norm2) : std::sqrt(residual2);
-    if (internal::RecordIteration(cp, error, &summary)) break;
+    const double residual2 =
+        internal::ResidualNorm2FromGrams(x_norm2, weights, gram, inner);
+    if (internal::RecordIteration(
+            cp, internal::RelativeError(residual2, x_norm2), &summary))
+      break;
     if (InterruptRequested()) {
       summary.converged = false;
       summary.message = "interrupted by a signal after iteration " +
@@ -417,8 +416,7 @@ CpStreamSummary CpStream(const CpStreamOptions& options,
       residual2 += internal::ResidualNorm2(slab, nullptr, part, threads);
     });
   }
-  summary.relative_error =
-      x_norm2 > 0 ? std::sqrt(residual2 / x_norm2) : std::sqrt(residual2);
+  summary.relative_error = internal::RelativeError(residual2, x_norm2);
   summary.message = "CP-ALS (streamed) " + summary.message;
   summary.seconds = Seconds(start);
 

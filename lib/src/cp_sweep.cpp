@@ -165,6 +165,19 @@ Vector SolveRowSystem(const Matrix& g, const Vector& rhs) {
   return PseudoInverse(g) * rhs;
 }
 
+double ResidualNorm2FromGrams(double x_norm2,
+                              const Vector& weights,
+                              const std::array<Matrix, 3>& gram,
+                              double inner) {
+  const double model_norm2 = weights.dot(
+      gram[0].cwiseProduct(gram[1]).cwiseProduct(gram[2]) * weights);
+  return std::max(0.0, x_norm2 + model_norm2 - 2.0 * inner);
+}
+
+double RelativeError(double residual2, double x_norm2) {
+  return x_norm2 > 0 ? std::sqrt(residual2 / x_norm2) : std::sqrt(residual2);
+}
+
 Vector NormalizeColumns(Matrix* f) {
   Vector norms(f->cols());
   for (Index r = 0; r < f->cols(); ++r) {
@@ -280,19 +293,11 @@ CpSummary RunSweeps(const CpOptions& options,
       gram[2] = f[2].transpose() * f[2];
     }
 
-    double residual2;
-    if (mask) {
-      residual2 = FillMissing(x, *mask, weights, f, threads, &filled);
-    } else {
-      // ||X - M||^2 = ||X||^2 + ||M||^2 - 2 <X, M>, from the last MTTKRP.
-      // Cancellation limits it to relative errors above ~1e-8; clamp at 0.
-      const double model_norm2 = weights.dot(
-          gram[0].cwiseProduct(gram[1]).cwiseProduct(gram[2]) * weights);
-      residual2 = std::max(0.0, x_norm2 + model_norm2 - 2.0 * inner);
-    }
-    const double error =
-        x_norm2 > 0 ? std::sqrt(residual2 / x_norm2) : std::sqrt(residual2);
-    if (RecordIteration(options, error, &summary)) break;
+    const double residual2 =
+        mask ? FillMissing(x, *mask, weights, f, threads, &filled)
+             : ResidualNorm2FromGrams(x_norm2, weights, gram, inner);
+    if (RecordIteration(options, RelativeError(residual2, x_norm2), &summary))
+      break;
   }
   summary.model.weights = std::move(weights);
   summary.model.factors = std::move(f);
