@@ -51,6 +51,23 @@ int Count(const std::string& text, const std::string& word) {
   return n;
 }
 
+// Runs `args` + OUT once alone and once under mpirun -np 2 (OUT =
+// single.h5, mpi.h5 in dir); requires both to succeed, one process of the
+// MPI run to report, and the two files to be bit for bit the same. Returns
+// the MPI run.
+test::RunResult RunAloneAndUnderMpi(const std::string& args,
+                                    const test::ScratchDir& dir) {
+  const auto single = test::RunLtr(args + (dir / "single.h5"));
+  INFO(single.err);
+  REQUIRE(single.exit_code == 0);
+  const auto mpi = RunMpi(args + (dir / "mpi.h5"), dir);
+  INFO(mpi.out << mpi.err);
+  REQUIRE(mpi.exit_code == 0);
+  CHECK(Count(mpi.out, "wrote ") == 1);
+  test::CheckSameFiles(dir / "single.h5", dir / "mpi.h5", {});
+  return mpi;
+}
+
 }  // namespace
 
 TEST_CASE("RunTasks runs every task once and returns results in task order",
@@ -148,16 +165,9 @@ TEST_CASE(
   const std::string args = "decompose " + kTca +
                            " --ranks 1:3 --restarts 3 --cv --threads 1 "
                            "--seed 11 --max-iters 40 -o ";
-  const auto single = test::RunLtr(args + (dir / "single.h5"));
-  INFO(single.err);
-  REQUIRE(single.exit_code == 0);
-  const auto mpi = RunMpi(args + (dir / "mpi.h5"), dir);
-  INFO(mpi.out << mpi.err);
-  REQUIRE(mpi.exit_code == 0);
-  // One process reports and writes.
-  CHECK(Count(mpi.out, "wrote ") == 1);
+  const auto mpi = RunAloneAndUnderMpi(args, dir);
+  // One process reports.
   CHECK(Count(mpi.out, "CP ensemble:") == 1);
-  test::CheckSameFiles(dir / "single.h5", dir / "mpi.h5", {});
   CHECK(io::ReadDoubleAttribute(dir / "mpi.h5", "/ensemble", "complete") == 1);
 }
 
@@ -181,12 +191,5 @@ TEST_CASE(
   const std::string args = "fit " + data +
                            " --ranks 1:3 --seeds 2 --readout identity "
                            "--max-iters 40 --threads 1 --seed 5 -o ";
-  const auto single = test::RunLtr(args + (dir / "single.h5"));
-  INFO(single.err);
-  REQUIRE(single.exit_code == 0);
-  const auto mpi = RunMpi(args + (dir / "mpi.h5"), dir);
-  INFO(mpi.out << mpi.err);
-  REQUIRE(mpi.exit_code == 0);
-  CHECK(Count(mpi.out, "wrote ") == 1);
-  test::CheckSameFiles(dir / "single.h5", dir / "mpi.h5", {});
+  RunAloneAndUnderMpi(args, dir);
 }
