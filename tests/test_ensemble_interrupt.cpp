@@ -11,6 +11,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -128,15 +129,25 @@ TEST_CASE(
   const int total = 6 * 4;
 
   for (int signal : {SIGINT, SIGTERM}) {
-    const std::string part = dir / ("part" + std::to_string(signal) + ".h5");
+    const std::string out = dir / ("out" + std::to_string(signal) + ".h5");
+    const std::string part = io::PartialPath(out);
+    // An earlier result in the output, which the interrupted run must keep.
+    const std::string earlier = dir / "earlier.h5";
+    REQUIRE(test::RunLtr("decompose " + kTca + " --rank 1 --threads 1 -o " +
+                         earlier)
+                .exit_code == 0);
+    std::filesystem::copy_file(
+        earlier, out, std::filesystem::copy_options::overwrite_existing);
+    const std::string earlier_bytes = test::ReadText(earlier);
     // A file of its own per run: stale lines must not trigger the signal.
     const std::string err = dir / ("err" + std::to_string(signal));
     INFO("signal " << signal);
     // Stopped after 5 of the 24 fits were reported.
-    REQUIRE(RunAndInterrupt(SweepArgs(part), err, 5, signal) == 128 + signal);
+    REQUIRE(RunAndInterrupt(SweepArgs(out), err, 5, signal) == 128 + signal);
+    CHECK(test::ReadText(out) == earlier_bytes);
 
-    // The partial output: readable, marked incomplete, holding only fits
-    // that equal the uninterrupted run's fit of the same restart.
+    // The partial output beside it: readable, marked incomplete, holding
+    // only fits that equal the uninterrupted run's fit of the same restart.
     CHECK(io::ReadDoubleAttribute(part, "/ensemble", "complete") == 0);
     const DecomposeResult partial = ReadDecomposition(part);
     REQUIRE(partial.ensemble);
@@ -160,12 +171,13 @@ TEST_CASE(
       }
     CHECK_THAT(test::ReadText(err), Contains("--resume"));
 
-    std::vector<std::string> resume = SweepArgs(part);
+    std::vector<std::string> resume = SweepArgs(out);
     resume.insert(resume.end() - 2, "--resume");
     const auto resumed = test::RunLtr(Join(resume));
     INFO(resumed.err);
     REQUIRE(resumed.exit_code == 0);
-    test::CheckSameFiles(full, part, {});
+    test::CheckSameFiles(full, out, {});
+    CHECK_FALSE(std::filesystem::exists(part));
   }
 }
 
@@ -176,10 +188,14 @@ TEST_CASE("decompose --resume refuses other options and a missing file",
   const std::string base =
       "decompose " + kTca + " --ranks 1:2 --restarts 2 --threads 1 ";
   REQUIRE(test::RunLtr(base + "-o " + out).exit_code == 0);
-  // Resuming a complete file rewrites the same result.
+  // A complete result has nothing to resume, and stays as it was.
+  const std::string bytes = test::ReadText(out);
   const auto again = test::RunLtr(base + "--resume -o " + out);
-  INFO(again.err);
-  CHECK(again.exit_code == 0);
+  CHECK(again.exit_code == 1);
+  CHECK_THAT(again.err, Contains("no interrupted sweep"));
+  CHECK(test::ReadText(out) == bytes);
+  // What a signal leaves (here: the complete file as the partial one).
+  std::filesystem::copy_file(out, io::PartialPath(out));
 
   const auto other_seed = test::RunLtr(base + "--seed 9 --resume -o " + out);
   CHECK(other_seed.exit_code == 1);
@@ -188,7 +204,7 @@ TEST_CASE("decompose --resume refuses other options and a missing file",
   const auto missing =
       test::RunLtr(base + "--resume -o " + (dir / "missing.h5"));
   CHECK(missing.exit_code == 1);
-  CHECK_THAT(missing.err, Contains("does not exist"));
+  CHECK_THAT(missing.err, Contains("no interrupted sweep"));
   const auto single =
       test::RunLtr("decompose " + kTca + " --rank 2 --resume -o " + out);
   CHECK(single.exit_code == 1);

@@ -132,8 +132,12 @@ TEST_CASE(
   INFO("the uninterrupted fit took " << total << " iterations");
   REQUIRE(total > 60);  // room to interrupt it
 
-  // Signal it after 20 iterations (progress lines on stderr).
+  // Signal it after 20 iterations (progress lines on stderr). b.h5 holds an
+  // earlier, complete result, which the interrupted run must not replace.
   const std::string b = dir / "b.h5", err = dir / "b.err";
+  const std::string b_partial = io::PartialPath(b);
+  std::filesystem::copy_file(a, b);
+  const std::string earlier = test::ReadText(a);
   std::vector<std::string> args;
   {
     std::istringstream words(fit);
@@ -148,18 +152,20 @@ TEST_CASE(
   INFO("stderr: " << test::ReadText(err));
   REQUIRE(status == 128 + SIGINT);
   CHECK_THAT(test::ReadText(err), Contains("ltr fit --resume -o"));
+  CHECK(test::ReadText(b) == earlier);
 
-  // The partial output: a readable model, marked interrupted, stopped
-  // before the uninterrupted fit converged; nothing else in the directory.
-  REQUIRE(io::ReadStringAttribute(b, "/fit", "termination") == "interrupted");
-  const int done =
-      static_cast<int>(io::ReadDoubleAttribute(b, "/fit", "iterations"));
+  // The partial output beside it: a readable model, marked interrupted,
+  // stopped before the uninterrupted fit converged; no temporary files.
+  REQUIRE(io::ReadStringAttribute(b_partial, "/fit", "termination") ==
+          "interrupted");
+  const int done = static_cast<int>(
+      io::ReadDoubleAttribute(b_partial, "/fit", "iterations"));
   CHECK(done >= 20);
   CHECK(done < total);
-  CHECK(io::ReadVector(b, "/fit/loss").size() == done + 1);
-  const FittedModel partial = ReadModel(b);
+  CHECK(io::ReadVector(b_partial, "/fit/loss").size() == done + 1);
+  const FittedModel partial = ReadModel(b_partial);
   const double partial_objective =
-      io::ReadDoubleAttribute(b, "/fit", "objective");
+      io::ReadDoubleAttribute(b_partial, "/fit", "objective");
   CHECK(partial.parameters.w.rows() == 16);
   CHECK(partial.parameters.w.allFinite());
   for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
@@ -172,6 +178,7 @@ TEST_CASE(
   CHECK(resumed.err.empty());
   REQUIRE(resumed.exit_code == 0);
   CHECK(io::ReadStringAttribute(b, "/fit", "termination") == "converged");
+  CHECK_FALSE(std::filesystem::exists(b_partial));
   CHECK(io::ReadStringAttribute(b, "/", "resumed_command") ==
         "ltr fit --resume --progress 0 -o " + b);
   // One fit's history: the iterations before the signal, then the rest,
@@ -209,7 +216,7 @@ TEST_CASE(
   // A finished fit is not resumed.
   const test::RunResult again = test::RunLtr("fit --resume -o " + b);
   CHECK(again.exit_code == 1);
-  CHECK_THAT(again.err, Contains("has finished"));
+  CHECK_THAT(again.err, Contains("no interrupted fit"));
   CHECK(test::CountLines(again.err) == 1);
 }
 
@@ -230,17 +237,23 @@ TEST_CASE(
                                            "--seed",
                                            "5"};
   const std::string b = dir / "b.h5", err = dir / "b.err";
+  const std::string b_partial = io::PartialPath(b);
+  // An earlier, complete run in b.h5, which the interrupted one must keep.
+  std::string fresh = "";
+  for (const std::string& w : common) fresh += w + " ";
+  REQUIRE(test::RunLtr(fresh + "--steps 3 -o " + b).exit_code == 0);
+  const std::string earlier = test::ReadText(b);
   std::vector<std::string> args = common;
   for (const char* w : {"--steps", "1000000", "-o"}) args.push_back(w);
   args.push_back(b);
   Child child(args, dir / "b.out", err);
-  // The file grows at every flushed snapshot: wait for a few.
+  // The partial file grows at every flushed snapshot: wait for a few.
   std::uintmax_t size = 0;
   int growths = 0;
   REQUIRE(child.WaitUntil(
       [&] {
         std::error_code ec;
-        const std::uintmax_t now = std::filesystem::file_size(b, ec);
+        const std::uintmax_t now = std::filesystem::file_size(b_partial, ec);
         if (!ec && now > size) {
           size = now;
           ++growths;
@@ -252,23 +265,23 @@ TEST_CASE(
   INFO("stderr: " << test::ReadText(err));
   REQUIRE(status == 128 + SIGTERM);
   CHECK_THAT(test::ReadText(err), Contains("ltr train --resume -o"));
+  CHECK(test::ReadText(b) == earlier);
 
   // Readable, incomplete, ending at a snapshot whose checkpoint matches.
-  CHECK(io::ReadDoubleAttribute(b, "/", "complete") == 0.0);
-  const std::vector<std::int64_t> steps = io::ReadIntVector(b, "/step");
+  CHECK(io::ReadDoubleAttribute(b_partial, "/", "complete") == 0.0);
+  const std::vector<std::int64_t> steps = io::ReadIntVector(b_partial, "/step");
   REQUIRE(steps.size() >= 2);
   const std::int64_t last = steps.back();
   CHECK(last == 5 * static_cast<std::int64_t>(steps.size() - 1));
-  CHECK(io::ReadDoubleAttribute(b, "/checkpoint", "step") == last);
-  CHECK(io::DatasetShape(b, "/loss")[0] == last);
+  CHECK(io::ReadDoubleAttribute(b_partial, "/checkpoint", "step") == last);
+  CHECK(io::DatasetShape(b_partial, "/loss")[0] == last);
 
   const std::string total = std::to_string(last + 12);
   const test::RunResult resumed =
       test::RunLtr("train --resume --steps " + total + " -o " + b);
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);
-  std::string fresh = "";
-  for (const std::string& w : common) fresh += w + " ";
+  CHECK_FALSE(std::filesystem::exists(b_partial));
   REQUIRE(test::RunLtr(fresh + "--steps " + total + " -o " + (dir / "a.h5"))
               .exit_code == 0);
   test::CheckSameFiles(dir / "a.h5", b, {"resumed_command"});

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "ltr/analyze.h"
@@ -13,6 +14,8 @@
 #include "ltr/io.h"
 #include "ltr/train.h"
 #include "test_support.h"
+
+namespace fs = std::filesystem;
 
 namespace ltr {
 namespace {
@@ -247,12 +250,16 @@ TEST_CASE(
     o.stop_after_steps = 10;  // the last checkpoint is at step 8
     const TrainSummary cut = TrainToFile(o, dir / "cut.h5", "cut");
     CHECK_FALSE(cut.complete);
-    CHECK(io::ReadDoubleAttribute(dir / "cut.h5", "/", "complete") == 0.0);
-    CHECK(io::ReadIntVector(dir / "cut.h5", "/step").back() == 8);
-    CHECK(io::DatasetShape(dir / "cut.h5", "/loss")[0] == 8);
+    // A run that stopped early stays at the partial name.
+    const std::string partial = io::PartialPath(dir / "cut.h5");
+    CHECK_FALSE(fs::exists(dir / "cut.h5"));
+    CHECK(io::ReadDoubleAttribute(partial, "/", "complete") == 0.0);
+    CHECK(io::ReadIntVector(partial, "/step").back() == 8);
+    CHECK(io::DatasetShape(partial, "/loss")[0] == 8);
     const TrainSummary rest = ResumeTrainToFile(dir / "cut.h5", "resume");
     CHECK(rest.complete);
     CHECK(rest.first_step == 8);
+    CHECK_FALSE(fs::exists(partial));
     CheckSameTrajectory(dir / "full.h5", dir / "cut.h5");
     CHECK_THROWS_AS(ResumeTrainToFile(dir / "cut.h5", "again"), Error);
   }
@@ -280,15 +287,18 @@ TEST_CASE(
   INFO("exit status " << code << ", stderr: " << err);
   REQUIRE(code != 0);          // killed, not finished
   REQUIRE(code == 137 * 256);  // SIGKILL through timeout
-  const std::vector<std::int64_t> steps = io::ReadIntVector(killed, "/step");
+  // What a kill leaves is the partial file, readable up to its last flush.
+  const std::string partial = io::PartialPath(killed);
+  CHECK_FALSE(fs::exists(killed));
+  const std::vector<std::int64_t> steps = io::ReadIntVector(partial, "/step");
   REQUIRE(steps.size() >= 1);
   const std::int64_t last = steps.back();
   CHECK(last == 200 * static_cast<std::int64_t>(steps.size() - 1));
-  CHECK(io::DatasetShape(killed, "/weights") ==
+  CHECK(io::DatasetShape(partial, "/weights") ==
         std::vector<Index>{static_cast<Index>(steps.size()), 24, 24});
-  CHECK(io::DatasetShape(killed, "/loss")[0] == last);
-  CHECK(io::ReadDoubleAttribute(killed, "/checkpoint", "step") == last);
-  CHECK(io::ReadDoubleAttribute(killed, "/", "complete") == 0.0);
+  CHECK(io::DatasetShape(partial, "/loss")[0] == last);
+  CHECK(io::ReadDoubleAttribute(partial, "/checkpoint", "step") == last);
+  CHECK(io::ReadDoubleAttribute(partial, "/", "complete") == 0.0);
 
   // Resume to last + 30 steps and compare with a fresh run of that length.
   const int total = static_cast<int>(last) + 30;

@@ -61,8 +61,9 @@ int RunAnalyze(int argc, char** argv) {
 
   const std::string input = vm["input"].as<std::string>();
   io::CheckReadable(input);
-  io::OutputFile out(vm["output"].as<std::string>(),
-                     cli::CommandLine(argc, argv));
+  const std::string output = vm["output"].as<std::string>();
+  io::RefuseOutputOverInput(output, {input});
+  io::OutputFile out(output, cli::CommandLine(argc, argv));
   const TrajectoryAnalysis a = AnalyzeTrajectory(o, input);
   WriteAnalysis(a, &out);
   out.Commit();

@@ -89,6 +89,8 @@ int RunBounds(int argc, char** argv) {
     const std::string input = vm["input"].as<std::string>();
     io::CheckReadable(input);
     if (vm.count("output"))
+      io::RefuseOutputOverInput(vm["output"].as<std::string>(), {input});
+    if (vm.count("output"))
       out = std::make_unique<io::OutputFile>(vm["output"].as<std::string>(),
                                              cli::CommandLine(argc, argv));
     cases.push_back(EvaluateBounds(b, ReadLearningRun(input)));

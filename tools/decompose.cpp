@@ -25,10 +25,11 @@ constexpr const char* kUsage =
     "restarts (error,\nsimilarity to the best fit, CORCONDIA) is written to "
     "/ensemble, and with --cv\nheld-out errors to /crossval. See "
     "docs/decompose.md.\n\n"
-    "A sweep stopped by Ctrl-C (SIGINT) or SIGTERM writes the fits that "
-    "finished to\nOUT.h5 (/ensemble attribute complete = 0) and exits with "
-    "128 + the signal;\nthe same command with --resume fits only the rest "
-    "and gives the file an\nuninterrupted run gives. Under `mpirun -np P` "
+    "OUT.h5 is only ever replaced by a complete result. A sweep stopped by "
+    "Ctrl-C\n(SIGINT) or SIGTERM writes the fits that finished to "
+    "OUT.h5.partial (/ensemble\nattribute complete = 0) and exits with "
+    "128 + the signal; the same command with\n--resume fits only the rest "
+    "and gives the file an uninterrupted run gives.\nUnder `mpirun -np P` "
     "the fits of a sweep are shared\namong P processes with the same result "
     "(docs/scaling.md).\n\nexamples:\n"
     "  ltr decompose data/example_tca.h5 --rank 3 -o tca.h5\n"
@@ -93,7 +94,8 @@ int RunStreamed(const cli::po::variables_map& vm,
         "without --ranks, --cv, --mask, --nan-as-missing or --resume");
   if (!distributed::IsRoot()) return 0;  // one process does the whole fit
   io::CheckReadable(input);
-  io::OutputFile out(output, command);
+  io::RefuseOutputOverInput(output, {input});
+  { io::OutputFile probe(output, command); }  // a bad -o fails before work
   CpStreamOptions so;
   so.cp = opt.cp;
   so.memory_budget =
@@ -110,6 +112,9 @@ int RunStreamed(const cli::po::variables_map& vm,
   const std::string axes = io::HasAttribute(input, dataset, "axes")
                                ? io::ReadStringAttribute(input, dataset, "axes")
                                : "";
+  // Stopped by a signal: the fit so far goes beside the output.
+  const bool interrupted = InterruptRequested();
+  io::OutputFile out(interrupted ? io::PartialPath(output) : output, command);
   WriteDecomposition(opt, result, axes, &out);
   out.SetAttribute("/", "input", input);
   out.SetAttribute("/", "dataset", dataset);
@@ -126,7 +131,11 @@ int RunStreamed(const cli::po::variables_map& vm,
   out.Commit();
   std::cout << s.cp.BriefReport() << "\nwrote " << out.path() << "\n";
   std::cerr << s.StreamReport() << "\n";
-  return InterruptRequested() ? InterruptExitStatus() : 0;
+  if (!interrupted) return 0;
+  std::cerr << "ltr decompose: interrupted by signal " << InterruptSignal()
+            << "; the fit so far is in " << out.path() << " (" << output
+            << " is unchanged; a streamed fit is not resumable)\n";
+  return InterruptExitStatus();
 }
 
 }  // namespace
@@ -262,11 +271,14 @@ int RunDecompose(int argc, char** argv) {
     return RunStreamed(
         vm, opt, input, dataset, output, cli::CommandLine(argc, argv));
   io::CheckReadable(input);
+  io::RefuseOutputOverInput(output, {input});
   // Only the first process of an MPI run writes; it fails on a bad output
   // path before any work is done.
   const bool root = distributed::IsRoot();
-  std::optional<io::OutputFile> out;
-  if (root) out.emplace(output, cli::CommandLine(argc, argv));
+  const std::string command = cli::CommandLine(argc, argv);
+  if (root) {
+    io::OutputFile probe(output, command);
+  }
   const Tensor3 x = io::ReadTensor3(input, dataset);
   std::optional<Mask3> mask;
   if (!mask_name.empty()) mask = io::ReadMask3(input, mask_name);
@@ -276,35 +288,39 @@ int RunDecompose(int argc, char** argv) {
   const std::string key = ResumeKey(opt, x.dims()) + " input=" + input +
                           " dataset=" + dataset + " mask=" + mask_name;
 
+  // An interrupted sweep leaves its finished fits in output's partial file.
+  const std::string partial = io::PartialPath(output);
   std::optional<DecomposeResult> earlier;
   if (resume) {
-    if (!std::filesystem::exists(output))
-      throw Error("--resume: " + output +
-                  " does not exist; run without --resume to start");
-    if (!io::HasAttribute(output, "/", "resume_key"))
-      throw Error("--resume: " + output + " is not the output of a sweep");
-    const std::string was = io::ReadStringAttribute(output, "/", "resume_key");
+    if (!std::filesystem::exists(partial))
+      throw Error("--resume: there is no interrupted sweep '" + partial +
+                  "'; run without --resume to start");
+    if (!io::HasAttribute(partial, "/", "resume_key"))
+      throw Error("--resume: " + partial + " is not the output of a sweep");
+    const std::string was = io::ReadStringAttribute(partial, "/", "resume_key");
     if (was != key)
       throw Error(
           "--resume: the options differ from those of the run that "
           "wrote " +
-          output + " (it had '" + was + "', now '" + key + "')");
-    earlier = ReadDecomposition(output);
+          partial + " (it had '" + was + "', now '" + key + "')");
+    earlier = ReadDecomposition(partial);
   }
 
   const DecomposeResult result =
       Decompose(opt, x, mask ? &*mask : nullptr, earlier ? &*earlier : nullptr);
   if (!root) return result.complete() ? 0 : InterruptExitStatus();
-  WriteDecomposition(opt, result, axes, &*out);
-  out->SetAttribute("/", "input", input);
-  out->SetAttribute("/", "dataset", dataset);
-  if (opt.max_rank > 0) out->SetAttribute("/", "resume_key", key);
-  out->Commit();
-  std::cout << result.Report() << "wrote " << out->path() << "\n";
+  io::OutputFile out(result.complete() ? output : partial, command);
+  WriteDecomposition(opt, result, axes, &out);
+  out.SetAttribute("/", "input", input);
+  out.SetAttribute("/", "dataset", dataset);
+  if (opt.max_rank > 0) out.SetAttribute("/", "resume_key", key);
+  out.Commit();
+  std::cout << result.Report() << "wrote " << out.path() << "\n";
   if (!result.complete()) {
-    std::cerr << "ltr decompose: interrupted; " << out->path()
-              << " holds the fits that finished. Continue with the same "
-                 "command and --resume.\n";
+    std::cerr << "ltr decompose: interrupted; " << out.path()
+              << " holds the fits that finished (" << output
+              << " is unchanged). Continue with the same command and "
+                 "--resume.\n";
     return InterruptExitStatus();
   }
   return 0;

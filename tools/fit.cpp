@@ -3,6 +3,7 @@
 #include "ltr/fit.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <string>
@@ -31,9 +32,10 @@ constexpr const char* kUsage =
     "sweep, the cross-validation\ntable (/cv). Held-out entries (default: "
     "11x11x3 blocks with 5x5x3 test centres\nand a guard ring) score the "
     "fit.\n\n"
-    "SIGINT/SIGTERM stop the fit at the next iteration: MODEL.h5 is written "
-    "with\n/fit termination = interrupted and the exit status is 128 + "
-    "signal. --resume\ncontinues it (or a --checkpoint-every checkpoint) "
+    "MODEL.h5 is only ever replaced by a complete fit. SIGINT/SIGTERM stop "
+    "the fit\nat the next iteration and write it to MODEL.h5.partial (/fit "
+    "termination =\ninterrupted; exit status 128 + signal), where "
+    "--checkpoint-every checkpoints\ngo too. --resume continues it "
     "with the options recorded\nin it, those given again winning, and "
     "the remaining iteration budget. L-BFGS\nrestarts with an empty memory "
     "(Adam with zero moments), so the path differs\nfrom an uninterrupted "
@@ -257,8 +259,9 @@ int FitWith(int argc,
   o.command = cli::CommandLine(argc, argv);
   const std::string output = vm["output"].as<std::string>();
   o.checkpoint_every = vm["checkpoint-every"].as<int>();
-  // Also where a signal leaves its checkpoint.
-  o.checkpoint_path = output;
+  // Checkpoints, and what a signal leaves, go beside the output: an earlier
+  // complete result in `output` is only replaced by a complete one.
+  o.checkpoint_path = io::PartialPath(output);
   if (resume != nullptr)
     o.max_iterations = std::max(0, o.max_iterations - resume->iterations);
 
@@ -294,6 +297,10 @@ int FitWith(int argc,
 
   const std::string input = vm["input"].as<std::string>();
   io::CheckReadable(input);
+  // A resumed fit starts from output's own partial file (--init).
+  const std::string init =
+      vm.count("init") && resume == nullptr ? vm["init"].as<std::string>() : "";
+  io::RefuseOutputOverInput(output, {input, init});
   {
     // Fail on a bad output path before any work is done.
     io::OutputFile probe(output, o.command);
@@ -309,7 +316,8 @@ int FitWith(int argc,
     if (InterruptRequested()) {
       // The fits after the signal stopped at once: no table to trust.
       std::cerr << "ltr fit: interrupted by signal " << InterruptSignal()
-                << "; a rank sweep is not resumable and nothing was written\n";
+                << "; a rank sweep is not resumable and nothing was written ("
+                << output << " is unchanged)\n";
       return InterruptExitStatus();
     }
     // Under mpirun the processes share the sweep; the first one writes.
@@ -322,16 +330,19 @@ int FitWith(int argc,
   } else {
     FitSummary result = FitRnn(o, recording);
     if (resume != nullptr) MergeResumed(*resume, &result);
-    io::OutputFile out(output, o.command);
+    const bool interrupted = result.termination == "interrupted";
+    io::OutputFile out(interrupted ? io::PartialPath(output) : output,
+                       o.command);
     WriteFit(result, &out);
     out.SetAttribute("/", "input", input);
     if (resume != nullptr)
       out.SetAttribute("/", "resumed_command", resume->command);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
-    if (result.termination == "interrupted") {
+    if (interrupted) {
       std::cerr << "ltr fit: interrupted by signal " << InterruptSignal()
-                << "; continue with: ltr fit --resume -o " << output << "\n";
+                << "; the fit so far is in " << out.path()
+                << ", continue with: ltr fit --resume -o " << output << "\n";
       return InterruptExitStatus();
     }
   }
@@ -343,18 +354,27 @@ int FitWith(int argc,
 int ResumeFit(int argc, char** argv, const cli::po::variables_map& vm) {
   namespace po = cli::po;
   const std::string output = vm["output"].as<std::string>();
-  io::CheckReadable(output);
-  if (!io::HasAttribute(output, "/fit", "termination"))
+  // The interrupted fit (or its last checkpoint) is output's partial file.
+  const std::string partial = io::PartialPath(output);
+  if (!std::filesystem::exists(partial))
     throw Error("cannot resume '" + output +
-                "': it has no /fit (not written by ltr fit?)");
+                "': there is no interrupted fit '" + partial + "'" +
+                (std::filesystem::exists(output)
+                     ? "; to continue a finished fit, start a new one with "
+                       "--init " +
+                           output
+                     : ""));
+  io::CheckReadable(partial);
+  if (!io::HasAttribute(partial, "/fit", "termination"))
+    throw Error("cannot resume '" + output + "': '" + partial +
+                "' has no /fit (not written by ltr fit?)");
   const std::string termination =
-      io::ReadStringAttribute(output, "/fit", "termination");
+      io::ReadStringAttribute(partial, "/fit", "termination");
   if (termination != "running" && termination != "interrupted")
-    throw Error("cannot resume '" + output + "': the fit has finished (" +
-                termination +
-                "); to continue it, start a new fit with --init " + output);
+    throw Error("cannot resume '" + output + "': the fit in '" + partial +
+                "' has finished (" + termination + ")");
   const std::vector<std::string> recorded =
-      SplitCommandLine(io::ReadStringAttribute(output, "/", "command"));
+      SplitCommandLine(io::ReadStringAttribute(partial, "/", "command"));
   if (recorded.size() < 2 || recorded[0] != "ltr" || recorded[1] != "fit")
     throw Error("cannot resume '" + output +
                 "': its command attribute is not an ltr fit command line");
@@ -380,18 +400,18 @@ int ResumeFit(int argc, char** argv, const cli::po::variables_map& vm) {
                  option.original_tokens.end());
   }
   words.push_back("--init");
-  words.push_back(output);
+  words.push_back(partial);
 
   ResumeState state;
   state.command = cli::CommandLine(argc, argv);
   state.iterations =
-      static_cast<int>(io::ReadDoubleAttribute(output, "/fit", "iterations"));
-  state.seconds = io::ReadDoubleAttribute(output, "/fit", "seconds");
-  state.initial_loss = io::ReadDoubleAttribute(output, "/fit", "initial_loss");
-  if (io::HasDataset(output, "/fit/loss"))
-    state.loss = io::ReadVector(output, "/fit/loss");
-  if (io::HasDataset(output, "/fit/test_loss"))
-    state.test_loss = io::ReadVector(output, "/fit/test_loss");
+      static_cast<int>(io::ReadDoubleAttribute(partial, "/fit", "iterations"));
+  state.seconds = io::ReadDoubleAttribute(partial, "/fit", "seconds");
+  state.initial_loss = io::ReadDoubleAttribute(partial, "/fit", "initial_loss");
+  if (io::HasDataset(partial, "/fit/loss"))
+    state.loss = io::ReadVector(partial, "/fit/loss");
+  if (io::HasDataset(partial, "/fit/test_loss"))
+    state.test_loss = io::ReadVector(partial, "/fit/test_loss");
 
   std::vector<char*> args;
   for (std::string& w : words) args.push_back(w.data());

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "ltr/error.h"
+#include "ltr/interrupt.h"
 
 namespace ltr {
 namespace {
@@ -28,6 +29,9 @@ constexpr const char* kUsage =
     "Units = neurons with an identity readout, so fitted and true weights are\n"
     "compared in the same unit space. Every step writes the file its own\n"
     "command would (fit.h5, true_update_cp.h5, ...). See docs/pipeline.md.\n\n"
+    "SIGINT/SIGTERM stop the run at the next fit iteration with exit status "
+    "128 +\nsignal; the steps that finished keep their files and the same "
+    "command with\n--resume continues, reusing them.\n\n"
     "example:\n"
     "  ltr pipeline data/example_learning.h5 -o out/pipeline\n";
 
@@ -64,6 +68,9 @@ int RunPipeline(int argc, char** argv) {
     ("seed", po::value<std::uint64_t>()->default_value(d.seed),
      "seed of every fit and decomposition")
     ("threads", po::value<int>()->default_value(0), "threads (0 = all cores)")
+    ("resume", po::bool_switch(),
+     "reuse the fit and CP files of an interrupted run in DIR made with the "
+     "same options")
     ("output,o", po::value<std::string>()->required(), "output directory");
   // clang-format on
   po::positional_options_description positional;
@@ -92,9 +99,17 @@ int RunPipeline(int argc, char** argv) {
   o.seed = vm["seed"].as<std::uint64_t>();
   o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
   o.command = cli::CommandLine(argc, argv);
+  o.resume = vm["resume"].as<bool>();
   o.progress = [](const std::string& line) { std::cerr << line << std::endl; };
 
   const PipelineSummary s = RunLearningPipeline(o);
+  if (!s.complete) {
+    std::cerr << "ltr pipeline: interrupted by signal " << InterruptSignal()
+              << "; " << s.files.size() << " finished step files kept in "
+              << o.output_dir
+              << "; continue with the same command and --resume\n";
+    return InterruptExitStatus();
+  }
   std::cout << s.SummaryTable();
   std::cout << "wrote " << o.output_dir << "/ (" << s.files.size() << " files";
   if (!s.figures.empty())

@@ -57,12 +57,16 @@ int RunSimulate(int argc, char** argv) {
   o.seed = vm["seed"].as<std::uint64_t>();
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
+  const std::string output = vm["output"].as<std::string>();
+  io::RefuseOutputOverInput(
+      output,
+      {vm["model"].as<std::string>(),
+       vm.count("inputs") ? vm["inputs"].as<std::string>() : ""});
   const FittedModel model = ReadModel(vm["model"].as<std::string>());
   Recording inputs;
   if (vm.count("inputs"))
     inputs = ReadRecording(vm["inputs"].as<std::string>());
-  io::OutputFile out(vm["output"].as<std::string>(),
-                     cli::CommandLine(argc, argv));
+  io::OutputFile out(output, cli::CommandLine(argc, argv));
   const Recording r =
       SimulateRecording(model, o, vm.count("inputs") ? &inputs : nullptr);
   WriteRecording(r, &out);

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "ltr/error.h"
 #include "ltr/interrupt.h"
+#include "ltr/io.h"
 
 namespace ltr {
 namespace {
@@ -18,11 +19,13 @@ constexpr const char* kUsage =
     "       ltr train --resume -o TRAJ.h5\n"
     "       ltr train --task reach --protocol adaptation ... -o TRAJ.h5\n\n"
     "Trains W = W0 + dW (W0 = g J fixed) with S20's initialisation on fresh\n"
-    "batches and streams the learning trajectory to TRAJ.h5 (snapshots of W,\n"
-    "W_in, W_out; loss and gradient norm of every step), flushed at every\n"
-    "snapshot. A run stopped by SIGINT/SIGTERM (or killed) continues with\n"
-    "--resume and then equals an uninterrupted one; a signal stops it at the\n"
-    "next step with exit status 128 + signal. --protocol adaptation pre-trains "
+    "batches and streams the learning trajectory (snapshots of W, W_in, "
+    "W_out;\nloss and gradient norm of every step) to TRAJ.h5.partial, "
+    "flushed at every\nsnapshot and renamed to TRAJ.h5 when the run ends, so "
+    "an earlier TRAJ.h5 is\nonly replaced by a finished run. A run stopped by "
+    "SIGINT/SIGTERM (or killed)\ncontinues with --resume and then equals an "
+    "uninterrupted one; a signal stops\nit at the next step with exit status "
+    "128 + signal. --protocol adaptation pre-trains "
     "on the reach task,\n"
     "then records 50 baseline, 100 curl-force adaptation (SGD per trial) and\n"
     "100 washout trials: one snapshot and the activity of every trial. See\n"
@@ -36,7 +39,9 @@ constexpr const char* kUsage =
 // flush (complete = 0); the exit status is the shell's 128 + signal.
 int Interrupted(const std::string& output, bool resumable) {
   std::cerr << "ltr train: interrupted by signal " << InterruptSignal() << "; "
-            << output << " holds the run up to its last snapshot"
+            << io::PartialPath(output)
+            << " holds the run up to its last snapshot (" << output
+            << " is unchanged)"
             << (resumable
                     ? " (continue with: ltr train --resume -o " + output + ")"
                     : " (the adaptation protocol is not resumable)")

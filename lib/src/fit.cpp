@@ -900,7 +900,10 @@ RankSweepSummary SweepRanks(const RankSweepOptions& options,
     FitOptions o = options.fit;
     o.rank = options.ranks[task / seeds];
     o.seed = options.fit.seed + static_cast<std::uint64_t>(task % seeds);
-    if (o.checkpoint_every > 0) o.checkpoint_every = 0;
+    // One model file cannot hold the checkpoints of many fits, and a sweep
+    // is not resumable: its fits write none, also when a signal stops them.
+    o.checkpoint_every = 0;
+    o.checkpoint_path.clear();
     return FitRnn(o, recording);
   };
   std::vector<std::optional<FitSummary>> local(num_tasks);
@@ -997,6 +1000,65 @@ std::string RankSweepSummary::BriefReport() const {
 void WriteFit(const FitSummary& summary, io::OutputFile* out) {
   WriteModel(summary.model, out);
   WriteFitAttributes(summary, out);
+}
+
+FitSummary ReadFitSummary(const std::string& file) {
+  const std::string g = "/fit";
+  if (!io::HasAttribute(file, g, "termination"))
+    throw Error("'" + file + "' has no /fit (not written by ltr fit?)");
+  auto number = [&](const char* name) {
+    return io::HasAttribute(file, g, name)
+               ? io::ReadDoubleAttribute(file, g, name)
+               : kNaN;
+  };
+  auto text = [&](const char* name) {
+    return io::HasAttribute(file, g, name)
+               ? io::ReadStringAttribute(file, g, name)
+               : std::string();
+  };
+  FitSummary s;
+  s.model = ReadModel(file);
+  s.termination = text("termination");
+  s.diverged = s.termination == "diverged";
+  s.message = text("message");
+  s.optimizer = text("optimizer");
+  s.initialization = text("initialization");
+  s.train_loss = number("train_loss");
+  s.test_loss = number("test_loss");
+  s.test_metrics.nmse = number("test_nmse");
+  s.test_metrics.r2 = number("test_r2");
+  s.test_metrics.r2_median = number("test_r2_median");
+  s.test_metrics.bits_per_spike = number("test_bits_per_spike");
+  s.test_metrics.count = static_cast<Index>(number("test_entries"));
+  s.train_metrics.r2 = number("train_r2");
+  s.iterations = static_cast<int>(number("iterations"));
+  s.best_iteration = static_cast<int>(number("best_iteration"));
+  s.seconds = number("seconds");
+  s.objective = number("objective");
+  s.initial_loss = number("initial_loss");
+  s.init_one_step_r2 = number("init_one_step_r2");
+  if (io::HasDataset(file, g + "/loss")) {
+    const VectorXd loss = io::ReadVector(file, g + "/loss");
+    const VectorXd test = io::ReadVector(file, g + "/test_loss");
+    for (Index i = 0; i < loss.size(); ++i)
+      s.history.push_back({static_cast<int>(i), loss(i), test(i), kNaN});
+  }
+  return s;
+}
+
+RankSweepSummary ReadRankSweep(const std::string& file) {
+  if (!io::HasAttribute(file, "/cv", "chosen_rank"))
+    throw Error("'" + file + "' has no /cv (not a rank sweep of ltr fit?)");
+  RankSweepSummary s;
+  s.best = ReadFitSummary(file);
+  for (std::int64_t r : io::ReadIntVector(file, "/cv/ranks"))
+    s.ranks.push_back(static_cast<int>(r));
+  s.train_loss = io::ReadMatrix(file, "/cv/train_loss");
+  s.test_loss = io::ReadMatrix(file, "/cv/test_loss");
+  s.test_r2 = io::ReadMatrix(file, "/cv/test_r2");
+  s.chosen_rank =
+      static_cast<int>(io::ReadDoubleAttribute(file, "/cv", "chosen_rank"));
+  return s;
 }
 
 void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out) {

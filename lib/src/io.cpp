@@ -586,6 +586,25 @@ void WriteProvenance(H5::Group* root, const std::string& command) {
 
 }  // namespace
 
+std::string PartialPath(const std::string& output) {
+  return output + ".partial";
+}
+
+void RefuseOutputOverInput(const std::string& output,
+                           const std::vector<std::string>& inputs) {
+  for (const std::string& input : inputs) {
+    if (input.empty()) continue;
+    std::error_code ec;
+    // equivalent() compares device and inode: symlinks, hard links and
+    // relative spellings of one file all match. A missing file matches none.
+    if (fs::equivalent(output, input, ec) ||
+        fs::equivalent(PartialPath(output), input, ec))
+      throw Error("the output " + Quote(output) + " is the input " +
+                  Quote(input) +
+                  "; give another -o (ltr never writes over its input)");
+  }
+}
+
 OutputFile::OutputFile(const std::string& path, const std::string& command)
     : impl_(std::make_unique<Impl>()) {
   QuietHdf5();
@@ -718,6 +737,7 @@ void OutputFile::Commit() {
   if (ec)
     throw Error("cannot write " + Quote(impl_->path) + ": " + ec.message());
   impl_->committed = true;
+  fs::remove(PartialPath(impl_->path), ec);
 }
 
 }  // namespace ltr::io
@@ -1056,6 +1076,17 @@ void AppendableFile::SetAttribute(const std::string& object,
 void AppendableFile::Flush() {
   Guard("cannot flush " + Quote(impl_->path),
         [&] { impl_->file->flush(H5F_SCOPE_GLOBAL); });
+}
+
+void AppendableFile::CommitTo(const std::string& final_path) {
+  Guard("cannot finish " + Quote(impl_->path), [&] {
+    impl_->file->close();
+    impl_->file.reset();
+  });
+  std::error_code ec;
+  fs::rename(impl_->path, final_path, ec);
+  if (ec)
+    throw Error("cannot write " + Quote(final_path) + ": " + ec.message());
 }
 
 }  // namespace ltr::io

@@ -7,14 +7,17 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
 #include "ltr/diagnostics.h"
 #include "ltr/error.h"
+#include "ltr/interrupt.h"
 #include "ltr/io.h"
 #include "ltr/recording.h"
 
@@ -84,10 +87,12 @@ void WriteUpdateCp(const PipelineOptions& o,
                    const DecomposeOptions& d,
                    const DecomposeResult& result,
                    const std::string& what,
+                   const std::string& key,
                    const std::string& path) {
   io::OutputFile out(path, o.command);
   WriteDecomposition(d, result, "trial,post,pre", &out);
   out.SetAttribute("/", "input", o.input);
+  out.SetAttribute("/", "pipeline_key", key);
   out.SetAttribute("/", "tensor", what);
   out.Commit();
 }
@@ -172,10 +177,12 @@ UpdateComparison Compare(const CpSummary& truth,
 
 void WriteComparison(const PipelineOptions& o,
                      const PipelineSummary& s,
+                     const std::string& key,
                      const std::string& path) {
   io::OutputFile out(path, o.command);
   const UpdateComparison& c = s.comparison;
   out.SetAttribute("/", "input", o.input);
+  out.SetAttribute("/", "pipeline_key", key);
   out.SetAttribute("/", "chosen_rank", s.sweep.chosen_rank);
   out.SetAttribute("/", "baseline_test_r2", s.baseline_test_r2);
   out.SetAttribute("/", "test_r2", s.sweep.best.test_metrics.r2);
@@ -411,175 +418,295 @@ std::string PipelineSummary::SummaryTable() const {
   return out.str();
 }
 
-PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  std::string error;
-  if (!options.IsValid(&error)) throw Error("pipeline options: " + error);
-  const PipelineOptions& o = options;
-  io::CheckReadable(o.input);
-  const Recording recording = ReadRecording(o.input);
-  const LearningRun run = ReadLearningRun(o.input);
-  if (run.weights.dim(0) != recording.trials() ||
-      run.weights.dim(1) != recording.neurons())
-    throw Error(o.input + ": /weights is " +
-                std::to_string(run.weights.dim(0)) + " x " +
-                std::to_string(run.weights.dim(1)) + " x " +
-                std::to_string(run.weights.dim(2)) +
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// What the steps' results depend on, recorded in each step's file as the
+// root attribute pipeline_key: --resume reuses a file only under the same
+// key. The input's size and modification time stand for its content.
+std::string PipelineKey(const PipelineOptions& o) {
+  std::ostringstream k;
+  k << std::setprecision(17) << "input=" << o.input
+    << " bytes=" << std::filesystem::file_size(o.input) << " mtime="
+    << std::filesystem::last_write_time(o.input).time_since_epoch().count()
+    << " ranks=";
+  for (int r : o.ranks) k << r << ",";
+  const FitOptions& f = o.fit;
+  k << " seeds=" << o.seeds << " seed=" << o.seed
+    << " baseline_epoch=" << o.baseline_epoch
+    << " cp_restarts=" << o.cp_restarts << " fit=" << f.max_iterations << ","
+    << f.max_seconds << "," << f.function_tolerance << "," << f.alpha << ","
+    << static_cast<int>(f.nonlinearity) << "," << static_cast<int>(f.optimizer)
+    << "," << f.learning_rate << "," << f.learning_rate_decay << ","
+    << static_cast<int>(f.smoothing.kind) << "," << f.smoothing.weight << ","
+    << f.smoothing.length_scale << "," << f.loss.l2_w << "," << f.loss.l2_c
+    << "," << f.loss.l2_x0 << "," << f.init_tanh_saturation << ","
+    << static_cast<int>(f.hold_out.scheme) << "," << f.hold_out.seed << ","
+    << f.hold_out.block_trials << "," << f.hold_out.test_trials;
+  return k.str();
+}
+
+// One run of the pipeline: the inputs read once, the steps in order. Each
+// step returns false when a signal stopped it, having written nothing.
+class PipelineRun {
+ public:
+  explicit PipelineRun(const PipelineOptions& o)
+      : o_(o),
+        key_(PipelineKey(o)),
+        recording_(ReadRecording(o.input)),
+        truth_(ReadLearningRun(o.input)) {
+    CheckInputs();
+    fit_ = o.fit;
+    fit_.units = 0;  // = neurons
+    fit_.readout = ReadoutKind::kIdentity;
+    fit_.num_threads = o.num_threads;
+    fit_.command = o.command;
+  }
+
+  bool FitBase();
+  bool FitUpdates();
+  bool DecomposeUpdates();
+  bool CheckBounds();
+  bool WriteSummaryAndReport(Clock::time_point start);
+
+  PipelineSummary& summary() { return s_; }
+
+ private:
+  void CheckInputs();
+  std::string Path(const std::string& name) const {
+    return InDir(o_.output_dir, name);
+  }
+  // A step's file that --resume may reuse: it exists (files appear only
+  // when complete) and was written under this run's key.
+  bool Reusable(const std::string& path) const {
+    return o_.resume && std::filesystem::exists(path) &&
+           io::HasAttribute(path, "/", "pipeline_key") &&
+           io::ReadStringAttribute(path, "/", "pipeline_key") == key_;
+  }
+  void Stamp(io::OutputFile* out) const {
+    out->SetAttribute("/", "input", o_.input);
+    out->SetAttribute("/", "pipeline_key", key_);
+  }
+  void Done(const std::string& path, bool reused) {
+    s_.files.push_back(path);
+    if (reused) Say(o_, "      reused " + path + " (--resume)");
+  }
+
+  const PipelineOptions& o_;
+  const std::string key_;
+  const Recording recording_;
+  const LearningRun truth_;
+  std::vector<Index> baseline_;
+  FitOptions fit_;
+  PipelineSummary s_;
+  MatrixXd w_base_;
+  std::optional<DecomposeResult> true_cp_, fitted_cp_;
+  Tensor3 true_update_, fitted_update_;
+  int compare_rank_ = 1, fit_rank_ = 1;
+};
+
+void PipelineRun::CheckInputs() {
+  const std::string& input = o_.input;
+  if (truth_.weights.dim(0) != recording_.trials() ||
+      truth_.weights.dim(1) != recording_.neurons())
+    throw Error(input + ": /weights is " + DimsToString(truth_.weights.dims()) +
                 " but the pipeline needs one N x N matrix per trial with N = " +
-                std::to_string(recording.neurons()) + " neurons");
-  if (recording.epoch.empty())
-    throw Error(o.input + ": the pipeline needs /epoch labels");
-  std::vector<Index> baseline;
-  for (Index k = 0; k < recording.trials(); ++k)
-    if (recording.epoch[static_cast<size_t>(k)] == o.baseline_epoch)
-      baseline.push_back(k);
-  if (baseline.empty())
-    throw Error(o.input + ": no trial has epoch " +
-                std::to_string(o.baseline_epoch) + " (the baseline)");
-  MakeDirectory(o.output_dir);
+                std::to_string(recording_.neurons()) + " neurons");
+  if (recording_.epoch.empty())
+    throw Error(input + ": the pipeline needs /epoch labels");
+  for (Index k = 0; k < recording_.trials(); ++k)
+    if (recording_.epoch[static_cast<size_t>(k)] == o_.baseline_epoch)
+      baseline_.push_back(k);
+  if (baseline_.empty())
+    throw Error(input + ": no trial has epoch " +
+                std::to_string(o_.baseline_epoch) + " (the baseline)");
+  MakeDirectory(o_.output_dir);
+  for (const char* name : {"baseline_fit.h5",
+                           "fit.h5",
+                           "true_update_cp.h5",
+                           "fitted_update_cp.h5",
+                           "bounds.h5",
+                           "summary.h5",
+                           "report.html"})
+    io::RefuseOutputOverInput(Path(name), {input});
+}
 
-  PipelineSummary s;
-  FitOptions fit = o.fit;
-  fit.units = 0;  // = neurons
-  fit.readout = ReadoutKind::kIdentity;
-  fit.num_threads = o.num_threads;
-  fit.command = o.command;
-
-  // 1. The base: one full W for the baseline trials.
-  Say(o,
-      "[1/5] full fit of the " + std::to_string(baseline.size()) +
+// 1. The base: one full W for the baseline trials.
+bool PipelineRun::FitBase() {
+  Say(o_,
+      "[1/5] full fit of the " + std::to_string(baseline_.size()) +
           " baseline trials");
-  FitOptions full = fit;
-  full.kind = WeightKind::kFull;
-  full.seed = o.seed;
-  const FitSummary base_fit = FitRnn(full, SelectTrials(recording, baseline));
-  s.baseline_test_r2 = base_fit.test_metrics.r2;
-  {
-    const std::string path = InDir(o.output_dir, "baseline_fit.h5");
-    io::OutputFile out(path, o.command);
-    WriteFit(base_fit, &out);
-    out.SetAttribute("/", "input", o.input);
+  const std::string path = Path("baseline_fit.h5");
+  const bool reuse = Reusable(path);
+  FitSummary base;
+  if (reuse) {
+    base = ReadFitSummary(path);
+  } else {
+    FitOptions full = fit_;
+    full.kind = WeightKind::kFull;
+    full.seed = o_.seed;
+    base = FitRnn(full, SelectTrials(recording_, baseline_));
+    if (base.termination == "interrupted") return false;
+    io::OutputFile out(path, o_.command);
+    WriteFit(base, &out);
+    Stamp(&out);
     out.Commit();
-    s.files.push_back(path);
   }
-  const MatrixXd w_base = base_fit.model.parameters.RecurrentWeights();
+  Done(path, reuse);
+  s_.baseline_test_r2 = base.test_metrics.r2;
+  w_base_ = base.model.parameters.RecurrentWeights();
+  return true;
+}
 
-  // 2. Low-tensor-rank changes from the base, over the ranks.
-  Say(o,
-      "[2/5] ltr fits on the base, ranks " + std::to_string(o.ranks.front()) +
-          ".." + std::to_string(o.ranks.back()) + " x " +
-          std::to_string(o.seeds) + " seeds");
-  RankSweepOptions sweep;
-  sweep.fit = fit;
-  sweep.fit.kind = WeightKind::kLowTensorRank;
-  sweep.fit.base_weights = w_base;
-  sweep.fit.base_gain = 0.0;
-  sweep.fit.seed = o.seed;
-  sweep.ranks = o.ranks;
-  sweep.seeds = o.seeds;
-  s.sweep = SweepRanks(sweep, recording);
-  {
-    const std::string path = InDir(o.output_dir, "fit.h5");
-    io::OutputFile out(path, o.command);
-    WriteRankSweep(s.sweep, &out);
-    out.SetAttribute("/", "input", o.input);
+// 2. Low-tensor-rank changes from the base, over the ranks.
+bool PipelineRun::FitUpdates() {
+  Say(o_,
+      "[2/5] ltr fits on the base, ranks " + std::to_string(o_.ranks.front()) +
+          ".." + std::to_string(o_.ranks.back()) + " x " +
+          std::to_string(o_.seeds) + " seeds");
+  const std::string path = Path("fit.h5");
+  const bool reuse = Reusable(path);
+  if (reuse) {
+    s_.sweep = ReadRankSweep(path);
+  } else {
+    RankSweepOptions sweep;
+    sweep.fit = fit_;
+    sweep.fit.kind = WeightKind::kLowTensorRank;
+    sweep.fit.base_weights = w_base_;
+    sweep.fit.base_gain = 0.0;
+    sweep.fit.seed = o_.seed;
+    sweep.ranks = o_.ranks;
+    sweep.seeds = o_.seeds;
+    s_.sweep = SweepRanks(sweep, recording_);
+    if (InterruptRequested()) return false;
+    io::OutputFile out(path, o_.command);
+    WriteRankSweep(s_.sweep, &out);
+    Stamp(&out);
     out.Commit();
-    s.files.push_back(path);
   }
+  Done(path, reuse);
+  return true;
+}
 
-  // 3. CP of the true and fitted update tensors; alignment at the chosen rank.
-  Say(o, "[3/5] CP of the true and fitted weight-update tensors");
-  const DecomposeOptions cp = UpdateCpOptions(o);
+// 3. CP of the true and fitted update tensors; alignment at the chosen rank.
+bool PipelineRun::DecomposeUpdates() {
+  Say(o_, "[3/5] CP of the true and fitted weight-update tensors");
+  const DecomposeOptions cp = UpdateCpOptions(o_);
   // Truth: the change from the first trial's weights (no learning happens in
   // the baseline epoch, so these are every baseline trial's weights).
-  const MatrixXd w_first = run.weights.Slice(0).transpose();
-  const Tensor3 true_update = UpdateTensor(run.weights, w_first);
-  const Tensor3 fitted_update =
-      FittedUpdateTensor(s.sweep.best.model.parameters, baseline);
-  const DecomposeResult true_cp = Decompose(cp, true_update);
-  const DecomposeResult fitted_cp = Decompose(cp, fitted_update);
-  for (const auto& [result, what, name] :
-       {std::tuple{&true_cp, "true W_k - W_0", "true_update_cp.h5"},
-        std::tuple{&fitted_cp,
+  const MatrixXd w_first = truth_.weights.Slice(0).transpose();
+  true_update_ = UpdateTensor(truth_.weights, w_first);
+  fitted_update_ =
+      FittedUpdateTensor(s_.sweep.best.model.parameters, baseline_);
+  for (const auto& [tensor, result, what, name] :
+       {std::tuple{
+            &true_update_, &true_cp_, "true W_k - W_0", "true_update_cp.h5"},
+        std::tuple{&fitted_update_,
+                   &fitted_cp_,
                    "fitted W_k - mean baseline W_k",
                    "fitted_update_cp.h5"}}) {
-    const std::string path = InDir(o.output_dir, name);
-    WriteUpdateCp(o, cp, *result, what, path);
-    s.files.push_back(path);
+    const std::string path = Path(name);
+    const bool reuse = Reusable(path);
+    if (reuse) {
+      *result = ReadDecomposition(path);
+    } else {
+      *result = Decompose(cp, *tensor);
+      if (!(*result)->complete()) return false;
+      WriteUpdateCp(o_, cp, **result, what, key_, path);
+    }
+    Done(path, reuse);
   }
-  s.true_cp_stability = Stability(*true_cp.ensemble);
-  s.fitted_cp_stability = Stability(*fitted_cp.ensemble);
-  const int fit_rank = std::min(s.sweep.chosen_rank, cp.max_rank);
-  int compare_rank = std::min(o.compare_rank, cp.max_rank);
-  if (compare_rank == 0) {
-    compare_rank = 1;
-    for (int r = 1; r <= fit_rank; ++r) {
+  s_.true_cp_stability = Stability(*true_cp_->ensemble);
+  s_.fitted_cp_stability = Stability(*fitted_cp_->ensemble);
+  fit_rank_ = std::min(s_.sweep.chosen_rank, cp.max_rank);
+  compare_rank_ = std::min(o_.compare_rank, cp.max_rank);
+  if (compare_rank_ == 0) {
+    compare_rank_ = 1;
+    for (int r = 1; r <= fit_rank_; ++r) {
       const size_t i = static_cast<size_t>(r - 1);
-      if (s.true_cp_stability[i] >= o.stable_similarity &&
-          s.fitted_cp_stability[i] >= o.stable_similarity)
-        compare_rank = r;
+      if (s_.true_cp_stability[i] >= o_.stable_similarity &&
+          s_.fitted_cp_stability[i] >= o_.stable_similarity)
+        compare_rank_ = r;
     }
   }
-  const double distance = RelativeDistance(fitted_update, true_update);
+  const double distance = RelativeDistance(fitted_update_, true_update_);
   auto compare_at = [&](int r) {
-    UpdateComparison c = Compare(BestFitOfRank(*true_cp.ensemble, r),
-                                 BestFitOfRank(*fitted_cp.ensemble, r),
-                                 recording.epoch);
+    UpdateComparison c = Compare(BestFitOfRank(*true_cp_->ensemble, r),
+                                 BestFitOfRank(*fitted_cp_->ensemble, r),
+                                 recording_.epoch);
     c.update_distance = distance;
     return c;
   };
-  s.comparison = compare_at(compare_rank);
-  s.at_fit_rank = compare_at(fit_rank);
+  s_.comparison = compare_at(compare_rank_);
+  s_.at_fit_rank = compare_at(fit_rank_);
   for (int r = 1; r <= cp.max_rank; ++r)
-    s.factor_match_by_rank.push_back(
-        r == compare_rank ? s.comparison.factor_match
-        : r == fit_rank   ? s.at_fit_rank.factor_match
-                          : compare_at(r).factor_match);
+    s_.factor_match_by_rank.push_back(
+        r == compare_rank_ ? s_.comparison.factor_match
+        : r == fit_rank_   ? s_.at_fit_rank.factor_match
+                           : compare_at(r).factor_match);
+  return true;
+}
 
-  // 4. Rank bounds on the true trajectory.
-  Say(o, "[4/5] rank bounds on the true trajectory");
-  s.bounds = EvaluateBounds(o.bounds, run);
-  {
-    const std::string path = InDir(o.output_dir, "bounds.h5");
-    io::OutputFile out(path, o.command);
-    WriteBounds(o.bounds, {s.bounds}, &out);
-    out.SetAttribute("/", "input", o.input);
-    out.Commit();
-    s.files.push_back(path);
-  }
-  s.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  {
-    const std::string path = InDir(o.output_dir, "summary.h5");
-    WriteComparison(o, s, path);
-    s.files.push_back(path);
-  }
+// 4. Rank bounds on the true trajectory (quick: always redone).
+bool PipelineRun::CheckBounds() {
+  Say(o_, "[4/5] rank bounds on the true trajectory");
+  BoundsOptions bounds = o_.bounds;
+  bounds.rank.num_threads = bounds.cp.num_threads = o_.num_threads;
+  s_.bounds = EvaluateBounds(bounds, truth_);
+  if (InterruptRequested()) return false;
+  const std::string path = Path("bounds.h5");
+  io::OutputFile out(path, o_.command);
+  WriteBounds(bounds, {s_.bounds}, &out);
+  Stamp(&out);
+  out.Commit();
+  Done(path, false);
+  return true;
+}
 
-  // 5. Figures and the report.
-  if (o.plots) {
-    Say(o, "[5/5] figures and report");
-    PlotOptions plot = o.plot;
-    plot.output_dir = InDir(o.output_dir, "figures");
-    plot.epochs_file = o.input;
-    plot.num_threads = o.num_threads;
-    // Factor grids of the compared ranks only.
-    plot.ranks = {compare_rank};
-    if (fit_rank != compare_rank) plot.ranks.push_back(fit_rank);
-    for (const std::string& file : s.files) {
-      plot.prefix = BaseName(file).substr(0, BaseName(file).size() - 3) + "_";
-      for (Figure& f : PlotFile(plot, file)) s.figures.push_back(f);
-    }
-    const std::string report = InDir(o.output_dir, "report.html");
-    s.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    s.files.push_back(report);
-    WriteReport(o, s, report);
+// The comparison file, then 5. figures and the report.
+bool PipelineRun::WriteSummaryAndReport(Clock::time_point start) {
+  s_.seconds = SecondsSince(start);
+  const std::string summary = Path("summary.h5");
+  WriteComparison(o_, s_, key_, summary);
+  Done(summary, false);
+  if (!o_.plots) return true;
+  Say(o_, "[5/5] figures and report");
+  PlotOptions plot = o_.plot;
+  plot.output_dir = Path("figures");
+  plot.epochs_file = o_.input;
+  plot.num_threads = o_.num_threads;
+  // Factor grids of the compared ranks only.
+  plot.ranks = {compare_rank_};
+  if (fit_rank_ != compare_rank_) plot.ranks.push_back(fit_rank_);
+  for (const std::string& file : s_.files) {
+    plot.prefix = BaseName(file).substr(0, BaseName(file).size() - 3) + "_";
+    for (Figure& f : PlotFile(plot, file)) s_.figures.push_back(f);
+    if (InterruptRequested()) return false;
   }
-  s.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+  const std::string report = Path("report.html");
+  s_.seconds = SecondsSince(start);
+  s_.files.push_back(report);
+  WriteReport(o_, s_, report);
+  return true;
+}
+
+}  // namespace
+
+PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
+  const Clock::time_point start = Clock::now();
+  std::string error;
+  if (!options.IsValid(&error)) throw Error("pipeline options: " + error);
+  io::CheckReadable(options.input);
+  PipelineRun run(options);
+  PipelineSummary& s = run.summary();
+  s.complete = run.FitBase() && run.FitUpdates() && run.DecomposeUpdates() &&
+               run.CheckBounds() && run.WriteSummaryAndReport(start);
+  s.seconds = SecondsSince(start);
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
@@ -382,15 +383,20 @@ class FileSink : public TrainSink {
   io::AppendableFile* f_;
 };
 
+// Trains into `file`, output's partial file, which becomes `output` once
+// the run has ended (complete, or stopped by a non-finite loss); a run
+// stopped early stays partial, for --resume.
 TrainSummary RunToFile(const TrainOptions& o,
                        io::AppendableFile* file,
-                       const TrainState* resume) {
+                       const TrainState* resume,
+                       const std::string& output) {
   FileSink sink(file);
   TrainSummary summary = Train(o, &sink, resume);
   if (summary.complete) {
     file->SetAttribute("/", "complete", 1);
     file->Flush();
   }
+  if (summary.complete || !summary.finite) file->CommitTo(output);
   return summary;
 }
 
@@ -401,11 +407,12 @@ TrainSummary TrainToFile(const TrainOptions& o,
                          const std::string& command) {
   std::string error;
   if (!o.IsValid(&error)) throw Error("train options: " + error);
-  io::AppendableFile file(path, command, io::AppendableFile::Mode::kCreate);
+  io::AppendableFile file(
+      io::PartialPath(path), command, io::AppendableFile::Mode::kCreate);
   file.SetAttribute("/", "complete", 0);
   WriteConfig(o, &file);
   file.Flush();
-  return RunToFile(o, &file, nullptr);
+  return RunToFile(o, &file, nullptr, path);
 }
 
 TrainOptions ReadTrainOptions(const std::string& path) {
@@ -445,16 +452,24 @@ TrainOptions ReadTrainOptions(const std::string& path) {
   return o;
 }
 
-TrainSummary ResumeTrainToFile(const std::string& path,
+TrainSummary ResumeTrainToFile(const std::string& output,
                                const std::string& command,
                                int steps) {
+  const std::string path = io::PartialPath(output);
+  if (!std::filesystem::exists(path)) {
+    if (std::filesystem::exists(output)) io::CheckReadable(output);
+    if (std::filesystem::exists(output) &&
+        io::HasAttribute(output, "/", "complete") &&
+        io::ReadDoubleAttribute(output, "/", "complete") != 0.0)
+      throw Error("cannot resume '" + output + "': the run is complete");
+    throw Error("cannot resume '" + output +
+                "': there is no interrupted run '" + path + "'");
+  }
   io::CheckReadable(path);
-  if (io::HasAttribute(path, "/", "complete") &&
-      io::ReadDoubleAttribute(path, "/", "complete") != 0.0)
-    throw Error("cannot resume '" + path + "': the run is complete");
   if (!io::HasDataset(path, "/checkpoint/x"))
-    throw Error("cannot resume '" + path +
-                "': no /checkpoint (not a trajectory written by ltr train?)");
+    throw Error("cannot resume '" + output + "': '" + path +
+                "' has no /checkpoint (not a trajectory written by ltr "
+                "train?)");
   TrainOptions o = ReadTrainOptions(path);
   if (steps > 0) o.steps = steps;
   TrainState state;
@@ -479,7 +494,7 @@ TrainSummary ResumeTrainToFile(const std::string& path,
   file.SetAttribute("/config", "steps", o.steps);
   file.SetAttribute("/", "resumed_command", command);
   file.Flush();
-  return RunToFile(o, &file, &state);
+  return RunToFile(o, &file, &state, output);
 }
 
 // --- Adaptation protocol ---------------------------------------------------
@@ -522,7 +537,9 @@ AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
   if (!adaptation.IsValid(&error)) throw Error("adaptation options: " + error);
   if (options.task.kind != TaskKind::kReach)
     throw Error("the adaptation protocol needs --task reach");
-  io::AppendableFile file(path, command, io::AppendableFile::Mode::kCreate);
+  // Grown at the partial name, renamed to `path` when the protocol is done.
+  io::AppendableFile file(
+      io::PartialPath(path), command, io::AppendableFile::Mode::kCreate);
   file.SetAttribute("/", "complete", 0);
   WriteConfig(options, &file);
   file.SetAttribute("/config", "protocol", "adaptation");
@@ -614,7 +631,7 @@ AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
     }
   }
   file.SetAttribute("/", "complete", 1);
-  file.Flush();
+  file.CommitTo(path);
   summary.seconds = Seconds(start);
   return summary;
 }

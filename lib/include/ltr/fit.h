@@ -237,6 +237,11 @@ RankSweepSummary SweepRanks(const RankSweepOptions& options,
 void WriteFit(const FitSummary& summary, io::OutputFile* out);
 // Writes the best fit (as WriteFit) and the /cv table with chosen_rank.
 void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out);
+// Read back what WriteFit / WriteRankSweep wrote (what a file does not hold,
+// such as init_seconds and the iteration timings, stays at its default).
+// Throw ltr::Error naming the file when it lacks /fit (or /cv).
+FitSummary ReadFitSummary(const std::string& file);
+RankSweepSummary ReadRankSweep(const std::string& file);
 
 // The model's predicted means for every entry of the recording's shape
 // (rates, softplus of the output, for a poisson model).

@@ -91,10 +91,23 @@ struct FileInfo {
 // Every dataset and attribute in the file, depth first in name order.
 FileInfo Describe(const std::string& file);
 
+// The output rule of every command (docs/reliability.md): OUT is only ever
+// replaced by a complete result. A run that stops early (a signal, a
+// checkpoint) leaves OUT.partial instead, which --resume reads; committing
+// OUT removes it.
+std::string PartialPath(const std::string& output);
+
+// Throws ltr::Error, before anything is written, when `output` is the same
+// file as one of `inputs` (also through a symlink, a hard link or another
+// relative path), or is the partial file of one. Empty inputs are skipped.
+void RefuseOutputOverInput(const std::string& output,
+                           const std::vector<std::string>& inputs);
+
 // An output file that appears only when complete: data go to a temporary
 // file beside `path`, which Commit() renames to `path`. Destroyed without a
 // Commit (an error, an exception), the temporary file is removed and `path`
-// is left as it was. The constructor fails at once, before any work, if the
+// is left as it was; a committed `path` makes PartialPath(path) obsolete,
+// and it is removed. The constructor fails at once, before any work, if the
 // directory does not exist or is not writable. Intermediate groups are
 // created as needed. Root attributes ltr_version, command and created are
 // written on construction.
@@ -232,6 +245,10 @@ class AppendableFile {
   }
 
   void Flush();
+  // Closes the file and renames it to `final_path` (replacing it): a file
+  // grown at a temporary or partial name becomes the result only when
+  // complete. Nothing may be written afterwards.
+  void CommitTo(const std::string& final_path);
 
  private:
   struct Impl;

@@ -34,6 +34,10 @@ FitOptions PipelineFitDefaults();
 struct PipelineOptions {
   std::string input;       // recording over learning with /weights and /epoch
   std::string output_dir;  // created if missing; files are replaced
+  // Reuse the fit and CP files of an earlier, interrupted run in output_dir
+  // that were written with the same options and input (their root
+  // attribute pipeline_key); redo the other steps.
+  bool resume = false;
 
   // Fits. Units = neurons with an identity readout, so fitted and true
   // weights live in the same unit space and can be compared entry by entry.
@@ -112,13 +116,18 @@ struct PipelineSummary {
   std::vector<Figure> figures;     // empty without plots
   std::vector<std::string> files;  // every file written, report last
   double seconds = 0;
+  // False when a signal (ltr/interrupt.h) stopped the run: the files of the
+  // steps that finished are written, the step that was stopped wrote none,
+  // and a run with `resume` continues from there.
+  bool complete = true;
 
   // The short table the command prints.
   std::string SummaryTable() const;
 };
 
 // Runs the pipeline. Throws ltr::Error on invalid options or input (no
-// /weights, no baseline trials, weights and activity of different sizes).
+// /weights, no baseline trials, weights and activity of different sizes, an
+// output file that would replace the input).
 PipelineSummary RunLearningPipeline(const PipelineOptions& options);
 
 }  // namespace ltr

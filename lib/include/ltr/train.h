@@ -138,7 +138,9 @@ TrainSummary Train(const TrainOptions& options,
 
 // --- Trajectory files (formats.md "Learning trajectory") -----------------
 
-// Trains and streams the trajectory to `path` (written in place): /weights,
+// Trains and streams the trajectory to io::PartialPath(path), renamed to
+// `path` when the run ends (complete, or stopped by a non-finite loss); a
+// run stopped early (a signal) stays in the partial file: /weights,
 // /w_in, /w_out, /step per snapshot, /loss, /grad_norm per step, /config
 // attributes, and /checkpoint (x, moment1, moment2, attribute step)
 // rewritten at every snapshot; each snapshot ends with a flush. The root
@@ -147,11 +149,12 @@ TrainSummary TrainToFile(const TrainOptions& options,
                          const std::string& path,
                          const std::string& command);
 
-// Continues an interrupted TrainToFile run in place: reads the options from
+// Continues an interrupted TrainToFile run in its partial file (named by the
+// final `path`), and renames it to `path` at the end: reads the options from
 // /config and the state from /checkpoint, drops any rows written after the
 // checkpoint, and continues; the file then equals that of an uninterrupted
 // run. steps > 0 overrides the stored number of steps (to extend a run).
-// Throws ltr::Error if the file is complete or has no checkpoint.
+// Throws ltr::Error if there is no partial file, or it has no checkpoint.
 TrainSummary ResumeTrainToFile(const std::string& path,
                                const std::string& command,
                                int steps = 0);
@@ -193,7 +196,7 @@ struct AdaptationSummary {
 // /grad_norm per trial) that is also a recording: /activity (trials, time,
 // units) = phi(x), /inputs, /condition, /epoch (0, 1, 2), root attribute
 // dt. Streamed like TrainToFile (flushed after every trial; `complete` = 1
-// at the end); not resumable.
+// at the end; renamed from its partial name when complete); not resumable.
 AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
                                       const AdaptationOptions& adaptation,
                                       const std::string& path,
