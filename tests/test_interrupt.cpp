@@ -314,3 +314,86 @@ TEST_CASE("a pending interrupt stops the library's fit at its first iteration",
   CHECK(io::ReadStringAttribute(o.checkpoint_path, "/fit", "termination") ==
         "interrupted");
 }
+
+TEST_CASE(
+    "SIGINT during ltr fit --ranks keeps an earlier sweep file as it was and "
+    "leaves no checkpoint over it",
+    "[interrupt][safety]") {
+  test::ScratchDir dir;
+  const std::string data = dir / "teacher.h5", sweep = dir / "sweep.h5";
+  REQUIRE(test::RunLtr("synth --kind ltr-teacher --units 12 --trials 30 "
+                       "--steps 20 --seed 4 -o " +
+                       data)
+              .exit_code == 0);
+  const std::string fit = "fit " + data +
+                          " --ranks 1:3 --readout identity --threads 1 "
+                          "--tol 0 --progress 1";
+  REQUIRE(test::RunLtr(fit + " --max-iters 3 -o " + sweep).exit_code == 0);
+  const std::string earlier = test::ReadText(sweep);
+  std::vector<std::string> args;
+  {
+    std::istringstream words(fit);
+    for (std::string w; words >> w;) args.push_back(w);
+  }
+  for (const char* w : {"--max-iters", "5000", "-o"}) args.push_back(w);
+  args.push_back(sweep);
+  const std::string err = dir / "err";
+  Child child(args, dir / "out", err);
+  REQUIRE(child.WaitUntil(
+      [&] { return CountOf(test::ReadText(err), "iter ") > 10; }, 60.0));
+  INFO("stderr: " << test::ReadText(err));
+  REQUIRE(child.SignalAndWait(SIGINT) == 128 + SIGINT);
+  CHECK_THAT(test::ReadText(err), Contains("is unchanged"));
+  CHECK(test::ReadText(sweep) == earlier);
+  CHECK_FALSE(std::filesystem::exists(io::PartialPath(sweep)));
+}
+
+TEST_CASE(
+    "SIGINT stops ltr pipeline with 128 + signal and one line, and --resume "
+    "reuses the steps that finished",
+    "[interrupt][pipeline]") {
+  test::ScratchDir dir;
+  const std::string learning = dir / "learning.h5", out = dir / "out";
+  REQUIRE(test::RunLtr("train --task reach --protocol adaptation --units 12 "
+                       "--g 0 --steps 30 --batch 4 --record-every 10 --seed 5 "
+                       "--baseline-trials 12 --adaptation-trials 12 "
+                       "--washout-trials 12 --adapt-recurrent-only -o " +
+                       learning)
+              .exit_code == 0);
+  const std::string pipeline = "pipeline " + learning +
+                               " --ranks 1:2 --seeds 1 --max-iters 200 "
+                               "--cp-restarts 2 --no-plots --threads 1 "
+                               "--progress 1 -o " +
+                               out;
+  std::vector<std::string> args;
+  {
+    std::istringstream words(pipeline);
+    for (std::string w; words >> w;) args.push_back(w);
+  }
+  const std::string err = dir / "err";
+  Child child(args, dir / "stdout", err);
+  // In the rank sweep: the base fit's file is complete by then.
+  REQUIRE(child.WaitUntil(
+      [&] {
+        const std::string text = test::ReadText(err);
+        const size_t at = text.find("[2/5]");
+        return at != std::string::npos && CountOf(text.substr(at), "iter ") > 5;
+      },
+      60.0));
+  REQUIRE(child.SignalAndWait(SIGINT) == 128 + SIGINT);
+  const std::string text = test::ReadText(err);
+  INFO("stderr: " << text);
+  const std::string last = text.substr(text.rfind('\n', text.size() - 2) + 1);
+  CHECK_THAT(last, Contains("ltr pipeline: interrupted by signal 2"));
+  CHECK_THAT(last, Contains("--resume"));
+  CHECK(CountOf(text, "ltr pipeline:") == 1);
+  CHECK(std::filesystem::exists(out + "/baseline_fit.h5"));
+  CHECK_FALSE(std::filesystem::exists(out + "/fit.h5"));
+  CHECK_FALSE(std::filesystem::exists(out + "/true_update_cp.h5"));
+
+  const test::RunResult resumed = test::RunLtr(pipeline + " --resume");
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.err, Contains("reused " + out + "/baseline_fit.h5"));
+  CHECK(std::filesystem::exists(out + "/summary.h5"));
+}

@@ -1,12 +1,16 @@
 // The learning-over-trials pipeline (pipeline.h) end to end on a small
 // reach-adaptation recording, and its refusals of unsuitable input.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "ltr/diagnostics.h"
 #include "ltr/error.h"
+#include "ltr/interrupt.h"
 #include "ltr/io.h"
 #include "ltr/model_file.h"
 #include "ltr/pipeline.h"
@@ -183,6 +187,80 @@ TEST_CASE(
   // The baseline network is fitted well (units = neurons, R^2 held out).
   CHECK(s.baseline_test_r2 > 0.9);
   CHECK(!s.bounds.rows.empty());
+}
+
+TEST_CASE(
+    "pipeline: a signal stops it between steps with no half-written file, "
+    "and resume reuses the finished steps to the uninterrupted result",
+    "[pipeline][interrupt]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  const PipelineSummary whole =
+      RunLearningPipeline(SmallPipeline(input, dir / "whole"));
+  REQUIRE(whole.complete);
+  // The signal arrives as step N starts; steps before it keep their files.
+  const std::vector<std::vector<std::string>> kept = {
+      {"baseline_fit.h5"},
+      {"baseline_fit.h5", "fit.h5"},
+      {"baseline_fit.h5",
+       "fit.h5",
+       "true_update_cp.h5",
+       "fitted_update_cp.h5"}};
+  for (int step = 2; step <= 4; ++step) {
+    INFO("interrupted at step " << step);
+    const std::string out = dir / ("cut" + std::to_string(step));
+    PipelineOptions o = SmallPipeline(input, out);
+    const std::string prefix = "[" + std::to_string(step) + "/5]";
+    o.progress = [&](const std::string& line) {
+      if (line.rfind(prefix, 0) == 0) RequestInterrupt(SIGINT);
+    };
+    const PipelineSummary cut = RunLearningPipeline(o);
+    ClearInterrupt();
+    CHECK_FALSE(cut.complete);
+    const std::vector<std::string>& expected = kept[step - 2];
+    std::vector<std::string> present;
+    for (const auto& f : std::filesystem::directory_iterator(out))
+      present.push_back(f.path().filename().string());
+    std::sort(present.begin(), present.end());
+    std::vector<std::string> sorted = expected;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(present == sorted);
+
+    o.resume = true;
+    std::string said;
+    o.progress = [&](const std::string& line) { said += line + "\n"; };
+    const PipelineSummary resumed = RunLearningPipeline(o);
+    INFO(said);
+    REQUIRE(resumed.complete);
+    for (const std::string& name : expected)
+      CHECK_THAT(said, Catch::Contains("reused " + out + "/" + name));
+    CHECK(resumed.sweep.test_loss == whole.sweep.test_loss);
+    CHECK(resumed.comparison.factor_match == whole.comparison.factor_match);
+    for (const char* name : {"fit.h5", "fitted_update_cp.h5", "summary.h5"})
+      test::CheckSameFiles(dir / ("whole/" + std::string(name)),
+                           out + "/" + name,
+                           {"pipeline_key"});
+  }
+  // Other options: nothing is reused.
+  PipelineOptions other = SmallPipeline(input, dir / "cut2");
+  other.seed = 3;
+  other.resume = true;
+  std::string said;
+  other.progress = [&](const std::string& line) { said += line + "\n"; };
+  REQUIRE(RunLearningPipeline(other).complete);
+  CHECK_THAT(said, !Catch::Contains("reused"));
+}
+
+TEST_CASE("pipeline: an output file that would be the input is refused",
+          "[pipeline][safety]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  std::filesystem::create_directory(dir / "out");
+  std::filesystem::rename(input, dir / "out/fit.h5");
+  const std::string bytes = test::ReadText(dir / "out/fit.h5");
+  const PipelineOptions o = SmallPipeline(dir / "out/fit.h5", dir / "out");
+  CHECK_THROWS_WITH(RunLearningPipeline(o), Catch::Contains("is the input"));
+  CHECK(test::ReadText(dir / "out/fit.h5") == bytes);
 }
 
 TEST_CASE("pipeline: refuses input it cannot use with one clear error",
