@@ -120,3 +120,24 @@ row "fit --resume of a finished fit" fit --resume -o model.h5
 row "fit --resume of a recording" fit --resume -o good.h5
 row "simulate a recording as a model" simulate good.h5 -o o.h5
 row "analyze a recording as a trajectory" analyze good.h5 -o o.h5
+
+# --- output safety: inputs are never written, --resume needs OUT.partial ---
+ln -sf good.h5 link.h5
+ln -f good.h5 hard.h5
+cp good.h5 rec.h5.partial
+cp model.h5 fin.h5.partial
+mkdir -p pipe && cp good.h5 pipe/fit.h5
+row "output is the input" decompose good.h5 --rank 2 -o good.h5
+row "output is the input (symlink)" fit good.h5 --rank 1 -o link.h5
+row "output is the input (hard link)" decompose good.h5 --rank 2 --stream -o hard.h5
+row "output is the input (other spelling)" fit good.h5 --ranks 1:2 -o ./good.h5
+row "output is the --init model" fit good.h5 --rank 1 --init model.h5 -o model.h5
+row "output is the model" simulate model.h5 -o model.h5
+row "output is the --inputs recording" simulate model.h5 --inputs good.h5 -o good.h5
+row "output is the trajectory" analyze traj.h5 -o traj.h5
+row "output is the trajectory" bounds traj.h5 -o traj.h5
+row "input is the output's partial file" decompose rec.h5.partial --ranks 1:2 -o rec.h5
+row "pipeline output dir holds the input" pipeline pipe/fit.h5 -o pipe
+row "decompose --resume without a partial file" decompose good.h5 --ranks 1:2 --resume -o o.h5
+row "train --resume of a recording's partial file" train --resume -o rec.h5
+row "fit --resume of a finished fit's partial file" fit --resume -o fin.h5

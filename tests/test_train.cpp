@@ -475,6 +475,8 @@ TEST_CASE("train rejects bad input with one line and leaves no output file",
       "train --task flipflop -o " + (dir / "missing/t.h5"),
       "train --resume -o " + out,
       "analyze " + (dir / "none.h5") + " -o " + out,
+      // Fails after the partial file is created: it is removed again.
+      "train --task flipflop --units 2000000000 --steps 1 -o " + out,
   };
   for (const std::string& args : cases) {
     const test::RunResult r = test::RunLtr(args);
@@ -482,6 +484,7 @@ TEST_CASE("train rejects bad input with one line and leaves no output file",
     CHECK(r.exit_code != 0);
     CHECK(test::CountLines(r.err) == 1);
     CHECK(access(out.c_str(), F_OK) != 0);
+    CHECK(access(io::PartialPath(out).c_str(), F_OK) != 0);
     CHECK(access((dir / "missing/t.h5").c_str(), F_OK) != 0);
   }
 }

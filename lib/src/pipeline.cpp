@@ -526,6 +526,10 @@ void PipelineRun::CheckInputs() {
     throw Error(input + ": no trial has epoch " +
                 std::to_string(o_.baseline_epoch) + " (the baseline)");
   MakeDirectory(o_.output_dir);
+}
+
+// Before anything is read: no file the run writes may be the input.
+void RefuseInputInOutputs(const PipelineOptions& o) {
   for (const char* name : {"baseline_fit.h5",
                            "fit.h5",
                            "true_update_cp.h5",
@@ -533,7 +537,7 @@ void PipelineRun::CheckInputs() {
                            "bounds.h5",
                            "summary.h5",
                            "report.html"})
-    io::RefuseOutputOverInput(Path(name), {input});
+    io::RefuseOutputOverInput(InDir(o.output_dir, name), {o.input});
 }
 
 // 1. The base: one full W for the baseline trials.
@@ -702,6 +706,7 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   std::string error;
   if (!options.IsValid(&error)) throw Error("pipeline options: " + error);
   io::CheckReadable(options.input);
+  RefuseInputInOutputs(options);
   PipelineRun run(options);
   PipelineSummary& s = run.summary();
   s.complete = run.FitBase() && run.FitUpdates() && run.DecomposeUpdates() &&

@@ -383,6 +383,18 @@ class FileSink : public TrainSink {
   io::AppendableFile* f_;
 };
 
+// After an error (not a signal): a partial file without a checkpoint, from
+// a run that failed before its first snapshot, has nothing to resume.
+void RemoveUnlessResumable(const std::string& partial) {
+  bool resumable = false;
+  try {
+    resumable = io::HasDataset(partial, "/checkpoint/x");
+  } catch (const Error&) {
+  }
+  std::error_code ec;
+  if (!resumable) std::filesystem::remove(partial, ec);
+}
+
 // Trains into `file`, output's partial file, which becomes `output` once
 // the run has ended (complete, or stopped by a non-finite loss); a run
 // stopped early stays partial, for --resume.
@@ -407,12 +419,18 @@ TrainSummary TrainToFile(const TrainOptions& o,
                          const std::string& command) {
   std::string error;
   if (!o.IsValid(&error)) throw Error("train options: " + error);
-  io::AppendableFile file(
-      io::PartialPath(path), command, io::AppendableFile::Mode::kCreate);
-  file.SetAttribute("/", "complete", 0);
-  WriteConfig(o, &file);
-  file.Flush();
-  return RunToFile(o, &file, nullptr, path);
+  const std::string partial = io::PartialPath(path);
+  try {
+    io::AppendableFile file(
+        partial, command, io::AppendableFile::Mode::kCreate);
+    file.SetAttribute("/", "complete", 0);
+    WriteConfig(o, &file);
+    file.Flush();
+    return RunToFile(o, &file, nullptr, path);
+  } catch (...) {
+    RemoveUnlessResumable(partial);
+    throw;
+  }
 }
 
 TrainOptions ReadTrainOptions(const std::string& path) {
@@ -527,10 +545,12 @@ std::string AdaptationSummary::BriefReport() const {
   return out.str();
 }
 
-AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
-                                      const AdaptationOptions& adaptation,
-                                      const std::string& path,
-                                      const std::string& command) {
+namespace {
+
+AdaptationSummary RunAdaptation(const TrainOptions& options,
+                                const AdaptationOptions& adaptation,
+                                const std::string& path,
+                                const std::string& command) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
   if (!options.IsValid(&error)) throw Error("train options: " + error);
@@ -634,6 +654,22 @@ AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
   file.CommitTo(path);
   summary.seconds = Seconds(start);
   return summary;
+}
+
+}  // namespace
+
+AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
+                                      const AdaptationOptions& adaptation,
+                                      const std::string& path,
+                                      const std::string& command) {
+  try {
+    return RunAdaptation(options, adaptation, path, command);
+  } catch (...) {
+    // The protocol is not resumable: a failed run leaves no partial file.
+    std::error_code ec;
+    std::filesystem::remove(io::PartialPath(path), ec);
+    throw;
+  }
 }
 
 }  // namespace ltr
