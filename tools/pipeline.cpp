@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "ltr/error.h"
+#include "recording_options.h"
 
 namespace ltr {
 namespace {
@@ -66,6 +67,7 @@ int RunPipeline(int argc, char** argv) {
     ("threads", po::value<int>()->default_value(0), "threads (0 = all cores)")
     ("output,o", po::value<std::string>()->required(), "output directory");
   // clang-format on
+  cli::AddRecordingOptions(&options, false, false);
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
@@ -74,6 +76,7 @@ int RunPipeline(int argc, char** argv) {
 
   PipelineOptions o;
   o.input = vm["input"].as<std::string>();
+  o.axes = cli::RecordingSourceFrom(vm, o.input, false).axes;
   o.output_dir = vm["output"].as<std::string>();
   o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
   o.seeds = vm["seeds"].as<int>();
@@ -95,6 +98,8 @@ int RunPipeline(int argc, char** argv) {
   o.progress = [](const std::string& line) { std::cerr << line << std::endl; };
 
   const PipelineSummary s = RunLearningPipeline(o);
+  for (const std::string& w : s.warnings)
+    std::cerr << "ltr pipeline: warning: " << w << "\n";
   std::cout << s.SummaryTable();
   std::cout << "wrote " << o.output_dir << "/ (" << s.files.size() << " files";
   if (!s.figures.empty())

@@ -417,7 +417,12 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   if (!options.IsValid(&error)) throw Error("pipeline options: " + error);
   const PipelineOptions& o = options;
   io::CheckReadable(o.input);
-  const Recording recording = ReadRecording(o.input);
+  RecordingSource source;
+  source.file = o.input;
+  source.axes = o.axes;
+  RecordingReadReport read;
+  const Recording recording = ReadRecording(source, &read);
+  Say(o, read.Line());
   const LearningRun run = ReadLearningRun(o.input);
   if (run.weights.dim(0) != recording.trials() ||
       run.weights.dim(1) != recording.neurons())
@@ -439,6 +444,7 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   MakeDirectory(o.output_dir);
 
   PipelineSummary s;
+  s.warnings = read.warnings;
   FitOptions fit = o.fit;
   fit.units = 0;  // = neurons
   fit.readout = ReadoutKind::kIdentity;

@@ -33,6 +33,9 @@ FitOptions PipelineFitDefaults();
 
 struct PipelineOptions {
   std::string input;       // recording over learning with /weights and /epoch
+  // Stored order of /activity's axes (RecordingSource::axes); empty = its
+  // axes attribute.
+  std::string axes;
   std::string output_dir;  // created if missing; files are replaced
 
   // Fits. Units = neurons with an identity readout, so fitted and true
@@ -111,6 +114,7 @@ struct PipelineSummary {
   BoundsSummary bounds;
   std::vector<Figure> figures;     // empty without plots
   std::vector<std::string> files;  // every file written, report last
+  std::vector<std::string> warnings;  // from reading the recording
   double seconds = 0;
 
   // The short table the command prints.
