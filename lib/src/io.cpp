@@ -4,14 +4,14 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
-#include <type_traits>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <functional>
 #include <iomanip>
 #include <sstream>
+#include <type_traits>
 
 #include "ltr/error.h"
 #include "ltr/version.h"
@@ -174,19 +174,22 @@ std::string DatasetsHint(const H5::H5File& f, int rank) {
 
 // Opens a numeric dataset, checking that it exists, is numeric and has the
 // expected number of dimensions (-1: any). `enums`: HDF5 enums (h5py's
-// bool) count as numeric, read as their integer values.
+// bool) count as numeric, read as their integer values. A missing dataset's
+// error lists those of `list_rank` dimensions (default: expected_rank).
 H5::DataSet OpenNumeric(const H5::H5File& f,
                         const std::string& file,
                         const std::string& dataset,
                         int expected_rank,
                         std::vector<Index>* shape,
-                        bool enums = false) {
+                        bool enums = false,
+                        int list_rank = -1) {
   const std::string where = Quote(dataset) + " in " + Quote(file);
+  if (list_rank < 0) list_rank = expected_rank;
   if (!PathExists(f, dataset))
-    throw Error("no dataset " + where + DatasetsHint(f, expected_rank));
+    throw Error("no dataset " + where + DatasetsHint(f, list_rank));
   if (f.childObjType(dataset) != H5O_TYPE_DATASET)
     throw Error(where + " is a group, not a dataset" +
-                DatasetsHint(f, expected_rank));
+                DatasetsHint(f, list_rank));
   H5::DataSet ds = f.openDataSet(dataset);
   const H5T_class_t cls = ds.getTypeClass();
   if (cls != H5T_FLOAT && cls != H5T_INTEGER && !(enums && cls == H5T_ENUM))
@@ -219,7 +222,8 @@ void ReadEnumValues(const H5::DataSet& ds, std::vector<double>* values) {
   for (size_t n = 0; n < values->size(); ++n) {
     const unsigned char* p = raw.data() + n * size;
     std::int64_t v = 0;
-    if (size == 1) v = is_signed ? *reinterpret_cast<const std::int8_t*>(p) : *p;
+    if (size == 1)
+      v = is_signed ? *reinterpret_cast<const std::int8_t*>(p) : *p;
     if (size == 2) {
       std::int16_t x;
       std::memcpy(&x, p, 2);
@@ -263,11 +267,12 @@ std::vector<T> ReadAll(const std::string& file,
                        int expected_rank,
                        const H5::PredType& memory_type,
                        std::vector<Index>* shape,
-                       bool enums = false) {
+                       bool enums = false,
+                       int list_rank = -1) {
   return Guard("cannot read " + Quote(dataset) + " from " + Quote(file), [&] {
     H5::H5File f = OpenForReading(file);
     H5::DataSet ds =
-        OpenNumeric(f, file, dataset, expected_rank, shape, enums);
+        OpenNumeric(f, file, dataset, expected_rank, shape, enums, list_rank);
     // A corrupt or hostile file can declare any shape: refuse one that
     // could not fit in memory before trying to allocate it.
     const double limit = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
@@ -360,8 +365,8 @@ std::vector<std::int64_t> ReadIntVector(const std::string& file,
                                         const std::string& dataset) {
   std::vector<Index> shape;
   // Read as double first so that float labels are checked to be whole.
-  std::vector<double> values =
-      ReadAll<double>(file, dataset, -1, H5::PredType::NATIVE_DOUBLE, &shape);
+  std::vector<double> values = ReadAll<double>(
+      file, dataset, -1, H5::PredType::NATIVE_DOUBLE, &shape, false, 1);
   // A (n, 1) column, as a table export often writes labels, is a vector.
   if (shape.size() != 1 && !(shape.size() == 2 && shape[1] == 1))
     throw Error("dataset " + Quote(dataset) + " in " + Quote(file) +
@@ -478,9 +483,9 @@ std::string ReadStringArray(const H5::Attribute& attr, size_t count) {
   std::vector<char> buffer(size * count + 1, '\0');
   attr.read(type, buffer.data());
   for (size_t i = 0; i < count; ++i)
-    joined += (i ? "," : "") +
-              std::string(buffer.data() + i * size,
-                          strnlen(buffer.data() + i * size, size));
+    joined +=
+        (i ? "," : "") + std::string(buffer.data() + i * size,
+                                     strnlen(buffer.data() + i * size, size));
   return joined;
 }
 

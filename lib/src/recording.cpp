@@ -54,13 +54,29 @@ std::string NormalName(std::string name) {
 
 int AxisRoleOf(const std::string& name, bool inputs) {
   static const std::vector<std::string> kTrial = {"trial", "trials"};
-  static const std::vector<std::string> kTime = {
-      "time",     "times",     "t",      "bin",     "bins",  "timebin",
-      "timebins", "time_bin",  "time_bins", "sample", "samples", "frame",
-      "frames"};
-  static const std::vector<std::string> kNeuron = {
-      "neuron", "neurons", "unit",     "units", "cell",
-      "cells",  "channel", "channels", "roi",   "rois"};
+  static const std::vector<std::string> kTime = {"time",
+                                                 "times",
+                                                 "t",
+                                                 "bin",
+                                                 "bins",
+                                                 "timebin",
+                                                 "timebins",
+                                                 "time_bin",
+                                                 "time_bins",
+                                                 "sample",
+                                                 "samples",
+                                                 "frame",
+                                                 "frames"};
+  static const std::vector<std::string> kNeuron = {"neuron",
+                                                   "neurons",
+                                                   "unit",
+                                                   "units",
+                                                   "cell",
+                                                   "cells",
+                                                   "channel",
+                                                   "channels",
+                                                   "roi",
+                                                   "rois"};
   static const std::vector<std::string> kInput = {"input", "inputs"};
   auto in = [&](const std::vector<std::string>& names) {
     return std::find(names.begin(), names.end(), name) != names.end();
@@ -171,8 +187,10 @@ AxisOrder DatasetAxes(const DatasetRef& ref,
   } catch (const Error& e) {
     throw Error("dataset " + Quote(ref.Name(recording_file)) + " in " +
                 Quote(ref.file) + " has axes " + Quote(names) + ", which " +
-                e.what() + "; give their stored order with --axes, e.g. "
-                "--axes " + (inputs ? "trial,time,input" : "trial,neuron,time"));
+                e.what() +
+                "; give their stored order with --axes, e.g. "
+                "--axes " +
+                (inputs ? "trial,time,input" : "trial,neuron,time"));
   }
 }
 
@@ -279,7 +297,10 @@ std::array<int, 3> RecordingAxes(const std::string& text, bool inputs) {
     if (seen[role] >= 0)
       throw Error(want + " (" + Quote(names[seen[role]]) + " and " +
                   Quote(names[d]) + " are both " +
-                  (role == 0 ? "trial" : role == 1 ? "time" : third) + ")");
+                  (role == 0   ? "trial"
+                   : role == 1 ? "time"
+                               : third) +
+                  ")");
     seen[role] = d;
     order[d] = role;
   }

@@ -32,7 +32,7 @@ namespace ltr {
 FitOptions PipelineFitDefaults();
 
 struct PipelineOptions {
-  std::string input;       // recording over learning with /weights and /epoch
+  std::string input;  // recording over learning with /weights and /epoch
   // Stored order of /activity's axes (RecordingSource::axes); empty = its
   // axes attribute.
   std::string axes;
@@ -112,8 +112,8 @@ struct PipelineSummary {
   std::vector<double> true_cp_stability, fitted_cp_stability;
   std::vector<double> factor_match_by_rank;
   BoundsSummary bounds;
-  std::vector<Figure> figures;     // empty without plots
-  std::vector<std::string> files;  // every file written, report last
+  std::vector<Figure> figures;        // empty without plots
+  std::vector<std::string> files;     // every file written, report last
   std::vector<std::string> warnings;  // from reading the recording
   double seconds = 0;
 

@@ -95,8 +95,7 @@ Mask3 ReadRecordingMask(const RecordingSource& source,
 // t, bin(s), timebin(s), sample(s), frame(s); neurons, unit(s), cell(s),
 // channel(s), roi(s); inputs). Throws ltr::Error unless the names cover
 // the three axes once each.
-std::array<int, 3> RecordingAxes(const std::string& names,
-                                 bool inputs = false);
+std::array<int, 3> RecordingAxes(const std::string& names, bool inputs = false);
 
 // `path` resolved against the group of `dataset` ("mask" beside
 // "/s1/activity" is "/s1/mask"; "/mask" stays). "." and ".." are followed.
