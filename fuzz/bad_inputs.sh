@@ -48,6 +48,21 @@ with h5py.File("scalar.h5", "w") as f:
 with h5py.File("group.h5", "w") as f:
     f.create_group("activity")
 make("float32.h5", activity=x.astype(np.float32))
+# --- reading recordings ---
+def with_axes(name, axes, **sets):
+    make(name, activity=x, **sets)
+    with h5py.File(name, "a") as f:
+        f["activity"].attrs["axes"] = axes
+with_axes("axes_abc.h5", "a,b,c")
+with_axes("axes_twice.h5", "trial,time,time")
+with_axes("axes_tnt.h5", "trial,neuron,time")
+make("sessions.h5", s1__activity=x, condition=np.arange(9))
+make("tm_shape.h5", activity=x, tm=np.ones((9, 6, 4), dtype="u1"),
+     tm0=np.zeros((9, 6, 5), dtype="u1"))
+make("mask_bool.h5", activity=x, mask=np.ones((9, 6, 5), dtype=bool),
+     condition=np.zeros((9, 1), dtype="i8"))
+make("mask_string.h5", activity=x, mask=np.full((9, 6, 5), b"y"))
+make("condition_wide.h5", activity=x, condition=np.zeros((9, 2), dtype="i8"))
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -141,3 +156,20 @@ row "pipeline output dir holds the input" pipeline pipe/fit.h5 -o pipe
 row "decompose --resume without a partial file" decompose good.h5 --ranks 1:2 --resume -o o.h5
 row "train --resume of a recording's partial file" train --resume -o rec.h5
 row "fit --resume of a finished fit's partial file" fit --resume -o fin.h5
+
+# --- reading recordings ---
+row "axes attribute not trial/time/neuron" fit axes_abc.h5 --rank 1 -o o.h5
+row "axes attribute naming time twice" fit axes_twice.h5 --rank 1 -o o.h5
+row "--axes naming two axes" fit good.h5 --axes trial,time --rank 1 -o o.h5
+row "--axes overriding the attribute (accepted)" fit axes_tnt.h5 --axes trial,time,neuron --rank 1 --max-iters 3 -o o.h5
+row "dataset missing (lists the 3-way datasets)" fit sessions.h5 --dataset /session1/activity --rank 1 -o o.h5
+row "root /condition beside /s1/activity (warning)" fit sessions.h5 --dataset s1/activity --rank 1 --max-iters 3 -o o.h5
+row "--condition naming a missing dataset" fit good.h5 --condition /nope --rank 1 -o o.h5
+row "--mask in a missing file" fit good.h5 --mask nofile.h5:/mask --rank 1 -o o.h5
+row "bool mask, (trials, 1) condition (accepted)" fit mask_bool.h5 --rank 1 --max-iters 3 -o o.h5
+row "mask of strings" fit mask_string.h5 --rank 1 -o o.h5
+row "condition of shape (trials, 2)" fit condition_wide.h5 --rank 1 -o o.h5
+row "--test-mask of another shape" fit tm_shape.h5 --test-mask tm --rank 1 -o o.h5
+row "--test-mask holding out nothing" fit tm_shape.h5 --test-mask tm0 --rank 1 -o o.h5
+row "--test-mask with --held-out" fit good.h5 --test-mask model.h5:/heldout/test_mask --held-out neurons --rank 1 -o o.h5
+row "--test-mask of another fit (accepted)" fit good.h5 --test-mask model.h5:/heldout/test_mask --rank 1 --max-iters 3 -o o.h5

@@ -386,7 +386,7 @@ TEST_CASE(
   const std::string last = text.substr(text.rfind('\n', text.size() - 2) + 1);
   CHECK_THAT(last, Contains("ltr pipeline: interrupted by signal 2"));
   CHECK_THAT(last, Contains("--resume"));
-  CHECK(CountOf(text, "ltr pipeline:") == 1);
+  CHECK(CountOf(text, "ltr pipeline: interrupted") == 1);
   CHECK(std::filesystem::exists(out + "/baseline_fit.h5"));
   CHECK_FALSE(std::filesystem::exists(out + "/fit.h5"));
   CHECK_FALSE(std::filesystem::exists(out + "/true_update_cp.h5"));

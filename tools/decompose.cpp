@@ -12,6 +12,7 @@
 #include "ltr/error.h"
 #include "ltr/interrupt.h"
 #include "ltr/io.h"
+#include "ltr/recording.h"
 
 namespace ltr {
 namespace {
@@ -160,7 +161,8 @@ int RunDecompose(int argc, char** argv) {
     ("test-fraction", po::value<double>()->default_value(0.1),
      "fraction of observed entries held out by --cv")
     ("mask", po::value<std::string>(),
-     "dataset in INPUT.h5 marking observed entries (nonzero = observed)")
+     "dataset in INPUT.h5 marking observed entries (nonzero or true = "
+     "observed); a relative path is beside --dataset")
     ("nan-as-missing", po::bool_switch(),
      "treat NaN entries as missing rather than as an error")
     ("missing", po::value<std::string>()->default_value("exact"),
@@ -257,10 +259,13 @@ int RunDecompose(int argc, char** argv) {
     throw Error("--resume continues a rank sweep (--ranks A:B)");
 
   const std::string input = vm["input"].as<std::string>();
-  const std::string dataset = vm["dataset"].as<std::string>();
+  const std::string dataset =
+      CompanionPath("/", vm["dataset"].as<std::string>());
   const std::string output = vm["output"].as<std::string>();
+  // A relative --mask is beside the dataset (ltr/recording.h).
   const std::string mask_name =
-      vm.count("mask") ? vm["mask"].as<std::string>() : "";
+      vm.count("mask") ? CompanionPath(dataset, vm["mask"].as<std::string>())
+                       : "";
   if (vm["stream"].as<bool>() || vm["subtract-first"].as<bool>() ||
       (vm.count("memory-budget") && [&] {
         double bytes = sizeof(double);

@@ -17,6 +17,7 @@
 #include "ltr/io.h"
 #include "ltr/model_file.h"
 #include "ltr/recording.h"
+#include "recording_options.h"
 
 namespace ltr {
 namespace {
@@ -30,8 +31,14 @@ constexpr const char* kUsage =
     "with Ceres'\nL-BFGS (or full-batch Adam: --optimizer adam) and writes "
     "the fitted model\n(/model), its fit statistics (/fit) and, for a rank "
     "sweep, the cross-validation\ntable (/cv). Held-out entries (default: "
-    "11x11x3 blocks with 5x5x3 test centres\nand a guard ring) score the "
-    "fit.\n\n"
+    "11x11x3 blocks with 5x5x3 test centres\nand a guard ring; or "
+    "--test-mask) score the fit; the split is written to\n/heldout/train_mask "
+    "and /heldout/test_mask.\n\n"
+    "The activity's axes are read in the order its `axes` attribute names "
+    "(--axes\noverrides; trial,time,neuron without one). Its mask, condition, "
+    "inputs and\nepoch are its siblings (/s1/mask beside /s1/activity) unless "
+    "named; relative\npaths are relative to its group, FILE.h5:/path reads "
+    "another file.\n\n"
     "MODEL.h5 is only ever replaced by a complete fit. SIGINT/SIGTERM stop "
     "the fit\nat the next iteration and write it to MODEL.h5.partial (/fit "
     "termination =\ninterrupted; exit status 128 + signal), where "
@@ -48,6 +55,10 @@ constexpr const char* kUsage =
     "3000 \\\n      --learning-rate 3e-3 --lr-decay 0.01 -o model.h5\n"
     "  ltr fit counts.h5 --loss poisson --readout orthonormal --units 50 "
     "--rank 4 -o m.h5\n"
+    "  ltr fit rec.h5 --dataset /session1/activity --axes trial,neuron,time "
+    "--rank 3 -o m.h5\n"
+    "  ltr fit data.h5 --rank 3 --test-mask model.h5:/heldout/test_mask -o "
+    "m2.h5\n"
     "  ltr fit --resume -o model.h5";
 
 TrialSmoothing ParseSmoothing(const std::string& name) {
@@ -123,9 +134,13 @@ cli::po::options_description FitOptionsDescription() {
   FitOptions d;  // defaults
   // clang-format off
   options.add_options()
-    ("input", po::value<std::string>(), "recording (HDF5)")
-    ("dataset", po::value<std::string>()->default_value("/activity"),
-     "activity dataset (trial, time, neuron)")
+    ("input", po::value<std::string>(), "recording (HDF5)");
+  cli::AddRecordingOptions(&options, true, true);
+  options.add_options()
+    ("test-mask", po::value<std::string>(),
+     "held-out entries (1 = scored, never trained on), a dataset of the "
+     "activity's shape (e.g. FIT.h5:/heldout/test_mask); replaces "
+     "--held-out")
     ("model", po::value<std::string>()->default_value("ltr"),
      "full | lowrank | ltr")
     ("rank", po::value<int>(), "rank R of lowrank and ltr models")
@@ -251,6 +266,12 @@ int FitWith(int argc,
   o.hold_out.seed = vm["held-out-seed"].as<std::uint64_t>();
   o.hold_out.neuron_fraction = vm["neuron-fraction"].as<double>();
   o.hold_out.trial_fraction = vm["trial-fraction"].as<double>();
+  const bool given_split = vm.count("test-mask") > 0;
+  for (const char* name :
+       {"held-out", "held-out-seed", "neuron-fraction", "trial-fraction"})
+    if (given_split && vm.count(name) && !vm[name].defaulted())
+      throw cli::po::error("--test-mask gives the held-out entries; drop --" +
+                           std::string(name));
   o.patience = vm["patience"].as<int>();
   o.progress_every = vm["progress"].as<int>();
   o.seed = vm["seed"].as<std::uint64_t>();
@@ -305,8 +326,14 @@ int FitWith(int argc,
     // Fail on a bad output path before any work is done.
     io::OutputFile probe(output, o.command);
   }
-  const Recording recording =
-      ReadRecording(input, vm["dataset"].as<std::string>());
+  const RecordingSource source = cli::RecordingSourceFrom(vm, input, true);
+  const Recording recording = cli::ReadRecordingAndSay("fit", source);
+  if (given_split) {
+    o.hold_out.scheme = HoldOut::kGiven;
+    o.hold_out.test_mask = ReadRecordingMask(
+        source, vm["test-mask"].as<std::string>(), recording.activity.dims());
+    sweep.fit.hold_out = o.hold_out;
+  }
   if (vm.count("init")) {
     o.initial_parameters = ReadModel(vm["init"].as<std::string>()).parameters;
     sweep.fit.initial_parameters = o.initial_parameters;

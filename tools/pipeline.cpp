@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "ltr/error.h"
 #include "ltr/interrupt.h"
+#include "recording_options.h"
 
 namespace ltr {
 namespace {
@@ -73,6 +74,7 @@ int RunPipeline(int argc, char** argv) {
      "same options")
     ("output,o", po::value<std::string>()->required(), "output directory");
   // clang-format on
+  cli::AddRecordingOptions(&options, false, false);
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
@@ -81,6 +83,7 @@ int RunPipeline(int argc, char** argv) {
 
   PipelineOptions o;
   o.input = vm["input"].as<std::string>();
+  o.axes = cli::RecordingSourceFrom(vm, o.input, false).axes;
   o.output_dir = vm["output"].as<std::string>();
   o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
   o.seeds = vm["seeds"].as<int>();
@@ -103,6 +106,8 @@ int RunPipeline(int argc, char** argv) {
   o.progress = [](const std::string& line) { std::cerr << line << std::endl; };
 
   const PipelineSummary s = RunLearningPipeline(o);
+  for (const std::string& w : s.warnings)
+    std::cerr << "ltr pipeline: warning: " << w << "\n";
   if (!s.complete) {
     std::cerr << "ltr pipeline: interrupted by signal " << InterruptSignal()
               << "; " << s.files.size() << " finished step files kept in "

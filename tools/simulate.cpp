@@ -10,6 +10,7 @@
 #include "ltr/io.h"
 #include "ltr/model_file.h"
 #include "ltr/recording.h"
+#include "recording_options.h"
 
 namespace ltr {
 
@@ -22,6 +23,9 @@ int RunSimulate(int argc, char** argv) {
      "model file (written by ltr fit or ltr synth --kind ltr-teacher)")
     ("inputs", po::value<std::string>(),
      "recording whose /inputs and /condition drive the model")
+    ;
+  cli::AddRecordingOptions(&options, true, false);
+  options.add_options()
     ("trials", po::value<long>()->default_value(0),
      "trials (0 = the model's c rows for ltr, or those of --inputs)")
     ("steps", po::value<long>()->default_value(0),
@@ -43,7 +47,11 @@ int RunSimulate(int argc, char** argv) {
                   "K] [--steps T]\n                    [--noise S] "
                   "[--obs-noise S] [--seed S] -o OUT.h5\n\n"
                   "Runs the model trial by trial and writes a recording "
-                  "(/activity, /inputs,\n/condition). See docs/fit.md.",
+                  "(/activity, /inputs,\n/condition). The --inputs "
+                  "recording is read as ltr fit reads it: its --dataset\n"
+                  "(default /activity) in the order of its axes attribute "
+                  "or --axes, with the\ninputs and condition beside it. "
+                  "See docs/fit.md.",
                   options,
                   positional,
                   &vm))
@@ -65,7 +73,9 @@ int RunSimulate(int argc, char** argv) {
   const FittedModel model = ReadModel(vm["model"].as<std::string>());
   Recording inputs;
   if (vm.count("inputs"))
-    inputs = ReadRecording(vm["inputs"].as<std::string>());
+    inputs = cli::ReadRecordingAndSay(
+        "simulate",
+        cli::RecordingSourceFrom(vm, vm["inputs"].as<std::string>(), false));
   io::OutputFile out(output, cli::CommandLine(argc, argv));
   const Recording r =
       SimulateRecording(model, o, vm.count("inputs") ? &inputs : nullptr);

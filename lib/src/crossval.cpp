@@ -52,6 +52,8 @@ std::string HoldOutName(HoldOut scheme) {
       return "blocks";
     case HoldOut::kNeurons:
       return "neurons";
+    case HoldOut::kGiven:
+      return "given";
   }
   return "?";
 }
@@ -78,6 +80,8 @@ bool HoldOutOptions::IsValid(std::string* error) const {
       return fail("held-out test blocks must be >= 1 and fit in the blocks");
     if (guard < 0) return fail("held-out guard width must be >= 0");
   }
+  if (scheme == HoldOut::kGiven && !test_mask)
+    return fail("a given held-out split needs its test mask");
   if (scheme == HoldOut::kNeurons) {
     if (!(neuron_fraction > 0 && neuron_fraction < 1))
       return fail("held-out neuron fraction must be in (0, 1)");
@@ -108,6 +112,29 @@ HoldOutMasks MakeHoldOutMasks(const HoldOutOptions& options,
       for (Index t = 0; t < n_time; ++t)
         for (Index n = 0; n < n_neurons; ++n)
           masks.train(k, t, n) = is_observed(k, t, n) ? 1 : 0;
+    return masks;
+  }
+
+  if (options.scheme == HoldOut::kGiven) {
+    const Mask3& given = *options.test_mask;
+    if (given.dims() != dims)
+      throw Error("held-out masks: the given test mask is " +
+                  DimsToString(given.dims()) + ", expected " +
+                  DimsToString(dims));
+    Index test = 0, train = 0;
+    for (Index k = 0; k < n_trials; ++k)
+      for (Index t = 0; t < n_time; ++t)
+        for (Index n = 0; n < n_neurons; ++n) {
+          if (!is_observed(k, t, n)) continue;
+          const bool held_out = given(k, t, n) != 0;
+          masks.test(k, t, n) = held_out ? 1 : 0;
+          masks.train(k, t, n) = held_out ? 0 : 1;
+          ++(held_out ? test : train);
+        }
+    if (test == 0)
+      throw Error("the given test mask holds out no observed entry");
+    if (train == 0)
+      throw Error("the given test mask holds out every observed entry");
     return masks;
   }
 

@@ -424,6 +424,8 @@ class FitCallback : public ceres::IterationCallback {
     return ceres::SOLVER_CONTINUE;
   }
 
+  // The split written with every checkpoint.
+  void set_masks(const HoldOutMasks* masks) { masks_ = masks; }
   const std::vector<double>& last_good() const { return last_good_; }
   const std::vector<double>& best() const { return best_; }
   int best_iteration() const { return best_iteration_; }
@@ -454,6 +456,7 @@ class FitCallback : public ceres::IterationCallback {
     s.test_metrics.nmse = s.test_metrics.r2_median = kNaN;
     s.test_metrics.bits_per_spike = kNaN;
     s.history = summary_->history;
+    if (masks_ != nullptr) s.masks = *masks_;
     io::OutputFile out(o_.checkpoint_path, o_.command);
     WriteFit(s, &out);
     out.Commit();
@@ -466,6 +469,7 @@ class FitCallback : public ceres::IterationCallback {
   Index n_;
   Clock::time_point start_;
   FitSummary* summary_;
+  const HoldOutMasks* masks_ = nullptr;
   std::vector<double> last_good_, best_;
   double best_test_ = std::numeric_limits<double>::infinity();
   int best_iteration_ = 0;
@@ -684,6 +688,7 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
   solver.update_state_every_iteration = true;
   FitCallback callback(options, train, test.get(), x.data(), start, &summary);
   solver.callbacks.push_back(&callback);
+  callback.set_masks(&problem.masks);
 
   auto function = std::make_unique<CeresFunction>(&train);
   const CeresFunction* function_view = function.get();
@@ -787,6 +792,7 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
       recording.activity, prediction, problem.masks.train, counts);
   summary.test_metrics = ComputeMetrics(
       recording.activity, prediction, problem.masks.test, counts);
+  summary.masks = problem.masks;
   summary.seconds = Seconds(start);
   return summary;
 }
@@ -1000,6 +1006,11 @@ std::string RankSweepSummary::BriefReport() const {
 void WriteFit(const FitSummary& summary, io::OutputFile* out) {
   WriteModel(summary.model, out);
   WriteFitAttributes(summary, out);
+  if (summary.masks.train.empty()) return;
+  out->WriteMask3(
+      "/heldout/train_mask", summary.masks.train, "trial,time,neuron");
+  out->WriteMask3(
+      "/heldout/test_mask", summary.masks.test, "trial,time,neuron");
 }
 
 FitSummary ReadFitSummary(const std::string& file) {

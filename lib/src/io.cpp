@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <functional>
 #include <iomanip>
 #include <sstream>
+#include <type_traits>
 
 #include "ltr/error.h"
 #include "ltr/version.h"
@@ -120,27 +122,121 @@ std::string ShapeToString(const std::vector<Index>& shape) {
   return s + (shape.size() == 1 ? ",)" : ")");
 }
 
+// "/a (9 x 6 x 5)", one entry per dataset of `rank` dimensions (any rank
+// when negative), depth first in name order.
+void ListDatasets(const H5::Group& group,
+                  const std::string& path,
+                  int rank,
+                  std::vector<std::string>* out) {
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < group.getNumObjs(); ++i)
+    names.push_back(group.getObjnameByIdx(i));
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string child = (path == "/" ? "/" : path + "/") + name;
+    const H5O_type_t type = group.childObjType(name);
+    if (type == H5O_TYPE_GROUP) {
+      ListDatasets(group.openGroup(name), child, rank, out);
+    } else if (type == H5O_TYPE_DATASET) {
+      const std::vector<Index> shape =
+          ShapeOf(group.openDataSet(name).getSpace());
+      if (rank >= 0 && static_cast<int>(shape.size()) != rank) continue;
+      std::string dims;
+      for (size_t d = 0; d < shape.size(); ++d)
+        dims += (d ? " x " : "") + std::to_string(shape[d]);
+      out->push_back(child + " (" + dims + ")");
+    }
+  }
+}
+
+// "; its 3-way datasets are: /a (9 x 6 x 5), /s1/activity (...)", so that
+// a mistyped or misplaced path is fixed from the message alone.
+std::string DatasetsHint(const H5::H5File& f, int rank) {
+  std::vector<std::string> found;
+  try {
+    ListDatasets(f.openGroup("/"), "/", rank, &found);
+  } catch (const H5::Exception&) {
+    return "";
+  }
+  const std::string kind = rank == 3   ? "3-way datasets"
+                           : rank == 2 ? "2-D datasets"
+                           : rank == 1 ? "1-D datasets"
+                                       : "datasets";
+  if (found.empty()) return "; it has no " + kind;
+  constexpr size_t kShown = 8;
+  std::string s = "; its " + kind + " are: ";
+  for (size_t i = 0; i < std::min(found.size(), kShown); ++i)
+    s += (i ? ", " : "") + found[i];
+  if (found.size() > kShown)
+    s += " and " + std::to_string(found.size() - kShown) + " more";
+  return s;
+}
+
 // Opens a numeric dataset, checking that it exists, is numeric and has the
-// expected number of dimensions (-1: any).
+// expected number of dimensions (-1: any). `enums`: HDF5 enums (h5py's
+// bool) count as numeric, read as their integer values. A missing dataset's
+// error lists those of `list_rank` dimensions (default: expected_rank).
 H5::DataSet OpenNumeric(const H5::H5File& f,
                         const std::string& file,
                         const std::string& dataset,
                         int expected_rank,
-                        std::vector<Index>* shape) {
+                        std::vector<Index>* shape,
+                        bool enums = false,
+                        int list_rank = -1) {
   const std::string where = Quote(dataset) + " in " + Quote(file);
-  if (!PathExists(f, dataset) || f.childObjType(dataset) != H5O_TYPE_DATASET)
-    throw Error("no dataset " + where);
+  if (list_rank < 0) list_rank = expected_rank;
+  if (!PathExists(f, dataset))
+    throw Error("no dataset " + where + DatasetsHint(f, list_rank));
+  if (f.childObjType(dataset) != H5O_TYPE_DATASET)
+    throw Error(where + " is a group, not a dataset" +
+                DatasetsHint(f, list_rank));
   H5::DataSet ds = f.openDataSet(dataset);
   const H5T_class_t cls = ds.getTypeClass();
-  if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER && !(enums && cls == H5T_ENUM))
     throw Error("dataset " + where + " is " + TypeName(ds.getDataType()) +
-                ", expected float or integer data");
+                (enums ? ", expected numeric or boolean data"
+                       : ", expected float or integer data"));
   *shape = ShapeOf(ds.getSpace());
   if (expected_rank >= 0 && static_cast<int>(shape->size()) != expected_rank)
     throw Error("dataset " + where + " has shape " + ShapeToString(*shape) +
                 ", expected " + std::to_string(expected_rank) +
                 (expected_rank == 1 ? " dimension" : " dimensions"));
   return ds;
+}
+
+// The values of an enum dataset (h5py stores bool as an enum over int8,
+// FALSE = 0, TRUE = 1) as doubles: read in the native enum type, then
+// taken as the integers of its base type.
+void ReadEnumValues(const H5::DataSet& ds, std::vector<double>* values) {
+  const hid_t native =
+      H5Tget_native_type(ds.getDataType().getId(), H5T_DIR_ASCEND);
+  const hid_t base = H5Tget_super(native);
+  const size_t size = H5Tget_size(base);
+  const bool is_signed = H5Tget_sign(base) != H5T_SGN_NONE;
+  H5Tclose(base);
+  std::vector<unsigned char> raw(values->size() * size);
+  const herr_t status =
+      H5Dread(ds.getId(), native, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data());
+  H5Tclose(native);
+  if (status < 0) throw H5::DataSetIException("ReadEnumValues", "H5Dread");
+  for (size_t n = 0; n < values->size(); ++n) {
+    const unsigned char* p = raw.data() + n * size;
+    std::int64_t v = 0;
+    if (size == 1)
+      v = is_signed ? *reinterpret_cast<const std::int8_t*>(p) : *p;
+    if (size == 2) {
+      std::int16_t x;
+      std::memcpy(&x, p, 2);
+      v = is_signed ? x : static_cast<std::uint16_t>(x);
+    }
+    if (size == 4) {
+      std::int32_t x;
+      std::memcpy(&x, p, 4);
+      v = is_signed ? x : static_cast<std::uint32_t>(x);
+    }
+    if (size == 8) std::memcpy(&v, p, 8);
+    (*values)[n] = static_cast<double>(v);
+  }
 }
 
 // Runs `body`, turning any HDF5 failure into a one-line error about `what`
@@ -170,10 +266,13 @@ std::vector<T> ReadAll(const std::string& file,
                        const std::string& dataset,
                        int expected_rank,
                        const H5::PredType& memory_type,
-                       std::vector<Index>* shape) {
+                       std::vector<Index>* shape,
+                       bool enums = false,
+                       int list_rank = -1) {
   return Guard("cannot read " + Quote(dataset) + " from " + Quote(file), [&] {
     H5::H5File f = OpenForReading(file);
-    H5::DataSet ds = OpenNumeric(f, file, dataset, expected_rank, shape);
+    H5::DataSet ds =
+        OpenNumeric(f, file, dataset, expected_rank, shape, enums, list_rank);
     // A corrupt or hostile file can declare any shape: refuse one that
     // could not fit in memory before trying to allocate it.
     const double limit = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
@@ -193,7 +292,14 @@ std::vector<T> ReadAll(const std::string& file,
                   "--stream for trajectories larger than memory)");
     }
     std::vector<T> values(count);
-    if (count > 0) ds.read(values.data(), memory_type);
+    if (count == 0) return values;
+    if constexpr (std::is_same_v<T, double>) {
+      if (ds.getTypeClass() == H5T_ENUM) {
+        ReadEnumValues(ds, &values);
+        return values;
+      }
+    }
+    ds.read(values.data(), memory_type);
     return values;
   });
 }
@@ -233,8 +339,8 @@ Tensor3 ReadTensor3(const std::string& file, const std::string& dataset) {
 
 Mask3 ReadMask3(const std::string& file, const std::string& dataset) {
   std::vector<Index> shape;
-  std::vector<double> values =
-      ReadAll<double>(file, dataset, 3, H5::PredType::NATIVE_DOUBLE, &shape);
+  std::vector<double> values = ReadAll<double>(
+      file, dataset, 3, H5::PredType::NATIVE_DOUBLE, &shape, true);
   Mask3 mask(shape[0], shape[1], shape[2]);
   for (size_t n = 0; n < values.size(); ++n)
     mask.values()[n] = values[n] != 0 ? 1 : 0;
@@ -259,8 +365,13 @@ std::vector<std::int64_t> ReadIntVector(const std::string& file,
                                         const std::string& dataset) {
   std::vector<Index> shape;
   // Read as double first so that float labels are checked to be whole.
-  std::vector<double> values =
-      ReadAll<double>(file, dataset, 1, H5::PredType::NATIVE_DOUBLE, &shape);
+  std::vector<double> values = ReadAll<double>(
+      file, dataset, -1, H5::PredType::NATIVE_DOUBLE, &shape, false, 1);
+  // A (n, 1) column, as a table export often writes labels, is a vector.
+  if (shape.size() != 1 && !(shape.size() == 2 && shape[1] == 1))
+    throw Error("dataset " + Quote(dataset) + " in " + Quote(file) +
+                " has shape " + ShapeToString(shape) +
+                ", expected 1 dimension (or a (n, 1) column)");
   std::vector<std::int64_t> out(values.size());
   for (size_t n = 0; n < values.size(); ++n) {
     out[n] = static_cast<std::int64_t>(values[n]);
@@ -354,7 +465,33 @@ H5::Attribute OpenAttribute(const H5::H5File& f,
   return open(f.openDataSet(object));
 }
 
+// The strings of a 1-D string array attribute (h5py writes a list of str
+// so), joined by commas.
+std::string ReadStringArray(const H5::Attribute& attr, size_t count) {
+  const H5::StrType type = attr.getStrType();
+  std::string joined;
+  if (type.isVariableStr()) {
+    std::vector<char*> items(count, nullptr);
+    attr.read(type, items.data());
+    for (size_t i = 0; i < count; ++i)
+      joined += (i ? "," : "") + std::string(items[i] ? items[i] : "");
+    H5::DataSpace space = attr.getSpace();
+    H5Dvlen_reclaim(type.getId(), space.getId(), H5P_DEFAULT, items.data());
+    return joined;
+  }
+  const size_t size = type.getSize();
+  std::vector<char> buffer(size * count + 1, '\0');
+  attr.read(type, buffer.data());
+  for (size_t i = 0; i < count; ++i)
+    joined +=
+        (i ? "," : "") + std::string(buffer.data() + i * size,
+                                     strnlen(buffer.data() + i * size, size));
+  return joined;
+}
+
 std::string ReadStringValue(const H5::Attribute& attr) {
+  const hssize_t points = attr.getSpace().getSimpleExtentNpoints();
+  if (points > 1) return ReadStringArray(attr, static_cast<size_t>(points));
   const H5::StrType type = attr.getStrType();
   std::string value;
   if (type.isVariableStr()) {

@@ -451,6 +451,13 @@ std::string PipelineKey(const PipelineOptions& o) {
   return k.str();
 }
 
+RecordingSource Source(const PipelineOptions& o) {
+  RecordingSource source;
+  source.file = o.input;
+  source.axes = o.axes;
+  return source;
+}
+
 // One run of the pipeline: the inputs read once, the steps in order. Each
 // step returns false when a signal stopped it, having written nothing.
 class PipelineRun {
@@ -458,8 +465,10 @@ class PipelineRun {
   explicit PipelineRun(const PipelineOptions& o)
       : o_(o),
         key_(PipelineKey(o)),
-        recording_(ReadRecording(o.input)),
+        recording_(ReadRecording(Source(o), &read_)),
         truth_(ReadLearningRun(o.input)) {
+    Say(o, read_.Line());
+    s_.warnings = read_.warnings;
     CheckInputs();
     fit_ = o.fit;
     fit_.units = 0;  // = neurons
@@ -499,6 +508,7 @@ class PipelineRun {
 
   const PipelineOptions& o_;
   const std::string key_;
+  RecordingReadReport read_;  // filled by reading recording_
   const Recording recording_;
   const LearningRun truth_;
   std::vector<Index> baseline_;

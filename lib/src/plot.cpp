@@ -15,6 +15,7 @@
 
 #include "ltr/error.h"
 #include "ltr/io.h"
+#include "ltr/recording.h"
 #include "parallel.h"
 #include "plot_gnuplot.h"
 
@@ -1213,7 +1214,8 @@ void PlotComparison(const Context& ctx) {
 
 void PlotRecording(const Context& ctx) {
   const std::string& path = ctx.path;
-  const Tensor3 x = io::ReadTensor3(path, "/activity");
+  // In (trial, time, neuron) order whatever the stored one (its axes).
+  const Tensor3 x = ReadRecording(path).activity;
   const Index trials = x.dim(0), steps = x.dim(1), neurons = x.dim(2);
   if (trials == 0 || steps == 0 || neurons == 0) return;
   const double dt = DoubleAttribute(path, "/", "dt", 0.0);

@@ -20,19 +20,24 @@
 //   others train. The held-out neurons' readout is learned on the other
 //   trials, the latent state of a test trial from the held-in neurons.
 // kNone: everything observed is train, test is empty.
+// kGiven: the test entries are given (`test_mask`, 1 = held out, e.g. an
+//   earlier fit's /heldout/test_mask); every other observed entry is train
+//   (no guard band).
 #ifndef LTR_CROSSVAL_H_
 #define LTR_CROSSVAL_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "ltr/tensor.h"
 
 namespace ltr {
 
-enum class HoldOut { kNone, kBlocks, kNeurons };
+enum class HoldOut { kNone, kBlocks, kNeurons, kGiven };
 
-// "none", "blocks", "neurons"; Parse throws ltr::Error on an unknown name.
+// "none", "blocks", "neurons" ("given" is named, never parsed: it comes
+// with a mask); Parse throws ltr::Error on an unknown name.
 std::string HoldOutName(HoldOut scheme);
 HoldOut ParseHoldOut(const std::string& name);
 
@@ -52,6 +57,8 @@ struct HoldOutOptions {
   double neuron_fraction = 0.2;
   double trial_fraction = 0.2;
   std::uint64_t seed = 0;
+  // kGiven: the held-out entries, of the data's shape (1 = test).
+  std::optional<Mask3> test_mask;
 
   bool IsValid(std::string* error) const;
 };
@@ -63,7 +70,8 @@ struct HoldOutMasks {
 
 // The split of a tensor of shape `dims`. Entries that `observed` (may be
 // null = all observed) marks 0 are in neither mask. Throws ltr::Error on
-// invalid options or an `observed` of another shape.
+// invalid options, an `observed` or given test mask of another shape, or a
+// given test mask that leaves no observed entry to test or to train on.
 HoldOutMasks MakeHoldOutMasks(const HoldOutOptions& options,
                               const Dims& dims,
                               const Mask3* observed = nullptr);

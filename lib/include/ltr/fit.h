@@ -191,6 +191,9 @@ struct FitSummary {
   PredictionMetrics train_metrics;
   PredictionMetrics test_metrics;  // count 0 and NaNs without held-out data
   std::vector<FitIteration> history;
+  // The split the fit used (the recording's shape); written to /heldout so
+  // that another fit can be scored on the same entries.
+  HoldOutMasks masks;
 
   std::string BriefReport() const;
 };
@@ -233,7 +236,8 @@ struct RankSweepSummary {
 RankSweepSummary SweepRanks(const RankSweepOptions& options,
                             const Recording& recording);
 
-// Writes the model and the /fit attributes of `summary`.
+// Writes the model, the /fit attributes of `summary` and its split as
+// /heldout/train_mask and /heldout/test_mask (uint8, trial,time,neuron).
 void WriteFit(const FitSummary& summary, io::OutputFile* out);
 // Writes the best fit (as WriteFit) and the /cv table with chosen_rank.
 void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out);

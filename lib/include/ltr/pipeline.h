@@ -32,7 +32,10 @@ namespace ltr {
 FitOptions PipelineFitDefaults();
 
 struct PipelineOptions {
-  std::string input;       // recording over learning with /weights and /epoch
+  std::string input;  // recording over learning with /weights and /epoch
+  // Stored order of /activity's axes (RecordingSource::axes); empty = its
+  // axes attribute.
+  std::string axes;
   std::string output_dir;  // created if missing; files are replaced
   // Reuse the fit and CP files of an earlier, interrupted run in output_dir
   // that were written with the same options and input (their root
@@ -113,8 +116,9 @@ struct PipelineSummary {
   std::vector<double> true_cp_stability, fitted_cp_stability;
   std::vector<double> factor_match_by_rank;
   BoundsSummary bounds;
-  std::vector<Figure> figures;     // empty without plots
-  std::vector<std::string> files;  // every file written, report last
+  std::vector<Figure> figures;        // empty without plots
+  std::vector<std::string> files;     // every file written, report last
+  std::vector<std::string> warnings;  // from reading the recording
   double seconds = 0;
   // False when a signal (ltr/interrupt.h) stopped the run: the files of the
   // steps that finished are written, the step that was stopped wrote none,
