@@ -128,7 +128,8 @@ TEST_CASE("a recording stored in another axis order reads as the canonical one",
   CHECK(report.axes_from == "assumed");
 }
 
-TEST_CASE("the axes option overrides a wrong or missing axes attribute", "[recording]") {
+TEST_CASE("the axes option overrides a wrong or missing axes attribute",
+          "[recording]") {
   test::ScratchDir dir;
   const Recording r = Canonical();
   // Stored trial,neuron,time but labelled as the canonical order.
