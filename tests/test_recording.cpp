@@ -69,6 +69,7 @@ void WritePermuted(const std::string& path,
         "/inputs", Stored(r.inputs, {2, 0, 1}), "input,trial,time");
   if (!r.condition.empty())
     out.WriteIntVector("/condition", r.condition, "trial");
+  out.SetAttribute("/", "dt", r.dt);
   out.Commit();
 }
 
@@ -128,7 +129,8 @@ TEST_CASE("a recording stored in another axis order reads as the canonical one",
   CHECK(report.axes_from == "assumed");
 }
 
-TEST_CASE("--axes overrides a wrong or missing axes attribute", "[recording]") {
+TEST_CASE("the axes option overrides a wrong or missing axes attribute",
+          "[recording]") {
   test::ScratchDir dir;
   const Recording r = Canonical();
   // Stored trial,neuron,time but labelled as the canonical order.
@@ -556,5 +558,31 @@ TEST_CASE(
     CHECK(test::CountLines(run.err) == 1);
     CHECK_THAT(run.err, Contains(message));
     CHECK_FALSE(fs::exists(out));
+  }
+}
+
+TEST_CASE("plot draws a transposed recording as the canonical one",
+          "[recording]") {
+  test::ScratchDir dir;
+  const Recording r = Canonical();
+  WriteCanonical(dir / "canonical.h5", r);
+  WritePermuted(dir / "tnt.h5", r, {1, 2, 0}, "time,neuron,trial");
+  for (const char* name : {"canonical", "tnt"}) {
+    fs::create_directory(dir / name);
+    auto plot = test::RunLtr("plot " + dir / (std::string(name) + ".h5") +
+                             " --format svg -o " + dir / name);
+    INFO(plot.err);
+    if (plot.exit_code != 0 && plot.err.find("gnuplot") != std::string::npos) {
+      WARN("gnuplot not available: not compared");
+      return;
+    }
+    REQUIRE(plot.exit_code == 0);
+  }
+  for (const char* figure :
+       {"recording_mean_activity.svg", "recording_trial_average_heatmap.svg"}) {
+    INFO(figure);
+    const std::string a = test::ReadText(dir / "canonical" + "/" + figure);
+    CHECK_FALSE(a.empty());
+    CHECK(a == test::ReadText(dir / "tnt" + "/" + figure));
   }
 }

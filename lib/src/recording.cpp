@@ -52,38 +52,24 @@ std::string NormalName(std::string name) {
   return name;
 }
 
+// The names ltr takes for each axis, blank-separated with blanks at both
+// ends (docs/formats.md "Recording").
+constexpr const char* kTrialNames = " trial trials ";
+constexpr const char* kTimeNames =
+    " time times t bin bins timebin timebins time_bin time_bins sample "
+    "samples frame frames ";
+constexpr const char* kNeuronNames =
+    " neuron neurons unit units cell cells channel channels roi rois ";
+constexpr const char* kInputNames = " input inputs ";
+
+// 0 trial, 1 time, 2 neuron (or input with `inputs`), -1 unknown.
 int AxisRoleOf(const std::string& name, bool inputs) {
-  static const std::vector<std::string> kTrial = {"trial", "trials"};
-  static const std::vector<std::string> kTime = {"time",
-                                                 "times",
-                                                 "t",
-                                                 "bin",
-                                                 "bins",
-                                                 "timebin",
-                                                 "timebins",
-                                                 "time_bin",
-                                                 "time_bins",
-                                                 "sample",
-                                                 "samples",
-                                                 "frame",
-                                                 "frames"};
-  static const std::vector<std::string> kNeuron = {"neuron",
-                                                   "neurons",
-                                                   "unit",
-                                                   "units",
-                                                   "cell",
-                                                   "cells",
-                                                   "channel",
-                                                   "channels",
-                                                   "roi",
-                                                   "rois"};
-  static const std::vector<std::string> kInput = {"input", "inputs"};
-  auto in = [&](const std::vector<std::string>& names) {
-    return std::find(names.begin(), names.end(), name) != names.end();
+  auto in = [&](const char* names) {
+    return std::string(names).find(" " + name + " ") != std::string::npos;
   };
-  if (in(kTrial)) return 0;
-  if (in(kTime)) return 1;
-  if (in(inputs ? kInput : kNeuron)) return 2;
+  if (in(kTrialNames)) return 0;
+  if (in(kTimeNames)) return 1;
+  if (in(inputs ? kInputNames : kNeuronNames)) return 2;
   return -1;
 }
 
