@@ -129,6 +129,45 @@ int RunStreamed(const cli::po::variables_map& vm,
   return InterruptRequested() ? InterruptExitStatus() : 0;
 }
 
+// Options the chosen method or mode would ignore are errors.
+void RejectIgnoredOptions(const cli::po::variables_map& vm,
+                          DecompositionMethod method) {
+  const bool tucker = method == DecompositionMethod::kTuckerHosvd ||
+                      method == DecompositionMethod::kTuckerHooi;
+  const std::string name = MethodName(method);
+  const bool sweep = vm.count("ranks") > 0;
+  const bool cv = vm["cv"].as<bool>();
+  cli::RejectUnless(vm,
+                    {"rank", "ranks", "restarts", "cv", "init", "seed"},
+                    !tucker,
+                    "is for CP methods, not " + name);
+  cli::RejectUnless(vm,
+                    {"tucker-ranks", "tucker-tol"},
+                    tucker,
+                    "is for tucker-hosvd and tucker-hooi, not " + name);
+  cli::RejectUnless(vm,
+                    {"max-iters", "tol"},
+                    method != DecompositionMethod::kTuckerHosvd,
+                    "is for iterative methods (tucker-hosvd does not iterate)");
+  cli::RejectUnless(vm,
+                    {"nonneg-modes"},
+                    method == DecompositionMethod::kNcpHals,
+                    "needs --method ncp-hals");
+  cli::RejectUnless(vm,
+                    {"restarts", "progress"},
+                    sweep || cv,
+                    "needs a sweep (--ranks A:B) or --cv");
+  cli::RejectUnless(vm, {"no-corcondia"}, sweep, "needs --ranks A:B");
+  cli::RejectUnless(vm, {"test-fraction"}, cv, "needs --cv");
+  cli::RejectUnless(
+      vm,
+      {"missing"},
+      method == DecompositionMethod::kCpAls &&
+          (vm.count("mask") || vm["nan-as-missing"].as<bool>() || cv),
+      "chooses how cp-als treats missing entries: it needs --method cp-als "
+      "and --mask, --nan-as-missing or --cv");
+}
+
 }  // namespace
 
 int RunDecompose(int argc, char** argv) {
@@ -218,6 +257,7 @@ int RunDecompose(int argc, char** argv) {
                          opt.method == DecompositionMethod::kTuckerHooi;
   if (vm.count("rank") && vm.count("ranks"))
     throw Error("give either --rank or --ranks, not both");
+  RejectIgnoredOptions(vm, opt.method);
   if (vm.count("rank")) opt.cp.rank = vm["rank"].as<int>();
   if (vm.count("ranks")) {
     const auto range = cli::ParseRange(vm["ranks"].as<std::string>(), "ranks");
@@ -239,8 +279,6 @@ int RunDecompose(int argc, char** argv) {
             ? cli::ParseIntList(vm["nonneg-modes"].as<std::string>(),
                                 "nonneg-modes")
             : std::vector<int>{0, 1, 2};
-  } else if (vm.count("nonneg-modes")) {
-    throw Error("--nonneg-modes needs --method ncp-hals");
   }
 
   const bool resume = vm["resume"].as<bool>();
@@ -261,6 +299,7 @@ int RunDecompose(int argc, char** argv) {
       }()))
     return RunStreamed(
         vm, opt, input, dataset, output, cli::CommandLine(argc, argv));
+  cli::RejectUnless(vm, {"slab-rows"}, false, "needs --stream");
   io::CheckReadable(input);
   // Only the first process of an MPI run writes; it fails on a bad output
   // path before any work is done.

@@ -212,6 +212,55 @@ cli::po::positional_options_description FitPositional() {
   return positional;
 }
 
+// Options the chosen model, optimiser or hold-out would ignore are errors.
+void RejectIgnoredOptions(const cli::po::variables_map& vm,
+                          const FitOptions& o) {
+  using cli::RejectUnless;
+  const bool ltr = o.kind == WeightKind::kLowTensorRank;
+  const bool smoothing = o.smoothing.kind != TrialSmoothing::kNone;
+  RejectUnless(vm,
+               {"rank"},
+               o.kind != WeightKind::kFull,
+               "needs --model lowrank or ltr (a full model has no rank)");
+  RejectUnless(vm,
+               {"smoothing", "l2-c"},
+               ltr,
+               "acts on the trial factors of --model ltr");
+  RejectUnless(vm,
+               {"smoothing-weight", "no-epoch-breaks"},
+               smoothing,
+               "needs --smoothing second-diff or gp");
+  RejectUnless(vm,
+               {"smoothing-length"},
+               o.smoothing.kind == TrialSmoothing::kGaussianProcess,
+               "needs --smoothing gp");
+  RejectUnless(vm,
+               {"learning-rate", "lr-decay"},
+               o.optimizer == FitOptimizer::kAdam,
+               "needs --optimizer adam");
+  RejectUnless(vm,
+               {"tol"},
+               o.optimizer == FitOptimizer::kLbfgs,
+               "is L-BFGS's convergence test (Adam runs --max-iters)");
+  RejectUnless(vm, {"seeds"}, vm.count("ranks") > 0, "needs --ranks A:B");
+  RejectUnless(vm,
+               {"neuron-fraction", "trial-fraction"},
+               o.hold_out.scheme == HoldOut::kNeurons,
+               "needs --held-out neurons");
+  RejectUnless(vm,
+               {"held-out-seed"},
+               o.hold_out.scheme != HoldOut::kNone,
+               "needs held-out data (--held-out blocks or neurons)");
+  RejectUnless(vm,
+               {"l2-readout"},
+               o.readout != ReadoutKind::kIdentity,
+               "needs a learned readout (--readout free or orthonormal)");
+  RejectUnless(vm,
+               {"start"},
+               !vm.count("init"),
+               "is replaced by --init (the fit starts from the given model)");
+}
+
 // One fit or sweep from parsed options; `resume` when continuing one.
 int FitWith(int argc,
             char** argv,
@@ -264,6 +313,7 @@ int FitWith(int argc,
 
   if (vm.count("rank") && vm.count("ranks"))
     throw Error("give either --rank or --ranks, not both");
+  RejectIgnoredOptions(vm, o);
   RankSweepOptions sweep;
   const bool is_sweep = vm.count("ranks") > 0;
   if (is_sweep) {
@@ -373,7 +423,8 @@ int ResumeFit(int argc, char** argv, const cli::po::variables_map& vm) {
     if (std::string(argv[i]) != "--resume") words.push_back(argv[i]);
   for (const po::option& option : old_options.options) {
     const std::string& key = option.string_key;
-    if (key == "init" || key == "resume") continue;
+    // --init (the checkpoint, added below) replaces the recorded start.
+    if (key == "init" || key == "resume" || key == "start") continue;
     if (vm.count(key) && !vm[key].defaulted()) continue;
     words.insert(words.end(),
                  option.original_tokens.begin(),

@@ -44,6 +44,32 @@ int Interrupted(const std::string& output, bool resumable) {
   return InterruptExitStatus();
 }
 
+// Options the chosen task, optimiser or protocol would ignore are errors.
+void RejectIgnoredOptions(const cli::po::variables_map& vm, TaskKind task) {
+  cli::RejectUnless(vm,
+                    {"momentum"},
+                    vm["optimizer"].as<std::string>() == "momentum",
+                    "needs --optimizer momentum");
+  cli::RejectUnless(vm,
+                    {"target"},
+                    task == TaskKind::kFixedPoint,
+                    "needs --task fixed-point");
+  cli::RejectUnless(vm,
+                    {"curl", "reach-effort"},
+                    task == TaskKind::kReach,
+                    "needs --task reach");
+  cli::RejectUnless(vm,
+                    {"baseline-trials",
+                     "adaptation-trials",
+                     "washout-trials",
+                     "adapt-curl",
+                     "adapt-lr",
+                     "adapt-clip",
+                     "adapt-recurrent-only"},
+                    vm["protocol"].as<std::string>() == "adaptation",
+                    "needs --protocol adaptation");
+}
+
 }  // namespace
 
 int RunTrain(int argc, char** argv) {
@@ -111,6 +137,17 @@ int RunTrain(int argc, char** argv) {
   const std::string command = cli::CommandLine(argc, argv);
 
   if (vm["resume"].as<bool>()) {
+    // The run's options are read from the file; only --steps extends it.
+    std::vector<std::string> given;
+    for (const auto& entry : vm)
+      if (entry.first != "resume" && entry.first != "steps" &&
+          entry.first != "output" && entry.first != "config")
+        given.push_back(entry.first);
+    cli::RejectUnless(vm,
+                      given,
+                      false,
+                      "is read from TRAJ.h5 by --resume (only --steps may "
+                      "be given)");
     const int steps = vm["steps"].defaulted() ? 0 : vm["steps"].as<int>();
     const TrainSummary s = ResumeTrainToFile(output, command, steps);
     std::cout << s.BriefReport() << "\nwrote " << output << "\n";
@@ -124,6 +161,7 @@ int RunTrain(int argc, char** argv) {
         "romo, fixed-point, reach)");
   TrainOptions o;
   o.task.kind = ParseTaskKind(vm["task"].as<std::string>());
+  RejectIgnoredOptions(vm, o.task.kind);
   o.task.dt = vm["alpha"].as<double>();
   o.task.output_tanh = vm["output-tanh"].as<bool>();
   o.task.fixed_point_target = vm["target"].as<double>();
