@@ -77,6 +77,14 @@ std::int64_t ParseBytes(const std::string& text, const std::string& option) {
   return static_cast<std::int64_t>(value * scale);
 }
 
+// A result that must not be trusted (DecomposeResult::Failure) was written,
+// marked with the root attribute `failure`: one line and exit status 1.
+int Failed(const std::string& failure, const io::OutputFile& out) {
+  std::cerr << "ltr decompose: " << failure << "; " << out.path()
+            << " holds the result, marked with the attribute failure\n";
+  return 1;
+}
+
 // --stream: CP-ALS reading the dataset in slabs within --memory-budget
 // (ltr/cp_stream.h); the usual /cp output plus the streaming figures.
 int RunStreamed(const cli::po::variables_map& vm,
@@ -107,6 +115,8 @@ int RunStreamed(const cli::po::variables_map& vm,
 
   DecomposeResult result;
   result.cp = s.cp;
+  const std::string failure = result.Failure();
+  if (!failure.empty()) out.SetAttribute("/", "failure", failure);
   const std::string axes = io::HasAttribute(input, dataset, "axes")
                                ? io::ReadStringAttribute(input, dataset, "axes")
                                : "";
@@ -126,7 +136,8 @@ int RunStreamed(const cli::po::variables_map& vm,
   out.Commit();
   std::cout << s.cp.BriefReport() << "\nwrote " << out.path() << "\n";
   std::cerr << s.StreamReport() << "\n";
-  return InterruptRequested() ? InterruptExitStatus() : 0;
+  if (InterruptRequested()) return InterruptExitStatus();
+  return failure.empty() ? 0 : Failed(failure, out);
 }
 
 // Options the chosen method or mode would ignore are errors.
@@ -338,8 +349,11 @@ int RunDecompose(int argc, char** argv) {
   out->SetAttribute("/", "input", input);
   out->SetAttribute("/", "dataset", dataset);
   if (opt.max_rank > 0) out->SetAttribute("/", "resume_key", key);
+  const std::string failure = result.Failure();
+  if (!failure.empty()) out->SetAttribute("/", "failure", failure);
   out->Commit();
   std::cout << result.Report() << "wrote " << out->path() << "\n";
+  if (result.complete() && !failure.empty()) return Failed(failure, *out);
   if (!result.complete()) {
     std::cerr << "ltr decompose: interrupted; " << out->path()
               << " holds the fits that finished. Continue with the same "

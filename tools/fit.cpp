@@ -212,6 +212,15 @@ cli::po::positional_options_description FitPositional() {
   return positional;
 }
 
+// A fit that must not be trusted (FitSummary::Failure) was written, marked
+// with the root attribute `failure`: one line and exit status 1.
+int Failed(const std::string& failure, const std::string& path) {
+  std::cerr << "ltr fit: " << failure << "; " << path
+            << " holds the fit (the last finite parameters), marked with the "
+               "attribute failure\n";
+  return 1;
+}
+
 // Options the chosen model, optimiser or hold-out would ignore are errors.
 void RejectIgnoredOptions(const cli::po::variables_map& vm,
                           const FitOptions& o) {
@@ -354,6 +363,8 @@ int FitWith(int argc,
     o.initial_parameters = ReadModel(vm["init"].as<std::string>()).parameters;
     sweep.fit.initial_parameters = o.initial_parameters;
   }
+  for (const std::string& warning : FitWarnings(o, recording))
+    std::cerr << "ltr fit: warning: " << warning << "\n";
   if (is_sweep) {
     const RankSweepSummary result = SweepRanks(sweep, recording);
     if (InterruptRequested()) {
@@ -367,8 +378,11 @@ int FitWith(int argc,
     io::OutputFile out(output, o.command);
     WriteRankSweep(result, &out);
     out.SetAttribute("/", "input", input);
+    const std::string failure = result.Failure();
+    if (!failure.empty()) out.SetAttribute("/", "failure", failure);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
+    if (!failure.empty()) return Failed(failure, out.path());
   } else {
     FitSummary result = FitRnn(o, recording);
     if (resume != nullptr) MergeResumed(*resume, &result);
@@ -377,6 +391,8 @@ int FitWith(int argc,
     out.SetAttribute("/", "input", input);
     if (resume != nullptr)
       out.SetAttribute("/", "resumed_command", resume->command);
+    const std::string failure = result.Failure();
+    if (!failure.empty()) out.SetAttribute("/", "failure", failure);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
     if (result.termination == "interrupted") {
@@ -384,6 +400,7 @@ int FitWith(int argc,
                 << "; continue with: ltr fit --resume -o " << output << "\n";
       return InterruptExitStatus();
     }
+    if (!failure.empty()) return Failed(failure, out.path());
   }
   return 0;
 }

@@ -32,6 +32,14 @@ constexpr const char* kUsage =
     "  ltr train --task reach --protocol adaptation --units 64 --steps 500 "
     "-o reach.h5";
 
+// A run stopped at a non-finite loss or gradient: one line, exit status 1.
+int Diverged(const std::string& output, const std::string& message) {
+  std::cerr << "ltr train: the training diverged: " << message << "; " << output
+            << " holds the run up to its last finite parameters (complete = "
+               "0)\n";
+  return 1;
+}
+
 // A run stopped by SIGINT/SIGTERM: the file is readable up to its last
 // flush (complete = 0); the exit status is the shell's 128 + signal.
 int Interrupted(const std::string& output, bool resumable) {
@@ -152,7 +160,7 @@ int RunTrain(int argc, char** argv) {
     const TrainSummary s = ResumeTrainToFile(output, command, steps);
     std::cout << s.BriefReport() << "\nwrote " << output << "\n";
     if (InterruptRequested()) return Interrupted(output, true);
-    return s.finite ? 0 : 1;
+    return s.finite ? 0 : Diverged(output, s.message);
   }
 
   if (!vm.count("task"))
@@ -198,7 +206,7 @@ int RunTrain(int argc, char** argv) {
     const AdaptationSummary s = RunAdaptationToFile(o, a, output, command);
     std::cout << s.BriefReport() << "\nwrote " << output << "\n";
     if (InterruptRequested()) return Interrupted(output, false);
-    return 0;
+    return s.finite ? 0 : Diverged(output, s.message);
   }
   if (protocol != "none")
     throw Error("unknown --protocol '" + protocol +
@@ -206,7 +214,7 @@ int RunTrain(int argc, char** argv) {
   const TrainSummary s = TrainToFile(o, output, command);
   std::cout << s.BriefReport() << "\nwrote " << output << "\n";
   if (InterruptRequested()) return Interrupted(output, true);
-  return s.finite ? 0 : 1;
+  return s.finite ? 0 : Diverged(output, s.message);
 }
 
 }  // namespace ltr
