@@ -192,6 +192,30 @@ TEST_CASE("fit: divergence and a fit worse than the means exit 1", "[honest]") {
     CHECK(io::HasAttribute(out, "/", "failure"));
     CHECK(io::ReadMatrix(out, "/model/readout").allFinite());
   }
+  SECTION("simulating a model whose dynamics overflow") {
+    // A relu fit diverged on white-noise rates: its last finite parameters
+    // overflow within 200 steps (measured: from time 14 on).
+    Rng rng(0);
+    Tensor3 x(9, 6, 5);
+    for (double& v : x.values()) v = 0.3 * std::tanh(rng.Normal());
+    io::OutputFile f(dir / "noise.h5", "test");
+    f.WriteTensor3("/activity", x, "trial,time,neuron");
+    f.WriteIntVector("/condition", {0, 1, 0, 1, 0, 1, 0, 1, 0}, "trial");
+    f.Commit();
+    const std::string out = dir / "diverged.h5";
+    REQUIRE(test::RunLtr("fit " + (dir / "noise.h5") +
+                         " --rank 1 --nonlinearity relu --optimizer adam "
+                         "--learning-rate 1e8 --max-iters 100 -o " +
+                         out)
+                .exit_code == 1);
+    const auto sim =
+        test::RunLtr("simulate " + out + " --steps 200 -o " + (dir / "s.h5"));
+    INFO(sim.err);
+    CHECK(sim.exit_code == 1);
+    CHECK(test::CountLines(sim.err) == 1);
+    CHECK_THAT(sim.err, Contains("not finite"));
+    CHECK_FALSE(fs::exists(dir / "s.h5"));
+  }
   SECTION("no better than each neuron's mean") {
     const std::string out = dir / "bad.h5";
     const auto r = test::RunLtr("fit " + data +

@@ -902,7 +902,8 @@ std::string FitSummary::BriefReport() const {
 
 std::string FitSummary::Failure() const {
   if (diverged)
-    return "the fit diverged: " + message + " (termination = diverged)";
+    return "the fit diverged: its loss or gradient stopped being finite "
+           "(termination = diverged)";
   if (!std::isfinite(train_loss) || !ParametersFinite(model.parameters))
     return "the fit has non-finite parameters or training loss";
   if (std::isfinite(null_train_loss) &&
