@@ -368,8 +368,10 @@ int FitWith(int argc,
     o.initial_parameters = ReadModel(vm["init"].as<std::string>()).parameters;
     sweep.fit.initial_parameters = o.initial_parameters;
   }
+  // Computed on every process (it validates the data); printed once.
   for (const std::string& warning : FitWarnings(o, recording))
-    std::cerr << "ltr fit: warning: " << warning << "\n";
+    if (distributed::IsRoot())
+      std::cerr << "ltr fit: warning: " << warning << "\n";
   if (is_sweep) {
     const RankSweepSummary result = SweepRanks(sweep, recording);
     if (InterruptRequested()) {
