@@ -63,6 +63,16 @@ make("mask_bool.h5", activity=x, mask=np.ones((9, 6, 5), dtype=bool),
      condition=np.zeros((9, 1), dtype="i8"))
 make("mask_string.h5", activity=x, mask=np.full((9, 6, 5), b"y"))
 make("condition_wide.h5", activity=x, condition=np.zeros((9, 2), dtype="i8"))
+
+# --- no silent wrong answers ---
+lab = np.arange(9) % 2
+make("negative.h5", activity=-np.abs(x) - 0.5)
+h = x.copy(); h[0, 0, 0] = 1e308
+make("huge_value.h5", activity=h)
+make("zeros.h5", activity=np.zeros((9, 6, 5)))
+make("counts.h5", activity=rng.poisson(2.0, size=(9, 6, 5)).astype("f8"), condition=lab)
+make("zscored.h5", activity=(x - x.mean((0, 1))) / x.std((0, 1)), condition=lab)
+make("rates.h5", activity=0.3 * np.tanh(x), condition=lab)
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -173,3 +183,23 @@ row "--test-mask of another shape" fit tm_shape.h5 --test-mask tm --rank 1 -o o.
 row "--test-mask holding out nothing" fit tm_shape.h5 --test-mask tm0 --rank 1 -o o.h5
 row "--test-mask with --held-out" fit good.h5 --test-mask model.h5:/heldout/test_mask --held-out neurons --rank 1 -o o.h5
 row "--test-mask of another fit (accepted)" fit good.h5 --test-mask model.h5:/heldout/test_mask --rank 1 --max-iters 3 -o o.h5
+
+# --- no silent wrong answers ---
+row "option ignored by the method (tucker --rank)" decompose good.h5 --method tucker-hosvd --rank 2 -o o.h5
+row "option ignored by the method (--tucker-ranks with cp-als)" decompose good.h5 --rank 2 --tucker-ranks 1,2,2 -o o.h5
+row "option ignored (--restarts with --rank)" decompose good.h5 --rank 2 --restarts 4 -o o.h5
+row "option ignored (--learning-rate with lbfgs)" fit good.h5 --rank 1 --learning-rate 0.01 -o o.h5
+row "option ignored (--seeds without --ranks)" fit good.h5 --rank 1 --seeds 3 -o o.h5
+row "option ignored (--smoothing-weight without --smoothing)" fit good.h5 --rank 1 --smoothing-weight 0.5 -o o.h5
+row "option ignored (--momentum with adam)" train --task flipflop --momentum 0.5 -o o.h5
+row "option ignored (--units with --resume)" train --resume --units 8 -o traj.h5
+row "value 1e308 (sum of squares overflows)" decompose huge_value.h5 --rank 2 -o o.h5
+row "all-zero data" decompose zeros.h5 --rank 2 -o o.h5
+row "fit no better than the zero model (nonnegative CP of negative data)" decompose negative.h5 --method ncp-hals --rank 2 -o o.h5
+row "fit no better than the neurons' means (Adam at rate 1e6)" fit rates.h5 --rank 1 --optimizer adam --learning-rate 1e6 --max-iters 30 -o o.h5
+row "fit diverges (relu, Adam at rate 1e8)" fit rates.h5 --rank 1 --nonlinearity relu --optimizer adam --learning-rate 1e8 --max-iters 100 -o div.h5
+row "simulating a diverged model" simulate div.h5 --steps 200 -o sim.h5
+row "training diverges (SGD at rate 1e6)" train --task flipflop --units 8 --steps 20 --batch 2 --record-every 2 --optimizer sgd --lr 1e6 -o o.h5
+row "warning: counts fitted with mse" fit counts.h5 --rank 1 --max-iters 100 -o o.h5
+row "warning: no /condition and no /inputs" fit good.h5 --rank 1 --max-iters 100 -o o.h5
+row "warning: z-scored data through tanh with an identity readout" fit zscored.h5 --rank 1 --readout identity --max-iters 100 -o o.h5

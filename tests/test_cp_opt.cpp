@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "../lib/src/cp_opt.h"
 #include "ltr/cp.h"
 #include "ltr/diagnostics.h"
+#include "ltr/io.h"
 #include "ltr/random.h"
 #include "planted.h"
 
@@ -176,11 +178,13 @@ TEST_CASE("CP-OPT recovers planted factors with 40% of entries missing",
 }
 
 TEST_CASE("CP-OPT with tolerance 0 runs max_iterations", "[cp-opt]") {
-  const Dims dims{8, 9, 10};
+  // Large enough (and over-fitted at rank 4) that the iterations after the
+  // ALS warm-up sweeps do not reach the optimum to round-off.
+  const Dims dims{20, 25, 30};
   const Tensor3 x = AddNoise(PlantedKtensor(dims, 2, 41).Full(), 0.2, 42);
   CpOptions options;
   options.method = CpMethod::kOpt;
-  options.rank = 2;
+  options.rank = 4;
   options.tolerance = 0;
   options.max_iterations = 25;
   const CpSummary fit = Cp(options, x);
@@ -211,6 +215,64 @@ TEST_CASE(
   CHECK(fit.iterations < 1000);
   CHECK(fit.relative_error <= 1e-6);
   CHECK(FactorMatchScore(planted, fit.model) >= 0.9999);
+}
+
+// Sparse counts as binned spike trains are: Poisson draws from a nonnegative
+// rank-3 rate tensor of mean 0.02, so about 98% of the entries are 0.
+Tensor3 PlantedSparseCounts(const Dims& dims, std::uint64_t seed) {
+  Tensor3 rate = PlantedKtensor(dims, 3, seed, /*nonneg=*/true).Full();
+  rate.AsVector() *= 0.02 / rate.AsVector().mean();
+  Rng rng(seed + 1);
+  Tensor3 counts(dims);
+  for (Index n = 0; n < rate.size(); ++n)
+    counts.data()[n] = static_cast<double>(
+        std::poisson_distribution<int>(rate.data()[n])(rng.engine()));
+  return counts;
+}
+
+TEST_CASE("CP-OPT fits sparse counts as well as CP-ALS", "[cp-opt]") {
+  const Tensor3 x = PlantedSparseCounts({300, 30, 40}, 61);
+  const double zeros =
+      static_cast<double>((x.AsVector().array() == 0).count()) / x.size();
+  REQUIRE(zeros > 0.9);
+  CpOptions options;
+  options.rank = 3;
+  options.num_threads = 2;
+  double best_als = 1, best_opt = 1;
+  for (std::uint64_t seed : {0, 1, 2}) {
+    options.seed = seed;
+    options.method = CpMethod::kAls;
+    const CpSummary als = Cp(options, x);
+    options.method = CpMethod::kOpt;
+    const CpSummary opt = Cp(options, x);
+    INFO("seed " << seed << "\n"
+                 << als.BriefReport() << "\n"
+                 << opt.BriefReport());
+    best_als = std::min(best_als, als.relative_error);
+    best_opt = std::min(best_opt, opt.relative_error);
+    // Measured: ALS 0.914241 at seeds 0 and 1 and 0.922797 (a local
+    // minimum) at seed 2; CP-OPT 0.922791, 0.914241, 0.922789. From the raw
+    // random start CP-OPT ended at 0.99984-0.99991 (a model of ~0).
+    CHECK(opt.relative_error < 0.93);
+  }
+  CHECK(best_opt == Approx(best_als).epsilon(1e-4));
+}
+
+TEST_CASE("CP-OPT reaches CP-ALS's error on the shipped TCA example",
+          "[cp-opt]") {
+  const Tensor3 x = io::ReadTensor3(
+      std::string(LTR_SOURCE_DIR) + "/data/example_tca.h5", "/activity");
+  CpOptions options;
+  options.rank = 3;
+  options.num_threads = 2;
+  const CpSummary als = Cp(options, x);
+  options.method = CpMethod::kOpt;
+  const CpSummary opt = Cp(options, x);
+  INFO(als.BriefReport() << "\n" << opt.BriefReport());
+  // Measured: ALS 0.0994865, CP-OPT 0.0994832 in 53 iterations (it was
+  // 0.1517 after the 500 allowed from the raw random start).
+  CHECK(opt.converged);
+  CHECK(opt.relative_error <= 1.001 * als.relative_error);
 }
 
 }  // namespace

@@ -57,6 +57,14 @@ int RunBounds(int argc, char** argv) {
   const bool sweep = vm["sweep"].as<bool>();
   if (sweep == (vm.count("input") > 0))
     throw Error("give a trajectory file or --sweep (one of them)");
+  cli::RejectUnless(vm,
+                    {"units", "steps", "horizon", "batch", "verbose"},
+                    sweep,
+                    "sets up the synthetic cases of --sweep");
+  cli::RejectUnless(vm,
+                    {"cp-error"},
+                    vm["cp-max-rank"].as<int>() > 0,
+                    "needs the CP rank estimate (--cp-max-rank > 0)");
   BoundsOptions b;
   b.rank.tolerance = vm["tol"].as<double>();
   b.rank.num_threads = cli::ResolveThreads(vm["threads"].as<int>());

@@ -112,4 +112,18 @@ int ResolveThreads(int threads) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+bool Given(const po::variables_map& vm, const std::string& option) {
+  return vm.count(option) > 0 && !vm[option].defaulted();
+}
+
+void RejectUnless(const po::variables_map& vm,
+                  const std::vector<std::string>& options,
+                  bool applies,
+                  const std::string& why) {
+  if (applies) return;
+  for (const std::string& option : options)
+    if (Given(vm, option))
+      throw po::error("option --" + option + " is ignored here: it " + why);
+}
+
 }  // namespace ltr::cli

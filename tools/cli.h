@@ -38,6 +38,20 @@ std::vector<int> ParseRanks(const std::string& text, const std::string& option);
 // 0 means every core of the machine; a negative count throws ltr::Error.
 int ResolveThreads(int threads);
 
+// True when `option` was given (on the command line or in --config), not
+// just defaulted.
+bool Given(const po::variables_map& vm, const std::string& option);
+
+// An option the chosen mode ignores is an error, not silence: when
+// `applies` is false and one of `options` was given, throws a command-line
+// error (exit 2) "option --X is ignored here: it WHY", e.g.
+//   RejectUnless(vm, {"learning-rate", "lr-decay"}, adam,
+//                "needs --optimizer adam");
+void RejectUnless(const po::variables_map& vm,
+                  const std::vector<std::string>& options,
+                  bool applies,
+                  const std::string& why);
+
 }  // namespace ltr::cli
 
 #endif  // LTR_TOOLS_CLI_H_

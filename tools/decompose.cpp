@@ -32,7 +32,11 @@ constexpr const char* kUsage =
     "128 + the signal; the same command with\n--resume fits only the rest "
     "and gives the file an uninterrupted run gives.\nUnder `mpirun -np P` "
     "the fits of a sweep are shared\namong P processes with the same result "
-    "(docs/scaling.md).\n\nexamples:\n"
+    "(docs/scaling.md).\n\n"
+    "A fit no better than the zero model (relative error >= 0.9999) or with "
+    "non-finite\nvalues is written, marked with the attribute failure, and "
+    "exits with status 1.\nAn option the chosen method ignores (e.g. "
+    "--restarts with --rank) is an error.\n\nexamples:\n"
     "  ltr decompose data/example_tca.h5 --rank 3 -o tca.h5\n"
     "  ltr decompose data/example_tca.h5 --method ncp-hals --ranks 1:6 "
     "--restarts 3 -o ens.h5\n"
@@ -79,6 +83,14 @@ std::int64_t ParseBytes(const std::string& text, const std::string& option) {
   return static_cast<std::int64_t>(value * scale);
 }
 
+// A result that must not be trusted (DecomposeResult::Failure) was written,
+// marked with the root attribute `failure`: one line and exit status 1.
+int Failed(const std::string& failure, const io::OutputFile& out) {
+  std::cerr << "ltr decompose: " << failure << "; " << out.path()
+            << " holds the result, marked with the attribute failure\n";
+  return 1;
+}
+
 // --stream: CP-ALS reading the dataset in slabs within --memory-budget
 // (ltr/cp_stream.h); the usual /cp output plus the streaming figures.
 int RunStreamed(const cli::po::variables_map& vm,
@@ -116,6 +128,8 @@ int RunStreamed(const cli::po::variables_map& vm,
   // Stopped by a signal: the fit so far goes beside the output.
   const bool interrupted = InterruptRequested();
   io::OutputFile out(interrupted ? io::PartialPath(output) : output, command);
+  const std::string failure = result.Failure();
+  if (!failure.empty()) out.SetAttribute("/", "failure", failure);
   WriteDecomposition(opt, result, axes, &out);
   out.SetAttribute("/", "input", input);
   out.SetAttribute("/", "dataset", dataset);
@@ -132,11 +146,52 @@ int RunStreamed(const cli::po::variables_map& vm,
   out.Commit();
   std::cout << s.cp.BriefReport() << "\nwrote " << out.path() << "\n";
   std::cerr << s.StreamReport() << "\n";
-  if (!interrupted) return 0;
-  std::cerr << "ltr decompose: interrupted by signal " << InterruptSignal()
-            << "; the fit so far is in " << out.path() << " (" << output
-            << " is unchanged; a streamed fit is not resumable)\n";
-  return InterruptExitStatus();
+  if (interrupted) {
+    std::cerr << "ltr decompose: interrupted by signal " << InterruptSignal()
+              << "; the fit so far is in " << out.path() << " (" << output
+              << " is unchanged; a streamed fit is not resumable)\n";
+    return InterruptExitStatus();
+  }
+  return failure.empty() ? 0 : Failed(failure, out);
+}
+
+// Options the chosen method or mode would ignore are errors.
+void RejectIgnoredOptions(const cli::po::variables_map& vm,
+                          DecompositionMethod method) {
+  const bool tucker = method == DecompositionMethod::kTuckerHosvd ||
+                      method == DecompositionMethod::kTuckerHooi;
+  const std::string name = MethodName(method);
+  const bool sweep = vm.count("ranks") > 0;
+  const bool cv = vm["cv"].as<bool>();
+  cli::RejectUnless(vm,
+                    {"rank", "ranks", "restarts", "cv", "init", "seed"},
+                    !tucker,
+                    "is for CP methods, not " + name);
+  cli::RejectUnless(vm,
+                    {"tucker-ranks", "tucker-tol"},
+                    tucker,
+                    "is for tucker-hosvd and tucker-hooi, not " + name);
+  cli::RejectUnless(vm,
+                    {"max-iters", "tol"},
+                    method != DecompositionMethod::kTuckerHosvd,
+                    "is for iterative methods (tucker-hosvd does not iterate)");
+  cli::RejectUnless(vm,
+                    {"nonneg-modes"},
+                    method == DecompositionMethod::kNcpHals,
+                    "needs --method ncp-hals");
+  cli::RejectUnless(vm,
+                    {"restarts", "progress"},
+                    sweep || cv,
+                    "needs a sweep (--ranks A:B) or --cv");
+  cli::RejectUnless(vm, {"no-corcondia"}, sweep, "needs --ranks A:B");
+  cli::RejectUnless(vm, {"test-fraction"}, cv, "needs --cv");
+  cli::RejectUnless(
+      vm,
+      {"missing"},
+      method == DecompositionMethod::kCpAls &&
+          (vm.count("mask") || vm["nan-as-missing"].as<bool>() || cv),
+      "chooses how cp-als treats missing entries: it needs --method cp-als "
+      "and --mask, --nan-as-missing or --cv");
 }
 
 }  // namespace
@@ -229,6 +284,7 @@ int RunDecompose(int argc, char** argv) {
                          opt.method == DecompositionMethod::kTuckerHooi;
   if (vm.count("rank") && vm.count("ranks"))
     throw Error("give either --rank or --ranks, not both");
+  RejectIgnoredOptions(vm, opt.method);
   if (vm.count("rank")) opt.cp.rank = vm["rank"].as<int>();
   if (vm.count("ranks")) {
     const auto range = cli::ParseRange(vm["ranks"].as<std::string>(), "ranks");
@@ -250,8 +306,6 @@ int RunDecompose(int argc, char** argv) {
             ? cli::ParseIntList(vm["nonneg-modes"].as<std::string>(),
                                 "nonneg-modes")
             : std::vector<int>{0, 1, 2};
-  } else if (vm.count("nonneg-modes")) {
-    throw Error("--nonneg-modes needs --method ncp-hals");
   }
 
   const bool resume = vm["resume"].as<bool>();
@@ -275,6 +329,7 @@ int RunDecompose(int argc, char** argv) {
       }()))
     return RunStreamed(
         vm, opt, input, dataset, output, cli::CommandLine(argc, argv));
+  cli::RejectUnless(vm, {"slab-rows"}, false, "needs --stream");
   io::CheckReadable(input);
   io::RefuseOutputOverInput(output, {input});
   // Only the first process of an MPI run writes; it fails on a bad output
@@ -319,8 +374,11 @@ int RunDecompose(int argc, char** argv) {
   out.SetAttribute("/", "input", input);
   out.SetAttribute("/", "dataset", dataset);
   if (opt.max_rank > 0) out.SetAttribute("/", "resume_key", key);
+  const std::string failure = result.Failure();
+  if (!failure.empty()) out.SetAttribute("/", "failure", failure);
   out.Commit();
   std::cout << result.Report() << "wrote " << out.path() << "\n";
+  if (result.complete() && !failure.empty()) return Failed(failure, out);
   if (!result.complete()) {
     std::cerr << "ltr decompose: interrupted; " << out.path()
               << " holds the fits that finished (" << output

@@ -48,6 +48,11 @@ constexpr const char* kUsage =
     "(Adam with zero moments), so the path differs\nfrom an uninterrupted "
     "run's but a converged fit reaches the same optimum\n(docs/fit.md). A "
     "rank sweep is not resumable. See docs/fit.md.\n\n"
+    "A diverged fit, or one no better than predicting each neuron's mean, is "
+    "written\n(last finite parameters, attribute failure) and exits with "
+    "status 1. Likely\nmistakes (counts with --loss mse, no /condition and "
+    "no /inputs, z-scored data\nthrough tanh with --readout identity) get a "
+    "warning; options the chosen model\nor optimiser ignores are errors.\n\n"
     "examples:\n"
     "  ltr fit data.h5 --model ltr --rank 3 -o model.h5\n"
     "  ltr fit data.h5 --model ltr --ranks 1:6 --seeds 3 -o sweep.h5\n"
@@ -229,6 +234,64 @@ cli::po::positional_options_description FitPositional() {
   return positional;
 }
 
+// A fit that must not be trusted (FitSummary::Failure) was written, marked
+// with the root attribute `failure`: one line and exit status 1.
+int Failed(const std::string& failure, const std::string& path) {
+  std::cerr << "ltr fit: " << failure << "; " << path
+            << " holds the fit (the last finite parameters), marked with the "
+               "attribute failure\n";
+  return 1;
+}
+
+// Options the chosen model, optimiser or hold-out would ignore are errors.
+void RejectIgnoredOptions(const cli::po::variables_map& vm,
+                          const FitOptions& o) {
+  using cli::RejectUnless;
+  const bool ltr = o.kind == WeightKind::kLowTensorRank;
+  const bool smoothing = o.smoothing.kind != TrialSmoothing::kNone;
+  RejectUnless(vm,
+               {"rank"},
+               o.kind != WeightKind::kFull,
+               "needs --model lowrank or ltr (a full model has no rank)");
+  RejectUnless(vm,
+               {"smoothing", "l2-c"},
+               ltr,
+               "acts on the trial factors of --model ltr");
+  RejectUnless(vm,
+               {"smoothing-weight", "no-epoch-breaks"},
+               smoothing,
+               "needs --smoothing second-diff or gp");
+  RejectUnless(vm,
+               {"smoothing-length"},
+               o.smoothing.kind == TrialSmoothing::kGaussianProcess,
+               "needs --smoothing gp");
+  RejectUnless(vm,
+               {"learning-rate", "lr-decay"},
+               o.optimizer == FitOptimizer::kAdam,
+               "needs --optimizer adam");
+  RejectUnless(vm,
+               {"tol"},
+               o.optimizer == FitOptimizer::kLbfgs,
+               "is L-BFGS's convergence test (Adam runs --max-iters)");
+  RejectUnless(vm, {"seeds"}, vm.count("ranks") > 0, "needs --ranks A:B");
+  RejectUnless(vm,
+               {"neuron-fraction", "trial-fraction"},
+               o.hold_out.scheme == HoldOut::kNeurons,
+               "needs --held-out neurons");
+  RejectUnless(vm,
+               {"held-out-seed"},
+               o.hold_out.scheme != HoldOut::kNone,
+               "needs held-out data (--held-out blocks or neurons)");
+  RejectUnless(vm,
+               {"l2-readout"},
+               o.readout != ReadoutKind::kIdentity,
+               "needs a learned readout (--readout free or orthonormal)");
+  RejectUnless(vm,
+               {"start"},
+               !vm.count("init"),
+               "is replaced by --init (the fit starts from the given model)");
+}
+
 // One fit or sweep from parsed options; `resume` when continuing one.
 int FitWith(int argc,
             char** argv,
@@ -288,6 +351,7 @@ int FitWith(int argc,
 
   if (vm.count("rank") && vm.count("ranks"))
     throw Error("give either --rank or --ranks, not both");
+  RejectIgnoredOptions(vm, o);
   RankSweepOptions sweep;
   const bool is_sweep = vm.count("ranks") > 0;
   if (is_sweep) {
@@ -338,6 +402,10 @@ int FitWith(int argc,
     o.initial_parameters = ReadModel(vm["init"].as<std::string>()).parameters;
     sweep.fit.initial_parameters = o.initial_parameters;
   }
+  // Computed on every process (it validates the data); printed once.
+  for (const std::string& warning : FitWarnings(o, recording))
+    if (distributed::IsRoot())
+      std::cerr << "ltr fit: warning: " << warning << "\n";
   if (is_sweep) {
     const RankSweepSummary result = SweepRanks(sweep, recording);
     if (InterruptRequested()) {
@@ -352,8 +420,11 @@ int FitWith(int argc,
     io::OutputFile out(output, o.command);
     WriteRankSweep(result, &out);
     out.SetAttribute("/", "input", input);
+    const std::string failure = result.Failure();
+    if (!failure.empty()) out.SetAttribute("/", "failure", failure);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
+    if (!failure.empty()) return Failed(failure, out.path());
   } else {
     FitSummary result = FitRnn(o, recording);
     if (resume != nullptr) MergeResumed(*resume, &result);
@@ -364,6 +435,8 @@ int FitWith(int argc,
     out.SetAttribute("/", "input", input);
     if (resume != nullptr)
       out.SetAttribute("/", "resumed_command", resume->command);
+    const std::string failure = result.Failure();
+    if (!failure.empty()) out.SetAttribute("/", "failure", failure);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
     if (interrupted) {
@@ -372,6 +445,7 @@ int FitWith(int argc,
                 << ", continue with: ltr fit --resume -o " << output << "\n";
       return InterruptExitStatus();
     }
+    if (!failure.empty()) return Failed(failure, out.path());
   }
   return 0;
 }
@@ -420,7 +494,8 @@ int ResumeFit(int argc, char** argv, const cli::po::variables_map& vm) {
     if (std::string(argv[i]) != "--resume") words.push_back(argv[i]);
   for (const po::option& option : old_options.options) {
     const std::string& key = option.string_key;
-    if (key == "init" || key == "resume") continue;
+    // --init (the checkpoint, added below) replaces the recorded start.
+    if (key == "init" || key == "resume" || key == "start") continue;
     if (vm.count(key) && !vm[key].defaulted()) continue;
     words.insert(words.end(),
                  option.original_tokens.begin(),

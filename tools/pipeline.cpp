@@ -121,6 +121,13 @@ int RunPipeline(int argc, char** argv) {
     std::cout << ", " << s.figures.size() << " figures; open " << o.output_dir
               << "/report.html";
   std::cout << ")\n";
+  // A diverged fit or one no better than the neurons' means: the report is
+  // written, but the run is a failure.
+  const std::string failure = s.sweep.Failure();
+  if (!failure.empty()) {
+    std::cerr << "ltr pipeline: rank sweep: " << failure << "\n";
+    return 1;
+  }
   return 0;
 }
 

@@ -29,11 +29,22 @@ constexpr const char* kUsage =
     "on the reach task,\n"
     "then records 50 baseline, 100 curl-force adaptation (SGD per trial) and\n"
     "100 washout trials: one snapshot and the activity of every trial. See\n"
-    "docs/train.md.\n\nexamples:\n"
+    "docs/train.md. A run that diverges (non-finite loss, or 1e10 times the "
+    "first)\nstops with the last finite parameters written and exit status "
+    "1. Options the\nrun ignores (e.g. --momentum with adam, anything but "
+    "--steps with --resume)\nare errors.\n\nexamples:\n"
     "  ltr train --task flipflop --units 256 --g 0.9 --steps 1000 -o ff.h5\n"
     "  ltr train --resume -o ff.h5\n"
     "  ltr train --task reach --protocol adaptation --units 64 --steps 500 "
     "-o reach.h5";
+
+// A run stopped at a non-finite loss or gradient: one line, exit status 1.
+int Diverged(const std::string& output, const std::string& message) {
+  std::cerr << "ltr train: the training diverged: " << message << "; " << output
+            << " holds the run up to its last finite parameters (complete = "
+               "0)\n";
+  return 1;
+}
 
 // A run stopped by SIGINT/SIGTERM: the file is readable up to its last
 // flush (complete = 0); the exit status is the shell's 128 + signal.
@@ -47,6 +58,32 @@ int Interrupted(const std::string& output, bool resumable) {
                     : " (the adaptation protocol is not resumable)")
             << "\n";
   return InterruptExitStatus();
+}
+
+// Options the chosen task, optimiser or protocol would ignore are errors.
+void RejectIgnoredOptions(const cli::po::variables_map& vm, TaskKind task) {
+  cli::RejectUnless(vm,
+                    {"momentum"},
+                    vm["optimizer"].as<std::string>() == "momentum",
+                    "needs --optimizer momentum");
+  cli::RejectUnless(vm,
+                    {"target"},
+                    task == TaskKind::kFixedPoint,
+                    "needs --task fixed-point");
+  cli::RejectUnless(vm,
+                    {"curl", "reach-effort"},
+                    task == TaskKind::kReach,
+                    "needs --task reach");
+  cli::RejectUnless(vm,
+                    {"baseline-trials",
+                     "adaptation-trials",
+                     "washout-trials",
+                     "adapt-curl",
+                     "adapt-lr",
+                     "adapt-clip",
+                     "adapt-recurrent-only"},
+                    vm["protocol"].as<std::string>() == "adaptation",
+                    "needs --protocol adaptation");
 }
 
 }  // namespace
@@ -116,11 +153,22 @@ int RunTrain(int argc, char** argv) {
   const std::string command = cli::CommandLine(argc, argv);
 
   if (vm["resume"].as<bool>()) {
+    // The run's options are read from the file; only --steps extends it.
+    std::vector<std::string> given;
+    for (const auto& entry : vm)
+      if (entry.first != "resume" && entry.first != "steps" &&
+          entry.first != "output" && entry.first != "config")
+        given.push_back(entry.first);
+    cli::RejectUnless(vm,
+                      given,
+                      false,
+                      "is read from TRAJ.h5 by --resume (only --steps may "
+                      "be given)");
     const int steps = vm["steps"].defaulted() ? 0 : vm["steps"].as<int>();
     const TrainSummary s = ResumeTrainToFile(output, command, steps);
     std::cout << s.BriefReport() << "\nwrote " << output << "\n";
     if (InterruptRequested()) return Interrupted(output, true);
-    return s.finite ? 0 : 1;
+    return s.finite ? 0 : Diverged(output, s.message);
   }
 
   if (!vm.count("task"))
@@ -129,6 +177,7 @@ int RunTrain(int argc, char** argv) {
         "romo, fixed-point, reach)");
   TrainOptions o;
   o.task.kind = ParseTaskKind(vm["task"].as<std::string>());
+  RejectIgnoredOptions(vm, o.task.kind);
   o.task.dt = vm["alpha"].as<double>();
   o.task.output_tanh = vm["output-tanh"].as<bool>();
   o.task.fixed_point_target = vm["target"].as<double>();
@@ -165,7 +214,7 @@ int RunTrain(int argc, char** argv) {
     const AdaptationSummary s = RunAdaptationToFile(o, a, output, command);
     std::cout << s.BriefReport() << "\nwrote " << output << "\n";
     if (InterruptRequested()) return Interrupted(output, false);
-    return 0;
+    return s.finite ? 0 : Diverged(output, s.message);
   }
   if (protocol != "none")
     throw Error("unknown --protocol '" + protocol +
@@ -173,7 +222,7 @@ int RunTrain(int argc, char** argv) {
   const TrainSummary s = TrainToFile(o, output, command);
   std::cout << s.BriefReport() << "\nwrote " << output << "\n";
   if (InterruptRequested()) return Interrupted(output, true);
-  return s.finite ? 0 : 1;
+  return s.finite ? 0 : Diverged(output, s.message);
 }
 
 }  // namespace ltr

@@ -19,6 +19,9 @@ namespace {
 // keep the threads of a small machine busy.
 constexpr Index kChunks = 16;
 
+// ALS sweeps that start every CP-OPT fit (see CpOpt).
+constexpr int kAlsWarmUpSweeps = 3;
+
 }  // namespace
 
 CpOptObjective::CpOptObjective(const Tensor3& x,
@@ -176,6 +179,19 @@ CpSummary CpOpt(const CpOptions& options,
                 const Tensor3& x,
                 const Mask3* mask,
                 Ktensor init) {
+  // A few ALS sweeps first. A random start is uncorrelated with the data and,
+  // for data such as sparse counts, far larger: L-BFGS from it shrinks the
+  // model towards zero, where the cubic objective is flat, and stops in a
+  // poor stationary point (binned retina spikes, rank 3: relative error
+  // 0.99997 from the raw start, 0.93-0.97 from one scaled to the data's
+  // norm, 0.866 = ALS's after 3 sweeps; measured). The sweeps give a start
+  // that is scaled to and aligned with the data.
+  CpOptions warm_up = options;
+  warm_up.method = CpMethod::kAls;
+  warm_up.missing_data = MissingData::kExact;
+  warm_up.max_iterations = kAlsWarmUpSweeps;
+  warm_up.tolerance = 0;
+  init = CpAls(warm_up, x, mask, std::move(init)).model;
   // The optimisation keeps weights at 1: spread each initial weight evenly
   // over the three factor columns (its sign on the first) so the starting
   // model is unchanged and the columns are balanced.
@@ -233,7 +249,7 @@ CpSummary CpOpt(const CpOptions& options,
   summary.converged = ceres_summary.termination_type == ceres::CONVERGENCE ||
                       ceres_summary.termination_type == ceres::USER_SUCCESS;
   std::ostringstream message;
-  message << "(Ceres L-BFGS): ";
+  message << "(Ceres L-BFGS after " << kAlsWarmUpSweeps << " ALS sweeps): ";
   if (error_floor.reached())
     message << "relative error " << summary.relative_error
             << " at most the tolerance " << options.tolerance;

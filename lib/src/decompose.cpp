@@ -1,5 +1,6 @@
 #include "ltr/decompose.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <numeric>
@@ -49,6 +50,44 @@ std::optional<Mask3> EffectiveMask(const DecomposeOptions& options,
     out->data()[n] = 0;
   }
   return out;
+}
+
+// Relative errors divide by ||X||: refuse data where it is 0 or overflows
+// (values near 1e308), which would give NaN errors and zero factors.
+void CheckSumOfSquares(const Tensor3& x, const Mask3* mask) {
+  const double norm2 = SquaredNorm(x, mask);
+  if (norm2 == 0)
+    throw Error(
+        "the tensor is zero at every observed entry: nothing to decompose");
+  if (!std::isfinite(norm2)) {
+    double largest = 0;
+    for (Index n = 0; n < x.size(); ++n)
+      if (!mask || mask->data()[n])
+        largest = std::max(largest, std::abs(x.data()[n]));
+    std::ostringstream out;
+    out << "the sum of squares of the tensor overflows a double (largest "
+           "|value| "
+        << std::setprecision(3) << largest
+        << "); rescale the data (e.g. divide by their largest value)";
+    throw Error(out.str());
+  }
+}
+
+// Why one CP fit must not be trusted, "" when it can.
+std::string CpFailure(const std::string& what, const CpSummary& s) {
+  bool finite = std::isfinite(s.relative_error) && s.model.weights.allFinite();
+  for (int n = 0; n < 3; ++n) finite = finite && s.model.factors[n].allFinite();
+  std::ostringstream out;
+  out << std::setprecision(6);
+  if (!finite)
+    out << what << " has non-finite values (relative error " << s.relative_error
+        << ")";
+  else if (s.relative_error >= kZeroModelError)
+    out << what << " is no better than the zero model: relative error "
+        << s.relative_error << " >= " << kZeroModelError
+        << " (it explains nothing: check the data's sign and scale, or try "
+           "another method or seed)";
+  return out.str();
 }
 
 }  // namespace
@@ -137,6 +176,7 @@ DecomposeResult Decompose(const DecomposeOptions& options,
       if (!m->data()[n]) zero_filled->data()[n] = 0;
   }
   const Tensor3& data = zero_filled ? *zero_filled : x;
+  CheckSumOfSquares(data, m);
 
   DecomposeResult result;
   if (!IsCp(options.method)) {
@@ -190,6 +230,53 @@ DecomposeResult Decompose(const DecomposeOptions& options,
 bool DecomposeResult::complete() const {
   return (!ensemble || ensemble->complete) &&
          (!cross_validation || cross_validation->complete);
+}
+
+std::string DecomposeResult::Failure() const {
+  std::string why;
+  if (cp) why = CpFailure("the fit", *cp);
+  if (why.empty() && tucker) {
+    const TuckerSummary& t = *tucker;
+    bool finite = std::isfinite(t.relative_error) && AllFinite(t.model.core);
+    for (int n = 0; n < 3; ++n)
+      finite = finite && t.model.factors[n].allFinite();
+    std::ostringstream out;
+    out << std::setprecision(6);
+    if (!finite)
+      out << "the Tucker fit has non-finite values";
+    else if (t.relative_error >= kZeroModelError)
+      out << "the Tucker fit is no better than the zero model: relative "
+             "error "
+          << t.relative_error << " >= " << kZeroModelError;
+    why = out.str();
+  }
+  if (ensemble)
+    for (size_t r = 0; r < ensemble->fits.size() && why.empty(); ++r)
+      for (size_t k = 0; k < ensemble->fits[r].size() && why.empty(); ++k)
+        if (ensemble->restart(r, k) >= 0)
+          why = CpFailure("the fit at rank " +
+                              std::to_string(ensemble->ranks[r]) +
+                              ", restart " + std::to_string(k),
+                          ensemble->fits[r][k]);
+  if (why.empty() && cross_validation) {
+    const CrossValidationSummary& cv = *cross_validation;
+    for (Index r = 0; r < cv.restart.rows() && why.empty(); ++r)
+      for (Index k = 0; k < cv.restart.cols() && why.empty(); ++k) {
+        if (cv.restart(r, k) < 0) continue;
+        const double train = cv.train_error(r, k), test = cv.test_error(r, k);
+        std::ostringstream out;
+        out << std::setprecision(6) << "the cross-validation fit at rank "
+            << cv.ranks[r] << ", restart " << k;
+        if (!std::isfinite(train) || !std::isfinite(test))
+          why = out.str() + " has a non-finite error";
+        else if (train >= kZeroModelError)
+          why = out.str() +
+                " is no better than the zero model: training "
+                "error " +
+                std::to_string(train);
+      }
+  }
+  return why;
 }
 
 std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {

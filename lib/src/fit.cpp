@@ -319,9 +319,47 @@ double DataLoss(const RnnObjective& objective, const double* x) {
   return s.data;
 }
 
+bool ParametersFinite(const RnnParameters& p) {
+  for (const MatrixXd* m :
+       {&p.w0, &p.w, &p.a, &p.b, &p.c, &p.w_in, &p.h, &p.x0, &p.readout})
+    if (!m->allFinite()) return false;
+  return p.bias.allFinite() && p.offset.allFinite();
+}
+
+// The data term on the `train` entries of the model that predicts each
+// neuron's mean over them (rnn.h's D: 1/2 mean squared error, or mean
+// Poisson NLL with the rate floored as the fit's).
+double NullDataLoss(const RnnLossOptions& loss,
+                    const Recording& r,
+                    const Mask3& train) {
+  double total = 0, count = 0;
+  for (Index n = 0; n < r.neurons(); ++n) {
+    double sum = 0, entries = 0;
+    for (Index k = 0; k < r.trials(); ++k)
+      for (Index t = 0; t < r.steps(); ++t)
+        if (train(k, t, n)) {
+          sum += r.activity(k, t, n);
+          entries += 1;
+        }
+    if (entries == 0) continue;
+    const double mean = sum / entries;
+    const double rate = std::max(mean, loss.poisson_rate_floor);
+    for (Index k = 0; k < r.trials(); ++k)
+      for (Index t = 0; t < r.steps(); ++t) {
+        if (!train(k, t, n)) continue;
+        const double y = r.activity(k, t, n);
+        total += loss.loss == RnnLoss::kPoisson ? rate - y * std::log(rate)
+                                                : 0.5 * (y - mean) * (y - mean);
+      }
+    count += entries;
+  }
+  return count > 0 ? total / count : kNaN;
+}
+
 void WriteFitAttributes(const FitSummary& s, io::OutputFile* out) {
   const std::string g = "/fit";
   out->SetAttribute(g, "train_loss", s.train_loss);
+  out->SetAttribute(g, "null_train_loss", s.null_train_loss);
   out->SetAttribute(g, "test_loss", s.test_loss);
   out->SetAttribute(g, "test_nmse", s.test_metrics.nmse);
   out->SetAttribute(g, "test_r2", s.test_metrics.r2);
@@ -783,6 +821,8 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
     summary.objective = summary.train_loss = kNaN;
   }
   summary.test_loss = test ? DataLoss(*test, chosen.data()) : kNaN;
+  summary.null_train_loss =
+      NullDataLoss(options.loss, recording, problem.masks.train);
   NormalizeFactors(&summary.model.parameters);
 
   const Tensor3 prediction =
@@ -864,6 +904,64 @@ std::string FitSummary::BriefReport() const {
   }
   if (!message.empty()) s << "  " << message << "\n";
   return s.str();
+}
+
+std::string FitSummary::Failure() const {
+  if (diverged)
+    return "the fit diverged: its loss or gradient stopped being finite "
+           "(termination = diverged)";
+  if (!std::isfinite(train_loss) || !ParametersFinite(model.parameters))
+    return "the fit has non-finite parameters or training loss";
+  if (std::isfinite(null_train_loss) &&
+      train_loss >=
+          null_train_loss - kNullLossMargin * std::abs(null_train_loss))
+    return "the fit is no better than predicting each neuron's mean: "
+           "training loss " +
+           Format("%.6g", train_loss) +
+           " >= " + Format("%.6g", null_train_loss) +
+           " (the null model's); it learned nothing (more iterations, "
+           "another start or seed?)";
+  return "";
+}
+
+std::vector<std::string> FitWarnings(const FitOptions& o, const Recording& r) {
+  // Bad data are an error first, as FitRnn would throw it.
+  ValidateData(o, r);
+  std::vector<std::string> warnings;
+  // Observed values, per neuron: integers >= 0? range?
+  bool counts = true, any_nonzero = false;
+  Index wide = 0;
+  for (Index n = 0; n < r.neurons(); ++n) {
+    double lowest = std::numeric_limits<double>::infinity();
+    double highest = -lowest;
+    for (Index k = 0; k < r.trials(); ++k)
+      for (Index t = 0; t < r.steps(); ++t) {
+        if (r.mask && (*r.mask)(k, t, n) == 0) continue;
+        const double y = r.activity(k, t, n);
+        if (!std::isfinite(y)) continue;
+        counts = counts && y >= 0 && y == std::floor(y);
+        any_nonzero = any_nonzero || y != 0;
+        lowest = std::min(lowest, y);
+        highest = std::max(highest, y);
+      }
+    if (highest - lowest > 2) ++wide;
+  }
+  if (o.loss.loss == RnnLoss::kMse && counts && any_nonzero)
+    warnings.push_back(
+        "the activity is integer counts; --loss poisson models counts (mse "
+        "treats them as rates)");
+  if (r.condition.empty() && (r.inputs.empty() || !o.external_inputs))
+    warnings.push_back(
+        "the recording has no /condition and no /inputs: every trial starts "
+        "from one state with no input");
+  if (o.nonlinearity == Nonlinearity::kTanh &&
+      o.readout == ReadoutKind::kIdentity && wide > 0)
+    warnings.push_back(
+        std::to_string(wide) + " of " + std::to_string(r.neurons()) +
+        " neurons span more than 2 (z-scored data?), but tanh through "
+        "--readout identity reaches an interval of width 2 per neuron; "
+        "rescale the activity into (-1, 1) or use --readout free");
+  return warnings;
 }
 
 bool RankSweepOptions::IsValid(std::string* error) const {
@@ -985,22 +1083,40 @@ std::string RankSweepSummary::BriefReport() const {
   std::ostringstream s;
   s << "Rank sweep: " << ranks.size() << " ranks x " << train_loss.cols()
     << " seeds in " << Format("%.1f", seconds) << " s\n"
+    << "(per rank the seed with the lowest held-out loss, which the rank "
+       "rule compares)\n"
     << " rank   train loss   held-out loss   held-out R2\n";
   for (size_t i = 0; i < ranks.size(); ++i) {
     const Index r = static_cast<Index>(i);
+    Index seed = 0;
+    for (Index k = 1; k < test_loss.cols(); ++k)
+      if (test_loss(r, k) < test_loss(r, seed) ||
+          !std::isfinite(test_loss(r, seed)))
+        seed = k;
     char line[128];
     std::snprintf(line,
                   sizeof line,
                   " %4d   %10.5g   %13.5g   %11.4f%s\n",
                   ranks[i],
-                  train_loss.row(r).mean(),
-                  test_loss.row(r).mean(),
-                  test_r2.row(r).mean(),
+                  train_loss(r, seed),
+                  test_loss(r, seed),
+                  test_r2(r, seed),
                   ranks[i] == chosen_rank ? "   <- chosen" : "");
     s << line;
   }
   s << best.BriefReport();
   return s.str();
+}
+
+std::string RankSweepSummary::Failure() const {
+  for (Index r = 0; r < train_loss.rows(); ++r)
+    for (Index k = 0; k < train_loss.cols(); ++k)
+      if (!std::isfinite(train_loss(r, k)) || !std::isfinite(test_loss(r, k)))
+        return "the fit at rank " + std::to_string(ranks[r]) + ", seed " +
+               std::to_string(k) +
+               " has a non-finite loss (it diverged); the table holds NaN";
+  const std::string why = best.Failure();
+  return why.empty() ? "" : "the chosen rank's " + why.substr(4);
 }
 
 void WriteFit(const FitSummary& summary, io::OutputFile* out) {

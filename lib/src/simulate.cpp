@@ -104,6 +104,15 @@ Recording SimulateRecording(const FittedModel& model,
         }
       }
   }
+  // A diverging model overflows: refuse rather than write NaN or Inf.
+  for (Index n = 0; n < out.activity.size(); ++n)
+    if (!std::isfinite(out.activity.data()[n])) {
+      const Dims& d = out.activity.dims();
+      throw Error("the simulated activity is not finite from trial " +
+                  std::to_string(n / (d[1] * d[2])) + ", time " +
+                  std::to_string((n / d[2]) % d[1]) +
+                  " on: the model's dynamics diverge (nothing was written)");
+    }
   return out;
 }
 

@@ -88,6 +88,10 @@ std::string Fixed(double v) {
   return out.str();
 }
 
+// A loss this many times the run's first is divergence, even while finite
+// (SGD at a far too large rate: 0.06 -> 1e245 in 20 steps, measured).
+constexpr double kDivergedLossGrowth = 1e10;
+
 }  // namespace
 
 std::string OptimizerName(Optimizer optimizer) {
@@ -273,6 +277,7 @@ TrainSummary Train(const TrainOptions& o,
   if (resume == nullptr) snapshot();
 
   VectorXd gradient(objective.NumParameters());
+  VectorXd previous_x;  // before the last step
   bool interrupted = false;
   while (state.step < o.steps) {
     if (o.stop_after_steps > 0 && state.step >= o.stop_after_steps) {
@@ -305,12 +310,26 @@ TrainSummary Train(const TrainOptions& o,
     summary.grad_norm.push_back(norm);
     pending_loss.push_back(cost);
     pending_norm.push_back(norm);
-    if (!finite) {
+    const bool exploded = cost > kDivergedLossGrowth * summary.loss.front();
+    if (!finite || !gradient.allFinite() || !state.x.allFinite() || exploded) {
       summary.finite = false;
-      summary.message = "non-finite loss or gradient at step " +
-                        std::to_string(state.step) + "; stopped";
+      summary.message =
+          (exploded ? "the loss grew from " + Fixed(summary.loss.front()) +
+                          " to " + Fixed(cost) + " (diverged)"
+                    : std::string("non-finite loss or gradient")) +
+          " at step " + std::to_string(state.step) + "; stopped";
+      if (!state.x.allFinite() && previous_x.size() == state.x.size()) {
+        // The last step overflowed the parameters: keep the ones before it.
+        state.x = previous_x;
+        --state.step;
+        summary.message += " (the parameters of step " +
+                           std::to_string(state.step) +
+                           ", the last finite, "
+                           "are kept)";
+      }
       break;
     }
+    previous_x = state.x;
     optimizer.Step(gradient);
     if (state.step % o.record_every == 0 || state.step == o.steps) snapshot();
   }
@@ -542,6 +561,7 @@ std::string AdaptationSummary::BriefReport() const {
     out << ", loss first " << Fixed(trial_loss.front()) << ", last "
         << Fixed(trial_loss.back());
   out << ", " << Fixed(seconds) << " s";
+  if (!message.empty()) out << ": " << message;
   return out.str();
 }
 
@@ -585,6 +605,11 @@ AdaptationSummary RunAdaptation(const TrainOptions& options,
   // Interrupted during pre-training: no protocol on a half-trained network
   // (the file stays complete = 0; the protocol is not resumable).
   if (InterruptRequested()) return summary;
+  if (!summary.pretraining.finite) {
+    summary.finite = false;
+    summary.message = "pre-training: " + summary.pretraining.message;
+    return summary;
+  }
 
   RnnBlocks blocks = TrainedBlocks(options);
   if (adaptation.recurrent_only) {
@@ -631,8 +656,20 @@ AdaptationSummary RunAdaptation(const TrainOptions& options,
       const RnnLossSummary loss = EvaluateLoss(
           p, batch.trials, loss_options, blocks, learn ? &gradient : nullptr);
       double norm = 0.0;
+      const VectorXd g = learn ? PackParameters(gradient, blocks) : VectorXd();
+      if (!std::isfinite(loss.total) || !g.allFinite()) {
+        // Diverged: the file ends with this trial's (finite) weights.
+        summary.finite = false;
+        summary.message = "non-finite loss or gradient at protocol trial " +
+                          std::to_string(trial_index) + "; stopped";
+        file.AppendValues("/loss", {loss.total}, "trial");
+        file.AppendValues("/grad_norm", {g.norm()}, "trial");
+        file.Flush();
+        summary.trial_loss.push_back(loss.total);
+        summary.seconds = Seconds(start);
+        return summary;
+      }
       if (learn) {
-        const VectorXd g = PackParameters(gradient, blocks);
         norm = g.norm();
         VectorXd x = PackParameters(p, blocks);
         // Clipping rescales the gradient, so the step stays a multiple of it

@@ -54,6 +54,11 @@ struct DecomposeOptions {
   bool IsValid(const Dims& dims, std::string* error) const;
 };
 
+// A fit whose relative error is at least this explains nothing (less than
+// 0.02% of the sum of squares): it is no better than the zero model, whose
+// relative error is 1.
+constexpr double kZeroModelError = 1 - 1e-4;
+
 struct DecomposeResult {
   std::optional<CpSummary> cp;
   std::optional<TuckerSummary> tucker;
@@ -64,11 +69,17 @@ struct DecomposeResult {
   std::string Report() const;
   // False when an ensemble or a cross-validation was interrupted.
   bool complete() const;
+  // Why the result must not be trusted, "" when it can: a fit no better
+  // than the zero model (relative error >= kZeroModelError) or a
+  // non-finite value in a fit (its error, weights, factors or core). One
+  // line naming the first such fit.
+  std::string Failure() const;
 };
 
 // Runs the decomposition `options` describes. `mask` may be null (all
 // observed). Throws ltr::Error on invalid options or data (non-finite
-// entries that are observed, unless nan_as_missing).
+// entries that are observed, unless nan_as_missing; data that are all zero
+// or whose sum of squares overflows a double).
 //
 // Ensembles and cross-validations are shared among the processes of an MPI
 // run (ltr/distributed.h); every process returns the same result. Stopped

@@ -190,13 +190,34 @@ struct FitSummary {
   double objective = 0;  // training objective incl. penalties
   PredictionMetrics train_metrics;
   PredictionMetrics test_metrics;  // count 0 and NaNs without held-out data
+  // The data term on the training entries of the null model, which predicts
+  // each neuron's mean training value (the rate, for poisson).
+  double null_train_loss = 0;
   std::vector<FitIteration> history;
   // The split the fit used (the recording's shape); written to /heldout so
   // that another fit can be scored on the same entries.
   HoldOutMasks masks;
 
   std::string BriefReport() const;
+  // Why the fit must not be trusted, "" when it can: it diverged, or its
+  // training data term is not below the null model's (by at least
+  // kNullLossMargin of it: the fit learned nothing the neurons' means do
+  // not give). One line.
+  std::string Failure() const;
 };
+
+// Relative margin by which a fit's training data term must beat the null
+// model's (FitSummary::Failure).
+constexpr double kNullLossMargin = 1e-4;
+
+// Likely mistakes in fitting `recording` with `options`, one line each
+// (the tool prints them as warnings): integer counts fitted with the mse
+// loss; no /condition and no /inputs (every trial starts from one state
+// with no drive); neurons whose observed range exceeds 2 through tanh with
+// an identity readout (tanh(x) + d spans less than 2: z-scored data?).
+// Throws ltr::Error on data FitRnn would refuse.
+std::vector<std::string> FitWarnings(const FitOptions& options,
+                                     const Recording& recording);
 
 // Fits one model. Throws ltr::Error on invalid options or data (shapes that
 // disagree, condition labels out of range, non-finite observed activity, a
@@ -229,7 +250,11 @@ struct RankSweepSummary {
   FitSummary best;  // the chosen rank's fit with the lowest held-out loss
   double seconds = 0;
 
+  // The table prints, per rank, the fit the rank rule uses: the seed with
+  // the lowest held-out loss.
   std::string BriefReport() const;
+  // best.Failure(), or a fit of the table whose loss is not finite.
+  std::string Failure() const;
 };
 
 // Needs held-out data (hold_out.scheme != kNone). All fits share one split.

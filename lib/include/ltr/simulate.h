@@ -37,7 +37,8 @@ struct SimulateOptions {
 // below the model's number of conditions); without, trial k has condition
 // k mod conditions and zero inputs (a model with inputs then needs them).
 // The result holds /activity, /inputs (if any), /condition and dt. Throws
-// ltr::Error on invalid options or mismatched inputs.
+// ltr::Error on invalid options, mismatched inputs or a non-finite activity
+// (a model whose dynamics diverge).
 Recording SimulateRecording(const FittedModel& model,
                             const SimulateOptions& options,
                             const Recording* inputs = nullptr);

@@ -121,7 +121,9 @@ struct TrainSummary {
   std::int64_t steps_done = 0;    // optimiser steps taken in total
   std::int64_t snapshots = 0;     // snapshots written in this run
   bool complete = false;          // all options.steps steps were taken
-  bool finite = true;             // false: stopped at a non-finite loss
+  // false: stopped at a non-finite loss or gradient, or a loss 1e10 times
+  // the run's first (diverged); the parameters kept are the last finite.
+  bool finite = true;
   double seconds = 0.0;
   std::string message;
 
@@ -186,6 +188,10 @@ struct AdaptationOptions {
 struct AdaptationSummary {
   TrainSummary pretraining;
   std::vector<double> trial_loss;  // loss of every protocol trial
+  // false: stopped at a non-finite loss or gradient (pre-training's or a
+  // protocol trial's); message says where.
+  bool finite = true;
+  std::string message;
   double seconds = 0.0;
   std::string BriefReport() const;
 };
