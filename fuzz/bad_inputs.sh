@@ -120,3 +120,11 @@ row "fit --resume of a finished fit" fit --resume -o model.h5
 row "fit --resume of a recording" fit --resume -o good.h5
 row "simulate a recording as a model" simulate good.h5 -o o.h5
 row "analyze a recording as a trajectory" analyze good.h5 -o o.h5
+# --- consistent command line (threads branch) ---
+printf 'rank = 2\nbogus = 1\n' > bogus.cfg
+printf 'rank\n' > novalue.cfg
+row "config: unknown option" decompose good.h5 --config bogus.cfg -o o.h5
+row "config: option without a value" decompose good.h5 --config novalue.cfg -o o.h5
+row "missing positional input" decompose --rank 2 -o o.h5
+row "--ranks list not increasing" decompose good.h5 --ranks 3,1 -o o.h5
+row "--lr and --learning-rate both" train --task flipflop --lr 0.1 --learning-rate 0.2 -o o.h5

@@ -63,7 +63,7 @@ int RunPipeline(int argc, char** argv) {
      "fit progress on stderr every K iterations (0 = off)")
     ("seed", po::value<std::uint64_t>()->default_value(d.seed),
      "seed of every fit and decomposition")
-    ("threads", po::value<int>()->default_value(0), "threads (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
     ("output,o", po::value<std::string>()->required(), "output directory");
   // clang-format on
   po::positional_options_description positional;

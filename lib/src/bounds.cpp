@@ -89,7 +89,7 @@ std::string BoundsSummary::BriefReport() const {
 BoundsSummary EvaluateBounds(const BoundsOptions& options,
                              const LearningRun& run) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("bounds options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   const auto start = std::chrono::steady_clock::now();
   const Tensor3& w = run.weights;
   const Index s = w.dim(0);
@@ -489,7 +489,7 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
 
 std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& o) {
   std::string error;
-  if (!o.IsValid(&error)) throw Error("bounds sweep options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   std::vector<BoundsSummary> out;
   Rng rng(o.seed);
   for (const auto& d : o.dims)

@@ -414,7 +414,7 @@ std::string PipelineSummary::SummaryTable() const {
 PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
-  if (!options.IsValid(&error)) throw Error("pipeline options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   const PipelineOptions& o = options;
   io::CheckReadable(o.input);
   const Recording recording = ReadRecording(o.input);
@@ -538,11 +538,13 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
 
   // 4. Rank bounds on the true trajectory.
   Say(o, "[4/5] rank bounds on the true trajectory");
-  s.bounds = EvaluateBounds(o.bounds, run);
+  BoundsOptions bounds = o.bounds;
+  bounds.rank.num_threads = bounds.cp.num_threads = o.num_threads;
+  s.bounds = EvaluateBounds(bounds, run);
   {
     const std::string path = InDir(o.output_dir, "bounds.h5");
     io::OutputFile out(path, o.command);
-    WriteBounds(o.bounds, {s.bounds}, &out);
+    WriteBounds(bounds, {s.bounds}, &out);
     out.SetAttribute("/", "input", o.input);
     out.Commit();
     s.files.push_back(path);

@@ -182,7 +182,7 @@ std::uint64_t StepSeed(std::uint64_t seed, std::int64_t step) {
 
 RnnParameters InitialNetwork(const TrainOptions& o) {
   std::string error;
-  if (!o.IsValid(&error)) throw Error("train options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   const TaskShape shape = GetTaskShape(o.task);
   RnnShape s;
   s.kind = WeightKind::kFull;
@@ -237,7 +237,7 @@ TrainSummary Train(const TrainOptions& o,
                    RnnParameters* final_parameters) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
-  if (!o.IsValid(&error)) throw Error("train options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   const RnnParameters initial = InitialNetwork(o);
   const RnnBlocks blocks = TrainedBlocks(o);
   RnnObjective objective(
@@ -400,7 +400,7 @@ TrainSummary TrainToFile(const TrainOptions& o,
                          const std::string& path,
                          const std::string& command) {
   std::string error;
-  if (!o.IsValid(&error)) throw Error("train options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   io::AppendableFile file(path, command, io::AppendableFile::Mode::kCreate);
   file.SetAttribute("/", "complete", 0);
   WriteConfig(o, &file);
@@ -518,8 +518,8 @@ AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
                                       const std::string& command) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
-  if (!options.IsValid(&error)) throw Error("train options: " + error);
-  if (!adaptation.IsValid(&error)) throw Error("adaptation options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
+  if (!adaptation.IsValid(&error)) throw Error(error);
   if (options.task.kind != TaskKind::kReach)
     throw Error("the adaptation protocol needs --task reach");
   io::AppendableFile file(path, command, io::AppendableFile::Mode::kCreate);
