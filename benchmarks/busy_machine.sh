@@ -30,14 +30,14 @@ cd "$dir"
 
 ltr=${binaries[0]}
 "$ltr" synth --trials 200 --time-bins 50 --neurons 100 --seed 1 -o tca.h5 >/dev/null
-"$ltr" synth --kind ltr-teacher --units 40 --rank 2 --trials 60 --steps 40 \
+"$ltr" synth --kind ltr-teacher --units 60 --rank 2 --trials 120 --steps 50 \
   --seed 1 -o rec.h5 >/dev/null
 
 # name|arguments (outputs go to out.h5, overwritten)
 commands=(
-  "decompose|decompose tca.h5 --ranks 1:3 --restarts 2 --tol 0 --max-iters 40 --seed 2"
-  "fit|fit rec.h5 --model ltr --rank 2 --max-iters 60 --tol 0 --max-seconds 600 --seed 2"
-  "train|train --task flipflop --units 128 --steps 60 --batch 32 --record-every 20 --seed 2"
+  "decompose|decompose tca.h5 --ranks 1:3 --restarts 2 --tol 0 --max-iters 200 --seed 2"
+  "fit|fit rec.h5 --model ltr --rank 2 --max-iters 200 --tol 0 --max-seconds 600 --seed 2"
+  "train|train --task flipflop --units 128 --steps 200 --batch 32 --record-every 50 --seed 2"
 )
 
 seconds() {  # seconds LTR ARGS...: wall time of one run
@@ -46,7 +46,7 @@ seconds() {  # seconds LTR ARGS...: wall time of one run
   "$@" -o out.h5 >/dev/null 2>err.txt || { cat err.txt >&2; exit 1; }
   end=$(date +%s.%N)
   rm -f out.h5
-  echo "$end - $start" | bc -l
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }'
 }
 
 median() { sort -g | awk '{v[NR]=$1} END {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.2f", m}'; }
@@ -59,8 +59,8 @@ measure() {  # measure LOAD: one table
   fi
   echo
   echo "$load machine ($(nproc) cores$([ "$load" = busy ] && echo ", $busy spinning loops"); $(uptime | sed 's/.*load average/load average/'))"
-  printf '| %-9s | %-28s | %14s | %12s | %7s |\n' command binary "default (s)" "1 thread (s)" ratio
-  printf '|%s|%s|%s|%s|%s|\n' ----------- ------------------------------ ---------------- -------------- ---------
+  printf '| %-9s | %-34s | %11s | %12s | %5s |\n' command binary "default (s)" "1 thread (s)" ratio
+  echo '|-----------|------------------------------------|-------------|--------------|-------|'
   for entry in "${commands[@]}"; do
     local name=${entry%%|*} args=${entry#*|}
     declare -A times=()
@@ -76,9 +76,9 @@ measure() {  # measure LOAD: one table
       local d one
       d=$(tr ' ' '\n' <<<"${times[$b,d]}" | grep . | median)
       one=$(tr ' ' '\n' <<<"${times[$b,1]}" | grep . | median)
-      printf '| %-9s | %-28s | %14s | %12s | %7s |\n' "$name" \
-        "$(echo "${binaries[$b]}" | sed "s#^$root/##" | tail -c 28)" "$d" "$one" \
-        "$(echo "$d / $one" | bc -l | xargs printf '%.2f')"
+      printf '| %-9s | %-34s | %11s | %12s | %5s |\n' "$name" \
+        "${binaries[$b]#"$root"/}" "$d" "$one" \
+        "$(awk -v a="$d" -v b="$one" 'BEGIN { printf "%.2f", a / b }')"
     done
     unset times
   done

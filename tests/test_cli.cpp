@@ -281,7 +281,7 @@ TEST_CASE("decompose handles the real BCI recording's spike counts",
 
 // --- one command line across commands -------------------------------------
 
-TEST_CASE("--lr is --learning-rate in train and fit", "[cli][options]") {
+TEST_CASE("train and fit take --lr for --learning-rate", "[cli][options]") {
   test::ScratchDir dir;
   const std::string train =
       "train --task flipflop --units 6 --steps 2 --batch 2 --record-every 1 ";
@@ -312,8 +312,7 @@ TEST_CASE("--lr is --learning-rate in train and fit", "[cli][options]") {
   CHECK(a != io::ReadVector(dir / "c.h5", "/fit/loss"));  // default 1e-3
 }
 
-TEST_CASE("--ranks takes a list 1,3 in decompose, fit and plot",
-          "[cli][options]") {
+TEST_CASE("decompose and plot take --ranks as a list", "[cli][options]") {
   test::ScratchDir dir;
   const std::string data = dir / "tca.h5", ens = dir / "ens.h5";
   REQUIRE(
@@ -352,7 +351,7 @@ TEST_CASE("--ranks takes a list 1,3 in decompose, fit and plot",
         "ltr plot: option --ranks: 'x' is not a whole number\n");  // one --
 }
 
-TEST_CASE("config files take bare switches; errors name the file and line",
+TEST_CASE("config files take bare switches and errors name the file and line",
           "[cli][options]") {
   test::ScratchDir dir;
   const std::string data = dir / "tca.h5", out = dir / "out.h5";
@@ -427,7 +426,7 @@ TEST_CASE("help shows defaults as typed and one --threads default",
   CHECK(cli::ResolveThreads(3) == 3);
 }
 
-TEST_CASE("a missing input is named; errors carry one command prefix",
+TEST_CASE("a missing input is named and errors carry one command prefix",
           "[cli][options]") {
   test::ScratchDir dir;
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -437,6 +436,11 @@ TEST_CASE("a missing input is named; errors carry one command prefix",
       {"plot -o " + dir.path(), "ltr plot: give FILE.h5"},
       {"info", "ltr info: give FILE.h5"},
       {"simulate -o " + (dir / "o.h5"), "ltr simulate: give MODEL.h5"},
+      {"fit --rank 1 -o " + (dir / "o.h5"),
+       "ltr fit: give the recording DATA.h5"},
+      {"pipeline -o " + (dir / "p"),
+       "ltr pipeline: give the recording LEARNING.h5"},
+      {"bounds", "ltr bounds: give a trajectory file TRAJ.h5 or --sweep"},
   };
   for (const auto& [args, message] : cases) {
     const auto r = test::RunLtr(args);

@@ -57,7 +57,7 @@ TEST_CASE("ParallelBlocks gives the serial block order's bits", "[parallel]") {
         std::vector<Index>{0});
 }
 
-TEST_CASE("ParallelFor covers every index once, on several threads",
+TEST_CASE("ParallelFor covers every index once on several threads",
           "[parallel]") {
   const Index n = 1000;
   std::vector<int> hits(n, 0);

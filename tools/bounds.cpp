@@ -56,7 +56,7 @@ int RunBounds(int argc, char** argv) {
 
   const bool sweep = vm["sweep"].as<bool>();
   if (sweep == (vm.count("input") > 0))
-    throw Error("give a trajectory file or --sweep (one of them)");
+    throw po::error("give a trajectory file TRAJ.h5 or --sweep (one of them)");
   BoundsOptions b;
   b.rank.tolerance = vm["tol"].as<double>();
   b.rank.num_threads = cli::ResolveThreads(vm["threads"].as<int>());

@@ -218,7 +218,7 @@ int FitWith(int argc,
             char** argv,
             const cli::po::variables_map& vm,
             const ResumeState* resume) {
-  if (!vm.count("input")) throw Error("give the recording DATA.h5");
+  if (!vm.count("input")) throw cli::po::error("give the recording DATA.h5");
   FitOptions o;
   o.kind = ParseWeightKind(vm["model"].as<std::string>());
   o.units = vm["units"].as<int>();

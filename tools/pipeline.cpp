@@ -70,7 +70,7 @@ int RunPipeline(int argc, char** argv) {
   positional.add("input", 1);
   po::variables_map vm;
   if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
-  if (!vm.count("input")) throw Error("give the recording LEARNING.h5");
+  if (!vm.count("input")) throw po::error("give the recording LEARNING.h5");
 
   PipelineOptions o;
   o.input = vm["input"].as<std::string>();
