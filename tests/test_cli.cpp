@@ -292,10 +292,20 @@ TEST_CASE("train and fit take --lr for --learning-rate", "[cli][options]") {
     REQUIRE(r.exit_code == 0);
     CHECK(io::ReadDoubleAttribute(out, "/config", "learning_rate") == 0.0125);
   }
+  // The alias works in a config file too.
+  const std::string cfg = dir / "lr.cfg";
+  std::ofstream(cfg) << "lr = 0.0125\n";
+  const std::string from_file = dir / "cfg.h5";
+  REQUIRE(
+      test::RunLtr(train + "--config " + cfg + " -o " + from_file).exit_code ==
+      0);
+  CHECK(io::ReadDoubleAttribute(from_file, "/config", "learning_rate") ==
+        0.0125);
   const auto both = test::RunLtr(train + "--lr 0.1 --learning-rate 0.2 -o " +
                                  (dir / "both.h5"));
   CHECK(both.exit_code == 2);
-  CHECK_THAT(both.err, Contains("learning-rate"));
+  CHECK_THAT(both.err,
+             Contains("give --learning-rate or its alias --lr, not both"));
 
   const std::string data = dir / "rec.h5";
   REQUIRE(test::RunLtr("synth --trials 9 --time-bins 6 --neurons 5 -o " + data)
@@ -458,4 +468,12 @@ TEST_CASE("a missing input is named and errors carry one command prefix",
   CHECK(r.err.find("option error") == std::string::npos);
   CHECK(r.err.find("analyze options") == std::string::npos);
   CHECK(r.err.rfind("ltr analyze: ", 0) == 0);
+  // The library no longer names its function in front of the problem.
+  const std::string teacher = dir / "teacher.h5";
+  REQUIRE(
+      test::RunLtr("synth --kind ltr-teacher --units 6 --rank 1 -o " + teacher)
+          .exit_code == 0);
+  r = test::RunLtr("simulate " + teacher + " -o " + (dir / "s.h5"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "ltr simulate: give the number of time bins\n");
 }

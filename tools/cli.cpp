@@ -46,6 +46,13 @@ void ShortenDoubleDefaults(const po::options_description& options) {
 
 // Stores parsed options, aliases under their names.
 void Store(po::parsed_options parsed, po::variables_map* vm) {
+  std::set<std::string> given;
+  for (const po::option& option : parsed.options)
+    given.insert(option.string_key);
+  for (const auto& [alias, option] : kAliases)
+    if (given.count(alias) && given.count(option))
+      throw po::error("give --" + std::string(option) + " or its alias --" +
+                      alias + ", not both");
   for (po::option& option : parsed.options)
     option.string_key = Canonical(option.string_key);
   po::store(parsed, *vm);

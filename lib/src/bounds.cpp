@@ -95,13 +95,12 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
   const Index s = w.dim(0);
   const Index n = w.dim(1);
   if (s < 2 || w.dim(2) != n)
-    throw Error("bounds: weights must be (snapshots >= 2, N, N), got " +
+    throw Error("weights must be (snapshots >= 2, N, N), got " +
                 DimsToString(w.dims()));
   if (run.w_in.rows() != n || run.w_out.rows() != n)
-    throw Error("bounds: W_in and W_out must have N = " + std::to_string(n) +
-                " rows");
+    throw Error("W_in and W_out must have N = " + std::to_string(n) + " rows");
   if (static_cast<Index>(run.steps.size()) != s)
-    throw Error("bounds: one step number per snapshot expected");
+    throw Error("one step number per snapshot expected");
   const double tol = options.rank.tolerance;
 
   BoundsSummary sum;

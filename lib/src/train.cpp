@@ -247,8 +247,8 @@ TrainSummary Train(const TrainOptions& o,
   if (resume != nullptr) {
     state = *resume;
     if (state.x.size() != objective.NumParameters())
-      throw Error("train: the checkpoint holds " +
-                  std::to_string(state.x.size()) + " parameters, expected " +
+      throw Error("the checkpoint holds " + std::to_string(state.x.size()) +
+                  " parameters, expected " +
                   std::to_string(objective.NumParameters()));
   } else {
     state.x = objective.InitialPoint();
