@@ -203,3 +203,11 @@ row "training diverges (SGD at rate 1e6)" train --task flipflop --units 8 --step
 row "warning: counts fitted with mse" fit counts.h5 --rank 1 --max-iters 100 -o o.h5
 row "warning: no /condition and no /inputs" fit good.h5 --rank 1 --max-iters 100 -o o.h5
 row "warning: z-scored data through tanh with an identity readout" fit zscored.h5 --rank 1 --readout identity --max-iters 100 -o o.h5
+# --- consistent command line (threads branch) ---
+printf 'rank = 2\nbogus = 1\n' > bogus.cfg
+printf 'rank\n' > novalue.cfg
+row "config: unknown option" decompose good.h5 --config bogus.cfg -o o.h5
+row "config: option without a value" decompose good.h5 --config novalue.cfg -o o.h5
+row "missing positional input" decompose --rank 2 -o o.h5
+row "--ranks list not increasing" decompose good.h5 --ranks 3,1 -o o.h5
+row "--lr and --learning-rate both" train --task flipflop --lr 0.1 --learning-rate 0.2 -o o.h5

@@ -18,7 +18,7 @@ jobs=${LTR_JOBS:-2}
 
 for tool in clang-14 clang++-14; do
   command -v "$tool" >/dev/null || {
-    echo "fuzz.sh: $tool not found (apt-get install clang-14 libclang-rt-14-dev libomp-14-dev)" >&2
+    echo "fuzz.sh: $tool not found (apt-get install clang-14 libclang-rt-14-dev)" >&2
     exit 2
   }
 done

@@ -1,9 +1,11 @@
 // The ltr binary as users run it: outputs h5py can read, and bad input that
 // gets one clear line, a non-zero exit and no output file.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
+#include "cli.h"
 #include "ltr/diagnostics.h"
 #include "ltr/io.h"
 #include "test_support.h"
@@ -274,4 +276,207 @@ TEST_CASE("decompose handles the real BCI recording's spike counts",
   CHECK(error < 0.8);
   CHECK(io::ReadStringAttribute(out, "/cp/factors/1", "axes") ==
         "unit,component");
+}
+
+// --- one command line across commands -------------------------------------
+
+TEST_CASE("train and fit take --lr for --learning-rate", "[cli][options]") {
+  test::ScratchDir dir;
+  const std::string train =
+      "train --task flipflop --units 6 --steps 2 --batch 2 --record-every 1 ";
+  for (const std::string flag : {"--lr", "--learning-rate"}) {
+    const std::string out = dir / ("t" + flag + ".h5");
+    const auto r = test::RunLtr(train + flag + " 0.0125 -o " + out);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(io::ReadDoubleAttribute(out, "/config", "learning_rate") == 0.0125);
+  }
+  // The alias works in a config file too.
+  const std::string cfg = dir / "lr.cfg";
+  std::ofstream(cfg) << "lr = 0.0125\n";
+  const std::string from_file = dir / "cfg.h5";
+  REQUIRE(
+      test::RunLtr(train + "--config " + cfg + " -o " + from_file).exit_code ==
+      0);
+  CHECK(io::ReadDoubleAttribute(from_file, "/config", "learning_rate") ==
+        0.0125);
+  const auto both = test::RunLtr(train + "--lr 0.1 --learning-rate 0.2 -o " +
+                                 (dir / "both.h5"));
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.err,
+             Contains("give --learning-rate or its alias --lr, not both"));
+
+  const std::string data = dir / "rec.h5";
+  REQUIRE(test::RunLtr("synth --trials 9 --time-bins 6 --neurons 5 -o " + data)
+              .exit_code == 0);
+  const std::string fit = "fit " + data +
+                          " --model ltr --rank 1 --optimizer adam "
+                          "--max-iters 5 --threads 1 ";
+  REQUIRE(test::RunLtr(fit + "--lr 0.05 -o " + (dir / "a.h5")).exit_code == 0);
+  REQUIRE(test::RunLtr(fit + "--learning-rate 0.05 -o " + (dir / "b.h5"))
+              .exit_code == 0);
+  // Five steps at the default 1e-3 learn too little to beat the neurons'
+  // means: the fit is written, marked, with exit 1 (not a command-line 2).
+  const auto slow = test::RunLtr(fit + "-o " + (dir / "c.h5"));
+  CHECK_THAT(slow.err, Contains("no better than predicting each neuron"));
+  REQUIRE(slow.exit_code == 1);
+  const Vector a = io::ReadVector(dir / "a.h5", "/fit/loss");
+  CHECK(a == io::ReadVector(dir / "b.h5", "/fit/loss"));
+  CHECK(a != io::ReadVector(dir / "c.h5", "/fit/loss"));  // default 1e-3
+}
+
+TEST_CASE("decompose and plot take --ranks as a list", "[cli][options]") {
+  test::ScratchDir dir;
+  const std::string data = dir / "tca.h5", ens = dir / "ens.h5";
+  REQUIRE(
+      test::RunLtr("synth --trials 20 --time-bins 10 --neurons 8 -o " + data)
+          .exit_code == 0);
+  auto r =
+      test::RunLtr("decompose " + data +
+                   " --ranks 1,3 --restarts 2 --cv --max-iters 20 -o " + ens);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(io::ReadIntVector(ens, "/ensemble/ranks") ==
+        std::vector<std::int64_t>{1, 3});
+  CHECK(io::ReadIntVector(ens, "/crossval/ranks") ==
+        std::vector<std::int64_t>{1, 3});
+  CHECK(io::ReadMatrix(ens, "/ensemble/relative_error").rows() == 2);
+  CHECK(io::HasDataset(ens, "/ensemble/rank_3/run_1/weights"));
+  // A range gives the resume key (and seeds) it always did.
+  const std::string range = dir / "range.h5";
+  REQUIRE(test::RunLtr("decompose " + data +
+                       " --ranks 1:2 --restarts 1 --max-iters 5 -o " + range)
+              .exit_code == 0);
+  CHECK_THAT(io::ReadStringAttribute(range, "/", "resume_key"),
+             Contains(" ranks=1:2 "));
+  CHECK_THAT(io::ReadStringAttribute(ens, "/", "resume_key"),
+             Contains(" ranks=1,3 "));
+  r = test::RunLtr("decompose " + data + " --ranks 3,1 -o " + (dir / "x.h5"));
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("increasing"));
+  r = test::RunLtr("decompose " + data + " --ranks 4:2 -o " + (dir / "x.h5"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err ==
+        "ltr decompose: option --ranks: the rank range 4:2 is empty\n");
+  r = test::RunLtr("plot " + ens + " --ranks 1,x -o " + (dir / "figs"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err ==
+        "ltr plot: option --ranks: 'x' is not a whole number\n");  // one --
+}
+
+TEST_CASE("config files take bare switches and errors name the file and line",
+          "[cli][options]") {
+  test::ScratchDir dir;
+  const std::string data = dir / "tca.h5", out = dir / "out.h5";
+  REQUIRE(
+      test::RunLtr("synth --trials 20 --time-bins 10 --neurons 8 -o " + data)
+          .exit_code == 0);
+  const std::string cfg = dir / "run.cfg";
+  std::ofstream(cfg) << "# a sweep\nranks = 1:2\nrestarts = 1  # one each\n"
+                        "cv\nno-corcondia = true\nmax-iters = 5\n";
+  auto r =
+      test::RunLtr("decompose " + data + " --config " + cfg + " -o " + out);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(io::HasDataset(out, "/crossval/test_error"));
+  CHECK(std::isnan(io::ReadMatrix(out, "/ensemble/corcondia")(0, 0)));
+  // The command line wins over the file.
+  r = test::RunLtr("decompose " + data + " --config " + cfg +
+                   " --restarts 2 -o " + (dir / "two.h5"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(io::ReadMatrix(dir / "two.h5", "/ensemble/relative_error").cols() == 2);
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"rank = 2\nbogus = 1\n", "bad.cfg:2: unrecognised option 'bogus'"},
+      {"\n\nrank\n", "bad.cfg:3: option 'rank' needs a value (rank = VALUE)"},
+      {"rank = two\n", "bad.cfg:1: "},
+      {"rank = 2\nrank = 3\n", "bad.cfg:2: option 'rank' is given a second"},
+      {"rank = 2\ncv = maybe\n", "bad.cfg:2: switch 'cv' takes no value"},
+  };
+  for (const auto& [text, message] : bad) {
+    const std::string file = dir / "bad.cfg";
+    std::ofstream(file) << text;
+    r = test::RunLtr("decompose " + data + " --config " + file + " -o " + out +
+                     "2");
+    INFO(text << "\n" << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(test::CountLines(r.err) == 1);
+    CHECK_THAT(r.err, Contains("ltr decompose: " + dir.path() + "/" + message));
+  }
+}
+
+TEST_CASE("help shows defaults as typed and one --threads default",
+          "[cli][options]") {
+  const auto decompose = test::RunLtr("decompose --help");
+  CHECK_THAT(decompose.out, Contains("--test-fraction arg (=0.1)"));
+  CHECK_THAT(decompose.out, Contains("--tol arg (=1e-06)"));
+  CHECK(decompose.out.find("0.1000000") == std::string::npos);
+  for (const char* cmd : {"decompose",
+                          "fit",
+                          "train",
+                          "analyze",
+                          "plot",
+                          "bounds",
+                          "theory linear",
+                          "pipeline"}) {
+    const auto r = test::RunLtr(std::string(cmd) + " --help");
+    INFO(cmd);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Contains("--threads arg (=0)"));
+    CHECK_THAT(r.out, Contains("0 = every core"));
+    CHECK(r.out.find("00000000") == std::string::npos);
+  }
+  // 0 = every core this process may use: what train records.
+  test::ScratchDir dir;
+  const std::string out = dir / "t.h5";
+  REQUIRE(test::RunLtr("train --task flipflop --units 6 --steps 2 --batch 4 "
+                       "--record-every 1 -o " +
+                       out)
+              .exit_code == 0);
+  CHECK(io::ReadDoubleAttribute(out, "/config", "threads") ==
+        cli::ResolveThreads(0));
+  CHECK(cli::ResolveThreads(0) >= 1);
+  CHECK(cli::ResolveThreads(3) == 3);
+}
+
+TEST_CASE("a missing input is named and errors carry one command prefix",
+          "[cli][options]") {
+  test::ScratchDir dir;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"decompose --rank 2 -o " + (dir / "o.h5"),
+       "ltr decompose: give INPUT.h5"},
+      {"analyze -o " + (dir / "o.h5"), "ltr analyze: give TRAJ.h5"},
+      {"plot -o " + dir.path(), "ltr plot: give FILE.h5"},
+      {"info", "ltr info: give FILE.h5"},
+      {"simulate -o " + (dir / "o.h5"), "ltr simulate: give MODEL.h5"},
+      {"fit --rank 1 -o " + (dir / "o.h5"),
+       "ltr fit: give the recording DATA.h5"},
+      {"pipeline -o " + (dir / "p"),
+       "ltr pipeline: give the recording LEARNING.h5"},
+      {"bounds", "ltr bounds: give a trajectory file TRAJ.h5 or --sweep"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = test::RunLtr(args);
+    INFO(args << "\n" << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(message));
+    CHECK(r.err.find("is required") == std::string::npos);
+  }
+  // Option errors: the command's prefix and the problem, nothing between.
+  auto r = test::RunLtr("train --task flipflop --units 0 -o " + (dir / "t.h5"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("ltr train: units must be >= 1", 0) == 0);
+  r = test::RunLtr("analyze x.h5 --test-batch 0 -o " + (dir / "a.h5"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("option error") == std::string::npos);
+  CHECK(r.err.find("analyze options") == std::string::npos);
+  CHECK(r.err.rfind("ltr analyze: ", 0) == 0);
+  // The library no longer names its function in front of the problem.
+  const std::string teacher = dir / "teacher.h5";
+  REQUIRE(
+      test::RunLtr("synth --kind ltr-teacher --units 6 --rank 1 -o " + teacher)
+          .exit_code == 0);
+  r = test::RunLtr("simulate " + teacher + " -o " + (dir / "s.h5"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "ltr simulate: give the number of time bins\n");
 }

@@ -39,7 +39,7 @@ int RunAnalyze(int argc, char** argv) {
     ("cp-restarts", po::value<int>()->default_value(1), "CP fits per rank")
     ("seed", po::value<std::uint64_t>()->default_value(12345),
      "seed of the test batch, the W0 permutation and the CP starts")
-    ("threads", po::value<int>()->default_value(1), "threads (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
     ("output,o", po::value<std::string>()->required(), "analysis file");
   // clang-format on
   po::positional_options_description positional;
@@ -57,7 +57,7 @@ int RunAnalyze(int argc, char** argv) {
   o.seed = vm["seed"].as<std::uint64_t>();
   o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
   std::string error;
-  if (!o.IsValid(&error)) throw Error("option error: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
 
   const std::string input = vm["input"].as<std::string>();
   io::CheckReadable(input);

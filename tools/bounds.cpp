@@ -46,7 +46,7 @@ int RunBounds(int argc, char** argv) {
     ("batch", po::value<int>()->default_value(4), "sweep: trials")
     ("verbose", po::bool_switch(), "sweep: one block per case, not a line")
     ("seed", po::value<std::uint64_t>()->default_value(0), "seed")
-    ("threads", po::value<int>()->default_value(1), "threads (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
     ("output,o", po::value<std::string>(), "output HDF5 file (optional)");
   // clang-format on
   po::positional_options_description positional;
@@ -56,7 +56,7 @@ int RunBounds(int argc, char** argv) {
 
   const bool sweep = vm["sweep"].as<bool>();
   if (sweep == (vm.count("input") > 0))
-    throw Error("give a trajectory file or --sweep (one of them)");
+    throw po::error("give a trajectory file TRAJ.h5 or --sweep (one of them)");
   cli::RejectUnless(vm,
                     {"units", "steps", "horizon", "batch", "verbose"},
                     sweep,
@@ -75,7 +75,7 @@ int RunBounds(int argc, char** argv) {
   b.cp.seed = vm["seed"].as<std::uint64_t>();
   b.cp.num_threads = b.rank.num_threads;
   std::string error;
-  if (!b.IsValid(&error)) throw Error("option error: " + error);
+  if (!b.IsValid(&error)) throw Error(error);
 
   std::unique_ptr<io::OutputFile> out;
   std::vector<BoundsSummary> cases;
@@ -88,7 +88,7 @@ int RunBounds(int argc, char** argv) {
     s.seed = vm["seed"].as<std::uint64_t>();
     s.bounds = b;
     s.num_threads = b.rank.num_threads;
-    if (!s.IsValid(&error)) throw Error("option error: " + error);
+    if (!s.IsValid(&error)) throw Error(error);
     if (vm.count("output"))
       out = std::make_unique<io::OutputFile>(vm["output"].as<std::string>(),
                                              cli::CommandLine(argc, argv));

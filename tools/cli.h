@@ -5,7 +5,6 @@
 
 #include <boost/program_options.hpp>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace ltr::cli {
@@ -13,9 +12,12 @@ namespace ltr::cli {
 namespace po = boost::program_options;
 
 // Parses argv (argv[0] is the subcommand's name) into *vm, adding --help and
-// --config FILE (a file of `option = value` lines; the command line wins).
-// Returns false, having printed the usage, when --help was given. Throws
-// po::error or ltr::Error on bad options.
+// --config FILE (lines `option = value` or a bare `switch`; the command line
+// wins; errors name FILE:LINE). An alias (--lr) is stored under its option's
+// name (learning-rate). A required positional input that is missing is
+// reported with the name the usage gives it ("give INPUT.h5"). Returns
+// false, having printed the usage, when --help was given. Throws po::error
+// or ltr::Error on bad options.
 bool Parse(int argc,
            char** argv,
            const std::string& usage,
@@ -23,19 +25,26 @@ bool Parse(int argc,
            const po::positional_options_description& positional,
            po::variables_map* vm);
 
+// The option an alias stands for ("lr" -> "learning-rate"); other names
+// are returned as they are.
+std::string OptionName(const std::string& name);
+
 // The command line as typed, for the `command` attribute of outputs.
 std::string CommandLine(int argc, char** argv);
 
 // "0,2" -> {0, 2}. Throws ltr::Error naming `option` on malformed input.
 std::vector<int> ParseIntList(const std::string& text,
                               const std::string& option);
-// "3:8" -> {3, 8}; "5" -> {5, 5}.
-std::pair<int, int> ParseRange(const std::string& text,
-                               const std::string& option);
-// "2:5" -> {2, 3, 4, 5}; "1,2,4" -> {1, 2, 4}.
+// "2:5" -> {2, 3, 4, 5}; "1,2,4" -> {1, 2, 4}; "3" -> {3}.
 std::vector<int> ParseRanks(const std::string& text, const std::string& option);
 
-// 0 means every core of the machine; a negative count throws ltr::Error.
+// The help text of every command's --threads (default 0).
+constexpr const char* kThreadsHelp =
+    "threads (0 = every core this process may use); the same count gives "
+    "the same bits";
+
+// 0 means every core this process may run on (its CPU affinity); a negative
+// count throws ltr::Error.
 int ResolveThreads(int threads);
 
 // True when `option` was given (on the command line or in --config), not

@@ -19,7 +19,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ltr decompose INPUT.h5 [--dataset /activity] [--method M]\n"
-    "                     (--rank R | --ranks A:B [--restarts K] [--cv])\n"
+    "                     (--rank R | --ranks A:B|1,3,5 [--restarts K] "
+    "[--cv])\n"
     "                     [--mask PATH] [-o OUT.h5] ...\n\n"
     "Decomposes a dense 3-way dataset. With --rank, one fit is written to "
     "/cp (or\n/tucker); with --ranks, an ensemble of fits over ranks x "
@@ -99,7 +100,7 @@ int RunStreamed(const cli::po::variables_map& vm,
                 const std::string& dataset,
                 const std::string& output,
                 const std::string& command) {
-  if (opt.method != DecompositionMethod::kCpAls || opt.max_rank > 0 ||
+  if (opt.method != DecompositionMethod::kCpAls || opt.IsSweep() ||
       opt.cross_validate || vm.count("mask") || opt.nan_as_missing ||
       vm["resume"].as<bool>())
     throw Error(
@@ -208,7 +209,7 @@ int RunDecompose(int argc, char** argv) {
      "cp-als | cp-opt | ncp-hals | tucker-hosvd | tucker-hooi")
     ("rank", po::value<int>(), "CP rank R of a single fit")
     ("ranks", po::value<std::string>(),
-     "rank sweep A:B (ensemble of CP fits for every rank in [A, B])")
+     "rank sweep A:B or a list 1,3,5 (an ensemble of CP fits per rank)")
     ("restarts", po::value<int>()->default_value(3),
      "fits per rank in a sweep, from different random starts")
     ("cv", po::bool_switch(),
@@ -237,8 +238,7 @@ int RunDecompose(int argc, char** argv) {
     ("no-corcondia", po::bool_switch(), "skip CORCONDIA in a sweep")
     ("seed", po::value<std::uint64_t>()->default_value(0),
      "seed of every random draw: same seed, same result")
-    ("threads", po::value<int>()->default_value(0),
-     "threads (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
     ("progress", po::bool_switch(),
      "print a line to stderr as each fit of a sweep finishes")
     ("resume", po::bool_switch(),
@@ -286,11 +286,8 @@ int RunDecompose(int argc, char** argv) {
     throw Error("give either --rank or --ranks, not both");
   RejectIgnoredOptions(vm, opt.method);
   if (vm.count("rank")) opt.cp.rank = vm["rank"].as<int>();
-  if (vm.count("ranks")) {
-    const auto range = cli::ParseRange(vm["ranks"].as<std::string>(), "ranks");
-    opt.min_rank = range.first;
-    opt.max_rank = range.second;
-  }
+  if (vm.count("ranks"))
+    opt.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
   if (!is_tucker && !vm.count("rank") && !vm.count("ranks"))
     throw Error("give a CP rank with --rank R or a sweep with --ranks A:B");
   if (vm.count("tucker-ranks")) {
@@ -309,7 +306,7 @@ int RunDecompose(int argc, char** argv) {
   }
 
   const bool resume = vm["resume"].as<bool>();
-  if (resume && opt.max_rank <= 0)
+  if (resume && !opt.IsSweep())
     throw Error("--resume continues a rank sweep (--ranks A:B)");
 
   const std::string input = vm["input"].as<std::string>();
@@ -373,7 +370,7 @@ int RunDecompose(int argc, char** argv) {
   WriteDecomposition(opt, result, axes, &out);
   out.SetAttribute("/", "input", input);
   out.SetAttribute("/", "dataset", dataset);
-  if (opt.max_rank > 0) out.SetAttribute("/", "resume_key", key);
+  if (opt.IsSweep()) out.SetAttribute("/", "resume_key", key);
   const std::string failure = result.Failure();
   if (!failure.empty()) out.SetAttribute("/", "failure", failure);
   out.Commit();

@@ -190,6 +190,7 @@ cli::po::options_description FitOptionsDescription() {
      "maximum iterations per fit")
     ("learning-rate", po::value<double>()->default_value(d.learning_rate),
      "adam: initial learning rate")
+    ("lr", po::value<double>(), "same as --learning-rate")
     ("lr-decay", po::value<double>()->default_value(d.learning_rate_decay),
      "adam: final learning rate / initial, reached along a half cosine at "
      "--max-iters (1 = constant)")
@@ -220,7 +221,7 @@ cli::po::options_description FitOptionsDescription() {
      "start from the model in this file (a checkpoint, an earlier fit)")
     ("seed", po::value<std::uint64_t>()->default_value(0),
      "seed of the initialisation")
-    ("threads", po::value<int>()->default_value(0), "threads (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
     ("resume", po::bool_switch(),
      "continue the interrupted fit in the output file from its checkpoint")
     ("output,o", po::value<std::string>()->required(), "output HDF5 file");
@@ -297,7 +298,7 @@ int FitWith(int argc,
             char** argv,
             const cli::po::variables_map& vm,
             const ResumeState* resume) {
-  if (!vm.count("input")) throw Error("give the recording DATA.h5");
+  if (!vm.count("input")) throw cli::po::error("give the recording DATA.h5");
   FitOptions o;
   o.kind = ParseWeightKind(vm["model"].as<std::string>());
   o.units = vm["units"].as<int>();
@@ -355,14 +356,7 @@ int FitWith(int argc,
   RankSweepOptions sweep;
   const bool is_sweep = vm.count("ranks") > 0;
   if (is_sweep) {
-    const std::string text = vm["ranks"].as<std::string>();
-    if (text.find(':') != std::string::npos) {
-      const auto range = cli::ParseRange(text, "ranks");
-      for (int r = range.first; r <= range.second; ++r)
-        sweep.ranks.push_back(r);
-    } else {
-      sweep.ranks = cli::ParseIntList(text, "ranks");
-    }
+    sweep.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
     sweep.seeds = vm["seeds"].as<int>();
     if (resume != nullptr)
       throw Error("a rank sweep cannot be resumed; run it again");
@@ -493,7 +487,7 @@ int ResumeFit(int argc, char** argv, const cli::po::variables_map& vm) {
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) != "--resume") words.push_back(argv[i]);
   for (const po::option& option : old_options.options) {
-    const std::string& key = option.string_key;
+    const std::string key = cli::OptionName(option.string_key);
     // --init (the checkpoint, added below) replaces the recorded start.
     if (key == "init" || key == "resume" || key == "start") continue;
     if (vm.count(key) && !vm[key].defaulted()) continue;

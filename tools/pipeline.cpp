@@ -68,7 +68,7 @@ int RunPipeline(int argc, char** argv) {
      "fit progress on stderr every K iterations (0 = off)")
     ("seed", po::value<std::uint64_t>()->default_value(d.seed),
      "seed of every fit and decomposition")
-    ("threads", po::value<int>()->default_value(0), "threads (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
     ("resume", po::bool_switch(),
      "reuse the fit and CP files of an interrupted run in DIR made with the "
      "same options")
@@ -79,7 +79,7 @@ int RunPipeline(int argc, char** argv) {
   positional.add("input", 1);
   po::variables_map vm;
   if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
-  if (!vm.count("input")) throw Error("give the recording LEARNING.h5");
+  if (!vm.count("input")) throw po::error("give the recording LEARNING.h5");
 
   PipelineOptions o;
   o.input = vm["input"].as<std::string>();

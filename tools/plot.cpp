@@ -45,7 +45,8 @@ int RunPlot(int argc, char** argv) {
     ("format", po::value<std::string>()->default_value("png,svg"),
      "png, svg or png,svg")
     ("ranks", po::value<std::string>(),
-     "ensemble ranks to draw factor grids for, e.g. 3 or 2,3 (default all)")
+     "ensemble ranks to draw factor grids for: 3, a list 2,3 or A:B "
+     "(default all)")
     ("max-components", po::value<int>()->default_value(10),
      "at most this many components per factor grid")
     ("max-sv", po::value<int>()->default_value(10),
@@ -54,7 +55,7 @@ int RunPlot(int argc, char** argv) {
      "prepended to every file name")
     ("gnuplot", po::value<std::string>()->default_value("gnuplot"),
      "gnuplot executable")
-    ("threads", po::value<int>()->default_value(1), "threads (0 = all cores)");
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp);
   // clang-format on
   po::positional_options_description positional;
   positional.add("input", 1);
@@ -71,14 +72,14 @@ int RunPlot(int argc, char** argv) {
   o.png = format.find("png") != std::string::npos;
   o.svg = format.find("svg") != std::string::npos;
   if (vm.count("ranks"))
-    o.ranks = cli::ParseIntList(vm["ranks"].as<std::string>(), "--ranks");
+    o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
   o.max_components = vm["max-components"].as<int>();
   o.max_singular_values = vm["max-sv"].as<int>();
   o.prefix = vm["prefix"].as<std::string>();
   o.gnuplot = vm["gnuplot"].as<std::string>();
   o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
   std::string error;
-  if (!o.IsValid(&error)) throw Error("option error: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
 
   const std::vector<Figure> figures =
       PlotFile(o, vm["input"].as<std::string>());

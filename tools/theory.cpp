@@ -86,7 +86,7 @@ int RunTheoryLinear(int argc, char** argv) {
     ("antithetic", po::bool_switch(),
      "also run every network with -m (cancels the random initial output)")
     ("seed", po::value<std::uint64_t>()->default_value(0), "seed")
-    ("threads", po::value<int>()->default_value(1), "threads (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
     ("output,o", po::value<std::string>(), "output HDF5 file (optional)");
   // clang-format on
   po::positional_options_description positional;
@@ -105,7 +105,7 @@ int RunTheoryLinear(int argc, char** argv) {
   o.seed = vm["seed"].as<std::uint64_t>();
   o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
   std::string error;
-  if (!o.IsValid(&error)) throw Error("option error: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
 
   std::unique_ptr<io::OutputFile> out;
   if (vm.count("output")) {

@@ -13,9 +13,10 @@ namespace ltr {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ltr train --task T [--units N] [--g G] [--optimizer O] [--lr X]\n"
-    "                 [--steps K] [--batch B] [--record-every k]\n"
-    "                 [--train in,rec,out] [--seed S] -o TRAJ.h5\n"
+    "usage: ltr train --task T [--units N] [--g G] [--optimizer O]\n"
+    "                 [--learning-rate X] [--steps K] [--batch B]\n"
+    "                 [--record-every k] [--train in,rec,out] [--seed S]\n"
+    "                 -o TRAJ.h5\n"
     "       ltr train --resume -o TRAJ.h5\n"
     "       ltr train --task reach --protocol adaptation ... -o TRAJ.h5\n\n"
     "Trains W = W0 + dW (W0 = g J fixed) with S20's initialisation on fresh\n"
@@ -103,8 +104,9 @@ int RunTrain(int argc, char** argv) {
     ("alpha", po::value<double>()->default_value(0.5), "dt / tau")
     ("optimizer", po::value<std::string>()->default_value("adam"),
      "sgd | momentum | adam")
-    ("lr", po::value<double>()->default_value(0.0),
+    ("learning-rate", po::value<double>()->default_value(0.0),
      "learning rate (0 = S20's 0.05 / N)")
+    ("lr", po::value<double>(), "same as --learning-rate")
     ("momentum", po::value<double>()->default_value(0.9),
      "momentum coefficient (--optimizer momentum)")
     ("steps", po::value<int>()->default_value(1000),
@@ -138,8 +140,7 @@ int RunTrain(int argc, char** argv) {
      "adaptation: learn only W during the protocol (W_in, W_out fixed)")
     ("seed", po::value<std::uint64_t>()->default_value(0),
      "seed: same seed, same trajectory")
-    ("threads", po::value<int>()->default_value(1),
-     "threads over the trials of a batch (0 = all cores)")
+    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
     ("resume", po::bool_switch(),
      "continue the interrupted run in TRAJ.h5 (options are read from it)")
     ("stop-after-steps", po::value<int>()->default_value(0),
@@ -188,7 +189,7 @@ int RunTrain(int argc, char** argv) {
   o.nonlinearity = ParseNonlinearity(vm["nonlinearity"].as<std::string>());
   o.alpha = vm["alpha"].as<double>();
   o.optimizer = ParseOptimizer(vm["optimizer"].as<std::string>());
-  o.learning_rate = vm["lr"].as<double>();
+  o.learning_rate = vm["learning-rate"].as<double>();
   o.momentum = vm["momentum"].as<double>();
   o.steps = vm["steps"].as<int>();
   o.batch = vm["batch"].as<int>();
@@ -198,7 +199,7 @@ int RunTrain(int argc, char** argv) {
   o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
   o.stop_after_steps = vm["stop-after-steps"].as<int>();
   std::string error;
-  if (!o.IsValid(&error)) throw Error("option error: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
 
   const std::string protocol = vm["protocol"].as<std::string>();
   if (protocol == "adaptation") {
@@ -210,7 +211,7 @@ int RunTrain(int argc, char** argv) {
     a.learning_rate = vm["adapt-lr"].as<double>();
     a.clip_norm = vm["adapt-clip"].as<double>();
     a.recurrent_only = vm["adapt-recurrent-only"].as<bool>();
-    if (!a.IsValid(&error)) throw Error("option error: " + error);
+    if (!a.IsValid(&error)) throw Error(error);
     const AdaptationSummary s = RunAdaptationToFile(o, a, output, command);
     std::cout << s.BriefReport() << "\nwrote " << output << "\n";
     if (InterruptRequested()) return Interrupted(output, false);

@@ -58,7 +58,7 @@ TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
                                      const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
-  if (!options.IsValid(&error)) throw Error("analyze options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   io::CheckReadable(path);
   if (!io::HasDataset(path, "/weights"))
     throw Error("no dataset '/weights' in '" + path +

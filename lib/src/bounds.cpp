@@ -89,19 +89,18 @@ std::string BoundsSummary::BriefReport() const {
 BoundsSummary EvaluateBounds(const BoundsOptions& options,
                              const LearningRun& run) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("bounds options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   const auto start = std::chrono::steady_clock::now();
   const Tensor3& w = run.weights;
   const Index s = w.dim(0);
   const Index n = w.dim(1);
   if (s < 2 || w.dim(2) != n)
-    throw Error("bounds: weights must be (snapshots >= 2, N, N), got " +
+    throw Error("weights must be (snapshots >= 2, N, N), got " +
                 DimsToString(w.dims()));
   if (run.w_in.rows() != n || run.w_out.rows() != n)
-    throw Error("bounds: W_in and W_out must have N = " + std::to_string(n) +
-                " rows");
+    throw Error("W_in and W_out must have N = " + std::to_string(n) + " rows");
   if (static_cast<Index>(run.steps.size()) != s)
-    throw Error("bounds: one step number per snapshot expected");
+    throw Error("one step number per snapshot expected");
   const double tol = options.rank.tolerance;
 
   BoundsSummary sum;
@@ -489,7 +488,7 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
 
 std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& o) {
   std::string error;
-  if (!o.IsValid(&error)) throw Error("bounds sweep options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   std::vector<BoundsSummary> out;
   Rng rng(o.seed);
   for (const auto& d : o.dims)

@@ -120,8 +120,16 @@ DecompositionMethod ParseMethod(const std::string& name) {
               "tucker-hooi");
 }
 
+std::vector<int> DecomposeOptions::SweepRanks() const {
+  if (!ranks.empty()) return ranks;
+  std::vector<int> range;
+  if (max_rank > 0)
+    for (int r = min_rank; r <= max_rank; ++r) range.push_back(r);
+  return range;
+}
+
 bool DecomposeOptions::IsValid(const Dims& dims, std::string* error) const {
-  const bool sweep = max_rank > 0;
+  const bool sweep = max_rank > 0 || !ranks.empty();
   if (!IsCp(method)) {
     if (sweep || cross_validate) {
       *error = "rank sweeps and cross-validation are for CP methods; give " +
@@ -134,16 +142,26 @@ bool DecomposeOptions::IsValid(const Dims& dims, std::string* error) const {
                    : TuckerMethod::kHosvd;
     return t.IsValid(dims, error);
   }
-  if (sweep) {
+  if (!ranks.empty()) {
+    for (size_t i = 0; i < ranks.size(); ++i)
+      if (ranks[i] < 1 || (i > 0 && ranks[i] <= ranks[i - 1])) {
+        *error = "the ranks of a sweep must be >= 1 and increasing";
+        return false;
+      }
+    if (max_rank > 0) {
+      *error = "give the sweep's ranks as a list or as min/max, not both";
+      return false;
+    }
+  } else if (sweep) {
     if (min_rank < 1 || min_rank > max_rank) {
       *error = "rank range " + std::to_string(min_rank) + ":" +
                std::to_string(max_rank) + " must satisfy 1 <= A <= B";
       return false;
     }
-    if (restarts < 1) {
-      *error = "restarts must be >= 1";
-      return false;
-    }
+  }
+  if (sweep && restarts < 1) {
+    *error = "restarts must be >= 1";
+    return false;
   }
   if (cross_validate && !(test_fraction > 0 && test_fraction <= 0.9)) {
     *error = "test fraction must be in (0, 0.9]";
@@ -151,7 +169,7 @@ bool DecomposeOptions::IsValid(const Dims& dims, std::string* error) const {
   }
   CpOptions c = cp;
   c.method = ToCpMethod(method);
-  if (sweep) c.rank = max_rank;
+  if (sweep) c.rank = SweepRanks().back();
   return c.IsValid(dims, error);
 }
 
@@ -192,13 +210,13 @@ DecomposeResult Decompose(const DecomposeOptions& options,
 
   CpOptions cp = options.cp;
   cp.method = ToCpMethod(options.method);
-  if (options.max_rank <= 0) {
+  const std::vector<int> sweep = options.SweepRanks();
+  if (sweep.empty()) {
     result.cp = Cp(cp, data, m);
   } else {
     EnsembleOptions e;
     e.cp = cp;
-    e.min_rank = options.min_rank;
-    e.max_rank = options.max_rank;
+    e.ranks = sweep;
     e.restarts = options.restarts;
     e.compute_corcondia = options.corcondia;
     e.progress = options.progress;
@@ -211,12 +229,7 @@ DecomposeResult Decompose(const DecomposeOptions& options,
     cv.restarts = options.restarts;
     cv.test_fraction = options.test_fraction;
     cv.progress = options.progress;
-    if (options.max_rank > 0) {
-      for (int r = options.min_rank; r <= options.max_rank; ++r)
-        cv.ranks.push_back(r);
-    } else {
-      cv.ranks = {cp.rank};
-    }
+    cv.ranks = sweep.empty() ? std::vector<int>{cp.rank} : sweep;
     result.cross_validation = CrossValidate(cv,
                                             data,
                                             m,
@@ -279,6 +292,22 @@ std::string DecomposeResult::Failure() const {
   return why;
 }
 
+namespace {
+
+// "A:B" for consecutive ranks (as keys were written before lists existed),
+// else "1,3,5"; "0:0" for no sweep.
+std::string RanksKey(const std::vector<int>& ranks) {
+  if (ranks.empty()) return "0:0";
+  if (ranks.back() - ranks.front() + 1 == static_cast<int>(ranks.size()))
+    return std::to_string(ranks.front()) + ":" + std::to_string(ranks.back());
+  std::string key;
+  for (size_t i = 0; i < ranks.size(); ++i)
+    key += (i ? "," : "") + std::to_string(ranks[i]);
+  return key;
+}
+
+}  // namespace
+
 std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {
   std::ostringstream key;
   key << std::setprecision(17) << "method=" << MethodName(options.method)
@@ -289,7 +318,7 @@ std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {
       << " nonneg=";
   for (int mode : options.cp.nonnegative_modes) key << mode << ";";
   key << " seed=" << options.cp.seed << " rank=" << options.cp.rank
-      << " ranks=" << options.min_rank << ":" << options.max_rank
+      << " ranks=" << RanksKey(options.SweepRanks())
       << " restarts=" << options.restarts << " corcondia=" << options.corcondia
       << " cv=" << options.cross_validate
       << " test_fraction=" << options.test_fraction

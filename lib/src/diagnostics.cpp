@@ -268,15 +268,23 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
                             const Mask3* mask,
                             const EnsembleSummary* resume) {
   const auto start = std::chrono::steady_clock::now();
-  if (options.min_rank < 1 || options.max_rank < options.min_rank)
-    throw Error("RunEnsemble: need 1 <= min_rank <= max_rank, got min_rank " +
-                std::to_string(options.min_rank) + " and max_rank " +
-                std::to_string(options.max_rank));
+  std::vector<int> ranks = options.ranks;
+  if (ranks.empty()) {
+    if (options.min_rank < 1 || options.max_rank < options.min_rank)
+      throw Error("RunEnsemble: need 1 <= min_rank <= max_rank, got min_rank " +
+                  std::to_string(options.min_rank) + " and max_rank " +
+                  std::to_string(options.max_rank));
+    for (int r = options.min_rank; r <= options.max_rank; ++r)
+      ranks.push_back(r);
+  }
+  for (size_t i = 0; i < ranks.size(); ++i)
+    if (ranks[i] < 1 || (i > 0 && ranks[i] <= ranks[i - 1]))
+      throw Error("RunEnsemble: ranks must be >= 1 and increasing");
   if (options.restarts < 1)
     throw Error("RunEnsemble: restarts must be >= 1, got " +
                 std::to_string(options.restarts));
   CheckMask(x, mask, "RunEnsemble");
-  for (int rank = options.min_rank; rank <= options.max_rank; ++rank) {
+  for (int rank : ranks) {
     CpOptions cp = options.cp;
     cp.rank = rank;
     std::string error;
@@ -284,12 +292,11 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
       throw Error("RunEnsemble: rank " + std::to_string(rank) + ": " + error);
   }
 
-  const int num_ranks = options.max_rank - options.min_rank + 1;
+  const int num_ranks = static_cast<int>(ranks.size());
   const int restarts = options.restarts;
   const int num_tasks = num_ranks * restarts;
   EnsembleSummary summary;
-  for (int ri = 0; ri < num_ranks; ++ri)
-    summary.ranks.push_back(options.min_rank + ri);
+  summary.ranks = ranks;
   // All seeds first, in rank-major order, so each fit's seed depends only on
   // options.cp.seed and its place in the grid, not on who fits it.
   Rng rng(options.cp.seed);
@@ -314,7 +321,7 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
       num_tasks,
       [&](int i) {
         CpOptions cp = options.cp;
-        cp.rank = options.min_rank + i / restarts;
+        cp.rank = ranks[i / restarts];
         cp.seed = seeds[i];
         const CpSummary fit = Cp(cp, x, mask);
         const double cc = options.compute_corcondia

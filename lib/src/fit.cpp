@@ -69,7 +69,7 @@ Index ResolveConditions(const FitOptions& options, const Recording& r) {
 
 void ValidateData(const FitOptions& options, const Recording& r) {
   r.Validate("recording");
-  if (r.activity.empty()) throw Error("recording: /activity is empty");
+  if (r.activity.empty()) throw Error("/activity is empty");
   const Index units = options.units > 0 ? options.units : r.neurons();
   if (options.readout == ReadoutKind::kIdentity && units != r.neurons())
     throw Error("an identity readout needs units = neurons (" +
@@ -89,18 +89,18 @@ void ValidateData(const FitOptions& options, const Recording& r) {
         if (r.mask && (*r.mask)(k, t, n) == 0) continue;
         const double y = r.activity(k, t, n);
         if (!std::isfinite(y))
-          throw Error("recording: /activity has a non-finite value at trial " +
+          throw Error("/activity has a non-finite value at trial " +
                       std::to_string(k) + ", time " + std::to_string(t) +
                       ", neuron " + std::to_string(n) +
                       " that is observed (mark it 0 in /mask)");
         if (options.loss.loss == RnnLoss::kPoisson && y < 0)
-          throw Error("recording: the poisson loss needs counts >= 0, found " +
+          throw Error("the poisson loss needs counts >= 0, found " +
                       std::to_string(y) + " at trial " + std::to_string(k));
       }
   if (!r.inputs.empty() && !AllFinite(r.inputs))
-    throw Error("recording: /inputs has a non-finite value");
+    throw Error("/inputs has a non-finite value");
   if (r.steps() < 2)
-    throw Error("recording: at least 2 time bins are needed to fit dynamics");
+    throw Error("at least 2 time bins are needed to fit dynamics");
 }
 
 // Everything a fit needs, built once.
@@ -684,7 +684,7 @@ bool FitOptions::IsValid(std::string* error) const {
 
 FitSummary FitRnn(const FitOptions& options, const Recording& recording) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("fit options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   const Clock::time_point start = Clock::now();
   const Problem problem = BuildProblem(options, recording);
   if (options.progress_every > 0 && problem.init.seconds > 0) {
@@ -987,7 +987,7 @@ bool RankSweepOptions::IsValid(std::string* error) const {
 RankSweepSummary SweepRanks(const RankSweepOptions& options,
                             const Recording& recording) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("rank sweep options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   const Clock::time_point start = Clock::now();
   RankSweepSummary out;
   out.ranks = options.ranks;

@@ -714,7 +714,7 @@ bool PipelineRun::WriteSummaryAndReport(Clock::time_point start) {
 PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   const Clock::time_point start = Clock::now();
   std::string error;
-  if (!options.IsValid(&error)) throw Error("pipeline options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   io::CheckReadable(options.input);
   RefuseInputInOutputs(options);
   PipelineRun run(options);

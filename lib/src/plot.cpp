@@ -1331,7 +1331,7 @@ std::vector<std::string> DetectPlotKinds(const std::string& path) {
 std::vector<Figure> PlotFile(const PlotOptions& options,
                              const std::string& path) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("plot options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   const std::vector<std::string> kinds = DetectPlotKinds(path);
   if (kinds.empty())
     throw Error(

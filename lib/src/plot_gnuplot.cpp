@@ -101,7 +101,7 @@ std::string GnuplotFigure::AddColumns(const std::vector<Vector>& columns) {
   std::string lines;
   const Index rows = columns.empty() ? 0 : columns[0].size();
   for (const Vector& c : columns)
-    if (c.size() != rows) throw Error("plot: data columns of unequal length");
+    if (c.size() != rows) throw Error("data columns of unequal length");
   for (Index i = 0; i < rows; ++i) {
     for (size_t j = 0; j < columns.size(); ++j)
       lines += (j ? " " : "") + Num(columns[j](i));
@@ -265,7 +265,7 @@ Figure Render(const PlotOptions& options,
   {
     std::ofstream out(script);
     out << figure.Script(outputs);
-    if (!out.flush()) throw Error("plot: cannot write '" + script + "'");
+    if (!out.flush()) throw Error("cannot write '" + script + "'");
   }
   const int status = Run({options.gnuplot, script}, err);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -278,7 +278,7 @@ Figure Render(const PlotOptions& options,
         (fs::path(dir) / (f.name + "." + kind)).string();
     fs::rename(temp, final_path, ec);
     if (ec)
-      throw Error("plot: cannot rename '" + temp + "' to '" + final_path +
+      throw Error("cannot rename '" + temp + "' to '" + final_path +
                   "': " + ec.message());
     (kind == "png" ? f.png : f.svg) = final_path;
   }

@@ -100,7 +100,7 @@ std::string MultilinearRankSummary::BriefReport() const {
 MultilinearRankSummary MultilinearRank(const RankOptions& options,
                                        const Tensor3& x) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("rank options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   MultilinearRankSummary summary;
   summary.tolerance = options.tolerance;
   const bool gram = x.size() > options.max_svd_entries;
@@ -152,7 +152,7 @@ std::string CpRankSummary::BriefReport() const {
 
 CpRankSummary EstimateCpRank(const CpRankOptions& options, const Tensor3& x) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("CP rank options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   const auto start = std::chrono::steady_clock::now();
   CpRankSummary summary;
   auto finish = [&]() {

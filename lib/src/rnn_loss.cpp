@@ -709,7 +709,7 @@ RnnTrialLoss EvaluateTrial(const RnnParameters& parameters,
                            const RnnBlocks& blocks,
                            RnnParameters* gradient) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("RNN loss options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   parameters.Validate();
   ValidateTrial(parameters, trial, 0);
   if (gradient != nullptr) {
@@ -738,7 +738,7 @@ RnnLossSummary EvaluateLoss(const RnnParameters& p,
                             RnnParameters* gradient,
                             const TrialSmoothingPenalty* smoothing) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("RNN loss options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   p.Validate();
   if (trials.empty()) throw Error("RNN loss: the batch has no trials");
   const bool ltr = p.kind == WeightKind::kLowTensorRank;
@@ -855,7 +855,7 @@ RnnObjective::RnnObjective(RnnParameters parameters,
       trials_(trials),
       smoothing_(smoothing) {
   std::string error;
-  if (!options_.IsValid(&error)) throw Error("RNN loss options: " + error);
+  if (!options_.IsValid(&error)) throw Error(error);
   parameters_.Validate();
   num_parameters_ = NumPackedParameters(parameters_, blocks_);
 }

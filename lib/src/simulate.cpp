@@ -36,7 +36,7 @@ Recording SimulateRecording(const FittedModel& model,
                             const SimulateOptions& options,
                             const Recording* inputs) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("simulate: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   const RnnParameters& p = model.parameters;
   p.Validate();
   const bool ltr = p.kind == WeightKind::kLowTensorRank;
@@ -48,30 +48,30 @@ Recording SimulateRecording(const FittedModel& model,
     if (trials == 0) trials = inputs->trials();
     if (steps == 0) steps = inputs->steps();
     if (trials != inputs->trials() || steps != inputs->steps())
-      throw Error("simulate: the input recording has " +
+      throw Error("the input recording has " +
                   std::to_string(inputs->trials()) + " trials x " +
                   std::to_string(inputs->steps()) + " time bins, asked for " +
                   std::to_string(trials) + " x " + std::to_string(steps));
     const Index given = inputs->inputs.empty() ? 0 : inputs->inputs.dim(2);
     if (given != n_in)
-      throw Error("simulate: the input recording has " + std::to_string(given) +
+      throw Error("the input recording has " + std::to_string(given) +
                   " inputs, the model takes " + std::to_string(n_in));
     for (size_t k = 0; k < inputs->condition.size(); ++k)
       if (inputs->condition[k] < 0 ||
           inputs->condition[k] >= p.num_conditions())
-        throw Error("simulate: condition label " +
-                    std::to_string(inputs->condition[k]) + " of trial " +
-                    std::to_string(k) + " is outside the model's " +
+        throw Error("condition label " + std::to_string(inputs->condition[k]) +
+                    " of trial " + std::to_string(k) +
+                    " is outside the model's " +
                     std::to_string(p.num_conditions()) + " conditions");
   } else if (n_in > 0) {
-    throw Error("simulate: the model takes " + std::to_string(n_in) +
+    throw Error("the model takes " + std::to_string(n_in) +
                 " inputs; give a recording with /inputs");
   }
   if (trials == 0 && ltr) trials = p.num_trials();
-  if (trials == 0) throw Error("simulate: give the number of trials");
-  if (steps == 0) throw Error("simulate: give the number of time bins");
+  if (trials == 0) throw Error("give the number of trials");
+  if (steps == 0) throw Error("give the number of time bins");
   if (ltr && trials > p.num_trials())
-    throw Error("simulate: the ltr model has trial factors for " +
+    throw Error("the ltr model has trial factors for " +
                 std::to_string(p.num_trials()) + " trials, asked for " +
                 std::to_string(trials));
 

@@ -285,7 +285,7 @@ TaskShape GetTaskShape(const TaskOptions& o) {
 
 TaskBatch GenerateBatch(const TaskOptions& options, int count, Rng* rng) {
   std::string error;
-  if (!options.IsValid(&error)) throw Error("task options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
   if (count < 1) throw Error("task batch: count must be >= 1");
   const TaskShape shape = GetTaskShape(options);
   TaskBatch batch;

@@ -367,7 +367,7 @@ std::string LinearTheorySummary::FormatTable() const {
 
 LinearTheorySummary RunLinearTheory(const LinearTheoryOptions& o) {
   std::string error;
-  if (!o.IsValid(&error)) throw Error("linear theory options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   const auto start = std::chrono::steady_clock::now();
   struct Job {
     size_t gain;

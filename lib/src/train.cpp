@@ -187,7 +187,7 @@ std::uint64_t StepSeed(std::uint64_t seed, std::int64_t step) {
 
 RnnParameters InitialNetwork(const TrainOptions& o) {
   std::string error;
-  if (!o.IsValid(&error)) throw Error("train options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   const TaskShape shape = GetTaskShape(o.task);
   RnnShape s;
   s.kind = WeightKind::kFull;
@@ -242,7 +242,7 @@ TrainSummary Train(const TrainOptions& o,
                    RnnParameters* final_parameters) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
-  if (!o.IsValid(&error)) throw Error("train options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   const RnnParameters initial = InitialNetwork(o);
   const RnnBlocks blocks = TrainedBlocks(o);
   RnnObjective objective(
@@ -252,8 +252,8 @@ TrainSummary Train(const TrainOptions& o,
   if (resume != nullptr) {
     state = *resume;
     if (state.x.size() != objective.NumParameters())
-      throw Error("train: the checkpoint holds " +
-                  std::to_string(state.x.size()) + " parameters, expected " +
+      throw Error("the checkpoint holds " + std::to_string(state.x.size()) +
+                  " parameters, expected " +
                   std::to_string(objective.NumParameters()));
   } else {
     state.x = objective.InitialPoint();
@@ -437,7 +437,7 @@ TrainSummary TrainToFile(const TrainOptions& o,
                          const std::string& path,
                          const std::string& command) {
   std::string error;
-  if (!o.IsValid(&error)) throw Error("train options: " + error);
+  if (!o.IsValid(&error)) throw Error(error);
   const std::string partial = io::PartialPath(path);
   try {
     io::AppendableFile file(
@@ -573,8 +573,8 @@ AdaptationSummary RunAdaptation(const TrainOptions& options,
                                 const std::string& command) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
-  if (!options.IsValid(&error)) throw Error("train options: " + error);
-  if (!adaptation.IsValid(&error)) throw Error("adaptation options: " + error);
+  if (!options.IsValid(&error)) throw Error(error);
+  if (!adaptation.IsValid(&error)) throw Error(error);
   if (options.task.kind != TaskKind::kReach)
     throw Error("the adaptation protocol needs --task reach");
   // Grown at the partial name, renamed to `path` when the protocol is done.

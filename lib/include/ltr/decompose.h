@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ltr/cp.h"
 #include "ltr/diagnostics.h"
@@ -37,8 +38,10 @@ struct DecomposeOptions {
   // Tucker settings (ranks or error tolerance). tucker.method is set from
   // `method`.
   TuckerOptions tucker;
-  // A rank sweep when max_rank > 0: every CP rank in [min_rank, max_rank],
-  // `restarts` fits each (an ensemble, as TCA's rank plot).
+  // A rank sweep (an ensemble, as TCA's rank plot), `restarts` fits each:
+  // every CP rank in `ranks` (increasing), or, when it is empty and
+  // max_rank > 0, every rank in [min_rank, max_rank].
+  std::vector<int> ranks;
   int min_rank = 0;
   int max_rank = 0;
   int restarts = 1;
@@ -52,6 +55,9 @@ struct DecomposeOptions {
   bool progress = false;
 
   bool IsValid(const Dims& dims, std::string* error) const;
+  // The ranks of the sweep; empty for a single fit.
+  std::vector<int> SweepRanks() const;
+  bool IsSweep() const { return !SweepRanks().empty(); }
 };
 
 // A fit whose relative error is at least this explains nothing (less than

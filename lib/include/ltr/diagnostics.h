@@ -50,6 +50,9 @@ double Corcondia(const Tensor3& x, const Ktensor& model, int num_threads = 1);
 
 struct EnsembleOptions {
   CpOptions cp;  // method, init, iterations...; rank and seed are set per fit
+  // The ranks fitted: `ranks` (increasing) when given, else [min_rank,
+  // max_rank].
+  std::vector<int> ranks;
   int min_rank = 1;
   int max_rank = 1;
   int restarts = 1;
@@ -86,10 +89,10 @@ struct EnsembleSummary {
   std::string BriefReport() const;
 };
 
-// Fits every rank in [min_rank, max_rank] `restarts` times from seeds drawn
-// from options.cp.seed. Fits of a rank are sorted best first. With `resume`
-// (the summary of an interrupted run with the same options), its fits are
-// kept and only the missing ones are fitted: the result is the one an
+// Fits every rank of options (ranks, or [min_rank, max_rank]) `restarts` times
+// from seeds drawn from options.cp.seed. Fits of a rank are sorted best first.
+// With `resume` (the summary of an interrupted run with the same options), its
+// fits are kept and only the missing ones are fitted: the result is the one an
 // uninterrupted run gives. Throws ltr::Error if `resume` has another grid.
 EnsembleSummary RunEnsemble(const EnsembleOptions& options,
                             const Tensor3& x,

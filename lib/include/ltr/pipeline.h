@@ -67,12 +67,12 @@ struct PipelineOptions {
   int compare_rank = 0;
   double stable_similarity = 0.9;
 
-  BoundsOptions bounds;
-  bool plots = true;  // figures and report need gnuplot
+  BoundsOptions bounds;  // its thread counts are replaced by num_threads
+  bool plots = true;     // figures and report need gnuplot
   PlotOptions plot;
 
   std::uint64_t seed = 1;
-  int num_threads = 1;
+  int num_threads = 1;  // every step: fits, CP, bounds, figures
   std::string command;  // recorded in every output
   // Called with a one-line progress message at every step (may be empty).
   std::function<void(const std::string&)> progress;

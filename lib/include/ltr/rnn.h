@@ -275,8 +275,8 @@ struct RnnLossOptions {
   double l2_x0 = 0.0;
   double l2_readout = 0.0;
   double l2_offset = 0.0;
-  // Threads over trials (OpenMP). The result is bit-identical for a given
-  // number of threads; different counts agree to rounding.
+  // Threads over trials (the library's pool). The result is bit-identical for a
+  // given number of threads; different counts agree to rounding.
   int num_threads = 1;
 
   bool IsValid(std::string* error) const;
