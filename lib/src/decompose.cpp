@@ -245,51 +245,57 @@ bool DecomposeResult::complete() const {
          (!cross_validation || cross_validation->complete);
 }
 
+namespace {
+
+std::string TuckerFailure(const TuckerSummary& t) {
+  bool finite = std::isfinite(t.relative_error) && AllFinite(t.model.core);
+  for (int n = 0; n < 3; ++n) finite = finite && t.model.factors[n].allFinite();
+  std::ostringstream out;
+  out << std::setprecision(6);
+  if (!finite)
+    out << "the Tucker fit has non-finite values";
+  else if (t.relative_error >= kZeroModelError)
+    out << "the Tucker fit is no better than the zero model: relative error "
+        << t.relative_error << " >= " << kZeroModelError;
+  return out.str();
+}
+
+std::string CrossValidationFailure(const CrossValidationSummary& cv) {
+  for (Index r = 0; r < cv.restart.rows(); ++r)
+    for (Index k = 0; k < cv.restart.cols(); ++k) {
+      if (cv.restart(r, k) < 0) continue;
+      const double train = cv.train_error(r, k), test = cv.test_error(r, k);
+      std::ostringstream out;
+      out << std::setprecision(6) << "the cross-validation fit at rank "
+          << cv.ranks[r] << ", restart " << k;
+      if (!std::isfinite(train) || !std::isfinite(test))
+        return out.str() + " has a non-finite error";
+      if (train >= kZeroModelError)
+        return out.str() +
+               " is no better than the zero model (training "
+               "error " +
+               std::to_string(train) + ")";
+    }
+  return "";
+}
+
+}  // namespace
+
 std::string DecomposeResult::Failure() const {
-  std::string why;
-  if (cp) why = CpFailure("the fit", *cp);
-  if (why.empty() && tucker) {
-    const TuckerSummary& t = *tucker;
-    bool finite = std::isfinite(t.relative_error) && AllFinite(t.model.core);
-    for (int n = 0; n < 3; ++n)
-      finite = finite && t.model.factors[n].allFinite();
-    std::ostringstream out;
-    out << std::setprecision(6);
-    if (!finite)
-      out << "the Tucker fit has non-finite values";
-    else if (t.relative_error >= kZeroModelError)
-      out << "the Tucker fit is no better than the zero model: relative "
-             "error "
-          << t.relative_error << " >= " << kZeroModelError;
-    why = out.str();
-  }
+  if (cp && !CpFailure("the fit", *cp).empty())
+    return CpFailure("the fit", *cp);
+  if (tucker && !TuckerFailure(*tucker).empty()) return TuckerFailure(*tucker);
   if (ensemble)
-    for (size_t r = 0; r < ensemble->fits.size() && why.empty(); ++r)
-      for (size_t k = 0; k < ensemble->fits[r].size() && why.empty(); ++k)
-        if (ensemble->restart(r, k) >= 0)
-          why = CpFailure("the fit at rank " +
-                              std::to_string(ensemble->ranks[r]) +
-                              ", restart " + std::to_string(k),
-                          ensemble->fits[r][k]);
-  if (why.empty() && cross_validation) {
-    const CrossValidationSummary& cv = *cross_validation;
-    for (Index r = 0; r < cv.restart.rows() && why.empty(); ++r)
-      for (Index k = 0; k < cv.restart.cols() && why.empty(); ++k) {
-        if (cv.restart(r, k) < 0) continue;
-        const double train = cv.train_error(r, k), test = cv.test_error(r, k);
-        std::ostringstream out;
-        out << std::setprecision(6) << "the cross-validation fit at rank "
-            << cv.ranks[r] << ", restart " << k;
-        if (!std::isfinite(train) || !std::isfinite(test))
-          why = out.str() + " has a non-finite error";
-        else if (train >= kZeroModelError)
-          why = out.str() +
-                " is no better than the zero model: training "
-                "error " +
-                std::to_string(train);
+    for (size_t r = 0; r < ensemble->fits.size(); ++r)
+      for (size_t k = 0; k < ensemble->fits[r].size(); ++k) {
+        if (ensemble->restart(r, k) < 0) continue;
+        const std::string why =
+            CpFailure("the fit at rank " + std::to_string(ensemble->ranks[r]) +
+                          ", restart " + std::to_string(k),
+                      ensemble->fits[r][k]);
+        if (!why.empty()) return why;
       }
-  }
-  return why;
+  return cross_validation ? CrossValidationFailure(*cross_validation) : "";
 }
 
 namespace {

@@ -314,9 +314,10 @@ TrainSummary Train(const TrainOptions& o,
     if (!finite || !gradient.allFinite() || !state.x.allFinite() || exploded) {
       summary.finite = false;
       summary.message =
-          (exploded ? "the loss grew from " + Fixed(summary.loss.front()) +
-                          " to " + Fixed(cost) + " (diverged)"
-                    : std::string("non-finite loss or gradient")) +
+          (exploded
+               ? "the loss grew more than 1e10-fold, from " +
+                     Fixed(summary.loss.front()) + " to " + Fixed(cost) + ","
+               : std::string("non-finite loss or gradient")) +
           " at step " + std::to_string(state.step) + "; stopped";
       if (!state.x.allFinite() && previous_x.size() == state.x.size()) {
         // The last step overflowed the parameters: keep the ones before it.
