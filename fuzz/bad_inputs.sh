@@ -79,12 +79,19 @@ row() {  # row DESCRIPTION ARGS...
   local what=$1; shift
   "$ltr" "$@" >out.txt 2>err.txt </dev/null
   local code=$?
+  # The error (the last line of a failure; warnings come before it), or
+  # the first warning of a success; "+N" counts the other lines.
   local msg
-  msg=$(head -n 1 err.txt | sed "s#$dir/##g; s#|#\\\\|#g")
+  if [ "$code" -ne 0 ]; then
+    msg=$(tail -n 1 err.txt)
+  else
+    msg=$(head -n 1 err.txt)
+  fi
+  msg=$(echo "$msg" | sed "s#$dir/##g; s#|#\\\\|#g")
   local lines
   lines=$(wc -l <err.txt)
   printf '| %s | `ltr %s` | %s | %s |\n' "$what" "$(echo "$*" | sed "s#$dir/##g")" "$code" \
-    "${msg:-(none)}$([ "$lines" -gt 1 ] && echo " (+$((lines - 1)) lines)")"
+    "${msg:-(none)}$([ "$lines" -gt 1 ] && echo " (+$((lines - 1)) other lines)")"
 }
 
 echo '| bad input | command | exit | message (stderr) |'
