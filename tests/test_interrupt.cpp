@@ -96,6 +96,14 @@ class Child {
   int status_ = 0;
 };
 
+// The blank-separated words of a command line (no quoting needed here).
+std::vector<std::string> Words(const std::string& line) {
+  std::vector<std::string> words;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
 int CountOf(const std::string& text, const std::string& word) {
   int n = 0;
   for (size_t at = text.find(word); at != std::string::npos;
@@ -138,11 +146,7 @@ TEST_CASE(
   const std::string b_partial = io::PartialPath(b);
   std::filesystem::copy_file(a, b);
   const std::string earlier = test::ReadText(a);
-  std::vector<std::string> args;
-  {
-    std::istringstream words(fit);
-    for (std::string w; words >> w;) args.push_back(w);
-  }
+  std::vector<std::string> args = Words(fit);
   args.push_back("-o");
   args.push_back(b);
   Child child(args, dir / "b.out", err);
@@ -330,11 +334,7 @@ TEST_CASE(
                           "--tol 0 --progress 1";
   REQUIRE(test::RunLtr(fit + " --max-iters 3 -o " + sweep).exit_code == 0);
   const std::string earlier = test::ReadText(sweep);
-  std::vector<std::string> args;
-  {
-    std::istringstream words(fit);
-    for (std::string w; words >> w;) args.push_back(w);
-  }
+  std::vector<std::string> args = Words(fit);
   for (const char* w : {"--max-iters", "5000", "-o"}) args.push_back(w);
   args.push_back(sweep);
   const std::string err = dir / "err";
@@ -365,11 +365,7 @@ TEST_CASE(
                                "--cp-restarts 2 --no-plots --threads 1 "
                                "--progress 1 -o " +
                                out;
-  std::vector<std::string> args;
-  {
-    std::istringstream words(pipeline);
-    for (std::string w; words >> w;) args.push_back(w);
-  }
+  const std::vector<std::string> args = Words(pipeline);
   const std::string err = dir / "err";
   Child child(args, dir / "stdout", err);
   // In the rank sweep: the base fit's file is complete by then.

@@ -124,10 +124,10 @@ std::string ShapeToString(const std::vector<Index>& shape) {
 
 // "/a (9 x 6 x 5)", one entry per dataset of `rank` dimensions (any rank
 // when negative), depth first in name order.
-void ListDatasets(const H5::Group& group,
-                  const std::string& path,
-                  int rank,
-                  std::vector<std::string>* out) {
+// Calls visit(parent, name, path, type) for every group and dataset below
+// `group` (at `path`), depth first in name order.
+template <typename Visit>
+void Walk(const H5::Group& group, const std::string& path, Visit visit) {
   std::vector<std::string> names;
   for (hsize_t i = 0; i < group.getNumObjs(); ++i)
     names.push_back(group.getObjnameByIdx(i));
@@ -135,18 +135,30 @@ void ListDatasets(const H5::Group& group,
   for (const std::string& name : names) {
     const std::string child = (path == "/" ? "/" : path + "/") + name;
     const H5O_type_t type = group.childObjType(name);
-    if (type == H5O_TYPE_GROUP) {
-      ListDatasets(group.openGroup(name), child, rank, out);
-    } else if (type == H5O_TYPE_DATASET) {
-      const std::vector<Index> shape =
-          ShapeOf(group.openDataSet(name).getSpace());
-      if (rank >= 0 && static_cast<int>(shape.size()) != rank) continue;
-      std::string dims;
-      for (size_t d = 0; d < shape.size(); ++d)
-        dims += (d ? " x " : "") + std::to_string(shape[d]);
-      out->push_back(child + " (" + dims + ")");
-    }
+    visit(group, name, child, type);
+    if (type == H5O_TYPE_GROUP) Walk(group.openGroup(name), child, visit);
   }
+}
+
+void ListDatasets(const H5::Group& group,
+                  const std::string& path,
+                  int rank,
+                  std::vector<std::string>* out) {
+  Walk(group,
+       path,
+       [&](const H5::Group& parent,
+           const std::string& name,
+           const std::string& child,
+           H5O_type_t type) {
+         if (type != H5O_TYPE_DATASET) return;
+         const std::vector<Index> shape =
+             ShapeOf(parent.openDataSet(name).getSpace());
+         if (rank >= 0 && static_cast<int>(shape.size()) != rank) return;
+         std::string dims;
+         for (size_t d = 0; d < shape.size(); ++d)
+           dims += (d ? " x " : "") + std::to_string(shape[d]);
+         out->push_back(child + " (" + dims + ")");
+       });
 }
 
 // "; its 3-way datasets are: /a (9 x 6 x 5), /s1/activity (...)", so that
@@ -583,26 +595,25 @@ void DescribeGroup(const H5::Group& group,
                    const std::string& path,
                    FileInfo* info) {
   DescribeAttributes(group, path, info);
-  std::vector<std::string> names;
-  for (hsize_t i = 0; i < group.getNumObjs(); ++i)
-    names.push_back(group.getObjnameByIdx(i));
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    const std::string child = (path == "/" ? "/" : path + "/") + name;
-    const H5O_type_t type = group.childObjType(name);
-    if (type == H5O_TYPE_GROUP) {
-      DescribeGroup(group.openGroup(name), child, info);
-    } else if (type == H5O_TYPE_DATASET) {
-      H5::DataSet ds = group.openDataSet(name);
-      DatasetInfo d{
-          child, ShapeOf(ds.getSpace()), TypeName(ds.getDataType()), ""};
-      if (ds.attrExists("axes") &&
-          ds.openAttribute("axes").getTypeClass() == H5T_STRING)
-        d.axes = ReadStringValue(ds.openAttribute("axes"));
-      info->datasets.push_back(d);
-      DescribeAttributes(ds, child, info);
-    }
-  }
+  Walk(group,
+       path,
+       [&](const H5::Group& parent,
+           const std::string& name,
+           const std::string& child,
+           H5O_type_t type) {
+         if (type == H5O_TYPE_GROUP) {
+           DescribeAttributes(parent.openGroup(name), child, info);
+         } else if (type == H5O_TYPE_DATASET) {
+           H5::DataSet ds = parent.openDataSet(name);
+           DatasetInfo d{
+               child, ShapeOf(ds.getSpace()), TypeName(ds.getDataType()), ""};
+           if (ds.attrExists("axes") &&
+               ds.openAttribute("axes").getTypeClass() == H5T_STRING)
+             d.axes = ReadStringValue(ds.openAttribute("axes"));
+           info->datasets.push_back(d);
+           DescribeAttributes(ds, child, info);
+         }
+       });
 }
 
 }  // namespace
