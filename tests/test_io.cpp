@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 
@@ -187,4 +189,31 @@ TEST_CASE("a recording is validated against its activity's shape", "[io]") {
   r.condition.clear();
   r.inputs = Tensor3(3, 5, 2);
   CHECK_THROWS_WITH(r.Validate("test"), Catch::Matchers::Contains("/inputs"));
+}
+
+// Converting a double outside int64's range (or NaN) to an integer is
+// undefined behaviour; scripts/sanitize.sh stopped here before the check.
+TEST_CASE("whole-number datasets out of the integer range are rejected",
+          "[io]") {
+  test::ScratchDir dir;
+  const std::string file = dir / "labels.h5";
+  {
+    io::OutputFile out(file, "ltr test");
+    out.WriteVector("/huge", Vector::Constant(2, 1e300));
+    out.WriteVector("/edge", Vector::Constant(1, 9223372036854775808.0));
+    out.WriteVector("/nan", Vector::Constant(1, std::nan("")));
+    Vector fine(2);
+    fine << -9223372036854775808.0, 4096;
+    out.WriteVector("/fine", fine);
+    out.Commit();
+  }
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(io::ReadIntVector(file, "/huge"),
+                    Contains("entry 0 is 1e+300"));
+  CHECK_THROWS_WITH(io::ReadIntVector(file, "/edge"),
+                    Contains("whole numbers"));
+  CHECK_THROWS_WITH(io::ReadIntVector(file, "/nan"),
+                    Contains("entry 0 is nan"));
+  const std::vector<std::int64_t> fine = io::ReadIntVector(file, "/fine");
+  CHECK(fine == std::vector<std::int64_t>{INT64_MIN, 4096});
 }

@@ -478,3 +478,33 @@ TEST_CASE("train rejects bad input with one line and leaves no output file",
 
 }  // namespace
 }  // namespace ltr
+
+// A corrupt /config (here units = 1e300) used to be converted to int
+// unchecked: undefined behaviour, caught by scripts/sanitize.sh's UBSan.
+TEST_CASE("resuming a run whose config holds an impossible count fails",
+          "[train]") {
+  if (!test::HavePythonH5py()) {
+    WARN("python3 with h5py and numpy not found; skipped");
+    return;
+  }
+  test::ScratchDir dir;
+  TrainOptions o = Small(TaskKind::kFlipFlop, 4);
+  o.steps = 4;
+  o.record_every = 2;
+  o.stop_after_steps = 2;
+  TrainToFile(o, dir / "cut.h5", "cut");
+  CHECK(ReadTrainOptions(dir / "cut.h5").units == 4);
+  bool ok = false;
+  test::RunPython(
+      "import h5py\n"
+      "with h5py.File('" +
+          dir / "cut.h5" +
+          "', 'a') as f:\n"
+          "  f['config'].attrs['units'] = 1e300\n",
+      &ok);
+  REQUIRE(ok);
+  CHECK_THROWS_WITH(ReadTrainOptions(dir / "cut.h5"),
+                    Catch::Matchers::Contains("'units' of '/config'") &&
+                        Catch::Matchers::Contains("is 1e+300"));
+  CHECK_THROWS_AS(ResumeTrainToFile(dir / "cut.h5", "resume"), Error);
+}

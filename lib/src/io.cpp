@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "io_checked.h"
 #include "ltr/error.h"
 #include "ltr/version.h"
 
@@ -32,6 +34,19 @@ void QuietHdf5() {
 }
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+// True if `v` is a whole number std::int64_t holds. Checked before any
+// conversion: converting NaN or a double outside int64's range to an
+// integer is undefined behaviour.
+bool IsInt64(double v) {
+  return v == std::floor(v) && v >= -0x1p63 && v < 0x1p63;
+}
+
+std::string NumberToString(double v) {
+  std::ostringstream text;
+  text << v;
+  return text.str();
+}
 
 // The group containing `dataset`.
 std::string ParentOf(const std::string& dataset) {
@@ -263,11 +278,12 @@ std::vector<std::int64_t> ReadIntVector(const std::string& file,
       ReadAll<double>(file, dataset, 1, H5::PredType::NATIVE_DOUBLE, &shape);
   std::vector<std::int64_t> out(values.size());
   for (size_t n = 0; n < values.size(); ++n) {
-    out[n] = static_cast<std::int64_t>(values[n]);
-    if (static_cast<double>(out[n]) != values[n])
+    const double v = values[n];
+    if (!IsInt64(v))
       throw Error("dataset " + Quote(dataset) + " in " + Quote(file) +
                   " should hold whole numbers; entry " + std::to_string(n) +
-                  " is " + std::to_string(values[n]));
+                  " is " + NumberToString(v));
+    out[n] = static_cast<std::int64_t>(v);
   }
   return out;
 }
@@ -397,6 +413,21 @@ double ReadDoubleAttribute(const std::string& file,
         attr.read(H5::PredType::NATIVE_DOUBLE, &value);
         return value;
       });
+}
+
+std::int64_t ReadIntAttribute(const std::string& file,
+                              const std::string& object,
+                              const std::string& name,
+                              std::int64_t min,
+                              std::int64_t max) {
+  const double v = ReadDoubleAttribute(file, object, name);
+  if (!IsInt64(v) || static_cast<std::int64_t>(v) < min ||
+      static_cast<std::int64_t>(v) > max)
+    throw Error("attribute " + Quote(name) + " of " + Quote(object) + " in " +
+                Quote(file) + " is " + NumberToString(v) +
+                ", expected a whole number from " + std::to_string(min) +
+                " to " + std::to_string(max));
+  return static_cast<std::int64_t>(v);
 }
 
 std::string ReadStringAttribute(const std::string& file,
