@@ -370,17 +370,28 @@ H5::Attribute OpenAttribute(const H5::H5File& f,
   return open(f.openDataSet(object));
 }
 
+// How many values `attr` holds (1 for a scalar).
+hssize_t CountOf(const H5::Attribute& attr) {
+  return attr.getSpace().getSimpleExtentNpoints();
+}
+
+// The string of an attribute that holds one (CountOf == 1: the buffers
+// below hold one value).
 std::string ReadStringValue(const H5::Attribute& attr) {
   const H5::StrType type = attr.getStrType();
-  std::string value;
   if (type.isVariableStr()) {
-    attr.read(type, value);
-  } else {
-    std::vector<char> buffer(type.getSize() + 1, '\0');
-    attr.read(type, buffer.data());
-    value = std::string(buffer.data());
+    // Through the C API: a variable-length string may be null, on which
+    // H5::Attribute::read(type, std::string&) crashes.
+    char* text = nullptr;
+    if (H5Aread(attr.getId(), type.getId(), &text) < 0)
+      throw H5::AttributeIException("H5Aread", "cannot read a string");
+    const std::string value = text ? text : "";
+    H5free_memory(text);
+    return value;
   }
-  return value;
+  std::vector<char> buffer(type.getSize() + 1, '\0');
+  attr.read(type, buffer.data());
+  return std::string(buffer.data());
 }
 
 }  // namespace
@@ -440,6 +451,10 @@ std::string ReadStringAttribute(const std::string& file,
         if (attr.getTypeClass() != H5T_STRING)
           throw Error("attribute " + Quote(name) + " of " + Quote(object) +
                       " in " + Quote(file) + " is not a string");
+        if (CountOf(attr) != 1)
+          throw Error("attribute " + Quote(name) + " of " + Quote(object) +
+                      " in " + Quote(file) + " holds " +
+                      std::to_string(CountOf(attr)) + " strings, expected one");
         return ReadStringValue(attr);
       });
 }
@@ -448,10 +463,12 @@ namespace {
 
 std::string RenderAttribute(const H5::Attribute& attr) {
   const H5T_class_t cls = attr.getTypeClass();
-  if (cls == H5T_STRING) return ReadStringValue(attr);
+  const hssize_t n = CountOf(attr);
+  if (cls == H5T_STRING)
+    return n == 1 ? ReadStringValue(attr)
+                  : "<" + std::to_string(n) + " strings>";
   if (cls != H5T_FLOAT && cls != H5T_INTEGER)
     return "<" + TypeName(attr.getDataType()) + ">";
-  const hssize_t n = attr.getSpace().getSimpleExtentNpoints();
   std::vector<double> values(static_cast<size_t>(n));
   if (n > 0) attr.read(H5::PredType::NATIVE_DOUBLE, values.data());
   std::ostringstream out;
@@ -490,9 +507,11 @@ void DescribeGroup(const H5::Group& group,
       H5::DataSet ds = group.openDataSet(name);
       DatasetInfo d{
           child, ShapeOf(ds.getSpace()), TypeName(ds.getDataType()), ""};
-      if (ds.attrExists("axes") &&
-          ds.openAttribute("axes").getTypeClass() == H5T_STRING)
-        d.axes = ReadStringValue(ds.openAttribute("axes"));
+      if (ds.attrExists("axes")) {
+        const H5::Attribute axes = ds.openAttribute("axes");
+        if (axes.getTypeClass() == H5T_STRING && CountOf(axes) == 1)
+          d.axes = ReadStringValue(axes);
+      }
       info->datasets.push_back(d);
       DescribeAttributes(ds, child, info);
     }
