@@ -476,9 +476,6 @@ TEST_CASE("train rejects bad input with one line and leaves no output file",
   }
 }
 
-}  // namespace
-}  // namespace ltr
-
 // A corrupt /config (here units = 1e300) used to be converted to int
 // unchecked: undefined behaviour, caught by scripts/sanitize.sh's UBSan.
 TEST_CASE("resuming a run whose config holds an impossible count fails",
@@ -508,3 +505,6 @@ TEST_CASE("resuming a run whose config holds an impossible count fails",
                         Catch::Matchers::Contains("is 1e+300"));
   CHECK_THROWS_AS(ResumeTrainToFile(dir / "cut.h5", "resume"), Error);
 }
+
+}  // namespace
+}  // namespace ltr
