@@ -48,6 +48,20 @@ with h5py.File("scalar.h5", "w") as f:
 with h5py.File("group.h5", "w") as f:
     f.create_group("activity")
 make("float32.h5", activity=x.astype(np.float32))
+# --- sanitizers and fuzzing ---
+import shutil
+make("label_huge.h5", activity=x, condition=np.full(9, 1e300))
+with h5py.File("null_string.h5", "w") as f:
+    t = h5py.h5t.C_S1.copy(); t.set_size(h5py.h5t.VARIABLE)
+    a = h5py.h5a.create(f.id, b"note", t, h5py.h5s.create(h5py.h5s.SCALAR))
+    a.write(np.zeros((), dtype=np.uintp), mtype=t)
+shutil.copy("model.h5", "kind_two.h5")
+with h5py.File("kind_two.h5", "a") as f:
+    f["model"].attrs.create("kind", np.array(["lowrank", "full"], dtype=object),
+                            dtype=h5py.string_dtype())
+shutil.copy("traj.h5", "units_huge.h5")
+with h5py.File("units_huge.h5", "a") as f:
+    f["config"].attrs["units"] = 1e300; f.attrs["complete"] = 0.0
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -120,3 +134,9 @@ row "fit --resume of a finished fit" fit --resume -o model.h5
 row "fit --resume of a recording" fit --resume -o good.h5
 row "simulate a recording as a model" simulate good.h5 -o o.h5
 row "analyze a recording as a trajectory" analyze good.h5 -o o.h5
+# --- sanitizers and fuzzing ---
+row "a word holding a boost placeholder" train --units %value% -o o.h5
+row "labels beyond the integer range" fit label_huge.h5 --rank 1 -o o.h5
+row "null string attribute (accepted)" info null_string.h5
+row "model kind holding two strings" simulate kind_two.h5 -o o.h5
+row "training config count beyond int" train --resume -o units_huge.h5
