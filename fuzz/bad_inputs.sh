@@ -73,6 +73,20 @@ make("zeros.h5", activity=np.zeros((9, 6, 5)))
 make("counts.h5", activity=rng.poisson(2.0, size=(9, 6, 5)).astype("f8"), condition=lab)
 make("zscored.h5", activity=(x - x.mean((0, 1))) / x.std((0, 1)), condition=lab)
 make("rates.h5", activity=0.3 * np.tanh(x), condition=lab)
+# --- sanitizers and fuzzing ---
+import shutil
+make("label_huge.h5", activity=x, condition=np.full(9, 1e300))
+with h5py.File("null_string.h5", "w") as f:
+    t = h5py.h5t.C_S1.copy(); t.set_size(h5py.h5t.VARIABLE)
+    a = h5py.h5a.create(f.id, b"note", t, h5py.h5s.create(h5py.h5s.SCALAR))
+    a.write(np.zeros((), dtype=np.uintp), mtype=t)
+shutil.copy("model.h5", "kind_two.h5")
+with h5py.File("kind_two.h5", "a") as f:
+    f["model"].attrs.create("kind", np.array(["lowrank", "full"], dtype=object),
+                            dtype=h5py.string_dtype())
+shutil.copy("traj.h5", "units_huge.h5.partial")  # what --resume reads
+with h5py.File("units_huge.h5.partial", "a") as f:
+    f["config"].attrs["units"] = 1e300; f.attrs["complete"] = 0.0
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -218,3 +232,9 @@ row "config: option without a value" decompose good.h5 --config novalue.cfg -o o
 row "missing positional input" decompose --rank 2 -o o.h5
 row "--ranks list not increasing" decompose good.h5 --ranks 3,1 -o o.h5
 row "--lr and --learning-rate both" train --task flipflop --lr 0.1 --learning-rate 0.2 -o o.h5
+# --- sanitizers and fuzzing ---
+row "a word holding a boost placeholder" train --units %value% -o o.h5
+row "labels beyond the integer range" fit label_huge.h5 --rank 1 -o o.h5
+row "null string attribute (accepted)" info null_string.h5
+row "model kind holding two strings" simulate kind_two.h5 -o o.h5
+row "training config count beyond int" train --resume -o units_huge.h5

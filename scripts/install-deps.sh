@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ltr needs to build and test, if any is missing.
+# Installs the Debian packages ltr needs to build and test, if any is missing,
+# and the extra PACKAGES given (scripts/sanitized-build.sh passes clang's).
+#
+#   bash scripts/install-deps.sh [PACKAGE...]
 set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libceres-dev libhdf5-dev
           libboost-program-options-dev catch2 python3-h5py python3-numpy
-          libopenmpi-dev openmpi-bin gnuplot-nox)
+          libopenmpi-dev openmpi-bin gnuplot-nox "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -47,6 +47,19 @@ TEST_CASE("ltr prints its version and help", "[cli]") {
   CHECK_THAT(unknown.err, Contains("unknown command 'frobnicate'"));
 }
 
+// fuzz_cli found `ltr train --units %value%` hanging in boost's what().
+TEST_CASE("a command-line word holding a boost placeholder is an error",
+          "[cli]") {
+  for (const char* args :
+       {"train --units %value% -o x.h5", "fit -%original_token%x 3 -o x.h5"}) {
+    auto r = test::RunLtr(args);
+    INFO(args);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("cannot parse the command line near '"));
+    CHECK(test::CountLines(r.err) == 1);
+  }
+}
+
 TEST_CASE("decompose writes the documented layout that h5py reads", "[cli]") {
   test::ScratchDir dir;
   const std::string data = dir / "tca.h5", out = dir / "cp.h5";

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <numeric>
 #include <sstream>
 
+#include "io_checked.h"
 #include "ltr/error.h"
 
 namespace ltr {
@@ -467,8 +469,8 @@ CpSummary ReadCp(const std::string& file, const std::string& group) {
   const Vector history = io::ReadVector(file, group + "/error_history");
   s.error_history.assign(history.data(), history.data() + history.size());
   s.relative_error = io::ReadDoubleAttribute(file, group, "relative_error");
-  s.iterations =
-      static_cast<int>(io::ReadDoubleAttribute(file, group, "iterations"));
+  s.iterations = static_cast<int>(io::ReadIntAttribute(
+      file, group, "iterations", 0, std::numeric_limits<int>::max()));
   s.converged = io::ReadDoubleAttribute(file, group, "converged") != 0;
   s.seconds = io::ReadDoubleAttribute(file, group, "seconds");
   s.message = io::ReadStringAttribute(file, group, "message");

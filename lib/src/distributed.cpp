@@ -127,7 +127,9 @@ void Buffer::Read(void* out, size_t n) {
   if (bytes_.size() - read_ < n)
     throw Error("distributed: a task result is shorter than expected (" +
                 std::to_string(bytes_.size()) + " bytes)");
-  std::memcpy(out, bytes_.data() + read_, n);
+  // memcpy with a null `out` (an empty vector's data()) is undefined even
+  // for n = 0 (found by UBSan, scripts/sanitize.sh).
+  if (n > 0) std::memcpy(out, bytes_.data() + read_, n);
   read_ += n;
 }
 

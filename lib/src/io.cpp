@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "io_checked.h"
 #include "ltr/error.h"
 #include "ltr/version.h"
 
@@ -34,6 +36,19 @@ void QuietHdf5() {
 }
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+// True if `v` is a whole number std::int64_t holds. Checked before any
+// conversion: converting NaN or a double outside int64's range to an
+// integer is undefined behaviour.
+bool IsInt64(double v) {
+  return v == std::floor(v) && v >= -0x1p63 && v < 0x1p63;
+}
+
+std::string NumberToString(double v) {
+  std::ostringstream text;
+  text << v;
+  return text.str();
+}
 
 // The group containing `dataset`.
 std::string ParentOf(const std::string& dataset) {
@@ -386,11 +401,12 @@ std::vector<std::int64_t> ReadIntVector(const std::string& file,
                 ", expected 1 dimension (or a (n, 1) column)");
   std::vector<std::int64_t> out(values.size());
   for (size_t n = 0; n < values.size(); ++n) {
-    out[n] = static_cast<std::int64_t>(values[n]);
-    if (static_cast<double>(out[n]) != values[n])
+    const double v = values[n];
+    if (!IsInt64(v))
       throw Error("dataset " + Quote(dataset) + " in " + Quote(file) +
                   " should hold whole numbers; entry " + std::to_string(n) +
-                  " is " + std::to_string(values[n]));
+                  " is " + NumberToString(v));
+    out[n] = static_cast<std::int64_t>(v);
   }
   return out;
 }
@@ -501,19 +517,30 @@ std::string ReadStringArray(const H5::Attribute& attr, size_t count) {
   return joined;
 }
 
+// How many values `attr` holds (1 for a scalar).
+hssize_t CountOf(const H5::Attribute& attr) {
+  return attr.getSpace().getSimpleExtentNpoints();
+}
+
+// The string of an attribute; a list of strings comes back joined by
+// commas (ReadStringArray), each buffer sized for what the attribute holds.
 std::string ReadStringValue(const H5::Attribute& attr) {
   const hssize_t points = attr.getSpace().getSimpleExtentNpoints();
   if (points > 1) return ReadStringArray(attr, static_cast<size_t>(points));
   const H5::StrType type = attr.getStrType();
-  std::string value;
   if (type.isVariableStr()) {
-    attr.read(type, value);
-  } else {
-    std::vector<char> buffer(type.getSize() + 1, '\0');
-    attr.read(type, buffer.data());
-    value = std::string(buffer.data());
+    // Through the C API: a variable-length string may be null, on which
+    // H5::Attribute::read(type, std::string&) crashes.
+    char* text = nullptr;
+    if (H5Aread(attr.getId(), type.getId(), &text) < 0)
+      throw H5::AttributeIException("H5Aread", "cannot read a string");
+    const std::string value = text ? text : "";
+    H5free_memory(text);
+    return value;
   }
-  return value;
+  std::vector<char> buffer(type.getSize() + 1, '\0');
+  attr.read(type, buffer.data());
+  return std::string(buffer.data());
 }
 
 }  // namespace
@@ -548,6 +575,21 @@ double ReadDoubleAttribute(const std::string& file,
       });
 }
 
+std::int64_t ReadIntAttribute(const std::string& file,
+                              const std::string& object,
+                              const std::string& name,
+                              std::int64_t min,
+                              std::int64_t max) {
+  const double v = ReadDoubleAttribute(file, object, name);
+  if (!IsInt64(v) || static_cast<std::int64_t>(v) < min ||
+      static_cast<std::int64_t>(v) > max)
+    throw Error("attribute " + Quote(name) + " of " + Quote(object) + " in " +
+                Quote(file) + " is " + NumberToString(v) +
+                ", expected a whole number from " + std::to_string(min) +
+                " to " + std::to_string(max));
+  return static_cast<std::int64_t>(v);
+}
+
 std::string ReadStringAttribute(const std::string& file,
                                 const std::string& object,
                                 const std::string& name) {
@@ -558,7 +600,7 @@ std::string ReadStringAttribute(const std::string& file,
         if (attr.getTypeClass() != H5T_STRING)
           throw Error("attribute " + Quote(name) + " of " + Quote(object) +
                       " in " + Quote(file) + " is not a string");
-        return ReadStringValue(attr);
+        return ReadStringValue(attr);  // a list of strings joined by commas
       });
 }
 
@@ -566,10 +608,12 @@ namespace {
 
 std::string RenderAttribute(const H5::Attribute& attr) {
   const H5T_class_t cls = attr.getTypeClass();
-  if (cls == H5T_STRING) return ReadStringValue(attr);
+  const hssize_t n = CountOf(attr);
+  if (cls == H5T_STRING)
+    return n == 1 ? ReadStringValue(attr)
+                  : "<" + std::to_string(n) + " strings>";
   if (cls != H5T_FLOAT && cls != H5T_INTEGER)
     return "<" + TypeName(attr.getDataType()) + ">";
-  const hssize_t n = attr.getSpace().getSimpleExtentNpoints();
   std::vector<double> values(static_cast<size_t>(n));
   if (n > 0) attr.read(H5::PredType::NATIVE_DOUBLE, values.data());
   std::ostringstream out;

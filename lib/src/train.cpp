@@ -7,9 +7,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "adam.h"
+#include "io_checked.h"
 #include "ltr/error.h"
 #include "ltr/interrupt.h"
 #include "ltr/io.h"
@@ -461,9 +463,17 @@ TrainOptions ReadTrainOptions(const std::string& path) {
   auto str = [&](const char* name) {
     return io::ReadStringAttribute(path, c, name);
   };
+  auto count = [&](const char* name) {
+    return static_cast<int>(
+        io::ReadIntAttribute(path,
+                             c,
+                             name,
+                             std::numeric_limits<int>::min(),
+                             std::numeric_limits<int>::max()));
+  };
   TrainOptions o;
   o.task.kind = ParseTaskKind(str("task"));
-  o.units = static_cast<int>(num("units"));
+  o.units = count("units");
   o.g = num("g");
   o.nonlinearity = ParseNonlinearity(str("nonlinearity"));
   o.alpha = num("alpha");
@@ -474,16 +484,16 @@ TrainOptions ReadTrainOptions(const std::string& path) {
   o.adam_beta1 = num("adam_beta1");
   o.adam_beta2 = num("adam_beta2");
   o.adam_epsilon = num("adam_epsilon");
-  o.steps = static_cast<int>(num("steps"));
-  o.batch = static_cast<int>(num("batch"));
-  o.record_every = static_cast<int>(num("record_every"));
+  o.steps = count("steps");
+  o.batch = count("batch");
+  o.record_every = count("record_every");
   ParseTrainedBlocks(str("train"), &o);
-  o.seed = static_cast<std::uint64_t>(io::ReadDoubleAttribute(path, c, "seed"));
-  o.num_threads = static_cast<int>(num("threads"));
+  o.seed = static_cast<std::uint64_t>(io::ReadIntAttribute(path, c, "seed"));
+  o.num_threads = count("threads");
   o.task.output_tanh = num("output_tanh") != 0.0;
   o.task.fixed_point_target = num("fixed_point_target");
   o.task.mante_noise = num("mante_noise");
-  o.task.reach_conditions = static_cast<int>(num("reach_conditions"));
+  o.task.reach_conditions = count("reach_conditions");
   o.task.reach_radius = num("reach_radius");
   o.task.curl = num("curl");
   o.task.reach_effort = num("reach_effort");
@@ -511,8 +521,7 @@ TrainSummary ResumeTrainToFile(const std::string& output,
   TrainOptions o = ReadTrainOptions(path);
   if (steps > 0) o.steps = steps;
   TrainState state;
-  state.step = static_cast<std::int64_t>(
-      io::ReadDoubleAttribute(path, "/checkpoint", "step"));
+  state.step = io::ReadIntAttribute(path, "/checkpoint", "step");
   state.x = io::ReadVector(path, "/checkpoint/x");
   state.moment1 = io::ReadVector(path, "/checkpoint/moment1");
   state.moment2 = io::ReadVector(path, "/checkpoint/moment2");
