@@ -1,6 +1,8 @@
 #include "parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -35,6 +37,7 @@ class Pool {
       ++threads_;
     }
     jobs_.push_back(job);
+    queued_.store(static_cast<int>(jobs_.size()), std::memory_order_release);
     lock.unlock();
     for (int b = 1; b < job->blocks; ++b) work_.notify_one();
     lock.lock();
@@ -51,8 +54,10 @@ class Pool {
   // Claims the next block of *job and runs it with the lock released.
   void RunOne(Job* job, std::unique_lock<std::mutex>* lock) {
     const int b = job->next++;
-    if (job->next == job->blocks)
+    if (job->next == job->blocks) {
       jobs_.erase(std::find(jobs_.begin(), jobs_.end(), job));
+      queued_.store(static_cast<int>(jobs_.size()), std::memory_order_release);
+    }
     lock->unlock();
     inside_block = true;
     try {
@@ -68,14 +73,32 @@ class Pool {
   void Work() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
+      if (jobs_.empty()) {
+        lock.unlock();
+        AwaitBriefly();
+        lock.lock();
+      }
       work_.wait(lock, [this] { return !jobs_.empty(); });
       RunOne(jobs_.front(), &lock);
     }
   }
 
+  // Before sleeping, a worker yields for a moment in case the next loop
+  // follows at once (as in CP-ALS sweeps): on an idle machine it then starts
+  // its block without a wake-up's delay; on a busy one yield() gives the
+  // core away, so this costs the others nothing, and the worker sleeps soon.
+  void AwaitBriefly() {
+    const auto end =
+        std::chrono::steady_clock::now() + std::chrono::microseconds(1000);
+    while (queued_.load(std::memory_order_acquire) == 0 &&
+           std::chrono::steady_clock::now() < end)
+      std::this_thread::yield();
+  }
+
   std::mutex mutex_;
   std::condition_variable work_;
   std::deque<Job*> jobs_;  // jobs with unclaimed blocks
+  std::atomic<int> queued_{0};  // jobs_.size(), read without the lock
   int threads_ = 0;
 };
 
