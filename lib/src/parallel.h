@@ -3,8 +3,9 @@
 // the caller in that order gives the same bits for the same thread count.
 //
 // The blocks run on a small pool of the library's own threads that sleep on a
-// condition variable between loops (never spin, so a loaded machine is not
-// slowed by threads busy-waiting for work). Blocks are claimed, not assigned:
+// condition variable between loops, after yielding their core for at most
+// 1 ms (never spin, so a loaded machine is not slowed by threads
+// busy-waiting for work). Blocks are claimed, not assigned:
 // the calling thread runs blocks until none is left and then waits only for
 // those already started, so a worker that is slow to get a core costs no more
 // than running its block on the caller. Which thread runs a block never
