@@ -1,9 +1,6 @@
 #include "ltr/pipeline.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -34,12 +31,15 @@ std::string InDir(const std::string& dir, const std::string& name) {
   return dir + "/" + name;
 }
 
+// Creates `dir` and any missing parents, as `mkdir -p` does.
 void MakeDirectory(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST)
-    throw Error("cannot create the output directory '" + dir + "'");
-  struct stat st {};
-  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (std::filesystem::is_directory(dir)) return;
+  if (std::filesystem::exists(dir))
     throw Error("'" + dir + "' exists and is not a directory");
+  throw Error("cannot create the output directory '" + dir +
+              "': " + ec.message());
 }
 
 // [W_k - base] for every trial k of a (trial, post, pre) weight stack.
