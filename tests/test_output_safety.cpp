@@ -63,6 +63,9 @@ TEST_CASE(
       {data, "fit " + data + " --ranks 1:2 --max-iters 2 -o %"},
       {model,
        "fit " + data + " --rank 1 --max-iters 2 --init " + model + " -o %"},
+      {model,
+       "fit " + data + " --rank 1 --max-iters 2 --test-mask " + model +
+           ":/heldout/test_mask -o %"},
       {model, "simulate " + model + " -o %"},
       {data, "simulate " + model + " --inputs " + data + " -o %"},
       {traj, "analyze " + traj + " -o %"},

@@ -376,20 +376,23 @@ int FitWith(int argc,
 
   const std::string input = vm["input"].as<std::string>();
   io::CheckReadable(input);
+  const RecordingSource source = cli::RecordingSourceFrom(vm, input, true);
+  const std::string test_mask =
+      given_split ? vm["test-mask"].as<std::string>() : "";
+  std::vector<std::string> inputs = RecordingFiles(source, {test_mask});
   // A resumed fit starts from output's own partial file (--init).
-  const std::string init =
-      vm.count("init") && resume == nullptr ? vm["init"].as<std::string>() : "";
-  io::RefuseOutputOverInput(output, {input, init});
+  if (vm.count("init") && resume == nullptr)
+    inputs.push_back(vm["init"].as<std::string>());
+  io::RefuseOutputOverInput(output, inputs);
   {
     // Fail on a bad output path before any work is done.
     io::OutputFile probe(output, o.command);
   }
-  const RecordingSource source = cli::RecordingSourceFrom(vm, input, true);
   const Recording recording = cli::ReadRecordingAndSay("fit", source);
   if (given_split) {
     o.hold_out.scheme = HoldOut::kGiven;
-    o.hold_out.test_mask = ReadRecordingMask(
-        source, vm["test-mask"].as<std::string>(), recording.activity.dims());
+    o.hold_out.test_mask =
+        ReadRecordingMask(source, test_mask, recording.activity.dims());
     sweep.fit.hold_out = o.hold_out;
   }
   if (vm.count("init")) {

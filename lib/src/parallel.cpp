@@ -97,7 +97,7 @@ class Pool {
 
   std::mutex mutex_;
   std::condition_variable work_;
-  std::deque<Job*> jobs_;  // jobs with unclaimed blocks
+  std::deque<Job*> jobs_;       // jobs with unclaimed blocks
   std::atomic<int> queued_{0};  // jobs_.size(), read without the lock
   int threads_ = 0;
 };

@@ -293,6 +293,17 @@ std::array<int, 3> RecordingAxes(const std::string& text, bool inputs) {
   return order;
 }
 
+std::vector<std::string> RecordingFiles(const RecordingSource& source,
+                                        const std::vector<std::string>& extra) {
+  std::vector<std::string> files = {source.file};
+  std::vector<std::string> given = {
+      source.inputs, source.mask, source.condition, source.epoch};
+  given.insert(given.end(), extra.begin(), extra.end());
+  for (const std::string& path : given)
+    if (const auto other = OtherFile(path)) files.push_back(other->file);
+  return files;
+}
+
 std::string CompanionPath(const std::string& dataset, const std::string& path) {
   if (!path.empty() && path[0] == '/') return NormalizedPath(path);
   return NormalizedPath(GroupOf(NormalizedPath(dataset)) + "/" + path);

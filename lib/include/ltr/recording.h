@@ -97,6 +97,12 @@ Mask3 ReadRecordingMask(const RecordingSource& source,
 // the three axes once each.
 std::array<int, 3> RecordingAxes(const std::string& names, bool inputs = false);
 
+// Every file reading `source` may open: its own, and those its companions
+// (and the companion paths in `extra`, such as a given test mask) name as
+// OTHER.h5:/path. For io::RefuseOutputOverInput.
+std::vector<std::string> RecordingFiles(
+    const RecordingSource& source, const std::vector<std::string>& extra = {});
+
 // `path` resolved against the group of `dataset` ("mask" beside
 // "/s1/activity" is "/s1/mask"; "/mask" stays). "." and ".." are followed.
 std::string CompanionPath(const std::string& dataset, const std::string& path);
