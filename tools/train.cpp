@@ -52,11 +52,10 @@ int Diverged(const std::string& output, const std::string& message) {
 int Interrupted(const std::string& output, bool resumable) {
   std::cerr << "ltr train: interrupted by signal " << InterruptSignal() << "; "
             << io::PartialPath(output)
-            << " holds the run up to its last snapshot (" << output
-            << " is unchanged)"
-            << (resumable
-                    ? " (continue with: ltr train --resume -o " + output + ")"
-                    : " (the adaptation protocol is not resumable)")
+            << " holds the run up to its last snapshot and " << output
+            << " is unchanged; "
+            << (resumable ? "continue with: ltr train --resume -o " + output
+                          : "the adaptation protocol is not resumable")
             << "\n";
   return InterruptExitStatus();
 }
