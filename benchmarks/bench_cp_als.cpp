@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "../tests/planted.h"
-#include "ltr/cp.h"
-#include "ltr/diagnostics.h"
+#include "ltr/decompose/cp.h"
+#include "ltr/decompose/diagnostics.h"
 
 namespace {
 

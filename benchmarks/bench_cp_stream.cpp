@@ -19,10 +19,10 @@
 #include <filesystem>
 #include <string>
 
-#include "ltr/cp_stream.h"
-#include "ltr/diagnostics.h"
-#include "ltr/io.h"
-#include "ltr/synthetic.h"
+#include "ltr/decompose/cp_stream.h"
+#include "ltr/decompose/diagnostics.h"
+#include "ltr/formats/io.h"
+#include "ltr/synthetic/synthetic.h"
 
 namespace {
 

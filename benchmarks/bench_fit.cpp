@@ -22,10 +22,10 @@
 #include <cstdlib>
 #include <thread>
 
-#include "ltr/fit.h"
-#include "ltr/rnn.h"
-#include "ltr/simulate.h"
-#include "ltr/synthetic.h"
+#include "ltr/fit/fit.h"
+#include "ltr/rnn/rnn.h"
+#include "ltr/rnn/simulate.h"
+#include "ltr/synthetic/synthetic.h"
 
 using namespace ltr;
 using Clock = std::chrono::steady_clock;

@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "ltr/train.h"
+#include "ltr/train/train.h"
 
 namespace {
 

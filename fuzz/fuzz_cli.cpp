@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "commands.h"
-#include "ltr/interrupt.h"
+#include "ltr/core/interrupt.h"
 
 namespace {
 

@@ -12,11 +12,11 @@
 #include <string>
 
 #include "commands.h"
-#include "ltr/error.h"
-#include "ltr/io.h"
-#include "ltr/model_file.h"
-#include "ltr/recording.h"
-#include "ltr/train.h"
+#include "ltr/core/error.h"
+#include "ltr/formats/io.h"
+#include "ltr/formats/model_file.h"
+#include "ltr/formats/recording.h"
+#include "ltr/train/train.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "ltr/random.h"
-#include "ltr/tensor.h"
+#include "ltr/core/random.h"
+#include "ltr/core/tensor.h"
 
 namespace ltr::testing {
 

@@ -1,12 +1,12 @@
 // ltr analyze TRAJ.h5: rank analyses of a learning trajectory.
-#include "ltr/analyze.h"
+#include "ltr/theory/analyze.h"
 
 #include <iostream>
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/error.h"
-#include "ltr/io.h"
+#include "ltr/core/error.h"
+#include "ltr/formats/io.h"
 
 namespace ltr {
 namespace {

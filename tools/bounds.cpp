@@ -1,13 +1,13 @@
 // ltr bounds: rank bounds on learning beside measured ranks (science.md §5).
-#include "ltr/bounds.h"
+#include "ltr/theory/bounds.h"
 
 #include <iostream>
 #include <memory>
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/error.h"
-#include "ltr/io.h"
+#include "ltr/core/error.h"
+#include "ltr/formats/io.h"
 
 namespace ltr {
 namespace {

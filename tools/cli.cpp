@@ -10,7 +10,7 @@
 #include <thread>
 #include <utility>
 
-#include "ltr/error.h"
+#include "ltr/core/error.h"
 
 namespace ltr::cli {
 

@@ -1,5 +1,5 @@
 // ltr decompose INPUT.h5: CP / Tucker decompositions and rank diagnostics.
-#include "ltr/decompose.h"
+#include "ltr/decompose/decompose.h"
 
 #include <filesystem>
 #include <iostream>
@@ -7,12 +7,12 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/cp_stream.h"
-#include "ltr/distributed.h"
-#include "ltr/error.h"
-#include "ltr/interrupt.h"
-#include "ltr/io.h"
-#include "ltr/recording.h"
+#include "ltr/decompose/cp_stream.h"
+#include "ltr/core/distributed.h"
+#include "ltr/core/error.h"
+#include "ltr/core/interrupt.h"
+#include "ltr/formats/io.h"
+#include "ltr/formats/recording.h"
 
 namespace ltr {
 namespace {

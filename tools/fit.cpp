@@ -1,6 +1,6 @@
 // ltr fit DATA.h5: fit an RNN (full, low-rank, low-tensor-rank) to a
 // recording, optionally sweeping ranks with cross-validation.
-#include "ltr/fit.h"
+#include "ltr/fit/fit.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -11,12 +11,12 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/distributed.h"
-#include "ltr/error.h"
-#include "ltr/interrupt.h"
-#include "ltr/io.h"
-#include "ltr/model_file.h"
-#include "ltr/recording.h"
+#include "ltr/core/distributed.h"
+#include "ltr/core/error.h"
+#include "ltr/core/interrupt.h"
+#include "ltr/formats/io.h"
+#include "ltr/formats/model_file.h"
+#include "ltr/formats/recording.h"
 #include "recording_options.h"
 
 namespace ltr {

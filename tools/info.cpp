@@ -4,7 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/io.h"
+#include "ltr/formats/io.h"
 
 namespace ltr {
 

@@ -1,6 +1,6 @@
 #include "commands.h"
-#include "ltr/distributed.h"
-#include "ltr/interrupt.h"
+#include "ltr/core/distributed.h"
+#include "ltr/core/interrupt.h"
 
 int main(int argc, char** argv) {
   // MPI_Init/Finalize when started by mpirun and built with MPI.

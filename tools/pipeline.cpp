@@ -1,12 +1,12 @@
 // ltr pipeline: the learning-over-trials job of the README (pipeline.h).
-#include "ltr/pipeline.h"
+#include "ltr/jobs/pipeline.h"
 
 #include <iostream>
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/error.h"
-#include "ltr/interrupt.h"
+#include "ltr/core/error.h"
+#include "ltr/core/interrupt.h"
 #include "recording_options.h"
 
 namespace ltr {

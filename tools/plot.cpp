@@ -1,11 +1,11 @@
 // ltr plot FILE.h5 -o DIR: the figures of any ltr output, drawn by gnuplot.
-#include "ltr/plot.h"
+#include "ltr/jobs/plot.h"
 
 #include <iostream>
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/error.h"
+#include "ltr/core/error.h"
 
 namespace ltr {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <iostream>
 
-#include "ltr/distributed.h"
-#include "ltr/error.h"
+#include "ltr/core/distributed.h"
+#include "ltr/core/error.h"
 
 namespace ltr::cli {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cli.h"
-#include "ltr/recording.h"
+#include "ltr/formats/recording.h"
 
 namespace ltr::cli {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "commands.h"
-#include "ltr/error.h"
+#include "ltr/core/error.h"
 #include "ltr/version.h"
 
 namespace ltr {

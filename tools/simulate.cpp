@@ -1,15 +1,15 @@
 // ltr simulate MODEL.h5: run a fitted (or teacher) model and write a
 // recording.
-#include "ltr/simulate.h"
+#include "ltr/rnn/simulate.h"
 
 #include <iostream>
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/error.h"
-#include "ltr/io.h"
-#include "ltr/model_file.h"
-#include "ltr/recording.h"
+#include "ltr/core/error.h"
+#include "ltr/formats/io.h"
+#include "ltr/formats/model_file.h"
+#include "ltr/formats/recording.h"
 #include "recording_options.h"
 
 namespace ltr {

@@ -7,11 +7,11 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/error.h"
-#include "ltr/io.h"
-#include "ltr/model_file.h"
-#include "ltr/simulate.h"
-#include "ltr/synthetic.h"
+#include "ltr/core/error.h"
+#include "ltr/formats/io.h"
+#include "ltr/formats/model_file.h"
+#include "ltr/rnn/simulate.h"
+#include "ltr/synthetic/synthetic.h"
 
 namespace ltr {
 namespace {

@@ -1,6 +1,6 @@
 // ltr theory linear: the linear theory's predictions beside gradient descent
 // on the linear fixed-point model (science.md §4).
-#include "ltr/theory.h"
+#include "ltr/theory/theory.h"
 
 #include <cmath>
 #include <iostream>
@@ -9,8 +9,8 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/error.h"
-#include "ltr/io.h"
+#include "ltr/core/error.h"
+#include "ltr/formats/io.h"
 
 namespace ltr {
 namespace {

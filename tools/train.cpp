@@ -1,13 +1,13 @@
 // ltr train: train an RNN on a task and stream its learning trajectory.
-#include "ltr/train.h"
+#include "ltr/train/train.h"
 
 #include <iostream>
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/error.h"
-#include "ltr/interrupt.h"
-#include "ltr/io.h"
+#include "ltr/core/error.h"
+#include "ltr/core/interrupt.h"
+#include "ltr/formats/io.h"
 
 namespace ltr {
 namespace {

@@ -1,5 +1,5 @@
 // Decomposes a planted rank-2 tensor through the installed library.
-#include <ltr/cp.h>
+#include <ltr/decompose/cp.h>
 #include <ltr/version.h>
 
 #include <iostream>

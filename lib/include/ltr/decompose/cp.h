@@ -1,0 +1,96 @@
+// CP (canonical polyadic) decomposition of dense 3-way tensors:
+// alternating least squares, nonnegative HALS and all-at-once optimisation
+// through Ceres (CP-OPT), each with optional missing data.
+#ifndef LTR_CP_H_
+#define LTR_CP_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ltr/core/tensor.h"
+
+namespace ltr {
+
+enum class CpMethod {
+  kAls,         // alternating least squares
+  kOpt,         // all-at-once weighted least squares, L-BFGS via Ceres
+  kNonnegHals,  // HALS on the nonnegative modes, least squares on the others
+};
+
+enum class CpInit {
+  kRandom,  // entries N(0, 1); uniform in [0, 1) on nonnegative modes
+  kNvecs,   // leading eigenvectors of each mode's Gram X_(n) X_(n)^T
+};
+
+// How ALS and HALS treat entries that a mask marks missing. CP-OPT always
+// weights the residual by the mask.
+enum class MissingData {
+  kExact,  // row-wise masked least squares: exact ALS on the observed entries
+  kEm,     // expectation-maximisation: impute missing entries from the model
+};
+
+struct CpOptions {
+  CpMethod method = CpMethod::kAls;
+  // Number of components R: >= 1 and at most min(IJ, IK, JK), the largest
+  // CP rank an I x J x K tensor can have.
+  int rank = 1;
+  CpInit init = CpInit::kRandom;
+  // Outer iterations (ALS sweeps over the three modes, or L-BFGS iterations).
+  int max_iterations = 500;
+  // Stop when the relative error changes by less than this between two
+  // iterations. 0 runs exactly max_iterations.
+  double tolerance = 1e-6;
+  // Modes (0, 1, 2) constrained to be >= 0. Only for kNonnegHals, where an
+  // empty list means all three modes.
+  std::vector<int> nonnegative_modes;
+  MissingData missing_data = MissingData::kExact;
+  std::uint64_t seed = 0;
+  // Threads for the MTTKRPs and gradients; the result does not depend on it.
+  int num_threads = 1;
+
+  // False, with a one-line reason, if the options cannot apply to a tensor of
+  // these dimensions.
+  bool IsValid(const Dims& dims, std::string* error) const;
+};
+
+struct CpSummary {
+  Ktensor
+      model;  // canonical form: unit columns, weights descending, signs fixed
+  double relative_error = 0;  // ||X - M|| / ||X|| over observed entries
+  double fit() const { return 1.0 - relative_error; }
+  int iterations = 0;
+  bool converged = false;  // tolerance met before max_iterations
+  double seconds = 0;
+  std::uint64_t seed = 0;             // options.seed of this fit (set by Cp)
+  std::string message;                // why it stopped
+  std::vector<double> error_history;  // relative error after each iteration
+
+  std::string BriefReport() const;
+};
+
+// Decomposes x with the method of options. A null mask means all observed;
+// otherwise mask has x's dimensions and 1 marks an observed entry. init, when
+// given, is the starting point (its rank must equal options.rank).
+// Throws ltr::Error on invalid options, mismatched mask or non-finite
+// observed data; non-convergence is reported in the summary.
+CpSummary Cp(const CpOptions& options,
+             const Tensor3& x,
+             const Mask3* mask = nullptr,
+             const Ktensor* init = nullptr);
+
+// The starting point Cp uses: random or nvecs factors of x, weights 1.
+Ktensor InitialKtensor(const CpOptions& options,
+                       const Tensor3& x,
+                       const Mask3* mask = nullptr);
+
+// MTTKRP for mode n: X_(n) (kr of the other two factors), I_n x R, without
+// forming the Khatri-Rao product.
+Matrix Mttkrp(const Tensor3& x,
+              const std::array<Matrix, 3>& factors,
+              int mode,
+              int num_threads = 1);
+
+}  // namespace ltr
+
+#endif  // LTR_CP_H_

@@ -1,0 +1,136 @@
+// Diagnostics for choosing a CP rank: alignment of two fits, factor match
+// score, core consistency (CORCONDIA), ensembles over ranks x restarts and
+// cross-validation on held-out entries.
+#ifndef LTR_DIAGNOSTICS_H_
+#define LTR_DIAGNOSTICS_H_
+
+#include <string>
+#include <vector>
+
+#include "ltr/decompose/cp.h"
+#include "ltr/core/tensor.h"
+
+namespace ltr {
+
+struct Alignment {
+  // Component r of the reference is matched with component permutation[r] of
+  // the other fit (which may have more components than the reference).
+  std::vector<int> permutation;
+  // Per matched component: the product over modes of |cos| between the
+  // reference's and the other fit's factor columns, times the weight penalty
+  // when asked for.
+  Vector component_scores;
+  // Mean of component_scores: the factor match score, in [0, 1].
+  double score = 0;
+};
+
+// Finds the permutation of `other`'s components (Hungarian algorithm) that
+// maximises the factor match score with `reference`. With penalize_weights,
+// each component's score is also multiplied by 1 - |l1 - l2| / max(l1, l2).
+// Requires other.rank() >= reference.rank() and equal dimensions.
+Alignment Align(const Ktensor& reference,
+                const Ktensor& other,
+                bool penalize_weights = false);
+
+// Reorders `other`'s components as `alignment` says, flips signs to agree
+// with the reference, and drops unmatched components.
+Ktensor ApplyAlignment(const Ktensor& reference,
+                       const Ktensor& other,
+                       const Alignment& alignment);
+
+// Align(reference, other).score.
+double FactorMatchScore(const Ktensor& reference, const Ktensor& other);
+
+// Core consistency diagnostic (Bro & Kiers 2003): 100 (1 - ||G - T||^2 / R)
+// where G is the least-squares Tucker core of x given the CP factors and T
+// the superdiagonal identity. 100 means an ideal trilinear structure; values
+// well below (or negative) mean the rank is too high. Mask entries are
+// ignored: it is computed on x as given.
+double Corcondia(const Tensor3& x, const Ktensor& model, int num_threads = 1);
+
+struct EnsembleOptions {
+  CpOptions cp;  // method, init, iterations...; rank and seed are set per fit
+  // The ranks fitted: `ranks` (increasing) when given, else [min_rank,
+  // max_rank].
+  std::vector<int> ranks;
+  int min_rank = 1;
+  int max_rank = 1;
+  int restarts = 1;
+  bool compute_corcondia = true;
+  // One line per finished fit on stderr, from the process that fitted it.
+  bool progress = false;
+};
+
+// An ensemble or a cross-validation is a grid of independent tasks (rank
+// index r, restart t): task r * restarts + t fits with the seed the grid
+// assigns it from options.cp.seed. The tasks are shared among the processes
+// of an MPI run (ltr/distributed.h) with the same result as one process, and
+// a run stopped by SIGINT/SIGTERM (ltr/interrupt.h) returns the tasks that
+// finished, from which a later run can resume.
+
+struct EnsembleSummary {
+  std::vector<int> ranks;
+  // False when interrupted: only some fits exist; column t of every matrix
+  // is then restart t (NaN where not fitted) and similarity is NaN.
+  bool complete = true;
+  // Rows: ranks; columns: restarts, best first within each rank.
+  Matrix relative_error;
+  Matrix similarity;  // factor match score to the best fit of the same rank
+  Matrix corcondia;
+  // restart(r, k): the restart index (grid position, hence seed) of column
+  // k's fit; -1 where nothing was fitted.
+  Eigen::MatrixXi restart;
+  // fits[rank index][column]; an empty CpSummary where restart is -1.
+  std::vector<std::vector<CpSummary>> fits;
+  double seconds = 0;
+
+  // Number of fits done (restart >= 0).
+  int DoneCount() const;
+  std::string BriefReport() const;
+};
+
+// Fits every rank of options (ranks, or [min_rank, max_rank]) `restarts` times
+// from seeds drawn from options.cp.seed. Fits of a rank are sorted best first.
+// With `resume` (the summary of an interrupted run with the same options), its
+// fits are kept and only the missing ones are fitted: the result is the one an
+// uninterrupted run gives. Throws ltr::Error if `resume` has another grid.
+EnsembleSummary RunEnsemble(const EnsembleOptions& options,
+                            const Tensor3& x,
+                            const Mask3* mask = nullptr,
+                            const EnsembleSummary* resume = nullptr);
+
+struct CrossValidationOptions {
+  CpOptions cp;
+  std::vector<int> ranks;
+  int restarts = 1;
+  // Fraction of the observed entries held out, drawn at random (speckled
+  // hold-out, as in TCA); the fits see only the rest.
+  double test_fraction = 0.1;
+  bool progress = false;  // as EnsembleOptions::progress
+};
+
+struct CrossValidationSummary {
+  std::vector<int> ranks;
+  // As EnsembleSummary: false when interrupted, and then column t is
+  // restart t (NaN where not fitted).
+  bool complete = true;
+  Matrix train_error;  // (ranks x restarts) relative error on training entries
+  Matrix test_error;   // (ranks x restarts) relative error on held-out entries
+  Eigen::MatrixXi restart;  // restart index of each column's fit, -1 if none
+  double seconds = 0;
+
+  int DoneCount() const;
+  std::string BriefReport() const;
+};
+
+// Fits every rank `restarts` times on the training entries of one speckled
+// hold-out. `resume` as in RunEnsemble.
+CrossValidationSummary CrossValidate(
+    const CrossValidationOptions& options,
+    const Tensor3& x,
+    const Mask3* mask = nullptr,
+    const CrossValidationSummary* resume = nullptr);
+
+}  // namespace ltr
+
+#endif  // LTR_DIAGNOSTICS_H_

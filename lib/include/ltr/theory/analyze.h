@@ -1,0 +1,74 @@
+// Analyses of a learning trajectory (science.md §3, S20), written as
+// formats.md "Analysis of a trajectory": the singular values of
+// dW_k = W_k - W_0 over training, the loss of rank-R truncations of the
+// final dW, the functional rank, the convergence step, ||dW||_F, the
+// shuffle test, the alignment of dW with W0, and CP fits of the stacked
+// update tensor [W_k - W_0].
+#ifndef LTR_ANALYZE_H_
+#define LTR_ANALYZE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ltr/formats/io.h"
+#include "ltr/core/tensor.h"
+
+namespace ltr {
+
+struct AnalyzeOptions {
+  // Trials of the fixed test batch (drawn from Rng(seed)) on which the
+  // truncation and shuffle losses are evaluated.
+  int test_batch = 512;
+  // Truncation ranks R = 0 .. max_truncation_rank (capped at N).
+  int max_truncation_rank = 25;
+  // Functional rank: smallest R with L(W_R) < threshold * L(W_{R=0}).
+  double functional_rank_threshold = 0.05;
+  // Convergence step: first step whose training loss is below
+  // threshold * loss(step 0).
+  double convergence_threshold = 0.05;
+  // CP of the update tensor [W_k - W_0], k = 1 .. snapshots-1, for ranks
+  // 1 .. cp_max_rank (0 skips it), best of cp_restarts ALS fits per rank.
+  int cp_max_rank = 5;
+  int cp_restarts = 1;
+  int cp_max_iterations = 200;
+  // Seed of the test batch, the W0 permutation and the CP starts.
+  std::uint64_t seed = 12345;
+  int num_threads = 1;
+
+  bool IsValid(std::string* error) const;
+};
+
+struct TrajectoryAnalysis {
+  Matrix singular_values;  // snapshots x N: singular values of W_k - W_0
+  std::vector<int> truncation_ranks;    // 0 .. R
+  std::vector<double> truncation_loss;  // test loss of W0 + rank-R part
+  int functional_rank = -1;   // -1: no R in the range met the criterion
+  int convergence_step = -1;  // -1: the loss never fell below the criterion
+  double delta_w_norm = 0.0;  // ||W_final - W_0||_F
+  double initial_loss = 0.0;  // training loss of step 0
+  double final_loss = 0.0;    // training loss of the last step
+  double initial_test_loss = 0.0;  // L0: test loss of the initial network
+  double test_loss = 0.0;          // test loss of the final network
+  double shuffle_loss = 0.0;       // test loss of W0_perm + dW (final W_in/out)
+  double shuffle_loss_ratio = 0.0;  // shuffle_loss / initial_test_loss
+  // |<dW, W0>_F| / (||dW||_F ||W0||_F).
+  double w0_alignment = 0.0;
+  std::vector<int> cp_ranks;
+  std::vector<double> cp_relative_error;  // best ||X - M|| / ||X|| per rank
+  double seconds = 0.0;
+
+  std::string BriefReport() const;
+};
+
+// Reads the trajectory (its /config, /weights, /w_in, /w_out, /loss) and
+// analyses it. Throws ltr::Error on an unreadable or malformed file.
+TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
+                                     const std::string& trajectory);
+
+// Writes the layout of formats.md "Analysis of a trajectory".
+void WriteAnalysis(const TrajectoryAnalysis& analysis, io::OutputFile* out);
+
+}  // namespace ltr
+
+#endif  // LTR_ANALYZE_H_

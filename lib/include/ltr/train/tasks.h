@@ -1,0 +1,102 @@
+// Tasks for training rate RNNs (science.md §3): inputs, targets and masks of
+// a batch of trials, drawn from an ltr::Rng. Time is measured in units of
+// tau; bin i covers t = i * dt, and a duration d lasts int(d / dt) bins.
+//
+// Every task gives trials of the same length within a batch (Romo pads its
+// variable-length trials with mask 0), laid out as rnn.h's RnnTrial:
+// inputs N_in x T, targets and mask n_outputs x T; input column i drives the
+// step from bin i to bin i + 1 and target column i is compared with the
+// output read from the state of bin i.
+#ifndef LTR_TASKS_H_
+#define LTR_TASKS_H_
+
+#include <Eigen/Core>
+#include <string>
+#include <vector>
+
+#include "ltr/core/random.h"
+#include "ltr/rnn/rnn.h"
+
+namespace ltr {
+
+enum class TaskKind {
+  kFlipFlop,      // S20's two-channel flip-flop (one channel active at a time)
+  kFlipFlopBits,  // classic flip-flop: each channel holds its own last sign
+  kMante,         // context-dependent integration
+  kRomo,          // working memory: which of two frequencies was larger
+  kFixedPoint,    // input-driven fixed point (the linear theory's task)
+  kReach,         // centre-out reach driving a 2-D point mass (curl field)
+};
+
+// "flipflop", "flipflop-bits", "mante", "romo", "fixed-point", "reach".
+// ParseTaskKind throws ltr::Error on an unknown name, listing the valid ones.
+std::string TaskKindName(TaskKind kind);
+TaskKind ParseTaskKind(const std::string& name);
+
+struct TaskOptions {
+  TaskKind kind = TaskKind::kFlipFlop;
+  // Bin width in units of tau (= alpha = dt / tau with tau = 1).
+  double dt = 0.5;
+  // Output nonlinearity of S20: the loss compares tanh(z) with the target
+  // instead of z (not for kReach, whose outputs are forces).
+  bool output_tanh = false;
+
+  // kFixedPoint: target z-hat read at the last two bins of a T = 100 trial.
+  double fixed_point_target = 1.0;
+  // kMante: standard deviation of the sensory noise per bin is
+  // mante_noise / sqrt(dt).
+  double mante_noise = 0.05;
+
+  // kReach: number of target directions (angles 2 pi c / n); 0 draws a
+  // continuous angle per trial (condition label 0).
+  int reach_conditions = 8;
+  double reach_radius = 1.0;  // distance of the targets from the centre
+  // Curl force gain k: the plant adds k [[0, 1], [-1, 0]] v to the force.
+  double curl = 0.0;
+  // Weight of the effort term 1/2 reach_effort sum_t |F[t]|^2 (per trial,
+  // normalised like the position term).
+  double reach_effort = 0.0;
+
+  bool IsValid(std::string* error) const;
+};
+
+// Sizes of the task's trials.
+struct TaskShape {
+  Eigen::Index inputs = 0;
+  Eigen::Index outputs = 0;
+  Eigen::Index steps = 0;  // bins per trial, T
+};
+TaskShape GetTaskShape(const TaskOptions& options);
+
+struct TaskBatch {
+  // RnnTrial.condition and .trial are 0 (one initial state for all trials).
+  std::vector<RnnTrial> trials;
+  // A label per trial: flip-flop the channel of the first pulse, Mante
+  // 2 * context + (cued coherence > 0), Romo (f1 > f2), reach the target
+  // direction index, fixed point 0.
+  std::vector<int> labels;
+};
+
+// `count` fresh trials. Deterministic given the state of *rng.
+// Throws ltr::Error on invalid options or count < 1.
+TaskBatch GenerateBatch(const TaskOptions& options, int count, Rng* rng);
+
+// The data term that the task trains on, for RnnLossOptions::output_loss:
+// empty (plain MSE, rnn.h) unless the task has a plant (kReach) or
+// output_tanh is set. For kReach the outputs F[t] drive a point mass from
+// rest at the origin,
+//   v[t+1] = v[t] + dt (F[t] + curl [[0, 1], [-1, 0]] v[t]),
+//   p[t+1] = p[t] + dt v[t],
+// and S = 1/2 sum_t,i mask(i,t) (p_i[t] - target(i,t))^2
+//       + 1/2 reach_effort sum_t |F[t]|^2,
+// with the gradient dS/dF by the plant's adjoint (a linear map of the
+// position errors).
+RnnOutputLoss TaskOutputLoss(const TaskOptions& options);
+
+// Positions p (2 x T) of the reach plant driven by forces F (2 x T).
+Eigen::MatrixXd ReachPlantPositions(const TaskOptions& options,
+                                    const Eigen::MatrixXd& forces);
+
+}  // namespace ltr
+
+#endif  // LTR_TASKS_H_

@@ -1,0 +1,237 @@
+// ltr::Cp: validation, initialisation, dispatch to the CP methods, and the
+// canonical form and final error of their result.
+#include "ltr/decompose/cp.h"
+
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "decompose/cp_internal.h"
+#include "decompose/cp_kernels.h"
+#include "ltr/core/error.h"
+#include "ltr/core/random.h"
+
+namespace ltr {
+namespace {
+
+std::string Position(const Dims& d, Index n) {
+  const Index i = n / (d[1] * d[2]), j = (n / d[2]) % d[1], k = n % d[2];
+  std::ostringstream out;
+  out << "(" << i << ", " << j << ", " << k << ")";
+  return out.str();
+}
+
+const char* MethodName(CpMethod method) {
+  switch (method) {
+    case CpMethod::kAls:
+      return "CP-ALS";
+    case CpMethod::kOpt:
+      return "CP-OPT";
+    case CpMethod::kNonnegHals:
+      return "nonnegative CP-HALS";
+  }
+  return "CP";
+}
+
+// The modes a kNonnegHals fit constrains: the listed ones, or all three when
+// none are listed.
+std::array<bool, 3> NonnegativeModes(const CpOptions& options) {
+  std::array<bool, 3> nonneg{false, false, false};
+  if (options.method != CpMethod::kNonnegHals) return nonneg;
+  if (options.nonnegative_modes.empty()) return {true, true, true};
+  for (int mode : options.nonnegative_modes) nonneg[mode] = true;
+  return nonneg;
+}
+
+}  // namespace
+
+bool CpOptions::IsValid(const Dims& dims, std::string* error) const {
+  auto fail = [&](const std::string& why) {
+    if (error) *error = why;
+    return false;
+  };
+  for (int n = 0; n < 3; ++n)
+    if (dims[n] < 1)
+      return fail("CP needs a tensor with every dimension >= 1, got " +
+                  DimsToString(dims));
+  if (rank < 1) return fail("rank must be >= 1, got " + std::to_string(rank));
+  // Every I x J x K tensor has CP rank at most min(IJ, IK, JK) (it is a sum
+  // of that many rank-one terms, one per fibre), so a larger rank can only
+  // add degenerate components.
+  const Index max_rank =
+      std::min({dims[0] * dims[1], dims[0] * dims[2], dims[1] * dims[2]});
+  if (rank > max_rank)
+    return fail("rank " + std::to_string(rank) + " exceeds " +
+                std::to_string(max_rank) +
+                ", the largest CP rank a tensor of " + DimsToString(dims) +
+                " can have (min of IJ, IK, JK)");
+  if (max_iterations < 1)
+    return fail("max_iterations must be >= 1, got " +
+                std::to_string(max_iterations));
+  if (!(tolerance >= 0) || !std::isfinite(tolerance))
+    return fail("tolerance must be finite and >= 0 (0 runs max_iterations)");
+  if (num_threads < 1)
+    return fail("num_threads must be >= 1, got " + std::to_string(num_threads));
+  for (int mode : nonnegative_modes)
+    if (mode < 0 || mode > 2)
+      return fail("nonnegative mode " + std::to_string(mode) +
+                  " is not 0, 1 or 2");
+  if (!nonnegative_modes.empty() && method != CpMethod::kNonnegHals)
+    return fail("nonnegative_modes requires method kNonnegHals");
+  return true;
+}
+
+std::string CpSummary::BriefReport() const {
+  std::ostringstream out;
+  out << "CP rank " << model.rank() << ": relative error "
+      << std::setprecision(6) << relative_error << " (fit " << fit()
+      << ") after " << iterations << " iterations in " << std::setprecision(3)
+      << seconds << " s; " << message;
+  return out.str();
+}
+
+Ktensor InitialKtensor(const CpOptions& options,
+                       const Tensor3& x,
+                       const Mask3* mask) {
+  std::string error;
+  if (!options.IsValid(x.dims(), &error)) throw Error(error);
+  const Index rank = options.rank;
+  const std::array<bool, 3> nonneg = NonnegativeModes(options);
+  Ktensor k;
+  k.weights = Vector::Ones(rank);
+  Rng rng(options.seed);
+  if (options.init == CpInit::kRandom) {
+    // Gaussian starts for free modes: uniform [0, 1) columns are all nearly
+    // parallel, which often leaves ALS in a swamp. Nonnegative modes need
+    // nonnegative starts.
+    for (int n = 0; n < 3; ++n)
+      k.factors[n] = nonneg[n] ? rng.UniformMatrix(x.dim(n), rank)
+                               : rng.NormalMatrix(x.dim(n), rank);
+    return k;
+  }
+  // nvecs: leading eigenvectors of X_(n) X_(n)^T, of the zero-filled tensor
+  // when entries are missing. A mode with fewer rows than the rank gets
+  // random (normal) columns after its I_n eigenvectors.
+  Tensor3 zero_filled;
+  const Tensor3* data = &x;
+  if (mask) {
+    zero_filled = x;
+    for (Index n = 0; n < x.size(); ++n)
+      if (!mask->data()[n]) zero_filled.data()[n] = 0;
+    data = &zero_filled;
+  }
+  for (int n = 0; n < 3; ++n) {
+    const Index rows = x.dim(n);
+    const Matrix gram = ModeGram(*data, n, options.num_threads);
+    Eigen::SelfAdjointEigenSolver<Matrix> eig(gram);
+    Matrix f(rows, rank);
+    const Index from_eig = std::min<Index>(rank, rows);
+    for (Index r = 0; r < from_eig; ++r)
+      f.col(r) = eig.eigenvectors().col(rows - 1 - r);  // largest first
+    if (from_eig < rank)
+      f.rightCols(rank - from_eig) = rng.NormalMatrix(rows, rank - from_eig);
+    if (nonneg[n]) f = f.cwiseAbs();
+    k.factors[n] = std::move(f);
+  }
+  return k;
+}
+
+CpSummary Cp(const CpOptions& options,
+             const Tensor3& x,
+             const Mask3* mask,
+             const Ktensor* init) {
+  const auto start = std::chrono::steady_clock::now();
+  const Dims& d = x.dims();
+  std::string error;
+  if (!options.IsValid(d, &error)) throw Error(error);
+  if (mask && mask->dims() != d)
+    throw Error("the mask is " + DimsToString(mask->dims()) +
+                " but the tensor is " + DimsToString(d));
+
+  // Observed data must be finite; missing entries may hold anything, but the
+  // methods read whole slices, so they get zeros.
+  const double* v = x.data();
+  Tensor3 cleaned;
+  const Tensor3* data = &x;
+  Index observed = x.size();
+  if (mask) {
+    observed = 0;
+    bool dirty = false;
+    for (Index n = 0; n < x.size(); ++n) {
+      if (mask->data()[n]) {
+        ++observed;
+        if (!std::isfinite(v[n]))
+          throw Error("tensor has a non-finite value (" + std::to_string(v[n]) +
+                      ") at observed entry " + Position(d, n) +
+                      "; mark it missing in the mask or remove it");
+      } else if (!std::isfinite(v[n])) {
+        dirty = true;
+      }
+    }
+    if (observed == 0) throw Error("the mask marks every entry missing");
+    if (dirty) {
+      cleaned = x;
+      for (Index n = 0; n < x.size(); ++n)
+        if (!mask->data()[n]) cleaned.data()[n] = 0;
+      data = &cleaned;
+    }
+  } else if (!AllFinite(x)) {
+    Index n = 0;
+    while (std::isfinite(v[n])) ++n;
+    throw Error("tensor has " + std::string(std::isnan(v[n]) ? "NaN" : "Inf") +
+                " at " + Position(d, n) +
+                " and no mask; pass a mask that marks it missing or remove it");
+  }
+
+  Ktensor start_model;
+  if (init) {
+    if (init->rank() != options.rank || init->dims() != d)
+      throw Error("the initial Ktensor has rank " +
+                  std::to_string(init->rank()) + " and dimensions " +
+                  DimsToString(init->dims()) + "; expected rank " +
+                  std::to_string(options.rank) + " and " + DimsToString(d));
+    bool finite = init->weights.allFinite();
+    for (int n = 0; n < 3; ++n) finite = finite && init->factors[n].allFinite();
+    if (!finite) throw Error("the initial Ktensor has non-finite entries");
+    start_model = *init;
+  } else {
+    start_model = InitialKtensor(options, *data, mask);
+  }
+
+  CpSummary summary;
+  switch (options.method) {
+    case CpMethod::kAls:
+      summary = internal::CpAls(options, *data, mask, std::move(start_model));
+      break;
+    case CpMethod::kNonnegHals: {
+      CpOptions hals = options;
+      if (hals.nonnegative_modes.empty()) hals.nonnegative_modes = {0, 1, 2};
+      summary =
+          internal::CpNonnegHals(hals, *data, mask, std::move(start_model));
+      break;
+    }
+    case CpMethod::kOpt:
+      summary = internal::CpOpt(options, *data, mask, std::move(start_model));
+      break;
+  }
+  summary.seed = options.seed;
+  summary.model.Canonicalize();
+  // The methods track the error by cheap identities that lose accuracy below
+  // ~1e-8; the reported figure is recomputed from the model.
+  const double residual2 =
+      internal::ResidualNorm2(*data, mask, summary.model, options.num_threads);
+  const double norm2 = SquaredNorm(*data, mask);
+  summary.relative_error =
+      norm2 > 0 ? std::sqrt(residual2 / norm2) : std::sqrt(residual2);
+  summary.message =
+      std::string(MethodName(options.method)) + " " + summary.message;
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return summary;
+}
+
+}  // namespace ltr

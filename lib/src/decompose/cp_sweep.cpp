@@ -1,0 +1,307 @@
+// The alternating sweep shared by CP-ALS and nonnegative HALS on dense data
+// (or on masked data by EM imputation), and the small linear-algebra helpers
+// of the CP methods.
+#include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "decompose/cp_kernels.h"
+#include "core/parallel.h"
+
+namespace ltr::internal {
+namespace {
+
+// Entries of a nonnegative factor never go below this, so that no column
+// becomes exactly zero (a zero column would stay zero for good: its
+// component's MTTKRP columns in the other modes vanish too).
+constexpr double kNonnegFloor = 1e-16;
+// A Cholesky factor whose reciprocal condition number is below this is not
+// trusted; the ridge added then is this much of the mean diagonal.
+constexpr double kMinRcond = 1e-12;
+constexpr double kRidge = 1e-10;
+
+Matrix PseudoInverse(const Matrix& v) {
+  Eigen::SelfAdjointEigenSolver<Matrix> eig(v);
+  const Vector& values = eig.eigenvalues();
+  const double largest = values.cwiseAbs().maxCoeff();
+  const double threshold = largest * static_cast<double>(v.rows()) *
+                           std::numeric_limits<double>::epsilon();
+  Vector inverse(values.size());
+  for (Index r = 0; r < values.size(); ++r)
+    inverse[r] = values[r] > threshold ? 1.0 / values[r] : 0.0;
+  return eig.eigenvectors() * inverse.asDiagonal() *
+         eig.eigenvectors().transpose();
+}
+
+// Updates the rows of one mode's factor from its MTTKRP rows, by least
+// squares or, on a nonnegative mode, by one HALS pass over the columns.
+// Both are row-separable, which the blocked MTTKRP pass relies on.
+class ModeSolver {
+ public:
+  // v: Hadamard product of the other modes' Grams.
+  ModeSolver(const Matrix& v, bool nonneg) : v_(v), nonneg_(nonneg) {
+    if (!nonneg_) p_ = GramInverse(v);
+  }
+
+  // rows: the current rows (with the weights absorbed) on entry, the new rows
+  // on return.
+  void Apply(const Matrix& m, Eigen::Ref<Matrix> rows) const {
+    if (!nonneg_) {
+      rows.noalias() = m * p_;
+      return;
+    }
+    // a_r <- max(floor, a_r + (m_r - A v_r) / v_rr), columns in turn.
+    for (Index r = 0; r < v_.cols(); ++r) {
+      const double vrr = v_(r, r);
+      if (!(vrr > 0)) continue;
+      Vector step = (m.col(r) - rows * v_.col(r)) / vrr;
+      rows.col(r) = (rows.col(r) + step).cwiseMax(kNonnegFloor);
+    }
+  }
+
+ private:
+  Matrix v_;
+  Matrix p_;
+  bool nonneg_;
+};
+
+// EM step: writes the model's value into every missing entry of *filled and
+// returns the squared residual over the observed entries.
+double FillMissing(const Tensor3& x,
+                   const Mask3& mask,
+                   const Vector& weights,
+                   const std::array<Matrix, 3>& f,
+                   int num_threads,
+                   Tensor3* filled) {
+  const Dims& d = x.dims();
+  const Index slice_size = d[1] * d[2];
+  auto partial = ParallelBlocks(d[0], num_threads, [&](Index begin, Index end) {
+    double residual = 0;
+    Matrix model(d[2], d[1]);
+    for (Index i = begin; i < end; ++i) {
+      const Vector scale = weights.cwiseProduct(f[0].row(i).transpose());
+      model.noalias() = f[2] * scale.asDiagonal() * f[1].transpose();
+      const double* xs = x.data() + i * slice_size;
+      const std::uint8_t* ms = mask.data() + i * slice_size;
+      double* fs = filled->data() + i * slice_size;
+      const double* mv = model.data();
+      for (Index n = 0; n < slice_size; ++n) {
+        if (ms[n]) {
+          const double r = xs[n] - mv[n];
+          residual += r * r;
+        } else {
+          fs[n] = mv[n];
+        }
+      }
+    }
+    return residual;
+  });
+  double residual = 0;
+  for (double p : partial) residual += p;
+  return residual;
+}
+
+}  // namespace
+
+double ResidualNorm2(const Tensor3& x,
+                     const Mask3* mask,
+                     const Ktensor& model,
+                     int num_threads) {
+  const Dims& d = x.dims();
+  const Index slice_size = d[1] * d[2];
+  const std::array<Matrix, 3>& f = model.factors;
+  auto partial = ParallelBlocks(d[0], num_threads, [&](Index begin, Index end) {
+    double residual = 0;
+    Matrix slice(d[2], d[1]);
+    for (Index i = begin; i < end; ++i) {
+      const Vector scale = model.weights.cwiseProduct(f[0].row(i).transpose());
+      slice.noalias() = f[2] * scale.asDiagonal() * f[1].transpose();
+      const double* xs = x.data() + i * slice_size;
+      const double* ms = slice.data();
+      if (mask) {
+        const std::uint8_t* observed = mask->data() + i * slice_size;
+        for (Index n = 0; n < slice_size; ++n)
+          if (observed[n]) residual += (xs[n] - ms[n]) * (xs[n] - ms[n]);
+      } else {
+        for (Index n = 0; n < slice_size; ++n)
+          residual += (xs[n] - ms[n]) * (xs[n] - ms[n]);
+      }
+    }
+    return residual;
+  });
+  double residual = 0;
+  for (double p : partial) residual += p;
+  return residual;
+}
+
+Matrix GramInverse(const Matrix& v) {
+  const Index n = v.rows();
+  const Matrix identity = Matrix::Identity(n, n);
+  Eigen::LLT<Matrix> llt(v);
+  if (llt.info() == Eigen::Success && llt.rcond() > kMinRcond)
+    return llt.solve(identity);
+  const double mean_diagonal = v.trace() / static_cast<double>(n);
+  if (mean_diagonal > 0 && std::isfinite(mean_diagonal)) {
+    llt.compute(v + kRidge * mean_diagonal * identity);
+    if (llt.info() == Eigen::Success && llt.rcond() > kMinRcond)
+      return llt.solve(identity);
+  }
+  return PseudoInverse(v);
+}
+
+Vector SolveRowSystem(const Matrix& g, const Vector& rhs) {
+  const Index n = g.rows();
+  const double mean_diagonal = g.trace() / static_cast<double>(n);
+  if (!(mean_diagonal > 0)) return Vector::Zero(n);
+  Eigen::LLT<Matrix> llt(g);
+  if (llt.info() == Eigen::Success && llt.rcond() > kMinRcond)
+    return llt.solve(rhs);
+  llt.compute(g + kRidge * mean_diagonal * Matrix::Identity(n, n));
+  if (llt.info() == Eigen::Success && llt.rcond() > kMinRcond)
+    return llt.solve(rhs);
+  return PseudoInverse(g) * rhs;
+}
+
+double ResidualNorm2FromGrams(double x_norm2,
+                              const Vector& weights,
+                              const std::array<Matrix, 3>& gram,
+                              double inner) {
+  const double model_norm2 = weights.dot(
+      gram[0].cwiseProduct(gram[1]).cwiseProduct(gram[2]) * weights);
+  return std::max(0.0, x_norm2 + model_norm2 - 2.0 * inner);
+}
+
+double RelativeError(double residual2, double x_norm2) {
+  return x_norm2 > 0 ? std::sqrt(residual2 / x_norm2) : std::sqrt(residual2);
+}
+
+Vector NormalizeColumns(Matrix* f) {
+  Vector norms(f->cols());
+  for (Index r = 0; r < f->cols(); ++r) {
+    norms[r] = f->col(r).norm();
+    if (norms[r] > 0) f->col(r) /= norms[r];
+  }
+  return norms;
+}
+
+bool RecordIteration(const CpOptions& options,
+                     double relative_error,
+                     CpSummary* summary) {
+  auto& history = summary->error_history;
+  history.push_back(relative_error);
+  summary->iterations = static_cast<int>(history.size());
+  std::ostringstream message;
+  if (!std::isfinite(relative_error)) {
+    summary->converged = false;
+    message << "stopped: the relative error became non-finite at iteration "
+            << summary->iterations;
+    summary->message = message.str();
+    return true;
+  }
+  if (options.tolerance > 0 && history.size() >= 2) {
+    const double change =
+        std::abs(history.back() - history[history.size() - 2]);
+    if (change < options.tolerance) {
+      summary->converged = true;
+      message << "converged: relative error changed by " << change
+              << " < tolerance " << options.tolerance << " at iteration "
+              << summary->iterations;
+      summary->message = message.str();
+      return true;
+    }
+  }
+  if (summary->iterations >= options.max_iterations) {
+    summary->converged = false;
+    message << "stopped after max_iterations = " << options.max_iterations;
+    if (options.tolerance > 0) message << " without meeting the tolerance";
+    summary->message = message.str();
+    return true;
+  }
+  return false;
+}
+
+CpSummary RunSweeps(const CpOptions& options,
+                    const Tensor3& x,
+                    const Mask3* mask,
+                    Ktensor init,
+                    const std::array<bool, 3>& nonneg) {
+  const int threads = options.num_threads;
+  std::array<Matrix, 3> f = std::move(init.factors);
+  Vector weights = std::move(init.weights);
+  std::array<Matrix, 3> gram;
+  for (int n = 0; n < 3; ++n) {
+    if (nonneg[n]) f[n] = f[n].cwiseAbs();
+    weights = weights.cwiseProduct(NormalizeColumns(&f[n]));
+    gram[n] = f[n].transpose() * f[n];
+  }
+
+  // With a mask, the sweeps run on a copy whose missing entries hold the
+  // current model (EM imputation).
+  Tensor3 filled;
+  if (mask) {
+    filled = x;
+    FillMissing(x, *mask, weights, f, threads, &filled);
+  }
+  const Tensor3& data = mask ? filled : x;
+  const double x_norm2 = SquaredNorm(x, mask);
+
+  CpSummary summary;
+  Matrix m2;
+  for (;;) {
+    // Mode 0 (pass 1).
+    {
+      const Matrix m0 = MttkrpMode0(data, f[1], f[2], threads);
+      const ModeSolver solver(gram[1].cwiseProduct(gram[2]), nonneg[0]);
+      Matrix rows = f[0] * weights.asDiagonal();
+      solver.Apply(m0, rows);
+      f[0] = std::move(rows);
+      weights = NormalizeColumns(&f[0]);
+      gram[0] = f[0].transpose() * f[0];
+    }
+    // Modes 1 and 2 (pass 2 of the dimension tree).
+    {
+      const ModeSolver solver(gram[0].cwiseProduct(gram[2]), nonneg[1]);
+      Matrix b = f[1] * weights.asDiagonal();
+      MttkrpTree12(
+          data,
+          f[0],
+          f[2],
+          [&](Index, const Matrix& m1, Eigen::Ref<Matrix> rows) {
+            solver.Apply(m1, rows);
+          },
+          threads,
+          &b,
+          &m2);
+      f[1] = std::move(b);
+      weights = NormalizeColumns(&f[1]);
+      gram[1] = f[1].transpose() * f[1];
+      // m2 was accumulated with the unnormalised rows of B.
+      for (Index r = 0; r < m2.cols(); ++r)
+        m2.col(r) *= weights[r] > 0 ? 1.0 / weights[r] : 0.0;
+    }
+    double inner;  // <X, M>
+    {
+      const ModeSolver solver(gram[0].cwiseProduct(gram[1]), nonneg[2]);
+      Matrix c = f[2] * weights.asDiagonal();
+      solver.Apply(m2, c);
+      inner = m2.cwiseProduct(c).sum();
+      f[2] = std::move(c);
+      weights = NormalizeColumns(&f[2]);
+      gram[2] = f[2].transpose() * f[2];
+    }
+
+    const double residual2 =
+        mask ? FillMissing(x, *mask, weights, f, threads, &filled)
+             : ResidualNorm2FromGrams(x_norm2, weights, gram, inner);
+    if (RecordIteration(options, RelativeError(residual2, x_norm2), &summary))
+      break;
+  }
+  summary.model.weights = std::move(weights);
+  summary.model.factors = std::move(f);
+  return summary;
+}
+
+}  // namespace ltr::internal

@@ -1,0 +1,728 @@
+#include "ltr/jobs/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <tuple>
+
+#include "ltr/decompose/diagnostics.h"
+#include "ltr/core/error.h"
+#include "ltr/core/interrupt.h"
+#include "ltr/formats/io.h"
+#include "ltr/formats/recording.h"
+
+namespace ltr {
+namespace {
+
+using Eigen::MatrixXd;
+
+void Say(const PipelineOptions& o, const std::string& message) {
+  if (o.progress) o.progress(message);
+}
+
+std::string InDir(const std::string& dir, const std::string& name) {
+  return dir + "/" + name;
+}
+
+// Creates `dir` and any missing parents, as `mkdir -p` does.
+void MakeDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (std::filesystem::is_directory(dir)) return;
+  if (std::filesystem::exists(dir))
+    throw Error("'" + dir + "' exists and is not a directory");
+  throw Error("cannot create the output directory '" + dir +
+              "': " + ec.message());
+}
+
+// [W_k - base] for every trial k of a (trial, post, pre) weight stack.
+Tensor3 UpdateTensor(const Tensor3& weights, const MatrixXd& base) {
+  Tensor3 update = weights;
+  // Slice(k) is the (pre x post) column-major view: W_k transposed.
+  const MatrixXd base_t = base.transpose();
+  for (Index k = 0; k < update.dim(0); ++k) update.Slice(k) -= base_t;
+  return update;
+}
+
+// [sum_r (c[k,r] - cbar_r) a_r b_r^T] of a low-tensor-rank model, cbar the
+// mean trial factors over the baseline trials: the fitted change from the
+// baseline epoch, laid out as UpdateTensor's. (c over the baseline need not
+// be 0: the ltr part also absorbs what the base fit W_B got wrong, which is
+// no learning.)
+Tensor3 FittedUpdateTensor(const RnnParameters& p,
+                           const std::vector<Index>& baseline) {
+  Eigen::RowVectorXd baseline_mean = Eigen::RowVectorXd::Zero(p.rank());
+  for (Index k : baseline) baseline_mean += p.c.row(k);
+  baseline_mean /= static_cast<double>(baseline.size());
+  const Index n = p.units();
+  Tensor3 update(p.num_trials(), n, n);
+  for (Index k = 0; k < p.num_trials(); ++k)
+    update.Slice(k) =
+        (p.a * (p.c.row(k) - baseline_mean).asDiagonal() * p.b.transpose())
+            .transpose();
+  return update;
+}
+
+DecomposeOptions UpdateCpOptions(const PipelineOptions& o) {
+  DecomposeOptions d;
+  d.method = DecompositionMethod::kCpAls;
+  d.cp.seed = o.seed;
+  d.cp.num_threads = o.num_threads;
+  d.min_rank = 1;
+  d.max_rank = *std::max_element(o.ranks.begin(), o.ranks.end());
+  d.restarts = o.cp_restarts;
+  d.corcondia = true;
+  return d;
+}
+
+// Writes a decomposition file like `ltr decompose` does.
+void WriteUpdateCp(const PipelineOptions& o,
+                   const DecomposeOptions& d,
+                   const DecomposeResult& result,
+                   const std::string& what,
+                   const std::string& key,
+                   const std::string& path) {
+  io::OutputFile out(path, o.command);
+  WriteDecomposition(d, result, "trial,post,pre", &out);
+  out.SetAttribute("/", "input", o.input);
+  out.SetAttribute("/", "pipeline_key", key);
+  out.SetAttribute("/", "tensor", what);
+  out.Commit();
+}
+
+const CpSummary& BestFitOfRank(const EnsembleSummary& e, int rank) {
+  for (size_t i = 0; i < e.ranks.size(); ++i)
+    if (e.ranks[i] == rank) return e.fits[i].front();  // best first
+  throw Error("internal: rank " + std::to_string(rank) + " not in ensemble");
+}
+
+// Per rank of the ensemble: the smallest similarity of a restart to the
+// rank's best fit (1 when every restart found the same decomposition).
+std::vector<double> Stability(const EnsembleSummary& e) {
+  std::vector<double> out;
+  for (Index i = 0; i < e.similarity.rows(); ++i) {
+    double lowest = 1;
+    for (Index j = 0; j < e.similarity.cols(); ++j)
+      if (std::isfinite(e.similarity(i, j)))
+        lowest = std::min(lowest, e.similarity(i, j));
+    out.push_back(lowest);
+  }
+  return out;
+}
+
+double RelativeDistance(const Tensor3& a, const Tensor3& b) {
+  double diff = 0, norm = 0;
+  for (Index i = 0; i < a.size(); ++i) {
+    diff += (a.data()[i] - b.data()[i]) * (a.data()[i] - b.data()[i]);
+    norm += b.data()[i] * b.data()[i];
+  }
+  return norm > 0 ? std::sqrt(diff / norm) : 0.0;
+}
+
+UpdateComparison Compare(const CpSummary& truth,
+                         const CpSummary& fitted,
+                         const std::vector<std::int64_t>& epoch_labels) {
+  UpdateComparison c;
+  c.rank = static_cast<int>(truth.model.rank());
+  c.true_relative_error = truth.relative_error;
+  c.fitted_relative_error = fitted.relative_error;
+  const Alignment alignment = Align(truth.model, fitted.model);
+  c.factor_match = alignment.score;
+  c.component_scores = alignment.component_scores;
+  const Ktensor aligned = ApplyAlignment(truth.model, fitted.model, alignment);
+  double* congruence[3] = {
+      &c.trial_congruence, &c.post_congruence, &c.pre_congruence};
+  for (int mode = 0; mode < 3; ++mode) {
+    const MatrixXd& u = truth.model.factors[mode];
+    const MatrixXd& v = aligned.factors[mode];
+    double sum = 0;
+    for (Index r = 0; r < u.cols(); ++r)
+      sum += std::abs(u.col(r).dot(v.col(r))) /
+             std::max(1e-300, u.col(r).norm() * v.col(r).norm());
+    *congruence[mode] = sum / static_cast<double>(u.cols());
+  }
+  c.true_trial_factors =
+      truth.model.factors[0] * truth.model.weights.asDiagonal();
+  c.fitted_trial_factors = aligned.factors[0] * aligned.weights.asDiagonal();
+  // Epoch means of the weighted trial factors.
+  std::map<std::int64_t, std::vector<Index>> trials_of;
+  for (size_t k = 0; k < epoch_labels.size(); ++k)
+    trials_of[epoch_labels[k]].push_back(static_cast<Index>(k));
+  const Index rank = truth.model.rank();
+  c.true_epoch_means.resize(static_cast<Index>(trials_of.size()), rank);
+  c.fitted_epoch_means.resize(static_cast<Index>(trials_of.size()), rank);
+  Index row = 0;
+  for (const auto& [label, trials] : trials_of) {
+    c.epochs.push_back(label);
+    for (Index r = 0; r < rank; ++r) {
+      double t = 0, f = 0;
+      for (Index k : trials) {
+        t += truth.model.weights(r) * truth.model.factors[0](k, r);
+        f += aligned.weights(r) * aligned.factors[0](k, r);
+      }
+      c.true_epoch_means(row, r) = t / static_cast<double>(trials.size());
+      c.fitted_epoch_means(row, r) = f / static_cast<double>(trials.size());
+    }
+    ++row;
+  }
+  return c;
+}
+
+void WriteComparison(const PipelineOptions& o,
+                     const PipelineSummary& s,
+                     const std::string& key,
+                     const std::string& path) {
+  io::OutputFile out(path, o.command);
+  const UpdateComparison& c = s.comparison;
+  out.SetAttribute("/", "input", o.input);
+  out.SetAttribute("/", "pipeline_key", key);
+  out.SetAttribute("/", "chosen_rank", s.sweep.chosen_rank);
+  out.SetAttribute("/", "baseline_test_r2", s.baseline_test_r2);
+  out.SetAttribute("/", "test_r2", s.sweep.best.test_metrics.r2);
+  out.SetAttribute("/", "compare_rank", c.rank);
+  out.SetAttribute("/", "factor_match", c.factor_match);
+  out.SetAttribute("/", "factor_match_at_fit_rank", s.at_fit_rank.factor_match);
+  out.SetAttribute("/", "trial_congruence", c.trial_congruence);
+  out.SetAttribute("/", "post_congruence", c.post_congruence);
+  out.SetAttribute("/", "pre_congruence", c.pre_congruence);
+  out.SetAttribute("/", "update_distance", c.update_distance);
+  out.SetAttribute("/", "true_cp_relative_error", c.true_relative_error);
+  out.SetAttribute("/", "fitted_cp_relative_error", c.fitted_relative_error);
+  const auto as_vector = [](const std::vector<double>& v) {
+    return Eigen::Map<const Eigen::VectorXd>(v.data(),
+                                             static_cast<Index>(v.size()));
+  };
+  out.WriteVector(
+      "/comparison/true_cp_stability", as_vector(s.true_cp_stability), "rank");
+  out.WriteVector("/comparison/fitted_cp_stability",
+                  as_vector(s.fitted_cp_stability),
+                  "rank");
+  out.WriteVector("/comparison/factor_match_by_rank",
+                  as_vector(s.factor_match_by_rank),
+                  "rank");
+  out.WriteVector(
+      "/comparison/component_scores", c.component_scores, "component");
+  out.WriteMatrix("/comparison/true_trial_factors",
+                  c.true_trial_factors,
+                  "trial,component");
+  out.WriteMatrix("/comparison/fitted_trial_factors",
+                  c.fitted_trial_factors,
+                  "trial,component");
+  out.WriteIntVector("/comparison/epochs", c.epochs, "epoch");
+  out.WriteMatrix(
+      "/comparison/true_epoch_means", c.true_epoch_means, "epoch,component");
+  out.WriteMatrix("/comparison/fitted_epoch_means",
+                  c.fitted_epoch_means,
+                  "epoch,component");
+  out.Commit();
+}
+
+std::string Number(double v, int precision = 3) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(precision) << v;
+  return s.str();
+}
+
+std::string Escape(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    if (ch == '<')
+      out += "&lt;";
+    else if (ch == '>')
+      out += "&gt;";
+    else if (ch == '&')
+      out += "&amp;";
+    else
+      out += ch;
+  }
+  return out;
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// The HTML report: the numbers, then every figure with its caption. Figures
+// are referenced by relative path so the directory can be moved as a whole.
+void WriteReport(const PipelineOptions& o,
+                 const PipelineSummary& s,
+                 const std::string& path) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream html(temporary);
+    if (!html) throw Error("cannot write '" + temporary + "'");
+    const UpdateComparison& c = s.comparison;
+    html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+         << "<title>ltr learning pipeline: " << Escape(BaseName(o.input))
+         << "</title>\n<style>body{font-family:sans-serif;max-width:1100px;"
+            "margin:2em auto;color:#222}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+            "th{background:#f3f3f3}figure{margin:1.5em 0}"
+            "img{max-width:100%;border:1px solid #eee}figcaption{color:#555}"
+            "</style></head><body>\n";
+    html << "<h1>Learning over trials: " << Escape(BaseName(o.input))
+         << "</h1>\n<p>Command: <code>" << Escape(o.command)
+         << "</code></p>\n<pre>" << Escape(s.SummaryTable()) << "</pre>\n";
+
+    html << "<h2>Rank chosen by held-out blocks</h2>\n<table><tr><th>rank"
+            "</th><th>train loss</th><th>test loss</th><th>test R&sup2;</th>"
+            "</tr>\n";
+    for (size_t i = 0; i < s.sweep.ranks.size(); ++i) {
+      const Index row = static_cast<Index>(i);
+      html << "<tr><td>" << s.sweep.ranks[i]
+           << (s.sweep.ranks[i] == s.sweep.chosen_rank ? " (chosen)" : "")
+           << "</td><td>" << Number(s.sweep.train_loss.row(row).minCoeff(), 5)
+           << "</td><td>" << Number(s.sweep.test_loss.row(row).minCoeff(), 5)
+           << "</td><td>" << Number(s.sweep.test_r2.row(row).maxCoeff(), 4)
+           << "</td></tr>\n";
+    }
+    html << "</table>\n";
+
+    html << "<h2>Fitted against true weight updates (CP rank " << c.rank
+         << ")</h2>\n<p>Compared at the largest CP rank at which both "
+            "update tensors have a unique decomposition (every restart "
+            "agrees with the best; smallest restart similarity per rank, "
+            "true: ";
+    for (double v : s.true_cp_stability) html << Number(v, 2) << " ";
+    html << "fitted: ";
+    for (double v : s.fitted_cp_stability) html << Number(v, 2) << " ";
+    html << "). Factor match score of the best CP fits by rank, from 1: ";
+    for (double v : s.factor_match_by_rank) html << Number(v, 2) << " ";
+    html << "(at the fit's chosen rank, " << s.at_fit_rank.rank << ": "
+         << Number(s.at_fit_rank.factor_match) << ").</p>\n";
+    html << "<p>Per true component at the compared rank (largest first), "
+            "the product of its three congruences with the matched fitted "
+            "component: ";
+    for (Index r = 0; r < c.component_scores.size(); ++r)
+      html << Number(c.component_scores(r), 3) << " ";
+    html << "(0.9 or more: recovered).</p>\n";
+    html << "<p>Factor match score " << Number(c.factor_match)
+         << "; mean congruence of trial factors " << Number(c.trial_congruence)
+         << ", of post-synaptic factors " << Number(c.post_congruence)
+         << ", of pre-synaptic factors " << Number(c.pre_congruence)
+         << ". Relative distance between the fitted and true update tensors: "
+         << Number(c.update_distance) << ".</p>\n";
+    html << "<table><tr><th>epoch</th>";
+    for (int r = 0; r < c.rank; ++r)
+      html << "<th>true c" << r + 1 << "</th><th>fitted c" << r + 1 << "</th>";
+    html << "</tr>\n";
+    for (Index e = 0; e < c.true_epoch_means.rows(); ++e) {
+      html << "<tr><td>" << c.epochs[static_cast<size_t>(e)] << "</td>";
+      for (int r = 0; r < c.rank; ++r)
+        html << "<td>" << Number(c.true_epoch_means(e, r)) << "</td><td>"
+             << Number(c.fitted_epoch_means(e, r)) << "</td>";
+      html << "</tr>\n";
+    }
+    html << "</table>\n";
+
+    html << "<h2>Rank bounds on the true trajectory</h2>\n<pre>"
+         << Escape(FormatBounds({s.bounds})) << "</pre>\n";
+
+    html << "<h2>Figures</h2>\n";
+    for (const Figure& f : s.figures) {
+      const std::string image = !f.png.empty() ? f.png : f.svg;
+      html << "<figure><img src=\"figures/" << Escape(BaseName(image))
+           << "\" alt=\"" << Escape(f.title) << "\"><figcaption><b>"
+           << Escape(f.title) << "</b>: " << Escape(f.caption)
+           << (f.svg.empty()
+                   ? ""
+                   : " (<a href=\"figures/" + BaseName(f.svg) + "\">SVG</a>)")
+           << "</figcaption></figure>\n";
+    }
+    html << "<h2>Files</h2>\n<ul>\n";
+    for (const std::string& file : s.files)
+      html << "<li><code>" << Escape(BaseName(file)) << "</code></li>\n";
+    html << "</ul>\n</body></html>\n";
+    if (!html) throw Error("cannot write '" + temporary + "'");
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    throw Error("cannot rename '" + temporary + "' to '" + path + "'");
+}
+
+}  // namespace
+
+FitOptions PipelineFitDefaults() {
+  FitOptions fit;
+  fit.init_tanh_saturation = 0.999;
+  return fit;
+}
+
+bool PipelineOptions::IsValid(std::string* error) const {
+  auto fail = [&](const std::string& m) {
+    if (error) *error = m;
+    return false;
+  };
+  if (input.empty()) return fail("no input recording");
+  if (output_dir.empty()) return fail("no output directory");
+  if (ranks.empty()) return fail("no ranks to fit");
+  for (int r : ranks)
+    if (r < 1) return fail("ranks must be >= 1");
+  if (seeds < 1) return fail("seeds must be >= 1");
+  if (cp_restarts < 1) return fail("cp restarts must be >= 1");
+  if (compare_rank < 0) return fail("compare rank must be >= 0 (0 = auto)");
+  if (!(stable_similarity > 0 && stable_similarity <= 1))
+    return fail("stable similarity must be in (0, 1]");
+  if (num_threads < 1) return fail("threads must be >= 1");
+  std::string sub;
+  if (!fit.IsValid(&sub)) return fail(sub);
+  if (!bounds.IsValid(&sub)) return fail(sub);
+  return true;
+}
+
+std::string PipelineSummary::SummaryTable() const {
+  std::ostringstream out;
+  const UpdateComparison& c = comparison;
+  auto line = [&](const std::string& what, const std::string& value) {
+    out << "  " << std::left << std::setw(44) << what << value << "\n";
+  };
+  out << "learning pipeline summary\n";
+  line("baseline full fit, held-out R^2", Number(baseline_test_r2));
+  line("chosen rank (held-out blocks)", std::to_string(sweep.chosen_rank));
+  line("ltr fit at chosen rank, held-out R^2",
+       Number(sweep.best.test_metrics.r2));
+  line("relative distance, fitted vs true updates", Number(c.update_distance));
+  line("CP rank compared (both CP fits unique)", std::to_string(c.rank));
+  line("  true update tensor, CP error", Number(c.true_relative_error));
+  line("  fitted update tensor, CP error", Number(c.fitted_relative_error));
+  line("  factor match score, fitted vs true", Number(c.factor_match));
+  std::string scores;
+  for (Index r = 0; r < c.component_scores.size(); ++r)
+    scores += (r > 0 ? " " : "") + Number(c.component_scores(r), 2);
+  line("  per true component (largest first)", scores);
+  line("  congruence trial / post / pre",
+       Number(c.trial_congruence) + " / " + Number(c.post_congruence) + " / " +
+           Number(c.pre_congruence));
+  std::string by_rank;
+  for (size_t r = 0; r < factor_match_by_rank.size(); ++r)
+    by_rank += (r > 0 ? " " : "") + Number(factor_match_by_rank[r], 2);
+  line("factor match by CP rank 1.." +
+           std::to_string(factor_match_by_rank.size()),
+       by_rank);
+  int held = 0, total = 0;
+  for (const BoundRow& row : bounds.rows) {
+    if (!row.hypotheses_hold) continue;
+    ++total;
+    if (row.status == BoundStatus::kHolds) ++held;
+  }
+  line("bounds whose hypotheses hold: met",
+       std::to_string(held) + " of " + std::to_string(total));
+  line("seconds", Number(seconds, 1));
+  return out.str();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// What the steps' results depend on, recorded in each step's file as the
+// root attribute pipeline_key: --resume reuses a file only under the same
+// key. The input's size and modification time stand for its content.
+std::string PipelineKey(const PipelineOptions& o) {
+  std::ostringstream k;
+  k << std::setprecision(17) << "input=" << o.input
+    << " bytes=" << std::filesystem::file_size(o.input) << " mtime="
+    << std::filesystem::last_write_time(o.input).time_since_epoch().count()
+    << " ranks=";
+  for (int r : o.ranks) k << r << ",";
+  const FitOptions& f = o.fit;
+  k << " seeds=" << o.seeds << " seed=" << o.seed
+    << " baseline_epoch=" << o.baseline_epoch
+    << " cp_restarts=" << o.cp_restarts << " fit=" << f.max_iterations << ","
+    << f.max_seconds << "," << f.function_tolerance << "," << f.alpha << ","
+    << static_cast<int>(f.nonlinearity) << "," << static_cast<int>(f.optimizer)
+    << "," << f.learning_rate << "," << f.learning_rate_decay << ","
+    << static_cast<int>(f.smoothing.kind) << "," << f.smoothing.weight << ","
+    << f.smoothing.length_scale << "," << f.loss.l2_w << "," << f.loss.l2_c
+    << "," << f.loss.l2_x0 << "," << f.init_tanh_saturation << ","
+    << static_cast<int>(f.hold_out.scheme) << "," << f.hold_out.seed << ","
+    << f.hold_out.block_trials << "," << f.hold_out.test_trials;
+  return k.str();
+}
+
+RecordingSource Source(const PipelineOptions& o) {
+  RecordingSource source;
+  source.file = o.input;
+  source.axes = o.axes;
+  return source;
+}
+
+// One run of the pipeline: the inputs read once, the steps in order. Each
+// step returns false when a signal stopped it, having written nothing.
+class PipelineRun {
+ public:
+  explicit PipelineRun(const PipelineOptions& o)
+      : o_(o),
+        key_(PipelineKey(o)),
+        recording_(ReadRecording(Source(o), &read_)),
+        truth_(ReadLearningRun(o.input)) {
+    Say(o, read_.Line());
+    s_.warnings = read_.warnings;
+    CheckInputs();
+    fit_ = o.fit;
+    fit_.units = 0;  // = neurons
+    fit_.readout = ReadoutKind::kIdentity;
+    fit_.num_threads = o.num_threads;
+    fit_.command = o.command;
+  }
+
+  bool FitBase();
+  bool FitUpdates();
+  bool DecomposeUpdates();
+  bool CheckBounds();
+  bool WriteSummaryAndReport(Clock::time_point start);
+
+  PipelineSummary& summary() { return s_; }
+
+ private:
+  void CheckInputs();
+  std::string Path(const std::string& name) const {
+    return InDir(o_.output_dir, name);
+  }
+  // A step's file that --resume may reuse: it exists (files appear only
+  // when complete) and was written under this run's key.
+  bool Reusable(const std::string& path) const {
+    return o_.resume && std::filesystem::exists(path) &&
+           io::HasAttribute(path, "/", "pipeline_key") &&
+           io::ReadStringAttribute(path, "/", "pipeline_key") == key_;
+  }
+  void Stamp(io::OutputFile* out) const {
+    out->SetAttribute("/", "input", o_.input);
+    out->SetAttribute("/", "pipeline_key", key_);
+  }
+  void Done(const std::string& path, bool reused) {
+    s_.files.push_back(path);
+    if (reused) Say(o_, "      reused " + path + " (--resume)");
+  }
+
+  const PipelineOptions& o_;
+  const std::string key_;
+  RecordingReadReport read_;  // filled by reading recording_
+  const Recording recording_;
+  const LearningRun truth_;
+  std::vector<Index> baseline_;
+  FitOptions fit_;
+  PipelineSummary s_;
+  MatrixXd w_base_;
+  std::optional<DecomposeResult> true_cp_, fitted_cp_;
+  Tensor3 true_update_, fitted_update_;
+  int compare_rank_ = 1, fit_rank_ = 1;
+};
+
+void PipelineRun::CheckInputs() {
+  const std::string& input = o_.input;
+  if (truth_.weights.dim(0) != recording_.trials() ||
+      truth_.weights.dim(1) != recording_.neurons())
+    throw Error(input + ": /weights is " + DimsToString(truth_.weights.dims()) +
+                " but the pipeline needs one N x N matrix per trial with N = " +
+                std::to_string(recording_.neurons()) + " neurons");
+  if (recording_.epoch.empty())
+    throw Error(input + ": the pipeline needs /epoch labels");
+  for (Index k = 0; k < recording_.trials(); ++k)
+    if (recording_.epoch[static_cast<size_t>(k)] == o_.baseline_epoch)
+      baseline_.push_back(k);
+  if (baseline_.empty())
+    throw Error(input + ": no trial has epoch " +
+                std::to_string(o_.baseline_epoch) + " (the baseline)");
+  MakeDirectory(o_.output_dir);
+}
+
+// Before anything is read: no file the run writes may be the input.
+void RefuseInputInOutputs(const PipelineOptions& o) {
+  for (const char* name : {"baseline_fit.h5",
+                           "fit.h5",
+                           "true_update_cp.h5",
+                           "fitted_update_cp.h5",
+                           "bounds.h5",
+                           "summary.h5",
+                           "report.html"})
+    io::RefuseOutputOverInput(InDir(o.output_dir, name), {o.input});
+}
+
+// 1. The base: one full W for the baseline trials.
+bool PipelineRun::FitBase() {
+  Say(o_,
+      "[1/5] full fit of the " + std::to_string(baseline_.size()) +
+          " baseline trials");
+  const std::string path = Path("baseline_fit.h5");
+  const bool reuse = Reusable(path);
+  FitSummary base;
+  if (reuse) {
+    base = ReadFitSummary(path);
+  } else {
+    FitOptions full = fit_;
+    full.kind = WeightKind::kFull;
+    full.seed = o_.seed;
+    base = FitRnn(full, SelectTrials(recording_, baseline_));
+    if (base.termination == "interrupted") return false;
+    io::OutputFile out(path, o_.command);
+    WriteFit(base, &out);
+    Stamp(&out);
+    out.Commit();
+  }
+  Done(path, reuse);
+  s_.baseline_test_r2 = base.test_metrics.r2;
+  w_base_ = base.model.parameters.RecurrentWeights();
+  return true;
+}
+
+// 2. Low-tensor-rank changes from the base, over the ranks.
+bool PipelineRun::FitUpdates() {
+  Say(o_,
+      "[2/5] ltr fits on the base, ranks " + std::to_string(o_.ranks.front()) +
+          ".." + std::to_string(o_.ranks.back()) + " x " +
+          std::to_string(o_.seeds) + " seeds");
+  const std::string path = Path("fit.h5");
+  const bool reuse = Reusable(path);
+  if (reuse) {
+    s_.sweep = ReadRankSweep(path);
+  } else {
+    RankSweepOptions sweep;
+    sweep.fit = fit_;
+    sweep.fit.kind = WeightKind::kLowTensorRank;
+    sweep.fit.base_weights = w_base_;
+    sweep.fit.base_gain = 0.0;
+    sweep.fit.seed = o_.seed;
+    sweep.ranks = o_.ranks;
+    sweep.seeds = o_.seeds;
+    s_.sweep = SweepRanks(sweep, recording_);
+    if (InterruptRequested()) return false;
+    io::OutputFile out(path, o_.command);
+    WriteRankSweep(s_.sweep, &out);
+    Stamp(&out);
+    out.Commit();
+  }
+  Done(path, reuse);
+  return true;
+}
+
+// 3. CP of the true and fitted update tensors; alignment at the chosen rank.
+bool PipelineRun::DecomposeUpdates() {
+  Say(o_, "[3/5] CP of the true and fitted weight-update tensors");
+  const DecomposeOptions cp = UpdateCpOptions(o_);
+  // Truth: the change from the first trial's weights (no learning happens in
+  // the baseline epoch, so these are every baseline trial's weights).
+  const MatrixXd w_first = truth_.weights.Slice(0).transpose();
+  true_update_ = UpdateTensor(truth_.weights, w_first);
+  fitted_update_ =
+      FittedUpdateTensor(s_.sweep.best.model.parameters, baseline_);
+  for (const auto& [tensor, result, what, name] :
+       {std::tuple{
+            &true_update_, &true_cp_, "true W_k - W_0", "true_update_cp.h5"},
+        std::tuple{&fitted_update_,
+                   &fitted_cp_,
+                   "fitted W_k - mean baseline W_k",
+                   "fitted_update_cp.h5"}}) {
+    const std::string path = Path(name);
+    const bool reuse = Reusable(path);
+    if (reuse) {
+      *result = ReadDecomposition(path);
+    } else {
+      *result = Decompose(cp, *tensor);
+      if (!(*result)->complete()) return false;
+      WriteUpdateCp(o_, cp, **result, what, key_, path);
+    }
+    Done(path, reuse);
+  }
+  s_.true_cp_stability = Stability(*true_cp_->ensemble);
+  s_.fitted_cp_stability = Stability(*fitted_cp_->ensemble);
+  fit_rank_ = std::min(s_.sweep.chosen_rank, cp.max_rank);
+  compare_rank_ = std::min(o_.compare_rank, cp.max_rank);
+  if (compare_rank_ == 0) {
+    compare_rank_ = 1;
+    for (int r = 1; r <= fit_rank_; ++r) {
+      const size_t i = static_cast<size_t>(r - 1);
+      if (s_.true_cp_stability[i] >= o_.stable_similarity &&
+          s_.fitted_cp_stability[i] >= o_.stable_similarity)
+        compare_rank_ = r;
+    }
+  }
+  const double distance = RelativeDistance(fitted_update_, true_update_);
+  auto compare_at = [&](int r) {
+    UpdateComparison c = Compare(BestFitOfRank(*true_cp_->ensemble, r),
+                                 BestFitOfRank(*fitted_cp_->ensemble, r),
+                                 recording_.epoch);
+    c.update_distance = distance;
+    return c;
+  };
+  s_.comparison = compare_at(compare_rank_);
+  s_.at_fit_rank = compare_at(fit_rank_);
+  for (int r = 1; r <= cp.max_rank; ++r)
+    s_.factor_match_by_rank.push_back(
+        r == compare_rank_ ? s_.comparison.factor_match
+        : r == fit_rank_   ? s_.at_fit_rank.factor_match
+                           : compare_at(r).factor_match);
+  return true;
+}
+
+// 4. Rank bounds on the true trajectory (quick: always redone).
+bool PipelineRun::CheckBounds() {
+  Say(o_, "[4/5] rank bounds on the true trajectory");
+  BoundsOptions bounds = o_.bounds;
+  bounds.rank.num_threads = bounds.cp.num_threads = o_.num_threads;
+  s_.bounds = EvaluateBounds(bounds, truth_);
+  if (InterruptRequested()) return false;
+  const std::string path = Path("bounds.h5");
+  io::OutputFile out(path, o_.command);
+  WriteBounds(bounds, {s_.bounds}, &out);
+  Stamp(&out);
+  out.Commit();
+  Done(path, false);
+  return true;
+}
+
+// The comparison file, then 5. figures and the report.
+bool PipelineRun::WriteSummaryAndReport(Clock::time_point start) {
+  s_.seconds = SecondsSince(start);
+  const std::string summary = Path("summary.h5");
+  WriteComparison(o_, s_, key_, summary);
+  Done(summary, false);
+  if (!o_.plots) return true;
+  Say(o_, "[5/5] figures and report");
+  PlotOptions plot = o_.plot;
+  plot.output_dir = Path("figures");
+  plot.epochs_file = o_.input;
+  plot.num_threads = o_.num_threads;
+  // Factor grids of the compared ranks only.
+  plot.ranks = {compare_rank_};
+  if (fit_rank_ != compare_rank_) plot.ranks.push_back(fit_rank_);
+  for (const std::string& file : s_.files) {
+    plot.prefix = BaseName(file).substr(0, BaseName(file).size() - 3) + "_";
+    for (Figure& f : PlotFile(plot, file)) s_.figures.push_back(f);
+    if (InterruptRequested()) return false;
+  }
+  const std::string report = Path("report.html");
+  s_.seconds = SecondsSince(start);
+  s_.files.push_back(report);
+  WriteReport(o_, s_, report);
+  return true;
+}
+
+}  // namespace
+
+PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
+  const Clock::time_point start = Clock::now();
+  std::string error;
+  if (!options.IsValid(&error)) throw Error(error);
+  io::CheckReadable(options.input);
+  RefuseInputInOutputs(options);
+  PipelineRun run(options);
+  PipelineSummary& s = run.summary();
+  s.complete = run.FitBase() && run.FitUpdates() && run.DecomposeUpdates() &&
+               run.CheckBounds() && run.WriteSummaryAndReport(start);
+  s.seconds = SecondsSince(start);
+  return s;
+}
+
+}  // namespace ltr

@@ -1,0 +1,510 @@
+// Rank bounds on learning (bounds.h).
+#include "ltr/theory/bounds.h"
+
+#include <Eigen/QR>
+#include <Eigen/SVD>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+
+#include "optim/adam.h"
+#include "ltr/core/error.h"
+#include "ltr/formats/io.h"
+#include "ltr/core/random.h"
+#include "ltr/train/tasks.h"
+
+namespace ltr {
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+Matrix Snapshot(const Tensor3& weights, Index k) {
+  return weights.Slice(k).transpose();  // Slice(k)(j, i) = W_k[i, j]
+}
+
+// Orthonormal basis of the column space of a at relative tolerance tol.
+Matrix ColumnBasis(const Matrix& a, double tol) {
+  if (a.cols() == 0 || !(a.norm() > 0)) return Matrix(a.rows(), 0);
+  Eigen::JacobiSVD<Matrix> svd(a, Eigen::ComputeThinU);
+  const int r = RankFromSingularValues(svd.singularValues(), tol);
+  return svd.matrixU().leftCols(r);
+}
+
+std::string Join(const std::vector<std::string>& parts, const char* sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+BoundStatus Compare(double measured, double bound, bool lower_only) {
+  if (std::isnan(measured)) return BoundStatus::kUnknown;
+  if (measured > bound) return BoundStatus::kViolated;
+  if (lower_only) return BoundStatus::kUnknown;
+  return BoundStatus::kHolds;
+}
+
+}  // namespace
+
+std::vector<std::string> BoundNames() {
+  return {"prop1_rank",        // max_k rank W_k <= d
+          "prop1_mode_rows",   // stack mode-1 rank <= d
+          "prop1_mode_cols",   // stack mode-2 rank <= d
+          "prop1_mode_steps",  // stack mode-0 rank <= min(K, d^2)
+          "prop1_cp_rank",     // CP rank of the stack <= d^2
+          "prop2_one_step",    // rank(W_1 - W_0) <= min(T N_in, T N_out, N)
+          "general"};          // rank(W_K - W_0) <= min(N, K P T)
+}
+
+bool BoundsOptions::IsValid(std::string* error) const {
+  if (!rank.IsValid(error)) return false;
+  if (!(subspace_tolerance >= 0.0)) {
+    if (error) *error = "subspace_tolerance must be >= 0";
+    return false;
+  }
+  return !estimate_cp_rank || cp.IsValid(error);
+}
+
+std::string BoundsSummary::BriefReport() const {
+  std::ostringstream out;
+  int held = 0, violated = 0;
+  for (const BoundRow& r : rows) {
+    held += r.status == BoundStatus::kHolds;
+    violated += r.status == BoundStatus::kViolated;
+  }
+  out << case_name << ": N=" << units << " N_in=" << inputs
+      << " N_out=" << outputs << " d=" << d << " K=" << optimizer_steps
+      << "; hypotheses: linear " << (linear ? "yes" : "no") << ", W0 in S0 "
+      << (w0_in_span ? "yes" : "no") << ", optimiser linear "
+      << (optimizer_linear ? "yes" : "no") << "; " << held << " bounds met, "
+      << violated << " exceeded";
+  return out.str();
+}
+
+BoundsSummary EvaluateBounds(const BoundsOptions& options,
+                             const LearningRun& run) {
+  std::string error;
+  if (!options.IsValid(&error)) throw Error(error);
+  const auto start = std::chrono::steady_clock::now();
+  const Tensor3& w = run.weights;
+  const Index s = w.dim(0);
+  const Index n = w.dim(1);
+  if (s < 2 || w.dim(2) != n)
+    throw Error("weights must be (snapshots >= 2, N, N), got " +
+                DimsToString(w.dims()));
+  if (run.w_in.rows() != n || run.w_out.rows() != n)
+    throw Error("W_in and W_out must have N = " + std::to_string(n) + " rows");
+  if (static_cast<Index>(run.steps.size()) != s)
+    throw Error("one step number per snapshot expected");
+  const double tol = options.rank.tolerance;
+
+  BoundsSummary sum;
+  sum.case_name = run.name;
+  sum.units = n;
+  sum.inputs = run.w_in.cols();
+  sum.outputs = run.w_out.cols();
+  sum.snapshots = s;
+  sum.optimizer_steps = run.steps.back() - run.steps.front();
+  const Index p_in = sum.inputs, p_out = sum.outputs;
+
+  // Hypotheses.
+  Matrix io(n, p_in + p_out);
+  io << run.w_in, run.w_out;
+  const Matrix q = ColumnBasis(io, tol);
+  sum.d = static_cast<int>(q.cols());
+  const Matrix w0 = Snapshot(w, 0);
+  const double w0_norm = w0.norm();
+  if (w0_norm > 0) {
+    const Matrix projected = q * (q.transpose() * w0 * q) * q.transpose();
+    sum.w0_outside_fraction = (w0 - projected).norm() / w0_norm;
+  }
+  sum.linear = run.nonlinearity == Nonlinearity::kIdentity;
+  sum.w0_in_span = sum.w0_outside_fraction <= options.subspace_tolerance;
+  sum.optimizer_linear = run.optimizer != Optimizer::kAdam;
+  const bool state_ok = run.zero_state_and_bias;
+
+  std::vector<std::string> fail1;
+  if (!sum.linear) fail1.push_back("nonlinear");
+  if (!sum.w0_in_span) fail1.push_back("W0 outside S0");
+  if (!sum.optimizer_linear) fail1.push_back("optimiser not linear");
+  if (!state_ok) fail1.push_back("x0/bias");
+  const bool h1 = fail1.empty();
+  const std::string why1 = Join(fail1, ", ");
+
+  auto add = [&](const std::string& bound,
+                 bool hold,
+                 const std::string& why,
+                 double value,
+                 double measured,
+                 bool lower_only = false) {
+    BoundRow r;
+    r.case_name = run.name;
+    r.bound = bound;
+    r.hypotheses_hold = hold;
+    r.why_not = why;
+    r.bound_value = value;
+    r.measured = measured;
+    r.measured_is_lower_bound = lower_only;
+    r.status = Compare(measured, value, lower_only);
+    sum.rows.push_back(r);
+  };
+
+  // Prop 1: rank of every W_k.
+  int max_rank = 0;
+  for (Index k = 0; k < s; ++k)
+    max_rank = std::max(max_rank, NumericalRank(Snapshot(w, k), tol));
+  add("prop1_rank", h1, why1, sum.d, max_rank);
+
+  // The stack [W_1 ... W_K] as a (K, N, N) tensor.
+  Tensor3 stack(s - 1, n, n);
+  std::copy(w.data() + n * n, w.data() + w.size(), stack.data());
+  const MultilinearRankSummary ml = MultilinearRank(options.rank, stack);
+  const double d = sum.d;
+  add("prop1_mode_rows", h1, why1, d, ml.ranks[1]);
+  add("prop1_mode_cols", h1, why1, d, ml.ranks[2]);
+  add("prop1_mode_steps",
+      h1,
+      why1,
+      std::min<double>(static_cast<double>(s - 1), d * d),
+      ml.ranks[0]);
+  if (options.estimate_cp_rank) {
+    CpRankOptions cp = options.cp;
+    cp.rank_tolerance = std::max(cp.rank_tolerance, ml.tolerance);
+    const CpRankSummary est = EstimateCpRank(cp, stack);
+    if (est.rank >= 0)
+      add("prop1_cp_rank", h1, why1, d * d, est.rank);
+    else
+      add("prop1_cp_rank",
+          h1,
+          why1,
+          d * d,
+          est.ranks_tried.empty()
+              ? est.lower_bound
+              : std::max(est.lower_bound, est.ranks_tried.back() + 1),
+          true);
+  } else {
+    add("prop1_cp_rank", h1, why1, d * d, kNaN);
+  }
+
+  // Prop 2: the first update.
+  std::vector<std::string> fail2;
+  if (!sum.linear) fail2.push_back("nonlinear");
+  if (!sum.optimizer_linear) fail2.push_back("optimiser not linear");
+  if (!state_ok) fail2.push_back("x0/bias");
+  const bool first_step = run.steps[1] - run.steps[0] == 1;
+  if (!first_step) fail2.push_back("snapshot 1 is not step 1");
+  const double t = static_cast<double>(run.horizon);
+  const double bound2 = std::min({t * static_cast<double>(p_in),
+                                  t * static_cast<double>(p_out),
+                                  static_cast<double>(n)});
+  add("prop2_one_step",
+      fail2.empty(),
+      Join(fail2, ", "),
+      bound2,
+      first_step ? NumericalRank(Snapshot(w, 1) - w0, tol) : kNaN);
+
+  // General bound on the final update.
+  std::vector<std::string> fail3;
+  if (!sum.optimizer_linear) fail3.push_back("optimiser not linear");
+  const double kpt = static_cast<double>(sum.optimizer_steps) *
+                     static_cast<double>(run.batch) * t;
+  add("general",
+      fail3.empty(),
+      Join(fail3, ", "),
+      std::min(static_cast<double>(n), kpt),
+      NumericalRank(Snapshot(w, s - 1) - w0, tol));
+
+  sum.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return sum;
+}
+
+LearningRun ReadLearningRun(const std::string& path) {
+  io::CheckReadable(path);
+  for (const char* dataset : {"/weights", "/w_in", "/w_out", "/step"})
+    if (!io::HasDataset(path, dataset))
+      throw Error("'" + path + "' has no dataset '" + dataset +
+                  "'; expected a learning trajectory written by ltr train");
+  const TrainOptions config = ReadTrainOptions(path);
+  LearningRun run;
+  run.name = path;
+  run.nonlinearity = config.nonlinearity;
+  run.optimizer = config.optimizer;
+  run.weights = io::ReadTensor3(path, "/weights");
+  run.steps = io::ReadIntVector(path, "/step");
+  const Tensor3 w_in = io::ReadTensor3(path, "/w_in");
+  const Tensor3 w_out = io::ReadTensor3(path, "/w_out");
+  if (w_in.dim(0) < 1 || w_out.dim(0) < 1)
+    throw Error("'" + path + "': /w_in and /w_out have no snapshot");
+  run.w_in = w_in.Slice(0).transpose();
+  run.w_out = w_out.Slice(0).transpose();
+  run.horizon = GetTaskShape(config.task).steps;
+  run.batch = config.batch;
+  if (io::HasAttribute(path, "/config", "protocol")) {
+    // Trial-by-trial learning: plain SGD on one trial per step.
+    run.optimizer = Optimizer::kSgd;
+    run.batch = 1;
+  }
+  if (static_cast<Index>(run.steps.size()) != run.weights.dim(0))
+    throw Error("'" + path + "': /step and /weights have different lengths");
+  return run;
+}
+
+std::vector<std::string> BoundsTableColumns() {
+  return {"case",
+          "bound",
+          "hypotheses_hold",
+          "bound_value",
+          "measured",
+          "measured_is_lower_bound",
+          "status",
+          "N",
+          "N_in",
+          "N_out",
+          "d",
+          "K",
+          "linear",
+          "w0_in_span",
+          "optimizer_linear"};
+}
+
+Matrix BoundsTable(const std::vector<BoundsSummary>& cases) {
+  const auto names = BoundNames();
+  Index rows = 0;
+  for (const auto& c : cases) rows += static_cast<Index>(c.rows.size());
+  Matrix t(rows, static_cast<Index>(BoundsTableColumns().size()));
+  Index i = 0;
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const BoundsSummary& c = cases[ci];
+    for (const BoundRow& r : c.rows) {
+      const double bound_index = static_cast<double>(
+          std::find(names.begin(), names.end(), r.bound) - names.begin());
+      const double status = r.status == BoundStatus::kHolds      ? 1.0
+                            : r.status == BoundStatus::kViolated ? 0.0
+                                                                 : -1.0;
+      t.row(i++) << static_cast<double>(ci), bound_index,
+          r.hypotheses_hold ? 1.0 : 0.0, r.bound_value, r.measured,
+          r.measured_is_lower_bound ? 1.0 : 0.0, status,
+          static_cast<double>(c.units), static_cast<double>(c.inputs),
+          static_cast<double>(c.outputs), static_cast<double>(c.d),
+          static_cast<double>(c.optimizer_steps), c.linear ? 1.0 : 0.0,
+          c.w0_in_span ? 1.0 : 0.0, c.optimizer_linear ? 1.0 : 0.0;
+    }
+  }
+  return t;
+}
+
+void WriteBounds(const BoundsOptions& options,
+                 const std::vector<BoundsSummary>& cases,
+                 io::OutputFile* out) {
+  std::vector<std::string> names;
+  for (const auto& c : cases) names.push_back(c.case_name);
+  out->WriteMatrix("/bounds/table", BoundsTable(cases), "row,column");
+  out->SetAttribute(
+      "/bounds/table", "columns", Join(BoundsTableColumns(), ","));
+  out->SetAttribute("/bounds/table", "cases", Join(names, ";"));
+  out->SetAttribute("/bounds/table", "bounds", Join(BoundNames(), ","));
+  out->SetAttribute(
+      "/bounds/table", "status_codes", "1 met, 0 exceeded, -1 unknown");
+  out->SetAttribute("/bounds/table", "rank_tolerance", options.rank.tolerance);
+}
+
+std::string FormatBounds(const std::vector<BoundsSummary>& cases) {
+  std::ostringstream out;
+  for (const BoundsSummary& c : cases) {
+    out << c.BriefReport() << "\n";
+    out << "  " << std::left << std::setw(18) << "bound" << std::setw(12)
+        << "hypotheses" << std::right << std::setw(8) << "bound"
+        << std::setw(10) << "measured"
+        << "  " << std::left << "result\n";
+    for (const BoundRow& r : c.rows) {
+      std::ostringstream measured;
+      if (std::isnan(r.measured))
+        measured << "n/a";
+      else
+        measured << (r.measured_is_lower_bound ? ">=" : "") << r.measured;
+      std::string result = r.status == BoundStatus::kHolds      ? "met"
+                           : r.status == BoundStatus::kViolated ? "EXCEEDED"
+                                                                : "unknown";
+      if (!r.hypotheses_hold)
+        result += " (hypotheses fail: " + r.why_not + "; bound not claimed)";
+      out << "  " << std::left << std::setw(18) << r.bound << std::setw(12)
+          << (r.hypotheses_hold ? "hold" : "FAIL") << std::right << std::setw(8)
+          << r.bound_value << std::setw(10) << measured.str() << "  "
+          << std::left << result << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::string FormatBoundsCompact(const std::vector<BoundsSummary>& cases) {
+  std::ostringstream out;
+  const std::vector<std::string> names = BoundNames();
+  const char* heads[] = {"rank W_k",
+                         "mode rows",
+                         "mode cols",
+                         "mode steps",
+                         "CP rank",
+                         "prop2",
+                         "general"};
+  out << "hypotheses: L linear, S W0 in span[W_in, W_out], O optimiser "
+         "linear in gradients ('-' = fails)\n"
+         "cells: measured/bound; [..] hypotheses of that bound fail (not "
+         "claimed); ! measured above the bound\n";
+  out << std::left << std::setw(30) << "case" << std::setw(5) << "hyp"
+      << std::setw(4) << "d";
+  for (const char* h : heads) out << std::setw(12) << h;
+  out << "\n";
+  for (const BoundsSummary& c : cases) {
+    std::string hyp = std::string(c.linear ? "L" : "-") +
+                      (c.w0_in_span ? "S" : "-") +
+                      (c.optimizer_linear ? "O" : "-");
+    out << std::left << std::setw(30) << c.case_name << std::setw(5) << hyp
+        << std::setw(4) << c.d;
+    for (const std::string& name : names) {
+      std::string cell = "-";
+      for (const BoundRow& r : c.rows) {
+        if (r.bound != name) continue;
+        std::ostringstream m;
+        if (std::isnan(r.measured))
+          m << "n/a";
+        else
+          m << (r.measured_is_lower_bound ? ">=" : "") << r.measured;
+        m << "/" << r.bound_value;
+        if (r.status == BoundStatus::kViolated) m << "!";
+        cell = r.hypotheses_hold ? m.str() : "[" + m.str() + "]";
+      }
+      out << std::setw(12) << cell;
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+bool BoundsSweepOptions::IsValid(std::string* error) const {
+  auto fail = [&](const std::string& m) {
+    if (error) *error = m;
+    return false;
+  };
+  if (dims.empty()) return fail("no (N_in, N_out) cases");
+  for (const auto& d : dims)
+    if (d.first < 1 || d.second < 1) return fail("N_in, N_out must be >= 1");
+  if (optimizers.empty() || random_w0.empty() || nonlinearities.empty())
+    return fail("every sweep axis needs at least one value");
+  if (units < 2) return fail("units must be >= 2");
+  if (horizon < 2) return fail("horizon must be >= 2");
+  if (batch < 1) return fail("batch must be >= 1");
+  if (steps < 1) return fail("steps must be >= 1");
+  if (!(alpha > 0 && alpha <= 1)) return fail("alpha must be in (0, 1]");
+  if (!(sgd_learning_rate > 0) || !(adam_learning_rate > 0))
+    return fail("learning rates must be > 0");
+  if (num_threads < 1) return fail("num_threads must be >= 1");
+  return bounds.IsValid(error);
+}
+
+LearningRun TrainSweepCase(const BoundsSweepOptions& o,
+                           int inputs,
+                           int outputs,
+                           Optimizer optimizer,
+                           bool random_w0,
+                           Nonlinearity nonlinearity,
+                           std::uint64_t seed) {
+  Rng rng(seed);
+  RnnShape shape;
+  shape.kind = WeightKind::kFull;
+  shape.nonlinearity = nonlinearity;
+  shape.alpha = o.alpha;
+  shape.units = o.units;
+  shape.inputs = inputs;
+  shape.outputs = outputs;
+  shape.base_weights = true;
+  RnnParameters p = ZeroRnnParameters(shape);
+  const double n = static_cast<double>(o.units);
+  const Matrix j = rng.NormalMatrix(o.units, o.units) / std::sqrt(n);
+  if (random_w0) p.w0 = o.g * j;
+  p.w_in = rng.NormalMatrix(o.units, inputs);
+  for (Index c = 0; c < p.w_in.cols(); ++c)
+    p.w_in.col(c) *= std::sqrt(n) / p.w_in.col(c).norm();
+  Matrix w_out = rng.NormalMatrix(o.units, outputs);
+  for (Index c = 0; c < w_out.cols(); ++c)
+    w_out.col(c) /= std::sqrt(n) * w_out.col(c).norm();
+  p.readout = w_out.transpose();
+
+  std::vector<RnnTrial> trials(o.batch);
+  for (RnnTrial& t : trials) {
+    t.inputs = rng.NormalMatrix(inputs, o.horizon);
+    t.targets = 0.5 * rng.NormalMatrix(outputs, o.horizon);
+  }
+  RnnBlocks blocks;
+  blocks.w = true;
+  blocks.c = false;
+  blocks.w_in = true;
+  blocks.readout = true;
+  RnnLossOptions loss;
+  loss.num_threads = o.num_threads;
+  RnnObjective objective(p, blocks, loss, &trials);
+
+  LearningRun run;
+  run.nonlinearity = nonlinearity;
+  run.optimizer = optimizer;
+  run.w_in = p.w_in;
+  run.w_out = w_out;
+  run.horizon = o.horizon;
+  run.batch = o.batch;
+  run.weights = Tensor3(o.steps + 1, o.units, o.units);
+  auto record = [&](const Eigen::VectorXd& x, int k) {
+    const Matrix w = objective.Parameters(x.data()).RecurrentWeights();
+    // weights(k, i, j) = W[i, j]: Slice(k) is W^T.
+    run.weights.Slice(k) = w.transpose();
+    run.steps.push_back(k);
+  };
+  Eigen::VectorXd x = objective.InitialPoint();
+  Eigen::VectorXd grad(x.size());
+  Eigen::VectorXd m1 = Eigen::VectorXd::Zero(x.size());
+  Eigen::VectorXd m2 = Eigen::VectorXd::Zero(x.size());
+  record(x, 0);
+  for (int k = 1; k <= o.steps; ++k) {
+    double cost = 0;
+    objective.Evaluate(x.data(), &cost, grad.data());
+    if (optimizer == Optimizer::kAdam) {
+      x += internal::AdamStep(
+          internal::AdamSettings(), o.adam_learning_rate, k, grad, &m1, &m2);
+    } else if (optimizer == Optimizer::kMomentum) {
+      m1 = 0.9 * m1 + grad;
+      x -= o.sgd_learning_rate * m1;
+    } else {
+      x -= o.sgd_learning_rate * grad;
+    }
+    record(x, k);
+  }
+  return run;
+}
+
+std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& o) {
+  std::string error;
+  if (!o.IsValid(&error)) throw Error(error);
+  std::vector<BoundsSummary> out;
+  Rng rng(o.seed);
+  for (const auto& d : o.dims)
+    for (Nonlinearity f : o.nonlinearities)
+      for (bool random : o.random_w0)
+        for (Optimizer opt : o.optimizers) {
+          LearningRun run = TrainSweepCase(
+              o, d.first, d.second, opt, random, f, rng.NextSeed());
+          std::ostringstream name;
+          name << "(" << d.first << "," << d.second << ") "
+               << NonlinearityName(f) << " W0=" << (random ? "gJ" : "0") << " "
+               << OptimizerName(opt);
+          run.name = name.str();
+          out.push_back(EvaluateBounds(o.bounds, run));
+        }
+  return out;
+}
+
+}  // namespace ltr

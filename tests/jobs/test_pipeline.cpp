@@ -1,0 +1,326 @@
+// The learning-over-trials pipeline (pipeline.h) end to end on a small
+// reach-adaptation recording, and its refusals of unsuitable input.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ltr/decompose/diagnostics.h"
+#include "ltr/core/error.h"
+#include "ltr/core/interrupt.h"
+#include "ltr/formats/io.h"
+#include "ltr/formats/model_file.h"
+#include "ltr/jobs/pipeline.h"
+#include "ltr/jobs/plot.h"
+#include "ltr/train/train.h"
+#include "test_support.h"
+
+namespace ltr {
+namespace {
+
+// A 12-unit network through 6 baseline, 8 curl and 6 washout trials.
+std::string MakeLearningRecording(const test::ScratchDir& dir) {
+  TrainOptions o;
+  o.task.kind = TaskKind::kReach;
+  o.units = 12;
+  o.g = 0.0;
+  o.batch = 4;
+  o.steps = 30;
+  o.record_every = 10;
+  o.seed = 5;
+  AdaptationOptions a;
+  a.baseline_trials = 6;
+  a.adaptation_trials = 8;
+  a.washout_trials = 6;
+  a.recurrent_only = true;
+  const std::string path = dir / "learning.h5";
+  RunAdaptationToFile(o, a, path, "test");
+  return path;
+}
+
+PipelineOptions SmallPipeline(const std::string& input,
+                              const std::string& out) {
+  PipelineOptions o;
+  o.input = input;
+  o.output_dir = out;
+  o.ranks = {1, 2};
+  o.fit.max_iterations = 60;
+  o.fit.hold_out.block_trials = 5;  // 20 trials: blocks that fit
+  o.fit.hold_out.test_trials = 2;
+  o.cp_restarts = 2;
+  o.plots = false;
+  o.seed = 2;
+  return o;
+}
+
+Ktensor ReadCp(const std::string& file, const std::string& group) {
+  Ktensor k;
+  k.weights = io::ReadVector(file, group + "/weights");
+  for (int n = 0; n < 3; ++n)
+    k.factors[static_cast<size_t>(n)] =
+        io::ReadMatrix(file, group + "/factors/" + std::to_string(n));
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "pipeline: fits, update tensors and comparison are consistent with the "
+    "files it writes",
+    "[pipeline]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  const PipelineOptions o = SmallPipeline(input, dir / "out");
+  const PipelineSummary s = RunLearningPipeline(o);
+
+  for (const char* name : {"baseline_fit.h5",
+                           "fit.h5",
+                           "true_update_cp.h5",
+                           "fitted_update_cp.h5",
+                           "bounds.h5",
+                           "summary.h5"})
+    CHECK(std::ifstream(dir / ("out/" + std::string(name))).good());
+  const int rank = s.sweep.chosen_rank;
+  REQUIRE((rank == 1 || rank == 2));
+  CHECK(io::ReadDoubleAttribute(dir / "out/fit.h5", "/cv", "chosen_rank") ==
+        rank);
+
+  // The fitted update sum_r (c[k,r] - mean of c[:,r] over the 6 baseline
+  // trials) a_r b_r^T has CP rank <= the model's rank, so its CP at that
+  // rank is (numerically) exact: this checks the tensor was laid out
+  // (trial, post, pre) consistently.
+  const std::string fitted = dir / "out/fitted_update_cp.h5";
+  const std::string group = "/ensemble/rank_" + std::to_string(rank) + "/run_0";
+  const Ktensor f = ReadCp(fitted, group);
+  const FittedModel model = ReadModel(dir / "out/fit.h5");
+  const RnnParameters& p = model.parameters;
+  const Eigen::RowVectorXd baseline_c = p.c.topRows(6).colwise().mean();
+  const Tensor3 reconstruction = f.Full();
+  double diff = 0, norm = 0;
+  for (Index k = 0; k < p.num_trials(); ++k)
+    for (Index i = 0; i < p.units(); ++i)
+      for (Index j = 0; j < p.units(); ++j) {
+        double direct = 0;
+        for (Index r = 0; r < p.rank(); ++r)
+          direct += (p.c(k, r) - baseline_c(r)) * p.a(i, r) * p.b(j, r);
+        diff += std::pow(reconstruction(k, i, j) - direct, 2);
+        norm += direct * direct;
+      }
+  REQUIRE(norm > 0);
+  CHECK(std::sqrt(diff / norm) < 1e-3);
+
+  // The true update W_k - W_0 is zero over the baseline epoch (no learning
+  // there), so its CP trial factors are too.
+  const Ktensor t = ReadCp(dir / "out/true_update_cp.h5", group);
+  for (Index trial = 0; trial < 6; ++trial)
+    for (Index r = 0; r < t.rank(); ++r)
+      CHECK(std::abs(t.weights(r) * t.factors[0](trial, r)) < 1e-8);
+
+  // The factor match reported at the fit's rank is the alignment of those
+  // two files' fits.
+  CHECK(s.at_fit_rank.rank == rank);
+  CHECK(s.at_fit_rank.factor_match == Approx(FactorMatchScore(t, f)));
+  CHECK(io::ReadDoubleAttribute(
+            dir / "out/summary.h5", "/", "factor_match_at_fit_rank") ==
+        Approx(s.at_fit_rank.factor_match));
+  // The compared rank is the largest, up to the fit's, at which every CP
+  // restart of both tensors agrees with the best.
+  const int compared = s.comparison.rank;
+  REQUIRE(compared >= 1);
+  REQUIRE(compared <= rank);
+  for (int r = 1; r <= rank; ++r) {
+    const bool stable =
+        s.true_cp_stability[static_cast<size_t>(r - 1)] >= 0.9 &&
+        s.fitted_cp_stability[static_cast<size_t>(r - 1)] >= 0.9;
+    if (r > compared) CHECK_FALSE(stable);
+    if (r == compared && compared > 1) CHECK(stable);
+  }
+  const std::string at =
+      "/ensemble/rank_" + std::to_string(compared) + "/run_0";
+  CHECK(s.comparison.factor_match ==
+        Approx(FactorMatchScore(ReadCp(dir / "out/true_update_cp.h5", at),
+                                ReadCp(fitted, at))));
+  CHECK(io::ReadDoubleAttribute(dir / "out/summary.h5", "/", "factor_match") ==
+        Approx(s.comparison.factor_match));
+  CHECK(io::ReadDoubleAttribute(dir / "out/summary.h5", "/", "compare_rank") ==
+        compared);
+  // Factor match by rank: every rank's pair of best fits, the compared and
+  // fit ranks' entries equal to the headline numbers; the per-component
+  // scores average to the factor match.
+  const Eigen::VectorXd by_rank = io::ReadVector(
+      dir / "out/summary.h5", "/comparison/factor_match_by_rank");
+  REQUIRE(by_rank.size() == static_cast<Index>(s.true_cp_stability.size()));
+  CHECK(by_rank(compared - 1) == Approx(s.comparison.factor_match));
+  CHECK(by_rank(rank - 1) == Approx(s.at_fit_rank.factor_match));
+  for (int r = 1; r <= by_rank.size(); ++r) {
+    const std::string run = "/ensemble/rank_" + std::to_string(r) + "/run_0";
+    CHECK(by_rank(r - 1) ==
+          Approx(FactorMatchScore(ReadCp(dir / "out/true_update_cp.h5", run),
+                                  ReadCp(fitted, run))));
+  }
+  const Eigen::VectorXd scores =
+      io::ReadVector(dir / "out/summary.h5", "/comparison/component_scores");
+  REQUIRE(scores.size() == compared);
+  CHECK(scores.mean() == Approx(s.comparison.factor_match));
+  // Its figures: the aligned trial factors and the by-rank curve, whose
+  // caption names the compared rank.
+  PlotOptions plot;
+  plot.output_dir = dir / "figs";
+  const std::vector<Figure> figures = PlotFile(plot, dir / "out/summary.h5");
+  REQUIRE(figures.size() == 2);
+  CHECK(figures[0].name ==
+        "comparison_trial_factors_rank" + std::to_string(compared));
+  CHECK(figures[1].name == "comparison_by_rank");
+  CHECK_THAT(figures[1].caption,
+             Catch::Matchers::Contains("compared at rank " +
+                                       std::to_string(compared)));
+  for (const Figure& f : figures) CHECK(std::ifstream(f.png).good());
+  const Matrix trial_factors =
+      io::ReadMatrix(dir / "out/summary.h5", "/comparison/true_trial_factors");
+  CHECK(trial_factors.rows() == p.num_trials());
+  CHECK(trial_factors.cols() == compared);
+  REQUIRE(s.comparison.epochs == std::vector<std::int64_t>{0, 1, 2});
+  CHECK(s.comparison.true_epoch_means.row(0).norm() < 1e-8);
+  // The baseline network is fitted well (units = neurons, R^2 held out).
+  CHECK(s.baseline_test_r2 > 0.9);
+  CHECK(!s.bounds.rows.empty());
+}
+
+TEST_CASE(
+    "pipeline: a signal stops it between steps with no half-written file, "
+    "and resume reuses the finished steps to the uninterrupted result",
+    "[pipeline][interrupt]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  const PipelineSummary whole =
+      RunLearningPipeline(SmallPipeline(input, dir / "whole"));
+  REQUIRE(whole.complete);
+  // The signal arrives as step N starts; steps before it keep their files.
+  const std::vector<std::vector<std::string>> kept = {
+      {"baseline_fit.h5"},
+      {"baseline_fit.h5", "fit.h5"},
+      {"baseline_fit.h5",
+       "fit.h5",
+       "true_update_cp.h5",
+       "fitted_update_cp.h5"}};
+  for (int step = 2; step <= 4; ++step) {
+    INFO("interrupted at step " << step);
+    const std::string out = dir / ("cut" + std::to_string(step));
+    PipelineOptions o = SmallPipeline(input, out);
+    const std::string prefix = "[" + std::to_string(step) + "/5]";
+    o.progress = [&](const std::string& line) {
+      if (line.rfind(prefix, 0) == 0) RequestInterrupt(SIGINT);
+    };
+    const PipelineSummary cut = RunLearningPipeline(o);
+    ClearInterrupt();
+    CHECK_FALSE(cut.complete);
+    const std::vector<std::string>& expected = kept[step - 2];
+    std::vector<std::string> present;
+    for (const auto& f : std::filesystem::directory_iterator(out))
+      present.push_back(f.path().filename().string());
+    std::sort(present.begin(), present.end());
+    std::vector<std::string> sorted = expected;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(present == sorted);
+
+    o.resume = true;
+    std::string said;
+    o.progress = [&](const std::string& line) { said += line + "\n"; };
+    const PipelineSummary resumed = RunLearningPipeline(o);
+    INFO(said);
+    REQUIRE(resumed.complete);
+    for (const std::string& name : expected)
+      CHECK_THAT(said, Catch::Contains("reused " + out + "/" + name));
+    CHECK(resumed.sweep.test_loss == whole.sweep.test_loss);
+    CHECK(resumed.comparison.factor_match == whole.comparison.factor_match);
+    for (const char* name : {"fit.h5", "fitted_update_cp.h5", "summary.h5"})
+      test::CheckSameFiles(dir / ("whole/" + std::string(name)),
+                           out + "/" + name,
+                           {"pipeline_key"});
+  }
+  // Other options: nothing is reused.
+  PipelineOptions other = SmallPipeline(input, dir / "cut2");
+  other.seed = 3;
+  other.resume = true;
+  std::string said;
+  other.progress = [&](const std::string& line) { said += line + "\n"; };
+  REQUIRE(RunLearningPipeline(other).complete);
+  CHECK_THAT(said, !Catch::Contains("reused"));
+}
+
+TEST_CASE("pipeline: an output file that would be the input is refused",
+          "[pipeline][safety]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  std::filesystem::create_directory(dir / "out");
+  std::filesystem::rename(input, dir / "out/fit.h5");
+  const std::string bytes = test::ReadText(dir / "out/fit.h5");
+  const PipelineOptions o = SmallPipeline(dir / "out/fit.h5", dir / "out");
+  CHECK_THROWS_WITH(RunLearningPipeline(o), Catch::Contains("is the input"));
+  CHECK(test::ReadText(dir / "out/fit.h5") == bytes);
+}
+
+TEST_CASE("pipeline: refuses input it cannot use with one clear error",
+          "[pipeline]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  SECTION("no baseline trials") {
+    PipelineOptions o = SmallPipeline(input, dir / "out");
+    o.baseline_epoch = 7;
+    CHECK_THROWS_WITH(RunLearningPipeline(o),
+                      Catch::Contains("no trial has epoch 7"));
+  }
+  SECTION("a recording without weights") {
+    io::OutputFile out(dir / "plain.h5", "test");
+    out.WriteTensor3(
+        "/activity", io::ReadTensor3(input, "/activity"), "trial,time,neuron");
+    out.Commit();
+    PipelineOptions o = SmallPipeline(dir / "plain.h5", dir / "out");
+    CHECK_THROWS_AS(RunLearningPipeline(o), Error);
+  }
+  SECTION("the command exits 1 with one line") {
+    const test::RunResult r =
+        test::RunLtr("pipeline " + dir / "missing.h5" + " -o " + dir / "o");
+    CHECK(r.exit_code == 1);
+    CHECK(test::CountLines(r.err) == 1);
+  }
+}
+
+TEST_CASE(
+    "the main job recovers the planted weight update of the shipped "
+    "reach-adaptation example",
+    "[.slow][pipeline_slow]") {
+  // Measured (2 threads, two fits per rank, ~90 s): chosen rank 2, relative
+  // distance 0.47, compared at CP rank 2, factor match 0.943, congruence
+  // trial / post / pre 0.997 / 0.985 / 0.961.
+  test::ScratchDir dir;
+  PipelineOptions o;
+  o.input = std::string(LTR_SOURCE_DIR) + "/data/example_learning.h5";
+  o.output_dir = dir / "out";
+  o.fit.max_iterations = 1000;
+  o.fit.max_seconds = 120;
+  o.fit.smoothing.kind = TrialSmoothing::kSecondDifference;
+  o.fit.smoothing.weight = 0.1;
+  o.fit.loss.l2_w = o.fit.loss.l2_c = 1e-5;
+  o.plots = false;
+  o.num_threads = 2;
+  const PipelineSummary s = RunLearningPipeline(o);
+  INFO(s.SummaryTable());
+  CHECK(s.sweep.best.test_metrics.r2 >= 0.99);
+  CHECK(s.comparison.rank >= 2);
+  CHECK(s.comparison.factor_match >= 0.9);
+  CHECK(s.comparison.trial_congruence >= 0.95);
+  CHECK(s.comparison.update_distance <= 0.5);
+  // The adaptation component rises in the curl epoch and decays in washout,
+  // in the fit as in the truth: its adaptation mean exceeds both others.
+  for (Index r = 0; r < s.comparison.rank; ++r) {
+    const auto fitted = s.comparison.fitted_epoch_means.col(r).cwiseAbs();
+    CHECK(fitted(1) > 3 * fitted(0));
+    CHECK(fitted(1) > 3 * fitted(2));
+  }
+}
+
+}  // namespace ltr
