@@ -45,18 +45,6 @@ constexpr const char* kUsage =
     "  mpirun -np 4 ltr decompose x.h5 --ranks 1:10 --restarts 8 --threads 1 "
     "-o ens.h5";
 
-MissingData ParseMissing(const std::string& name) {
-  if (name == "exact") return MissingData::kExact;
-  if (name == "em") return MissingData::kEm;
-  throw Error("unknown --missing '" + name + "'; expected exact or em");
-}
-
-CpInit ParseInit(const std::string& name) {
-  if (name == "random") return CpInit::kRandom;
-  if (name == "nvecs") return CpInit::kNvecs;
-  throw Error("unknown --init '" + name + "'; expected random or nvecs");
-}
-
 // "1G", "256M", "64k", "1000000" -> bytes (binary multiples; a trailing
 // "B" is allowed).
 std::int64_t ParseBytes(const std::string& text, const std::string& option) {
@@ -263,12 +251,12 @@ int RunDecompose(int argc, char** argv) {
 
   DecomposeOptions opt;
   opt.method = ParseMethod(vm["method"].as<std::string>());
-  opt.cp.init = ParseInit(vm["init"].as<std::string>());
+  opt.cp.init = ParseCpInit(vm["init"].as<std::string>());
   opt.cp.max_iterations = vm["max-iters"].as<int>();
   opt.cp.tolerance = vm["tol"].as<double>();
   opt.cp.seed = vm["seed"].as<std::uint64_t>();
   opt.cp.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
-  opt.cp.missing_data = ParseMissing(vm["missing"].as<std::string>());
+  opt.cp.missing_data = ParseMissingData(vm["missing"].as<std::string>());
   opt.tucker.num_threads = opt.cp.num_threads;
   opt.tucker.max_iterations = opt.cp.max_iterations;
   if (opt.cp.tolerance > 0) opt.tucker.tolerance = opt.cp.tolerance;

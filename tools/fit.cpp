@@ -66,14 +66,6 @@ constexpr const char* kUsage =
     "m2.h5\n"
     "  ltr fit --resume -o model.h5";
 
-TrialSmoothing ParseSmoothing(const std::string& name) {
-  if (name == "none") return TrialSmoothing::kNone;
-  if (name == "second-diff") return TrialSmoothing::kSecondDifference;
-  if (name == "gp") return TrialSmoothing::kGaussianProcess;
-  throw Error("unknown --smoothing '" + name +
-              "'; expected none, second-diff or gp");
-}
-
 // What --resume carries over from the checkpoint into the new run.
 struct ResumeState {
   std::string command;  // the --resume command line as typed
@@ -310,7 +302,7 @@ int FitWith(int argc,
   o.condition_inputs = vm["condition-inputs"].as<bool>();
   o.conditions = vm["conditions"].as<int>();
   o.base_gain = vm["base-gain"].as<double>();
-  o.smoothing.kind = ParseSmoothing(vm["smoothing"].as<std::string>());
+  o.smoothing.kind = ParseTrialSmoothing(vm["smoothing"].as<std::string>());
   o.smoothing.weight = vm["smoothing-weight"].as<double>();
   o.smoothing.length_scale = vm["smoothing-length"].as<double>();
   o.smoothing_breaks_at_epochs = !vm["no-epoch-breaks"].as<bool>();

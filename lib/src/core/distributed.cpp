@@ -91,6 +91,39 @@ int Size() {
 
 bool IsRoot() { return Rank() == 0; }
 
+#ifdef LTR_HAVE_MPI
+// The one communicator there is today; a sub-communicator would be a member.
+static MPI_Comm Handle(const Communicator*) { return MPI_COMM_WORLD; }
+#endif
+
+int Communicator::rank() const {
+#ifdef LTR_HAVE_MPI
+  int rank = 0;
+  MPI_Comm_rank(Handle(this), &rank);
+  return rank;
+#else
+  return 0;
+#endif
+}
+
+int Communicator::size() const {
+#ifdef LTR_HAVE_MPI
+  int size = 1;
+  MPI_Comm_size(Handle(this), &size);
+  return size;
+#else
+  return 1;
+#endif
+}
+
+const Communicator* World() {
+#ifdef LTR_HAVE_MPI
+  static const Communicator world;
+  if (MpiActive()) return &world;
+#endif
+  return nullptr;
+}
+
 void Buffer::PutDouble(double v) {
   bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
@@ -252,6 +285,93 @@ std::vector<std::optional<std::string>> RunTasks(
       if (i == -2) {
         // Another process was interrupted: so is this run.
         if (!InterruptRequested()) RequestInterrupt(std::stoi(bytes));
+      } else if (i < 0) {
+        if (failure.empty()) failure = bytes;
+      } else if (i < num_tasks) {
+        results[static_cast<size_t>(i)] = std::move(bytes);
+      }
+    }
+#endif
+  }
+  if (!failure.empty()) throw Error(failure);
+  return results;
+}
+
+std::vector<std::optional<std::string>> RunTasks(
+    const RunContext& run,
+    int num_tasks,
+    const std::function<std::string(int)>& task,
+    const std::vector<char>* skip) {
+  if (num_tasks < 0) throw Error("RunTasks: negative number of tasks");
+  if (skip && static_cast<int>(skip->size()) != num_tasks)
+    throw Error("RunTasks: the skip list has " + std::to_string(skip->size()) +
+                " entries for " + std::to_string(num_tasks) + " tasks");
+  const Communicator* comm = run.communicator;
+  const int rank = comm ? comm->rank() : 0, size = comm ? comm->size() : 1;
+  std::vector<std::optional<std::string>> results(num_tasks);
+  std::string failure;
+  int pending = 0;  // index among the tasks not skipped
+  for (int i = 0; i < num_tasks; ++i) {
+    if (skip && (*skip)[i]) continue;
+    if (pending++ % size != rank) continue;
+    if (run.cancelled() || !failure.empty()) continue;
+    try {
+      std::string bytes = task(i);
+      if (!run.cancelled()) results[i] = std::move(bytes);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  if (size > 1) {
+#ifdef LTR_HAVE_MPI
+    // One record per completed task: index, length, bytes; a failure is the
+    // record with index -1, a pending interrupt (its signal) index -2.
+    Buffer local;
+    if (run.cancelled()) {
+      local.PutInt(-2);
+      local.PutString(std::to_string(run.cancellation->reason()));
+    }
+    if (!failure.empty()) {
+      local.PutInt(-1);
+      local.PutString(failure);
+    }
+    for (int i = 0; i < num_tasks; ++i) {
+      if (!results[i]) continue;
+      local.PutInt(i);
+      local.PutString(*results[i]);
+    }
+    const std::string& mine = local.bytes();
+    if (mine.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+      throw Error("RunTasks: a process's results exceed 2 GB");
+    int count = static_cast<int>(mine.size());
+    std::vector<int> counts(size), offsets(size);
+    MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, Handle(comm));
+    long long total = 0;
+    for (int p = 0; p < size; ++p) {
+      offsets[p] = static_cast<int>(total);
+      total += counts[p];
+    }
+    if (total > std::numeric_limits<int>::max())
+      throw Error("RunTasks: the gathered results exceed 2 GB");
+    std::string all(static_cast<size_t>(total), '\0');
+    MPI_Allgatherv(mine.data(),
+                   count,
+                   MPI_BYTE,
+                   all.data(),
+                   counts.data(),
+                   offsets.data(),
+                   MPI_BYTE,
+                   Handle(comm));
+    Buffer in(std::move(all));
+    size_t consumed = 0;
+    failure.clear();
+    while (consumed < in.bytes().size()) {
+      const std::int64_t i = in.GetInt();
+      std::string bytes = in.GetString();
+      consumed += 2 * sizeof(std::int64_t) + bytes.size();
+      if (i == -2) {
+        // Another process was interrupted: so is this run.
+        if (run.cancellation) run.cancellation->Cancel(std::stoi(bytes));
       } else if (i < 0) {
         if (failure.empty()) failure = bytes;
       } else if (i < num_tasks) {

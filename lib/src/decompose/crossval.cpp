@@ -44,28 +44,6 @@ Index RoundedCount(double fraction, Index n) {
 
 }  // namespace
 
-std::string HoldOutName(HoldOut scheme) {
-  switch (scheme) {
-    case HoldOut::kNone:
-      return "none";
-    case HoldOut::kBlocks:
-      return "blocks";
-    case HoldOut::kNeurons:
-      return "neurons";
-    case HoldOut::kGiven:
-      return "given";
-  }
-  return "?";
-}
-
-HoldOut ParseHoldOut(const std::string& name) {
-  if (name == "none") return HoldOut::kNone;
-  if (name == "blocks") return HoldOut::kBlocks;
-  if (name == "neurons") return HoldOut::kNeurons;
-  throw Error("unknown held-out scheme '" + name +
-              "'; expected blocks, neurons or none");
-}
-
 bool HoldOutOptions::IsValid(std::string* error) const {
   auto fail = [error](const std::string& message) {
     if (error != nullptr) *error = message;

@@ -94,34 +94,6 @@ std::string CpFailure(const std::string& what, const CpSummary& s) {
 
 }  // namespace
 
-std::string MethodName(DecompositionMethod method) {
-  switch (method) {
-    case DecompositionMethod::kCpAls:
-      return "cp-als";
-    case DecompositionMethod::kCpOpt:
-      return "cp-opt";
-    case DecompositionMethod::kNcpHals:
-      return "ncp-hals";
-    case DecompositionMethod::kTuckerHosvd:
-      return "tucker-hosvd";
-    case DecompositionMethod::kTuckerHooi:
-      return "tucker-hooi";
-  }
-  return "?";
-}
-
-DecompositionMethod ParseMethod(const std::string& name) {
-  for (auto method : {DecompositionMethod::kCpAls,
-                      DecompositionMethod::kCpOpt,
-                      DecompositionMethod::kNcpHals,
-                      DecompositionMethod::kTuckerHosvd,
-                      DecompositionMethod::kTuckerHooi})
-    if (MethodName(method) == name) return method;
-  throw Error("unknown method '" + name +
-              "'; expected cp-als, cp-opt, ncp-hals, tucker-hosvd or "
-              "tucker-hooi");
-}
-
 std::vector<int> DecomposeOptions::SweepRanks() const {
   if (!ranks.empty()) return ranks;
   std::vector<int> range;
@@ -319,10 +291,10 @@ std::string RanksKey(const std::vector<int>& ranks) {
 std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {
   std::ostringstream key;
   key << std::setprecision(17) << "method=" << MethodName(options.method)
-      << " init=" << (options.cp.init == CpInit::kNvecs ? "nvecs" : "random")
+      << " init=" << CpInitName(options.cp.init)
       << " max_iters=" << options.cp.max_iterations
       << " tol=" << options.cp.tolerance << " missing="
-      << (options.cp.missing_data == MissingData::kEm ? "em" : "exact")
+      << MissingDataName(options.cp.missing_data)
       << " nonneg=";
   for (int mode : options.cp.nonnegative_modes) key << mode << ";";
   key << " seed=" << options.cp.seed << " rank=" << options.cp.rank

@@ -18,7 +18,7 @@
 #include <memory>
 #include <sstream>
 
-#include "optim/adam.h"
+#include "optim/first_order.h"
 #include "fit/fit_init.h"
 #include "ltr/core/distributed.h"
 #include "ltr/core/error.h"
@@ -573,12 +573,9 @@ void SolveAdam(const FitOptions& o,
         o.learning_rate * (o.learning_rate_decay +
                            (1 - o.learning_rate_decay) * 0.5 *
                                (1 + std::cos(3.14159265358979323846 * done)));
-    step = internal::AdamStep({o.adam_beta1, o.adam_beta2, o.adam_epsilon},
-                              rate,
-                              i + 1,
-                              direction,
-                              &m,
-                              &v);
+    step = internal::FirstOrderStep(
+        {Optimizer::kAdam, 0.0, {o.adam_beta1, o.adam_beta2, o.adam_epsilon}},
+        rate, direction, i, &m, &v);
     if (manifold != nullptr) {
       manifold->Plus(x, step.data(), next.data());
       point = next;
@@ -595,36 +592,6 @@ std::string Format(const char* format, double value) {
 }
 
 }  // namespace
-
-std::string FitInitializationName(FitInitialization init) {
-  switch (init) {
-    case FitInitialization::kAuto:
-      return "auto";
-    case FitInitialization::kData:
-      return "data";
-    case FitInitialization::kRandom:
-      break;
-  }
-  return "random";
-}
-
-std::string FitOptimizerName(FitOptimizer optimizer) {
-  return optimizer == FitOptimizer::kAdam ? "adam" : "lbfgs";
-}
-
-FitOptimizer ParseFitOptimizer(const std::string& name) {
-  if (name == "lbfgs") return FitOptimizer::kLbfgs;
-  if (name == "adam") return FitOptimizer::kAdam;
-  throw Error("unknown optimizer '" + name + "'; expected lbfgs or adam");
-}
-
-FitInitialization ParseFitInitialization(const std::string& name) {
-  if (name == "auto") return FitInitialization::kAuto;
-  if (name == "data") return FitInitialization::kData;
-  if (name == "random") return FitInitialization::kRandom;
-  throw Error("unknown initialisation '" + name +
-              "'; expected auto, data or random");
-}
 
 bool FitOptions::IsValid(std::string* error) const {
   auto fail = [error](const std::string& message) {

@@ -7,26 +7,6 @@
 
 namespace ltr {
 
-std::string ReadoutKindName(ReadoutKind kind) {
-  switch (kind) {
-    case ReadoutKind::kFree:
-      return "free";
-    case ReadoutKind::kOrthonormal:
-      return "orthonormal";
-    case ReadoutKind::kIdentity:
-      return "identity";
-  }
-  return "?";
-}
-
-ReadoutKind ParseReadoutKind(const std::string& name) {
-  if (name == "free") return ReadoutKind::kFree;
-  if (name == "orthonormal") return ReadoutKind::kOrthonormal;
-  if (name == "identity") return ReadoutKind::kIdentity;
-  throw Error("unknown readout '" + name +
-              "'; expected free, orthonormal or identity");
-}
-
 void WriteModel(const FittedModel& model, io::OutputFile* out) {
   const RnnParameters& p = model.parameters;
   p.Validate();

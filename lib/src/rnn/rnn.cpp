@@ -70,59 +70,6 @@ std::vector<std::pair<double*, Index>> SelectedBlocks(RnnParameters& p,
 
 // --- Names ------------------------------------------------------------------
 
-std::string NonlinearityName(Nonlinearity f) {
-  switch (f) {
-    case Nonlinearity::kTanh:
-      return "tanh";
-    case Nonlinearity::kRelu:
-      return "relu";
-    case Nonlinearity::kSoftplus:
-      return "softplus";
-    case Nonlinearity::kIdentity:
-      return "identity";
-  }
-  return "unknown";
-}
-
-Nonlinearity ParseNonlinearity(const std::string& name) {
-  if (name == "tanh") return Nonlinearity::kTanh;
-  if (name == "relu") return Nonlinearity::kRelu;
-  if (name == "softplus") return Nonlinearity::kSoftplus;
-  if (name == "identity" || name == "linear") return Nonlinearity::kIdentity;
-  throw Error("unknown nonlinearity '" + name +
-              "', expected tanh, relu, softplus or identity");
-}
-
-std::string WeightKindName(WeightKind kind) {
-  switch (kind) {
-    case WeightKind::kFull:
-      return "full";
-    case WeightKind::kLowRank:
-      return "lowrank";
-    case WeightKind::kLowTensorRank:
-      return "ltr";
-  }
-  return "unknown";
-}
-
-WeightKind ParseWeightKind(const std::string& name) {
-  if (name == "full") return WeightKind::kFull;
-  if (name == "lowrank") return WeightKind::kLowRank;
-  if (name == "ltr") return WeightKind::kLowTensorRank;
-  throw Error("unknown weight kind '" + name +
-              "', expected full, lowrank or ltr");
-}
-
-std::string RnnLossName(RnnLoss loss) {
-  return loss == RnnLoss::kMse ? "mse" : "poisson";
-}
-
-RnnLoss ParseRnnLoss(const std::string& name) {
-  if (name == "mse") return RnnLoss::kMse;
-  if (name == "poisson") return RnnLoss::kPoisson;
-  throw Error("unknown loss '" + name + "', expected mse or poisson");
-}
-
 // --- Nonlinearities
 // -----------------------------------------------------------
 

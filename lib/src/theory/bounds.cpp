@@ -10,11 +10,11 @@
 #include <limits>
 #include <sstream>
 
-#include "optim/adam.h"
 #include "ltr/core/error.h"
-#include "ltr/formats/io.h"
 #include "ltr/core/random.h"
+#include "ltr/formats/io.h"
 #include "ltr/train/tasks.h"
+#include "optim/first_order.h"
 
 namespace ltr {
 namespace {
@@ -472,15 +472,10 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
   for (int k = 1; k <= o.steps; ++k) {
     double cost = 0;
     objective.Evaluate(x.data(), &cost, grad.data());
-    if (optimizer == Optimizer::kAdam) {
-      x += internal::AdamStep(
-          internal::AdamSettings(), o.adam_learning_rate, k, grad, &m1, &m2);
-    } else if (optimizer == Optimizer::kMomentum) {
-      m1 = 0.9 * m1 + grad;
-      x -= o.sgd_learning_rate * m1;
-    } else {
-      x -= o.sgd_learning_rate * grad;
-    }
+    // Adam at its rate, SGD and momentum (0.9) at theirs.
+    const double rate = optimizer == Optimizer::kAdam ? o.adam_learning_rate
+                                                      : o.sgd_learning_rate;
+    internal::FirstOrderUpdate({optimizer}, rate, grad, k - 1, &m1, &m2, &x);
     record(x, k);
   }
   return run;

@@ -207,37 +207,6 @@ void Reach(const TaskOptions& o,
 
 }  // namespace
 
-std::string TaskKindName(TaskKind kind) {
-  switch (kind) {
-    case TaskKind::kFlipFlop:
-      return "flipflop";
-    case TaskKind::kFlipFlopBits:
-      return "flipflop-bits";
-    case TaskKind::kMante:
-      return "mante";
-    case TaskKind::kRomo:
-      return "romo";
-    case TaskKind::kFixedPoint:
-      return "fixed-point";
-    case TaskKind::kReach:
-      return "reach";
-  }
-  return "unknown";
-}
-
-TaskKind ParseTaskKind(const std::string& name) {
-  for (TaskKind kind : {TaskKind::kFlipFlop,
-                        TaskKind::kFlipFlopBits,
-                        TaskKind::kMante,
-                        TaskKind::kRomo,
-                        TaskKind::kFixedPoint,
-                        TaskKind::kReach})
-    if (TaskKindName(kind) == name) return kind;
-  throw Error("unknown task '" + name +
-              "'; expected flipflop, flipflop-bits, mante, romo, fixed-point "
-              "or reach");
-}
-
 bool TaskOptions::IsValid(std::string* error) const {
   auto fail = [error](const std::string& message) {
     if (error != nullptr) *error = message;

@@ -10,11 +10,11 @@
 #include <limits>
 #include <sstream>
 
-#include "optim/adam.h"
 #include "formats/io_checked.h"
 #include "ltr/core/error.h"
 #include "ltr/core/interrupt.h"
 #include "ltr/formats/io.h"
+#include "optim/first_order.h"
 
 namespace ltr {
 
@@ -57,24 +57,16 @@ class OptimizerState {
   }
 
   void Step(const VectorXd& g) {
-    switch (o_.optimizer) {
-      case Optimizer::kSgd:
-        s_->x -= eta_ * g;
-        break;
-      case Optimizer::kMomentum:
-        s_->moment1 = o_.momentum * s_->moment1 + g;
-        s_->x -= eta_ * s_->moment1;
-        break;
-      case Optimizer::kAdam:
-        s_->x +=
-            internal::AdamStep({o_.adam_beta1, o_.adam_beta2, o_.adam_epsilon},
-                               eta_,
-                               static_cast<double>(s_->step + 1),
-                               g,
-                               &s_->moment1,
-                               &s_->moment2);
-        break;
-    }
+    internal::FirstOrderUpdate(
+        {o_.optimizer,
+         o_.momentum,
+         {o_.adam_beta1, o_.adam_beta2, o_.adam_epsilon}},
+        eta_,
+        g,
+        s_->step,
+        &s_->moment1,
+        &s_->moment2,
+        &s_->x);
     ++s_->step;
   }
 
@@ -95,25 +87,6 @@ std::string Fixed(double v) {
 constexpr double kDivergedLossGrowth = 1e10;
 
 }  // namespace
-
-std::string OptimizerName(Optimizer optimizer) {
-  switch (optimizer) {
-    case Optimizer::kSgd:
-      return "sgd";
-    case Optimizer::kMomentum:
-      return "momentum";
-    case Optimizer::kAdam:
-      return "adam";
-  }
-  return "unknown";
-}
-
-Optimizer ParseOptimizer(const std::string& name) {
-  for (Optimizer o : {Optimizer::kSgd, Optimizer::kMomentum, Optimizer::kAdam})
-    if (OptimizerName(o) == name) return o;
-  throw Error("unknown optimizer '" + name +
-              "'; expected sgd, momentum or adam");
-}
 
 double TrainOptions::EffectiveLearningRate() const {
   return learning_rate > 0.0 ? learning_rate : 0.05 / units;

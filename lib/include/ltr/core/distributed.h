@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/run_context.h"
 #include "ltr/core/tensor.h"
 
 namespace ltr::distributed {
@@ -43,6 +44,19 @@ int Rank();
 int Size();
 // Rank() == 0: the process that prints reports and writes output files.
 bool IsRoot();
+
+// The processes of an MPI run that share its tasks (today: the MPI world).
+// A RunContext names one, or none for a run on this process alone; the
+// library never looks up the MPI world by itself.
+class Communicator {
+ public:
+  int rank() const;
+  int size() const;
+};
+
+// The MPI world when MPI is initialised (ltr started by mpirun), else
+// nullptr: what the tool puts in RunContext::communicator.
+const Communicator* World();
 
 // Serialisation of a task's result: values appended in order, read back in
 // the same order. Doubles keep their bits.
@@ -86,6 +100,16 @@ class Buffer {
 // requested on all (RequestInterrupt). A task that throws makes RunTasks
 // throw ltr::Error with the first failure's message on every process.
 std::vector<std::optional<std::string>> RunTasks(
+    int num_tasks,
+    const std::function<std::string(int)>& task,
+    const std::vector<char>* skip = nullptr);
+
+// As above, with the processes of run.communicator (none: every task here)
+// and run.cancellation in place of the process-wide interrupt flag: once
+// cancelled, no further task starts and a task that returns while cancelled
+// is dropped; a cancellation on one process cancels the token on all.
+std::vector<std::optional<std::string>> RunTasks(
+    const RunContext& run,
     int num_tasks,
     const std::function<std::string(int)>& task,
     const std::vector<char>* skip = nullptr);

@@ -9,26 +9,10 @@
 #include <vector>
 
 #include "ltr/core/tensor.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-enum class CpMethod {
-  kAls,         // alternating least squares
-  kOpt,         // all-at-once weighted least squares, L-BFGS via Ceres
-  kNonnegHals,  // HALS on the nonnegative modes, least squares on the others
-};
-
-enum class CpInit {
-  kRandom,  // entries N(0, 1); uniform in [0, 1) on nonnegative modes
-  kNvecs,   // leading eigenvectors of each mode's Gram X_(n) X_(n)^T
-};
-
-// How ALS and HALS treat entries that a mask marks missing. CP-OPT always
-// weights the residual by the mask.
-enum class MissingData {
-  kExact,  // row-wise masked least squares: exact ALS on the observed entries
-  kEm,     // expectation-maximisation: impute missing entries from the model
-};
 
 struct CpOptions {
   CpMethod method = CpMethod::kAls;

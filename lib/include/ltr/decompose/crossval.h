@@ -31,15 +31,10 @@
 #include <string>
 
 #include "ltr/core/tensor.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-enum class HoldOut { kNone, kBlocks, kNeurons, kGiven };
-
-// "none", "blocks", "neurons" ("given" is named, never parsed: it comes
-// with a mask); Parse throws ltr::Error on an unknown name.
-std::string HoldOutName(HoldOut scheme);
-HoldOut ParseHoldOut(const std::string& name);
 
 struct HoldOutOptions {
   HoldOut scheme = HoldOut::kBlocks;

@@ -14,21 +14,10 @@
 #include "ltr/formats/io.h"
 #include "ltr/core/tensor.h"
 #include "ltr/decompose/tucker.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-enum class DecompositionMethod {
-  kCpAls,
-  kCpOpt,
-  kNcpHals,
-  kTuckerHosvd,
-  kTuckerHooi,
-};
-
-// "cp-als", "cp-opt", "ncp-hals", "tucker-hosvd", "tucker-hooi".
-std::string MethodName(DecompositionMethod method);
-// Throws ltr::Error naming the valid choices.
-DecompositionMethod ParseMethod(const std::string& name);
 
 struct DecomposeOptions {
   DecompositionMethod method = DecompositionMethod::kCpAls;

@@ -6,13 +6,10 @@
 #include <string>
 
 #include "ltr/core/tensor.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-enum class TuckerMethod {
-  kHosvd,  // sequentially truncated HOSVD (ST-HOSVD)
-  kHooi,   // higher-order orthogonal iteration, started from ST-HOSVD
-};
 
 struct TuckerOptions {
   TuckerMethod method = TuckerMethod::kHosvd;

@@ -26,19 +26,10 @@
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/recording.h"
 #include "ltr/rnn/rnn.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-enum class FitInitialization { kAuto, kData, kRandom };
-// The optimiser of the fit: Ceres' L-BFGS, or Adam (P23's reference
-// procedure: full-batch Adam, learning rate 1e-3).
-enum class FitOptimizer { kLbfgs, kAdam };
-// "auto", "data", "random"; Parse throws ltr::Error on another name.
-std::string FitInitializationName(FitInitialization init);
-FitInitialization ParseFitInitialization(const std::string& name);
-// "lbfgs", "adam"; Parse throws ltr::Error on another name.
-std::string FitOptimizerName(FitOptimizer optimizer);
-FitOptimizer ParseFitOptimizer(const std::string& name);
 
 struct FitOptions {
   // --- Model ---------------------------------------------------------------

@@ -20,18 +20,10 @@
 
 #include "ltr/formats/io.h"
 #include "ltr/rnn/rnn.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-// How the observation matrix C (readout, neurons x N) is constrained.
-enum class ReadoutKind {
-  kFree,         // any C
-  kOrthonormal,  // orthonormal columns (neurons >= N) or rows (neurons < N)
-  kIdentity,     // units = neurons, C = I fixed
-};
-// "free", "orthonormal", "identity"; Parse throws ltr::Error.
-std::string ReadoutKindName(ReadoutKind kind);
-ReadoutKind ParseReadoutKind(const std::string& name);
 
 struct FittedModel {
   RnnParameters parameters;

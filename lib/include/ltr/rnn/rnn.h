@@ -38,22 +38,10 @@
 #include <vector>
 
 #include "ltr/core/random.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-enum class Nonlinearity { kTanh, kRelu, kSoftplus, kIdentity };
-enum class WeightKind { kFull, kLowRank, kLowTensorRank };
-enum class RnnLoss { kMse, kPoisson };
-
-// Names used in files and on the command line: "tanh", "relu", "softplus",
-// "identity"; "full", "lowrank", "ltr"; "mse", "poisson". Parse* throw
-// ltr::Error on an unknown name.
-std::string NonlinearityName(Nonlinearity f);
-Nonlinearity ParseNonlinearity(const std::string& name);
-std::string WeightKindName(WeightKind kind);
-WeightKind ParseWeightKind(const std::string& name);
-std::string RnnLossName(RnnLoss loss);
-RnnLoss ParseRnnLoss(const std::string& name);
 
 // phi and phi' elementwise. softplus(x) = log(1 + e^x) (computed stably),
 // softplus' = logistic; relu'(0) = 0.
@@ -187,8 +175,6 @@ RnnTrajectory Simulate(const RnnParameters& parameters,
 
 // --- Smoothness priors on trial factors
 // ----------------------------------------
-
-enum class TrialSmoothing { kNone, kSecondDifference, kGaussianProcess };
 
 struct TrialSmoothingOptions {
   TrialSmoothing kind = TrialSmoothing::kNone;

@@ -16,22 +16,10 @@
 
 #include "ltr/core/random.h"
 #include "ltr/rnn/rnn.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-enum class TaskKind {
-  kFlipFlop,      // S20's two-channel flip-flop (one channel active at a time)
-  kFlipFlopBits,  // classic flip-flop: each channel holds its own last sign
-  kMante,         // context-dependent integration
-  kRomo,          // working memory: which of two frequencies was larger
-  kFixedPoint,    // input-driven fixed point (the linear theory's task)
-  kReach,         // centre-out reach driving a 2-D point mass (curl field)
-};
-
-// "flipflop", "flipflop-bits", "mante", "romo", "fixed-point", "reach".
-// ParseTaskKind throws ltr::Error on an unknown name, listing the valid ones.
-std::string TaskKindName(TaskKind kind);
-TaskKind ParseTaskKind(const std::string& name);
 
 struct TaskOptions {
   TaskKind kind = TaskKind::kFlipFlop;

@@ -23,13 +23,10 @@
 
 #include "ltr/rnn/rnn.h"
 #include "ltr/train/tasks.h"
+#include "ltr/core/enums.h"
 
 namespace ltr {
 
-enum class Optimizer { kSgd, kMomentum, kAdam };
-// "sgd", "momentum", "adam"; Parse throws ltr::Error on an unknown name.
-std::string OptimizerName(Optimizer optimizer);
-Optimizer ParseOptimizer(const std::string& name);
 
 struct TrainOptions {
   TaskOptions task;
