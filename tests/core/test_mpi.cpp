@@ -13,7 +13,6 @@
 
 #include "ltr/core/distributed.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
 #include "ltr/formats/io.h"
 #include "test_support.h"
 
@@ -75,6 +74,7 @@ TEST_CASE("RunTasks runs every task once and returns results in task order",
   std::vector<int> calls(7, 0);
   const std::vector<char> skip{0, 1, 0, 0, 1, 0, 0};
   const auto results = distributed::RunTasks(
+      RunContext(),
       7,
       [&](int i) {
         ++calls[i];
@@ -115,17 +115,19 @@ TEST_CASE("a Buffer keeps the bits of matrices, NaN and -0", "[mpi]") {
 }
 
 TEST_CASE(
-    "RunTasks stops starting tasks at an interrupt and drops the "
-    "running one",
+    "RunTasks stops starting tasks once its token is cancelled and drops "
+    "the running one",
     "[mpi]") {
-  ClearInterrupt();
+  CancellationToken token;
+  RunContext run;
+  run.cancellation = &token;
   std::vector<int> calls(6, 0);
-  const auto results = distributed::RunTasks(6, [&](int i) {
+  const auto results = distributed::RunTasks(run, 6, [&](int i) {
     ++calls[i];
-    if (i == 2) RequestInterrupt(SIGINT);  // arrives during task 2
+    if (i == 2) token.Cancel(SIGINT);  // arrives during task 2
     return std::string(1, static_cast<char>('a' + i));
   });
-  ClearInterrupt();
+  CHECK(token.reason() == SIGINT);
   CHECK(calls == std::vector<int>{1, 1, 1, 0, 0, 0});
   CHECK(results[0] == std::optional<std::string>("a"));
   CHECK(results[1] == std::optional<std::string>("b"));
@@ -133,7 +135,8 @@ TEST_CASE(
 }
 
 TEST_CASE("RunTasks turns a failing task into one ltr::Error", "[mpi]") {
-  CHECK_THROWS_WITH(distributed::RunTasks(3,
+  CHECK_THROWS_WITH(distributed::RunTasks(RunContext(),
+                                          3,
                                           [](int i) -> std::string {
                                             if (i == 1)
                                               throw Error("task 1 failed");
@@ -141,9 +144,10 @@ TEST_CASE("RunTasks turns a failing task into one ltr::Error", "[mpi]") {
                                           }),
                     Contains("task 1 failed"));
   const std::vector<char> wrong(2, 0);
-  CHECK_THROWS_AS(distributed::RunTasks(
-                      3, [](int) { return std::string(); }, &wrong),
-                  Error);
+  CHECK_THROWS_AS(
+      distributed::RunTasks(
+          RunContext(), 3, [](int) { return std::string(); }, &wrong),
+      Error);
 }
 
 TEST_CASE("one process: rank 0 of 1", "[mpi]") {
