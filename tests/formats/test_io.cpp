@@ -323,11 +323,12 @@ TEST_CASE("a number replaces a same-typed array attribute", "[io]") {
   bool ok = false;
   test::RunPython(
       "import h5py, numpy as np\n"
-      "with h5py.File('" +
+      "f = h5py.File('" +
           file +
-          "', 'w') as f:\n"
-          "  f.attrs['step'] = np.arange(4, dtype='<i8')\n"
-          "  f.attrs['loss'] = np.ones(3)\n",
+          "', 'w')\n"
+          "f.attrs['step'] = np.arange(4, dtype='<i8')\n"
+          "f.attrs['loss'] = np.ones(3)\n"
+          "f.close()\n",
       &ok);
   REQUIRE(ok);
   {

@@ -400,6 +400,27 @@ std::string ReadStringValue(const H5::Attribute& attr) {
   return std::string(buffer.data());
 }
 
+// "attribute 'name' of 'object' in 'file'", for messages.
+std::string AttributeName(const std::string& file,
+                          const std::string& object,
+                          const std::string& name) {
+  return "attribute " + Quote(name) + " of " + Quote(object) + " in " +
+         Quote(file);
+}
+
+// read(attribute) of attribute `name` of `object` in `file`.
+template <typename Read>
+auto ReadAttribute(const std::string& file,
+                   const std::string& object,
+                   const std::string& name,
+                   Read read) {
+  return Guard("cannot read attribute " + Quote(name) + " of " + Quote(file),
+               [&] {
+                 H5::H5File f = OpenForReading(file);
+                 return read(OpenAttribute(f, file, object, name));
+               });
+}
+
 }  // namespace
 
 bool HasAttribute(const std::string& file,
@@ -417,19 +438,14 @@ bool HasAttribute(const std::string& file,
 double ReadDoubleAttribute(const std::string& file,
                            const std::string& object,
                            const std::string& name) {
-  return Guard(
-      "cannot read attribute " + Quote(name) + " of " + Quote(file), [&] {
-        H5::H5File f = OpenForReading(file);
-        H5::Attribute attr = OpenAttribute(f, file, object, name);
-        const H5T_class_t cls = attr.getTypeClass();
-        if ((cls != H5T_FLOAT && cls != H5T_INTEGER) ||
-            attr.getSpace().getSimpleExtentNpoints() != 1)
-          throw Error("attribute " + Quote(name) + " of " + Quote(object) +
-                      " in " + Quote(file) + " is not a number");
-        double value = 0;
-        attr.read(H5::PredType::NATIVE_DOUBLE, &value);
-        return value;
-      });
+  return ReadAttribute(file, object, name, [&](const H5::Attribute& attr) {
+    const H5T_class_t cls = attr.getTypeClass();
+    if ((cls != H5T_FLOAT && cls != H5T_INTEGER) || CountOf(attr) != 1)
+      throw Error(AttributeName(file, object, name) + " is not a number");
+    double value = 0;
+    attr.read(H5::PredType::NATIVE_DOUBLE, &value);
+    return value;
+  });
 }
 
 std::int64_t ReadIntAttribute(const std::string& file,
@@ -440,8 +456,7 @@ std::int64_t ReadIntAttribute(const std::string& file,
   const double v = ReadDoubleAttribute(file, object, name);
   if (!IsInt64(v) || static_cast<std::int64_t>(v) < min ||
       static_cast<std::int64_t>(v) > max)
-    throw Error("attribute " + Quote(name) + " of " + Quote(object) + " in " +
-                Quote(file) + " is " + NumberToString(v) +
+    throw Error(AttributeName(file, object, name) + " is " + NumberToString(v) +
                 ", expected a whole number from " + std::to_string(min) +
                 " to " + std::to_string(max));
   return static_cast<std::int64_t>(v);
@@ -450,15 +465,11 @@ std::int64_t ReadIntAttribute(const std::string& file,
 std::string ReadStringAttribute(const std::string& file,
                                 const std::string& object,
                                 const std::string& name) {
-  return Guard(
-      "cannot read attribute " + Quote(name) + " of " + Quote(file), [&] {
-        H5::H5File f = OpenForReading(file);
-        H5::Attribute attr = OpenAttribute(f, file, object, name);
-        if (attr.getTypeClass() != H5T_STRING)
-          throw Error("attribute " + Quote(name) + " of " + Quote(object) +
-                      " in " + Quote(file) + " is not a string");
-        return ReadStringValue(attr);  // a list of strings joined by commas
-      });
+  return ReadAttribute(file, object, name, [&](const H5::Attribute& attr) {
+    if (attr.getTypeClass() != H5T_STRING)
+      throw Error(AttributeName(file, object, name) + " is not a string");
+    return ReadStringValue(attr);  // a list of strings joined by commas
+  });
 }
 
 namespace {
