@@ -257,3 +257,85 @@ TEST_CASE("null and multi-valued string attributes are read without a crash",
   CHECK(rendered["one"] == "text");
   CHECK(rendered["two"] == "<2 strings>");
 }
+
+namespace {
+
+// The same attribute calls on either output class (io::AttributeWriter).
+void WriteAttributes(io::AttributeWriter& out) {
+  out.SetAttribute("/g/h", "n", 3);  // creates /g and /g/h
+  out.SetAttribute("/g/h", "n", 4);  // same type: overwritten
+  out.SetAttribute("/g/h", "x", 4);
+  out.SetAttribute("/g/h", "x", 2.5);  // another type: replaced
+  out.SetAttribute("/g/h", "s", "first");
+  out.SetAttribute("/g/h", "s", std::string("second"));
+}
+
+void CheckAttributes(const std::string& file) {
+  CHECK(io::ReadDoubleAttribute(file, "/g/h", "n") == 4);
+  CHECK(io::ReadDoubleAttribute(file, "/g/h", "x") == 2.5);
+  CHECK(io::ReadStringAttribute(file, "/g/h", "s") == "second");
+  // Replacing leaves one attribute of each name.
+  std::map<std::string, std::string> on_group;
+  for (const auto& a : io::Describe(file).attributes)
+    if (a.object == "/g/h") on_group[a.name] = a.value;
+  CHECK(on_group == std::map<std::string, std::string>{
+                        {"n", "4"}, {"s", "second"}, {"x", "2.5"}});
+}
+
+}  // namespace
+
+TEST_CASE("both output files write attributes the same way", "[io]") {
+  test::ScratchDir dir;
+  const std::string output = dir / "output.h5";
+  const std::string appendable = dir / "appendable.h5";
+  {
+    io::OutputFile out(output, "ltr test");
+    WriteAttributes(out);
+    out.WriteVector("/v", Vector::Ones(2));
+    out.SetAttribute("/v", "unit", "Hz");  // on a dataset, not a group
+    out.Commit();
+  }
+  {
+    io::AppendableFile out(
+        appendable, "ltr test", io::AppendableFile::Mode::kCreate);
+    WriteAttributes(out);
+    out.WriteVector("/v", Vector::Ones(2));
+    out.SetAttribute("/v", "unit", "Hz");
+  }
+  for (const std::string& file : {output, appendable}) {
+    INFO(file);
+    CheckAttributes(file);
+    CHECK(io::ReadStringAttribute(file, "/v", "unit") == "Hz");
+    CHECK(io::ReadVector(file, "/v") == Vector::Ones(2));
+  }
+}
+
+// A resumed file may carry a same-typed attribute that is not a scalar;
+// writing a number into it in place wrote past the number (reading beyond
+// it): it is replaced by a scalar instead.
+TEST_CASE("a number replaces a same-typed array attribute", "[io]") {
+  if (!test::HavePythonH5py()) {
+    WARN("python3 with h5py and numpy not found; skipped");
+    return;
+  }
+  test::ScratchDir dir;
+  const std::string file = dir / "array_attribute.h5";
+  bool ok = false;
+  test::RunPython(
+      "import h5py, numpy as np\n"
+      "f = h5py.File('" +
+          file +
+          "', 'w')\n"
+          "f.attrs['step'] = np.arange(4, dtype='<i8')\n"
+          "f.attrs['loss'] = np.ones(3)\n"
+          "f.close()\n",
+      &ok);
+  REQUIRE(ok);
+  {
+    io::AppendableFile out(file, "ltr test", io::AppendableFile::Mode::kResume);
+    out.SetAttribute("/", "step", 17);
+    out.SetAttribute("/", "loss", 0.25);
+  }
+  CHECK(io::ReadDoubleAttribute(file, "/", "step") == 17);
+  CHECK(io::ReadDoubleAttribute(file, "/", "loss") == 0.25);
+}

@@ -103,39 +103,16 @@ std::string PartialPath(const std::string& output);
 void RefuseOutputOverInput(const std::string& output,
                            const std::vector<std::string>& inputs);
 
-// An output file that appears only when complete: data go to a temporary
-// file beside `path`, which Commit() renames to `path`. Destroyed without a
-// Commit (an error, an exception), the temporary file is removed and `path`
-// is left as it was; a committed `path` makes PartialPath(path) obsolete,
-// and it is removed. The constructor fails at once, before any work, if the
-// directory does not exist or is not writable. Intermediate groups are
-// created as needed. Root attributes ltr_version, command and created are
-// written on construction.
-class OutputFile {
+namespace detail {
+struct WritableFile;  // the open file (lib/src/formats/hdf5_common.h)
+}  // namespace detail
+
+// The SetAttribute methods of OutputFile and AppendableFile: attributes on a
+// group or dataset (`object`, "/" for the root) of the file being written;
+// groups are created if missing. A number or string replaces an attribute of
+// that name (a number of the same type is overwritten in place).
+class AttributeWriter {
  public:
-  OutputFile(const std::string& path, const std::string& command);
-  ~OutputFile();
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-
-  const std::string& path() const;
-
-  void WriteTensor3(const std::string& dataset,
-                    const Tensor3& x,
-                    const std::string& axes);
-  void WriteMask3(const std::string& dataset,
-                  const Mask3& mask,
-                  const std::string& axes);
-  void WriteMatrix(const std::string& dataset,
-                   const Matrix& m,
-                   const std::string& axes = "");
-  void WriteVector(const std::string& dataset,
-                   const Vector& v,
-                   const std::string& axes = "");
-  void WriteIntVector(const std::string& dataset,
-                      const std::vector<std::int64_t>& v,
-                      const std::string& axes = "");
-  // Attributes on a group or dataset; groups are created if missing.
   void SetAttribute(const std::string& object,
                     const std::string& name,
                     double value);
@@ -156,9 +133,49 @@ class OutputFile {
     SetAttribute(object, name, std::string(value));
   }
 
+ protected:
+  AttributeWriter() = default;
+  virtual ~AttributeWriter() = default;
+  // The file the attributes go to.
+  virtual detail::WritableFile& writable() = 0;
+};
+
+// An output file that appears only when complete: data go to a temporary
+// file beside `path`, which Commit() renames to `path`. Destroyed without a
+// Commit (an error, an exception), the temporary file is removed and `path`
+// is left as it was; a committed `path` makes PartialPath(path) obsolete,
+// and it is removed. The constructor fails at once, before any work, if the
+// directory does not exist or is not writable. Intermediate groups are
+// created as needed. Root attributes ltr_version, command and created are
+// written on construction.
+class OutputFile : public AttributeWriter {
+ public:
+  OutputFile(const std::string& path, const std::string& command);
+  ~OutputFile() override;
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  const std::string& path() const;
+
+  void WriteTensor3(const std::string& dataset,
+                    const Tensor3& x,
+                    const std::string& axes);
+  void WriteMask3(const std::string& dataset,
+                  const Mask3& mask,
+                  const std::string& axes);
+  void WriteMatrix(const std::string& dataset,
+                   const Matrix& m,
+                   const std::string& axes = "");
+  void WriteVector(const std::string& dataset,
+                   const Vector& v,
+                   const std::string& axes = "");
+  void WriteIntVector(const std::string& dataset,
+                      const std::vector<std::int64_t>& v,
+                      const std::string& axes = "");
   void Commit();
 
  private:
+  detail::WritableFile& writable() override;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -171,7 +188,7 @@ class OutputFile {
 // at the last flush, provided the caller writes only inside the flush
 // "transactions" (append, then Flush). Unlike OutputFile it writes `path`
 // in place, so that an interrupted run can be resumed.
-class AppendableFile {
+class AppendableFile : public AttributeWriter {
  public:
   enum class Mode {
     kCreate,  // create or truncate `path`; writes the root attributes
@@ -182,7 +199,7 @@ class AppendableFile {
   AppendableFile(const std::string& path,
                  const std::string& command,
                  Mode mode);
-  ~AppendableFile();  // closes the file (flushing it)
+  ~AppendableFile() override;  // closes the file (flushing it)
   AppendableFile(const AppendableFile&) = delete;
   AppendableFile& operator=(const AppendableFile&) = delete;
 
@@ -224,26 +241,6 @@ class AppendableFile {
                    const Matrix& m,
                    const std::string& axes = "");
 
-  void SetAttribute(const std::string& object,
-                    const std::string& name,
-                    double value);
-  void SetAttribute(const std::string& object,
-                    const std::string& name,
-                    std::int64_t value);
-  void SetAttribute(const std::string& object,
-                    const std::string& name,
-                    int value) {
-    SetAttribute(object, name, static_cast<std::int64_t>(value));
-  }
-  void SetAttribute(const std::string& object,
-                    const std::string& name,
-                    const std::string& value);
-  void SetAttribute(const std::string& object,
-                    const std::string& name,
-                    const char* value) {
-    SetAttribute(object, name, std::string(value));
-  }
-
   void Flush();
   // Closes the file and renames it to `final_path` (replacing it): a file
   // grown at a temporary or partial name becomes the result only when
@@ -251,6 +248,7 @@ class AppendableFile {
   void CommitTo(const std::string& final_path);
 
  private:
+  detail::WritableFile& writable() override;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
