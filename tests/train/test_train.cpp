@@ -8,10 +8,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <sstream>
 
-#include "ltr/theory/analyze.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/trajectory_file.h"
+#include "ltr/theory/analyze.h"
 #include "ltr/train/train.h"
 #include "test_support.h"
 
@@ -54,6 +57,13 @@ double WorstGradientError(const RnnObjective& objective) {
         std::max(worst, std::abs(fd - g[i]) / std::max(std::abs(g[i]), 1e-3));
   }
   return worst;
+}
+
+// Six significant digits, as the library's progress lines print a loss.
+std::string SixDigits(double v) {
+  std::ostringstream out;
+  out << std::setprecision(6) << v;
+  return out.str();
 }
 
 TrainOptions Small(TaskKind kind, int units) {
@@ -260,7 +270,7 @@ TEST_CASE(
     o.optimizer = opt;
     o.steps = 23;
     o.record_every = 4;
-    o.num_threads = 2;
+    o.run.num_threads = 2;
     TrainToFile(o, dir / "full.h5", "full");
     o.stop_after_steps = 10;  // the last checkpoint is at step 8
     const TrainSummary cut = TrainToFile(o, dir / "cut.h5", "cut");
@@ -276,8 +286,112 @@ TEST_CASE(
     CHECK(rest.first_step == 8);
     CHECK_FALSE(fs::exists(partial));
     CheckSameTrajectory(dir / "full.h5", dir / "cut.h5");
-    CHECK_THROWS_AS(ResumeTrainToFile(dir / "cut.h5", "again"), Error);
+    CHECK_THROWS_WITH(ResumeTrainToFile(dir / "cut.h5", "again"),
+                      Catch::Matchers::Contains("the run is complete"));
   }
+}
+
+TEST_CASE(
+    "a token cancelled mid-run stops training at the next step, and the "
+    "partial trajectory resumes to an uninterrupted run's bits",
+    "[train][run]") {
+  test::ScratchDir dir;
+  TrainOptions o = Small(TaskKind::kFlipFlop, 16);
+  o.steps = 23;
+  o.record_every = 4;
+  TrainToFile(o, dir / "full.h5", "full");
+
+  CancellationToken token;
+  std::vector<std::string> lines;
+  o.run.cancellation = &token;
+  o.run.progress = [&](const std::string& line) {
+    lines.push_back(line);
+    if (lines.size() == 2) token.Cancel(7);  // at the snapshot of step 8
+  };
+  const TrainSummary cut = TrainToFile(o, dir / "cut.h5", "cut");
+  CHECK(cut.cancelled);
+  CHECK_FALSE(cut.complete);
+  CHECK(cut.finite);
+  CHECK(cut.steps_done == 8);
+  CHECK(cut.loss.size() == 8);
+  CHECK(cut.message == "cancelled after 8 steps");
+  CHECK(lines == std::vector<std::string>{
+                     "step 4 of 23: loss " + SixDigits(cut.loss[3]),
+                     "step 8 of 23: loss " + SixDigits(cut.loss[7])});
+  const std::string partial = io::PartialPath(dir / "cut.h5");
+  CHECK_FALSE(fs::exists(dir / "cut.h5"));
+  CHECK(io::ReadIntVector(partial, "/step") ==
+        std::vector<std::int64_t>{0, 4, 8});
+  CHECK(io::DatasetShape(partial, "/loss")[0] == 8);
+  CHECK(io::ReadDoubleAttribute(partial, "/", "complete") == 0.0);
+
+  // The resume polls the caller's token too: still cancelled, it stops at
+  // once and leaves the partial file as it was.
+  RunContext run;
+  run.cancellation = &token;
+  const TrainSummary again = ResumeTrainToFile(dir / "cut.h5", "r", 0, run);
+  CHECK(again.cancelled);
+  CHECK(again.steps_done == 8);
+  CHECK(io::ReadIntVector(partial, "/step").back() == 8);
+  token.Reset();
+  lines.clear();
+  run.progress = [&](const std::string& line) { lines.push_back(line); };
+  const TrainSummary rest = ResumeTrainToFile(dir / "cut.h5", "r", 0, run);
+  CHECK(rest.complete);
+  CHECK_FALSE(rest.cancelled);
+  CHECK(rest.first_step == 8);
+  CHECK(lines.size() == 4);  // steps 12, 16, 20, 23
+  CHECK(lines.back().rfind("step 23 of 23: loss ", 0) == 0);
+  CheckSameTrajectory(dir / "full.h5", dir / "cut.h5");
+}
+
+TEST_CASE("a token cancelled before training stops it at step 0",
+          "[train][run]") {
+  TrainOptions o = Small(TaskKind::kFlipFlop, 8);
+  CancellationToken token;
+  token.Cancel();
+  o.run.cancellation = &token;
+  RnnParameters p;
+  const TrainSummary s = Train(o, nullptr, nullptr, &p);
+  CHECK(s.cancelled);
+  CHECK(s.steps_done == 0);
+  CHECK(s.loss.empty());
+  CHECK(s.snapshots == 1);  // the initial network
+  CHECK(p.w.isZero());
+}
+
+TEST_CASE(
+    "a token cancelled during the adaptation protocol stops it before the "
+    "next trial, with the trials so far in the partial file",
+    "[train][run]") {
+  test::ScratchDir dir;
+  TrainOptions o = Small(TaskKind::kReach, 12);
+  o.steps = 10;
+  AdaptationOptions a;
+  a.baseline_trials = 3;
+  a.adaptation_trials = 4;
+  a.washout_trials = 2;
+  CancellationToken token;
+  std::vector<std::string> lines;
+  o.run.cancellation = &token;
+  o.run.progress = [&](const std::string& line) {
+    lines.push_back(line);
+    if (line.rfind("baseline", 0) == 0) token.Cancel();
+  };
+  const std::string f = dir / "reach.h5";
+  const AdaptationSummary s = RunAdaptationToFile(o, a, f, "test");
+  CHECK(s.cancelled);
+  CHECK(s.finite);
+  CHECK(s.trial_loss.size() == 3);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back() ==
+        "baseline: 3 trials, last loss " + SixDigits(s.trial_loss[2]));
+  CHECK(lines.size() == 3);  // pre-training's snapshots at 5 and 10, baseline
+  CHECK_FALSE(fs::exists(f));
+  const std::string partial = io::PartialPath(f);
+  CHECK(io::ReadIntVector(partial, "/epoch") ==
+        std::vector<std::int64_t>{0, 0, 0});
+  CHECK(io::ReadDoubleAttribute(partial, "/", "complete") == 0.0);
 }
 
 TEST_CASE(
