@@ -5,18 +5,23 @@
 #include <Eigen/SVD>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 
+#include "commands.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/trajectory_file.h"
 #include "ltr/theory/analyze.h"
 #include "ltr/train/train.h"
+#include "signals.h"
 #include "test_support.h"
+#include "train/train_fixtures.h"
 
 namespace fs = std::filesystem;
 
@@ -66,17 +71,8 @@ std::string SixDigits(double v) {
   return out.str();
 }
 
-TrainOptions Small(TaskKind kind, int units) {
-  TrainOptions o;
-  o.task.kind = kind;
-  o.units = units;
-  o.g = 0.9;
-  o.batch = 4;
-  o.steps = 20;
-  o.record_every = 5;
-  o.seed = 3;
-  return o;
-}
+using test::Small;
+using test::Trials;
 
 TEST_CASE(
     "training-loss gradients match finite differences for every task, "
@@ -367,10 +363,7 @@ TEST_CASE(
   test::ScratchDir dir;
   TrainOptions o = Small(TaskKind::kReach, 12);
   o.steps = 10;
-  AdaptationOptions a;
-  a.baseline_trials = 3;
-  a.adaptation_trials = 4;
-  a.washout_trials = 2;
+  AdaptationOptions a = Trials(3, 4, 2);
   CancellationToken token;
   std::vector<std::string> lines;
   o.run.cancellation = &token;
@@ -490,10 +483,7 @@ TEST_CASE(
   test::ScratchDir dir;
   TrainOptions o = Small(TaskKind::kReach, 16);
   o.steps = 40;
-  AdaptationOptions a;
-  a.baseline_trials = 3;
-  a.adaptation_trials = 4;
-  a.washout_trials = 2;
+  AdaptationOptions a = Trials(3, 4, 2);
   a.curl = 1.0;
   a.learning_rate = 0.05;
   const std::string f = dir / "reach.h5";
@@ -524,10 +514,7 @@ TEST_CASE(
   test::ScratchDir dir;
   TrainOptions o = Small(TaskKind::kReach, 16);
   o.steps = 40;
-  AdaptationOptions a;
-  a.baseline_trials = 2;
-  a.adaptation_trials = 6;
-  a.washout_trials = 4;
+  AdaptationOptions a = Trials(2, 6, 4);
   a.curl = 1.0;
   a.learning_rate = 0.05;
   a.clip_norm = 0.2;
@@ -588,6 +575,71 @@ TEST_CASE("train and analyze round trip on the command line", "[train][cli]") {
                            "final_loss",
                            "shuffle_loss_ratio"})
     CHECK(io::HasAttribute(dir / "a.h5", "/", attr));
+}
+
+// Runs `ltr train ARGS` in-process; *err receives its stderr.
+int RunTrainInProcess(std::vector<std::string> args, std::string* err) {
+  args.insert(args.begin(), "train");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  std::ostringstream out, errors;
+  std::streambuf* cout = std::cout.rdbuf(out.rdbuf());
+  std::streambuf* cerr = std::cerr.rdbuf(errors.rdbuf());
+  int code = -1;
+  try {
+    code = RunTrain(static_cast<int>(argv.size()), argv.data());
+  } catch (...) {
+    std::cout.rdbuf(cout);
+    std::cerr.rdbuf(cerr);
+    throw;
+  }
+  std::cout.rdbuf(cout);
+  std::cerr.rdbuf(cerr);
+  *err = errors.str();
+  return code;
+}
+
+TEST_CASE(
+    "ltr train stopped by the signal token exits with 128 + signal, says "
+    "how to resume, and --resume then completes the run",
+    "[train][cli]") {
+  test::ScratchDir dir;
+  const std::string out = dir / "t.h5";
+  struct Signalled {
+    Signalled() { cli::SignalToken().Cancel(SIGINT); }
+    ~Signalled() { cli::SignalToken().Reset(); }
+  };
+  std::string err;
+  {
+    Signalled signalled;
+    const int code = RunTrainInProcess({"--task",
+                                        "flipflop",
+                                        "--units",
+                                        "6",
+                                        "--steps",
+                                        "4",
+                                        "--batch",
+                                        "2",
+                                        "--record-every",
+                                        "2",
+                                        "--threads",
+                                        "1",
+                                        "-o",
+                                        out},
+                                       &err);
+    CHECK(code == 128 + SIGINT);
+  }
+  CHECK(err == "ltr train: interrupted by signal 2; " + io::PartialPath(out) +
+                   " holds the run up to its last snapshot and " + out +
+                   " is unchanged; continue with: ltr train --resume -o " +
+                   out + "\n");
+  CHECK_FALSE(fs::exists(out));
+  CHECK(io::ReadIntVector(io::PartialPath(out), "/step") ==
+        std::vector<std::int64_t>{0});
+  CHECK(RunTrainInProcess({"--resume", "-o", out}, &err) == 0);
+  CHECK(err.empty());
+  CHECK(io::ReadIntVector(out, "/step") == std::vector<std::int64_t>{0, 2, 4});
+  CHECK(IsCompleteRun(out));
 }
 
 TEST_CASE("train rejects bad input with one line and leaves no output file",

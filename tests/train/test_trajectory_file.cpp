@@ -8,19 +8,18 @@
 #include "ltr/formats/trajectory_file.h"
 #include "ltr/train/train.h"
 #include "test_support.h"
+#include "train/train_fixtures.h"
 
 namespace ltr {
 namespace {
 
 using Catch::Matchers::Contains;
 
+// 12 steps of momentum on 2 threads, snapshots at 0, 5, 10, 12.
 TrainOptions SmallRun() {
-  TrainOptions o;
-  o.task.kind = TaskKind::kFlipFlop;
-  o.units = 10;
+  TrainOptions o = test::Small(TaskKind::kFlipFlop, 10);
   o.batch = 3;
   o.steps = 12;
-  o.record_every = 5;
   o.seed = 4;
   o.optimizer = Optimizer::kMomentum;
   o.momentum = 0.8;
@@ -103,10 +102,7 @@ TEST_CASE(
   TrainOptions o = SmallRun();
   o.task.kind = TaskKind::kReach;
   o.optimizer = Optimizer::kAdam;
-  AdaptationOptions a;
-  a.baseline_trials = 2;
-  a.adaptation_trials = 3;
-  a.washout_trials = 1;
+  AdaptationOptions a = test::Trials(2, 3, 1);
   a.curl = 0.7;
   a.clip_norm = 0.3;
   a.recurrent_only = true;

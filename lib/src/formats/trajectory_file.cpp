@@ -153,9 +153,9 @@ Vector ReadValuesIfPresent(const std::string& path, const char* dataset) {
                                        : Vector();
 }
 
-void RequireWeights(const std::string& path) {
-  if (!io::HasDataset(path, kWeights))
-    throw Error("no dataset '/weights' in '" + path +
+void RequireDataset(const std::string& path, const char* dataset) {
+  if (!io::HasDataset(path, dataset))
+    throw Error("no dataset '" + std::string(dataset) + "' in '" + path +
                 "' (not a learning trajectory?)");
 }
 
@@ -204,7 +204,7 @@ TrainOptions ReadTrainOptions(const std::string& path) {
 
 Trajectory ReadTrajectory(const std::string& path) {
   io::CheckReadable(path);
-  RequireWeights(path);
+  RequireDataset(path, kWeights);
   Trajectory t;
   t.path = path;
   t.weights_shape = io::DatasetShape(path, kWeights);
@@ -235,9 +235,7 @@ Trajectory ReadTrajectory(const std::string& path) {
 Trajectory ReadTrainTrajectory(const std::string& path) {
   io::CheckReadable(path);
   for (const char* dataset : {kWeights, kWIn, kWOut, kStep})
-    if (!io::HasDataset(path, dataset))
-      throw Error("no dataset '" + std::string(dataset) + "' in '" + path +
-                  "' (not a learning trajectory written by ltr train?)");
+    RequireDataset(path, dataset);
   // The config first: its errors name the attribute.
   const TrainOptions config = ReadTrainOptions(path);
   Trajectory t = ReadTrajectory(path);
