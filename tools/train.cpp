@@ -140,18 +140,15 @@ cli::po::options_description TrainFlagsDescription(TrainFlags* f) {
   return options;
 }
 
-// The end of a run: its summary on stdout, then the exit status. A run
-// stopped by SIGINT/SIGTERM leaves the file readable up to its last flush
-// (complete = 0) and exits with the shell's 128 + signal; one stopped at a
-// non-finite loss or gradient gives one line and exit status 1.
-int Finish(const std::string& report,
-           bool cancelled,
-           bool finite,
-           const std::string& message,
-           const std::string& output,
-           bool resumable) {
-  std::cout << report << "\nwrote " << output << "\n";
-  if (cancelled) {
+// The end of a run (a TrainSummary or an AdaptationSummary): its summary on
+// stdout, then the exit status. A run stopped by SIGINT/SIGTERM leaves the
+// file readable up to its last flush (complete = 0) and exits with the
+// shell's 128 + signal; one stopped at a non-finite loss or gradient gives
+// one line and exit status 1.
+template <class Summary>
+int Finish(const Summary& s, const std::string& output, bool resumable) {
+  std::cout << s.BriefReport() << "\nwrote " << output << "\n";
+  if (s.cancelled) {
     std::cerr << "ltr train: interrupted by signal "
               << cli::SignalToken().reason() << "; " << io::PartialPath(output)
               << " holds the run up to its last snapshot and " << output
@@ -161,8 +158,9 @@ int Finish(const std::string& report,
               << "\n";
     return cli::SignalExitStatus();
   }
-  if (finite) return 0;
-  std::cerr << "ltr train: the training diverged: " << message << "; " << output
+  if (s.finite) return 0;
+  std::cerr << "ltr train: the training diverged: " << s.message << "; "
+            << output
             << " holds the run up to its last finite parameters (complete = "
                "0)\n";
   return 1;
@@ -212,8 +210,7 @@ int Resume(const cli::po::variables_map& vm,
   const int steps = vm["steps"].defaulted() ? 0 : f.train.steps;
   const TrainSummary s = ResumeTrainToFile(
       f.output, command, steps, cli::CommandContext("train", f.threads, false));
-  return Finish(
-      s.BriefReport(), s.cancelled, s.finite, s.message, f.output, true);
+  return Finish(s, f.output, true);
 }
 
 }  // namespace
@@ -246,15 +243,13 @@ int RunTrain(int argc, char** argv) {
     if (!f.adaptation.IsValid(&error)) throw Error(error);
     const AdaptationSummary s =
         RunAdaptationToFile(o, f.adaptation, f.output, command);
-    return Finish(
-        s.BriefReport(), s.cancelled, s.finite, s.message, f.output, false);
+    return Finish(s, f.output, false);
   }
   if (f.protocol != "none")
     throw Error("unknown --protocol '" + f.protocol +
                 "'; expected none or adaptation");
   const TrainSummary s = TrainToFile(o, f.output, command);
-  return Finish(
-      s.BriefReport(), s.cancelled, s.finite, s.message, f.output, true);
+  return Finish(s, f.output, true);
 }
 
 }  // namespace ltr

@@ -146,10 +146,10 @@ TrainSummary Train(const TrainOptions& options,
 // Trains and streams the trajectory (ltr/formats/trajectory_file.h) to
 // io::PartialPath(path), renamed to `path` when the run ends (complete, or
 // stopped by a non-finite loss); a run stopped early (cancelled, or
-// stop_after_steps) stays in the partial file, resumable: its /checkpoint
-// and /config are rewritten at every snapshot, and each snapshot ends with
-// a flush. The root attribute `complete` is 0 while running and 1 at the
-// end.
+// stop_after_steps) stays in the partial file, resumable: /config holds the
+// options, /checkpoint (rewritten at every snapshot) the state, and each
+// snapshot ends with a flush. The root attribute `complete` is 0 while
+// running and 1 at the end.
 TrainSummary TrainToFile(const TrainOptions& options,
                          const std::string& path,
                          const std::string& command);
