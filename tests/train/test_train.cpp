@@ -577,9 +577,12 @@ TEST_CASE("train and analyze round trip on the command line", "[train][cli]") {
     CHECK(io::HasAttribute(dir / "a.h5", "/", attr));
 }
 
-// Runs `ltr train ARGS` in-process; *err receives its stderr.
-int RunTrainInProcess(std::vector<std::string> args, std::string* err) {
-  args.insert(args.begin(), "train");
+// Runs `ltr train ARGS` (words separated by spaces) in-process; *err
+// receives its stderr.
+int RunTrainInProcess(const std::string& words, std::string* err) {
+  std::vector<std::string> args = {"train"};
+  std::istringstream split(words);
+  for (std::string word; split >> word;) args.push_back(word);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   std::ostringstream out, errors;
@@ -612,21 +615,11 @@ TEST_CASE(
   std::string err;
   {
     Signalled signalled;
-    const int code = RunTrainInProcess({"--task",
-                                        "flipflop",
-                                        "--units",
-                                        "6",
-                                        "--steps",
-                                        "4",
-                                        "--batch",
-                                        "2",
-                                        "--record-every",
-                                        "2",
-                                        "--threads",
-                                        "1",
-                                        "-o",
-                                        out},
-                                       &err);
+    const int code = RunTrainInProcess(
+        "--task flipflop --units 6 --steps 4 --batch 2 --record-every 2 "
+        "--threads 1 -o " +
+            out,
+        &err);
     CHECK(code == 128 + SIGINT);
   }
   CHECK(err == "ltr train: interrupted by signal 2; " + io::PartialPath(out) +
@@ -636,7 +629,7 @@ TEST_CASE(
   CHECK_FALSE(fs::exists(out));
   CHECK(io::ReadIntVector(io::PartialPath(out), "/step") ==
         std::vector<std::int64_t>{0});
-  CHECK(RunTrainInProcess({"--resume", "-o", out}, &err) == 0);
+  CHECK(RunTrainInProcess("--resume -o " + out, &err) == 0);
   CHECK(err.empty());
   CHECK(io::ReadIntVector(out, "/step") == std::vector<std::int64_t>{0, 2, 4});
   CHECK(IsCompleteRun(out));
