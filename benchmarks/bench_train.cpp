@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   o.batch = 32;
   o.steps = steps;
   o.record_every = steps + 1;  // no snapshots in the loop
-  o.num_threads = threads;
+  o.run.num_threads = threads;
   const double t0 = Now();
   const ltr::TrainSummary s = ltr::Train(o, nullptr);
   const double seconds = Now() - t0;

@@ -87,6 +87,11 @@ with h5py.File("kind_two.h5", "a") as f:
 shutil.copy("traj.h5", "units_huge.h5.partial")  # what --resume reads
 with h5py.File("units_huge.h5.partial", "a") as f:
     f["config"].attrs["units"] = 1e300; f.attrs["complete"] = 0.0
+# --- train ---
+make("weights_only.h5", weights=rng.normal(size=(3, 4, 4)))
+shutil.copy("traj.h5", "short_step.h5")
+with h5py.File("short_step.h5", "a") as f:
+    del f["step"]; f["step"] = np.arange(2)
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -238,3 +243,6 @@ row "labels beyond the integer range" fit label_huge.h5 --rank 1 -o o.h5
 row "null string attribute (accepted)" info null_string.h5
 row "model kind holding two strings" simulate kind_two.h5 -o o.h5
 row "training config count beyond int" train --resume -o units_huge.h5
+# --- train ---
+row "bounds of a synthetic trajectory (/weights only)" bounds weights_only.h5 -o o.h5
+row "analyze a trajectory whose /step is shorter than /weights" analyze short_step.h5 -o o.h5

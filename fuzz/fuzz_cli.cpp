@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "ltr/core/interrupt.h"
+#include "signals.h"
 
 namespace {
 
@@ -76,6 +77,7 @@ void Setup() {
   if (!ok) std::abort();
   // From here on, long loops stop at once (see the header comment).
   ltr::RequestInterrupt(SIGINT);
+  ltr::cli::SignalToken().Cancel(SIGINT);  // what commands poll now
   std::cout.setstate(std::ios::failbit);  // keep the fuzzer's log readable
   std::cerr.setstate(std::ios::failbit);
 }

@@ -16,6 +16,7 @@
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/recording.h"
+#include "ltr/formats/trajectory_file.h"
 #include "ltr/train/train.h"
 
 namespace {
@@ -58,6 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   Expect([&] { ltr::io::ReadMask3(path, "/mask"); });
   Expect([&] { ltr::ReadModel(path); });
   Expect([&] { ltr::ReadTrainOptions(path); });
+  Expect([&] { ltr::ReadTrajectory(path); });
   Expect([&] { ltr::io::ReadIntVector(path, "/step"); });
   Expect([&] { ltr::io::ReadMatrix(path, "/cp/factors/0"); });
   return 0;

@@ -5,15 +5,23 @@
 #include <Eigen/SVD>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
 
-#include "ltr/theory/analyze.h"
+#include "commands.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/trajectory_file.h"
+#include "ltr/theory/analyze.h"
 #include "ltr/train/train.h"
+#include "signals.h"
 #include "test_support.h"
+#include "train/train_fixtures.h"
 
 namespace fs = std::filesystem;
 
@@ -56,17 +64,15 @@ double WorstGradientError(const RnnObjective& objective) {
   return worst;
 }
 
-TrainOptions Small(TaskKind kind, int units) {
-  TrainOptions o;
-  o.task.kind = kind;
-  o.units = units;
-  o.g = 0.9;
-  o.batch = 4;
-  o.steps = 20;
-  o.record_every = 5;
-  o.seed = 3;
-  return o;
+// Six significant digits, as the library's progress lines print a loss.
+std::string SixDigits(double v) {
+  std::ostringstream out;
+  out << std::setprecision(6) << v;
+  return out.str();
 }
+
+using test::Small;
+using test::Trials;
 
 TEST_CASE(
     "training-loss gradients match finite differences for every task, "
@@ -260,7 +266,7 @@ TEST_CASE(
     o.optimizer = opt;
     o.steps = 23;
     o.record_every = 4;
-    o.num_threads = 2;
+    o.run.num_threads = 2;
     TrainToFile(o, dir / "full.h5", "full");
     o.stop_after_steps = 10;  // the last checkpoint is at step 8
     const TrainSummary cut = TrainToFile(o, dir / "cut.h5", "cut");
@@ -276,8 +282,109 @@ TEST_CASE(
     CHECK(rest.first_step == 8);
     CHECK_FALSE(fs::exists(partial));
     CheckSameTrajectory(dir / "full.h5", dir / "cut.h5");
-    CHECK_THROWS_AS(ResumeTrainToFile(dir / "cut.h5", "again"), Error);
+    CHECK_THROWS_WITH(ResumeTrainToFile(dir / "cut.h5", "again"),
+                      Catch::Matchers::Contains("the run is complete"));
   }
+}
+
+TEST_CASE(
+    "a token cancelled mid-run stops training at the next step, and the "
+    "partial trajectory resumes to an uninterrupted run's bits",
+    "[train][run]") {
+  test::ScratchDir dir;
+  TrainOptions o = Small(TaskKind::kFlipFlop, 16);
+  o.steps = 23;
+  o.record_every = 4;
+  TrainToFile(o, dir / "full.h5", "full");
+
+  CancellationToken token;
+  std::vector<std::string> lines;
+  o.run.cancellation = &token;
+  o.run.progress = [&](const std::string& line) {
+    lines.push_back(line);
+    if (lines.size() == 2) token.Cancel(7);  // at the snapshot of step 8
+  };
+  const TrainSummary cut = TrainToFile(o, dir / "cut.h5", "cut");
+  CHECK(cut.cancelled);
+  CHECK_FALSE(cut.complete);
+  CHECK(cut.finite);
+  CHECK(cut.steps_done == 8);
+  CHECK(cut.loss.size() == 8);
+  CHECK(cut.message == "cancelled after 8 steps");
+  CHECK(lines == std::vector<std::string>{
+                     "step 4 of 23: loss " + SixDigits(cut.loss[3]),
+                     "step 8 of 23: loss " + SixDigits(cut.loss[7])});
+  const std::string partial = io::PartialPath(dir / "cut.h5");
+  CHECK_FALSE(fs::exists(dir / "cut.h5"));
+  CHECK(io::ReadIntVector(partial, "/step") ==
+        std::vector<std::int64_t>{0, 4, 8});
+  CHECK(io::DatasetShape(partial, "/loss")[0] == 8);
+  CHECK(io::ReadDoubleAttribute(partial, "/", "complete") == 0.0);
+
+  // The resume polls the caller's token too: still cancelled, it stops at
+  // once and leaves the partial file as it was.
+  RunContext run;
+  run.cancellation = &token;
+  const TrainSummary again = ResumeTrainToFile(dir / "cut.h5", "r", 0, run);
+  CHECK(again.cancelled);
+  CHECK(again.steps_done == 8);
+  CHECK(io::ReadIntVector(partial, "/step").back() == 8);
+  token.Reset();
+  lines.clear();
+  run.progress = [&](const std::string& line) { lines.push_back(line); };
+  const TrainSummary rest = ResumeTrainToFile(dir / "cut.h5", "r", 0, run);
+  CHECK(rest.complete);
+  CHECK_FALSE(rest.cancelled);
+  CHECK(rest.first_step == 8);
+  CHECK(lines.size() == 4);  // steps 12, 16, 20, 23
+  CHECK(lines.back().rfind("step 23 of 23: loss ", 0) == 0);
+  CheckSameTrajectory(dir / "full.h5", dir / "cut.h5");
+}
+
+TEST_CASE("a token cancelled before training stops it at step 0",
+          "[train][run]") {
+  TrainOptions o = Small(TaskKind::kFlipFlop, 8);
+  CancellationToken token;
+  token.Cancel();
+  o.run.cancellation = &token;
+  RnnParameters p;
+  const TrainSummary s = Train(o, nullptr, nullptr, &p);
+  CHECK(s.cancelled);
+  CHECK(s.steps_done == 0);
+  CHECK(s.loss.empty());
+  CHECK(s.snapshots == 1);  // the initial network
+  CHECK(p.w.isZero());
+}
+
+TEST_CASE(
+    "a token cancelled during the adaptation protocol stops it before the "
+    "next trial, with the trials so far in the partial file",
+    "[train][run]") {
+  test::ScratchDir dir;
+  TrainOptions o = Small(TaskKind::kReach, 12);
+  o.steps = 10;
+  AdaptationOptions a = Trials(3, 4, 2);
+  CancellationToken token;
+  std::vector<std::string> lines;
+  o.run.cancellation = &token;
+  o.run.progress = [&](const std::string& line) {
+    lines.push_back(line);
+    if (line.rfind("baseline", 0) == 0) token.Cancel();
+  };
+  const std::string f = dir / "reach.h5";
+  const AdaptationSummary s = RunAdaptationToFile(o, a, f, "test");
+  CHECK(s.cancelled);
+  CHECK(s.finite);
+  CHECK(s.trial_loss.size() == 3);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back() ==
+        "baseline: 3 trials, last loss " + SixDigits(s.trial_loss[2]));
+  CHECK(lines.size() == 3);  // pre-training's snapshots at 5 and 10, baseline
+  CHECK_FALSE(fs::exists(f));
+  const std::string partial = io::PartialPath(f);
+  CHECK(io::ReadIntVector(partial, "/epoch") ==
+        std::vector<std::int64_t>{0, 0, 0});
+  CHECK(io::ReadDoubleAttribute(partial, "/", "complete") == 0.0);
 }
 
 TEST_CASE(
@@ -376,10 +483,7 @@ TEST_CASE(
   test::ScratchDir dir;
   TrainOptions o = Small(TaskKind::kReach, 16);
   o.steps = 40;
-  AdaptationOptions a;
-  a.baseline_trials = 3;
-  a.adaptation_trials = 4;
-  a.washout_trials = 2;
+  AdaptationOptions a = Trials(3, 4, 2);
   a.curl = 1.0;
   a.learning_rate = 0.05;
   const std::string f = dir / "reach.h5";
@@ -410,10 +514,7 @@ TEST_CASE(
   test::ScratchDir dir;
   TrainOptions o = Small(TaskKind::kReach, 16);
   o.steps = 40;
-  AdaptationOptions a;
-  a.baseline_trials = 2;
-  a.adaptation_trials = 6;
-  a.washout_trials = 4;
+  AdaptationOptions a = Trials(2, 6, 4);
   a.curl = 1.0;
   a.learning_rate = 0.05;
   a.clip_norm = 0.2;
@@ -474,6 +575,64 @@ TEST_CASE("train and analyze round trip on the command line", "[train][cli]") {
                            "final_loss",
                            "shuffle_loss_ratio"})
     CHECK(io::HasAttribute(dir / "a.h5", "/", attr));
+}
+
+// Runs `ltr train ARGS` (words separated by spaces) in-process; *err
+// receives its stderr.
+int RunTrainInProcess(const std::string& words, std::string* err) {
+  std::vector<std::string> args = {"train"};
+  std::istringstream split(words);
+  for (std::string word; split >> word;) args.push_back(word);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  std::ostringstream out, errors;
+  std::streambuf* cout = std::cout.rdbuf(out.rdbuf());
+  std::streambuf* cerr = std::cerr.rdbuf(errors.rdbuf());
+  int code = -1;
+  try {
+    code = RunTrain(static_cast<int>(argv.size()), argv.data());
+  } catch (...) {
+    std::cout.rdbuf(cout);
+    std::cerr.rdbuf(cerr);
+    throw;
+  }
+  std::cout.rdbuf(cout);
+  std::cerr.rdbuf(cerr);
+  *err = errors.str();
+  return code;
+}
+
+TEST_CASE(
+    "ltr train stopped by the signal token exits with 128 + signal, says "
+    "how to resume, and --resume then completes the run",
+    "[train][cli]") {
+  test::ScratchDir dir;
+  const std::string out = dir / "t.h5";
+  struct Signalled {
+    Signalled() { cli::SignalToken().Cancel(SIGINT); }
+    ~Signalled() { cli::SignalToken().Reset(); }
+  };
+  std::string err;
+  {
+    Signalled signalled;
+    const int code = RunTrainInProcess(
+        "--task flipflop --units 6 --steps 4 --batch 2 --record-every 2 "
+        "--threads 1 -o " +
+            out,
+        &err);
+    CHECK(code == 128 + SIGINT);
+  }
+  CHECK(err == "ltr train: interrupted by signal 2; " + io::PartialPath(out) +
+                   " holds the run up to its last snapshot and " + out +
+                   " is unchanged; continue with: ltr train --resume -o " +
+                   out + "\n");
+  CHECK_FALSE(fs::exists(out));
+  CHECK(io::ReadIntVector(io::PartialPath(out), "/step") ==
+        std::vector<std::int64_t>{0});
+  CHECK(RunTrainInProcess("--resume -o " + out, &err) == 0);
+  CHECK(err.empty());
+  CHECK(io::ReadIntVector(out, "/step") == std::vector<std::int64_t>{0, 2, 4});
+  CHECK(IsCompleteRun(out));
 }
 
 TEST_CASE("train rejects bad input with one line and leaves no output file",

@@ -11,6 +11,7 @@
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/diagnostics.h"
 #include "ltr/core/error.h"
+#include "ltr/formats/trajectory_file.h"
 #include "ltr/rnn/rnn.h"
 #include "ltr/train/tasks.h"
 #include "ltr/train/train.h"
@@ -59,23 +60,14 @@ TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
   const auto start = std::chrono::steady_clock::now();
   std::string error;
   if (!options.IsValid(&error)) throw Error(error);
-  io::CheckReadable(path);
-  if (!io::HasDataset(path, "/weights"))
-    throw Error("no dataset '/weights' in '" + path +
-                "' (not a learning trajectory?)");
-  const TrainOptions config = ReadTrainOptions(path);
-  const Tensor3 weights = io::ReadTensor3(path, "/weights");
-  const Tensor3 w_in = io::ReadTensor3(path, "/w_in");
-  const Tensor3 w_out = io::ReadTensor3(path, "/w_out");
-  const Vector loss = io::ReadVector(path, "/loss");
-  const Index snapshots = weights.dim(0);
-  const Index n = weights.dim(1);
-  if (snapshots < 1 || weights.dim(2) != n || n != config.units ||
-      w_in.dim(0) != snapshots || w_out.dim(0) != snapshots)
-    throw Error("trajectory '" + path + "': /weights has shape " +
-                DimsToString(weights.dims()) +
-                ", expected (snapshots, N, N) with N = /config units and as "
-                "many snapshots as /w_in and /w_out");
+  const Trajectory trajectory = ReadTrainTrajectory(path);
+  const TrainOptions& config = *trajectory.config;
+  const Tensor3 weights = trajectory.ReadWeights();
+  const Tensor3& w_in = trajectory.w_in;
+  const Tensor3& w_out = trajectory.w_out;
+  const Vector& loss = trajectory.loss;
+  const Index snapshots = trajectory.snapshots();
+  const Index n = trajectory.units();
 
   // Row-major (N, N) snapshot k viewed column-major is W_k^T.
   auto w_at = [&](Index k) -> MatrixXd { return weights.Slice(k).transpose(); };

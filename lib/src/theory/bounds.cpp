@@ -13,6 +13,7 @@
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/trajectory_file.h"
 #include "ltr/train/tasks.h"
 #include "optim/first_order.h"
 
@@ -226,33 +227,23 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
 }
 
 LearningRun ReadLearningRun(const std::string& path) {
-  io::CheckReadable(path);
-  for (const char* dataset : {"/weights", "/w_in", "/w_out", "/step"})
-    if (!io::HasDataset(path, dataset))
-      throw Error("'" + path + "' has no dataset '" + dataset +
-                  "'; expected a learning trajectory written by ltr train");
-  const TrainOptions config = ReadTrainOptions(path);
+  const Trajectory t = ReadTrainTrajectory(path);
+  const TrainOptions& config = *t.config;
   LearningRun run;
   run.name = path;
   run.nonlinearity = config.nonlinearity;
   run.optimizer = config.optimizer;
-  run.weights = io::ReadTensor3(path, "/weights");
-  run.steps = io::ReadIntVector(path, "/step");
-  const Tensor3 w_in = io::ReadTensor3(path, "/w_in");
-  const Tensor3 w_out = io::ReadTensor3(path, "/w_out");
-  if (w_in.dim(0) < 1 || w_out.dim(0) < 1)
-    throw Error("'" + path + "': /w_in and /w_out have no snapshot");
-  run.w_in = w_in.Slice(0).transpose();
-  run.w_out = w_out.Slice(0).transpose();
+  run.weights = t.ReadWeights();
+  run.steps = t.steps;
+  run.w_in = t.w_in.Slice(0).transpose();
+  run.w_out = t.w_out.Slice(0).transpose();
   run.horizon = GetTaskShape(config.task).steps;
   run.batch = config.batch;
-  if (io::HasAttribute(path, "/config", "protocol")) {
+  if (t.adaptation) {
     // Trial-by-trial learning: plain SGD on one trial per step.
     run.optimizer = Optimizer::kSgd;
     run.batch = 1;
   }
-  if (static_cast<Index>(run.steps.size()) != run.weights.dim(0))
-    throw Error("'" + path + "': /step and /weights have different lengths");
   return run;
 }
 

@@ -171,21 +171,25 @@ constexpr double kReachGo = 6.0;
 constexpr double kReachArrive = 16.0;
 constexpr double kReachEnd = 25.0;
 
+// The direction of a reach target: one of reach_conditions angles (the
+// label is its index), or a continuous one (label 0).
+double ReachAngle(const TaskOptions& o, Rng* rng, int* label) {
+  if (o.reach_conditions == 0) {
+    *label = 0;
+    return 2.0 * kPi * rng->Uniform();
+  }
+  const int c = static_cast<int>(
+      rng->Below(static_cast<std::uint64_t>(o.reach_conditions)));
+  *label = c;
+  return 2.0 * kPi * c / o.reach_conditions;
+}
+
 void Reach(const TaskOptions& o,
            const TaskShape& shape,
            Rng* rng,
            RnnTrial* trial,
            int* label) {
-  double angle = 0.0;
-  if (o.reach_conditions > 0) {
-    const int c = static_cast<int>(
-        rng->Below(static_cast<std::uint64_t>(o.reach_conditions)));
-    angle = 2.0 * kPi * c / o.reach_conditions;
-    *label = c;
-  } else {
-    angle = 2.0 * kPi * rng->Uniform();
-    *label = 0;
-  }
+  const double angle = ReachAngle(o, rng, label);
   const double tx = o.reach_radius * std::cos(angle);
   const double ty = o.reach_radius * std::sin(angle);
   // Inputs: 0, 1 target position (cos, sin scaled by the radius); 2 go cue.

@@ -21,12 +21,12 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/enums.h"
+#include "ltr/core/run_context.h"
 #include "ltr/rnn/rnn.h"
 #include "ltr/train/tasks.h"
-#include "ltr/core/enums.h"
 
 namespace ltr {
-
 
 struct TrainOptions {
   TaskOptions task;
@@ -60,9 +60,13 @@ struct TrainOptions {
   bool train_w_out = true;
 
   std::uint64_t seed = 0;
-  // Threads over the trials of a batch. Results are bit-identical for a
-  // given count (stored in the trajectory and reused on --resume).
-  int num_threads = 1;
+  // run.num_threads: threads over the trials of a batch; results are
+  // bit-identical for a given count (stored in the trajectory and reused on
+  // resume). run.cancellation is polled before every step: a cancelled run
+  // stops there as stop_after_steps does (resumable from its last
+  // snapshot). run.progress gets a line per snapshot ("step 40 of 1000:
+  // loss 0.0123").
+  RunContext run;
 
   // Testing aid: stop after this many steps in total as an interrupted run
   // would (the trajectory is left without complete = 1); 0 = never.
@@ -86,7 +90,8 @@ std::uint64_t StepSeed(std::uint64_t seed, std::int64_t step);
 RnnParameters InitialNetwork(const TrainOptions& options);
 // The blocks trained (w, w_in, readout as chosen; nothing else).
 RnnBlocks TrainedBlocks(const TrainOptions& options);
-// Loss options of the task: MSE or the task's output loss, with threads.
+// Loss options of the task: MSE or the task's output loss, with threads
+// (a TrainOptions' run.num_threads).
 RnnLossOptions TaskLossOptions(const TaskOptions& task, int num_threads);
 
 // Everything needed to continue a run: the optimiser steps done, the packed
@@ -118,6 +123,7 @@ struct TrainSummary {
   std::int64_t steps_done = 0;    // optimiser steps taken in total
   std::int64_t snapshots = 0;     // snapshots written in this run
   bool complete = false;          // all options.steps steps were taken
+  bool cancelled = false;         // stopped by options.run.cancellation
   // false: stopped at a non-finite loss or gradient, or a loss 1e10 times
   // the run's first (diverged); the parameters kept are the last finite.
   bool finite = true;
@@ -137,29 +143,29 @@ TrainSummary Train(const TrainOptions& options,
 
 // --- Trajectory files (formats.md "Learning trajectory") -----------------
 
-// Trains and streams the trajectory to io::PartialPath(path), renamed to
-// `path` when the run ends (complete, or stopped by a non-finite loss); a
-// run stopped early (a signal) stays in the partial file: /weights,
-// /w_in, /w_out, /step per snapshot, /loss, /grad_norm per step, /config
-// attributes, and /checkpoint (x, moment1, moment2, attribute step)
-// rewritten at every snapshot; each snapshot ends with a flush. The root
-// attribute `complete` is 0 while running and 1 at the end.
+// Trains and streams the trajectory (ltr/formats/trajectory_file.h) to
+// io::PartialPath(path), renamed to `path` when the run ends (complete, or
+// stopped by a non-finite loss); a run stopped early (cancelled, or
+// stop_after_steps) stays in the partial file, resumable: /config holds the
+// options, /checkpoint (rewritten at every snapshot) the state, and each
+// snapshot ends with a flush. The root attribute `complete` is 0 while
+// running and 1 at the end.
 TrainSummary TrainToFile(const TrainOptions& options,
                          const std::string& path,
                          const std::string& command);
 
 // Continues an interrupted TrainToFile run in its partial file (named by the
 // final `path`), and renames it to `path` at the end: reads the options from
-// /config and the state from /checkpoint, drops any rows written after the
-// checkpoint, and continues; the file then equals that of an uninterrupted
-// run. steps > 0 overrides the stored number of steps (to extend a run).
-// Throws ltr::Error if there is no partial file, or it has no checkpoint.
+// /config and the state from /checkpoint (ReadTrainCheckpoint), drops any
+// rows written after the checkpoint, and continues; the file then equals
+// that of an uninterrupted run. steps > 0 overrides the stored number of
+// steps (to extend a run). `run` gives the cancellation and progress; its
+// thread count is replaced by the recorded one (the same bits). Throws
+// ltr::Error if there is no partial file, or it has no checkpoint.
 TrainSummary ResumeTrainToFile(const std::string& path,
                                const std::string& command,
-                               int steps = 0);
-
-// The options stored in a trajectory's /config.
-TrainOptions ReadTrainOptions(const std::string& path);
+                               int steps = 0,
+                               const RunContext& run = RunContext());
 
 // --- P23's learning-over-trials protocol -------------------------------
 
@@ -185,6 +191,7 @@ struct AdaptationOptions {
 struct AdaptationSummary {
   TrainSummary pretraining;
   std::vector<double> trial_loss;  // loss of every protocol trial
+  bool cancelled = false;          // stopped by options.run.cancellation
   // false: stopped at a non-finite loss or gradient (pre-training's or a
   // protocol trial's); message says where.
   bool finite = true;
@@ -200,6 +207,8 @@ struct AdaptationSummary {
 // units) = phi(x), /inputs, /condition, /epoch (0, 1, 2), root attribute
 // dt. Streamed like TrainToFile (flushed after every trial; `complete` = 1
 // at the end; renamed from its partial name when complete); not resumable.
+// options.run: the threads and cancellation of pre-training (polled again
+// before every trial); progress gets a line per epoch.
 AdaptationSummary RunAdaptationToFile(const TrainOptions& options,
                                       const AdaptationOptions& adaptation,
                                       const std::string& path,
