@@ -240,21 +240,32 @@ Index ColumnOf(const Summary& full, Index r, int t) {
   return k;
 }
 
-}  // namespace
-
-TEST_CASE(
-    "RunEnsemble and CrossValidate resume a partial grid to the "
-    "uninterrupted result",
-    "[interrupt]") {
-  const Tensor3 x = testing::AddNoise(
+// A planted rank-2 tensor with 5 % noise, and an ensemble over ranks 1..3
+// whose fits run a fixed 25 iterations.
+Tensor3 PlantedData() {
+  return testing::AddNoise(
       testing::PlantedKtensor({14, 12, 10}, 2, 3).Full(), 0.05, 4);
+}
+
+EnsembleOptions FixedLengthEnsemble(int restarts) {
   EnsembleOptions e;
   e.cp.max_iterations = 25;
   e.cp.tolerance = 0;
   e.cp.seed = 5;
   e.min_rank = 1;
   e.max_rank = 3;
-  e.restarts = 3;
+  e.restarts = restarts;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "RunEnsemble and CrossValidate resume a partial grid to the "
+    "uninterrupted result",
+    "[interrupt]") {
+  const Tensor3 x = PlantedData();
+  EnsembleOptions e = FixedLengthEnsemble(3);
   const EnsembleSummary full = RunEnsemble(e, x);
   REQUIRE(full.complete);
   REQUIRE(full.DoneCount() == 9);
@@ -323,15 +334,8 @@ TEST_CASE(
     "a token cancelled from the progress callback stops an ensemble and a "
     "cross-validation with the finished fits kept",
     "[interrupt]") {
-  const Tensor3 x = testing::AddNoise(
-      testing::PlantedKtensor({14, 12, 10}, 2, 3).Full(), 0.05, 4);
-  EnsembleOptions e;
-  e.cp.max_iterations = 25;
-  e.cp.tolerance = 0;
-  e.cp.seed = 5;
-  e.min_rank = 1;
-  e.max_rank = 3;
-  e.restarts = 2;
+  const Tensor3 x = PlantedData();
+  EnsembleOptions e = FixedLengthEnsemble(2);
   const EnsembleSummary full = RunEnsemble(e, x);
   REQUIRE(full.complete);
 
@@ -393,8 +397,7 @@ TEST_CASE(
     "checking its options",
     "[interrupt][formats]") {
   test::ScratchDir dir;
-  const Tensor3 x = testing::AddNoise(
-      testing::PlantedKtensor({14, 12, 10}, 2, 3).Full(), 0.05, 4);
+  const Tensor3 x = PlantedData();
   DecomposeOptions o;
   o.cp.max_iterations = 20;
   o.cp.tolerance = 0;

@@ -1,6 +1,8 @@
 // The decomposition layouts of docs/formats.md (decomposition_file.h).
 #include "ltr/formats/decomposition_file.h"
 
+#include <H5Cpp.h>
+
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -34,6 +36,29 @@ int ReadInt(const std::string& file,
                            name,
                            std::numeric_limits<int>::min(),
                            std::numeric_limits<int>::max()));
+}
+
+// Every bit of an integer attribute: io::ReadIntAttribute reads through a
+// double, which rounds above 2^53, and a seed needs all 64. (A generic
+// reader for formats/io when it is split.)
+std::int64_t ReadExactInt(const std::string& file,
+                          const std::string& object,
+                          const std::string& name) {
+  if (!io::HasAttribute(file, object, name))
+    throw Error("no attribute '" + name + "' on '" + object + "' in '" + file +
+                "'");
+  try {
+    H5::H5File f(file, H5F_ACC_RDONLY);
+    const H5::Attribute attr = f.childObjType(object) == H5O_TYPE_GROUP
+                                   ? f.openGroup(object).openAttribute(name)
+                                   : f.openDataSet(object).openAttribute(name);
+    std::int64_t value = 0;
+    attr.read(H5::PredType::NATIVE_INT64, &value);
+    return value;
+  } catch (const H5::Exception&) {
+    throw Error("cannot read attribute '" + name + "' of '" + object +
+                "' in '" + file + "' as an integer");
+  }
 }
 
 bool ReadFlag(const std::string& file,
@@ -156,8 +181,7 @@ CpSummary ReadCpFit(const std::string& file, const std::string& group) {
   s.converged = ReadFlag(file, group, "converged");
   s.seconds = io::ReadDoubleAttribute(file, group, "seconds");
   if (io::HasAttribute(file, group, "seed"))
-    s.seed =
-        static_cast<std::uint64_t>(io::ReadIntAttribute(file, group, "seed"));
+    s.seed = static_cast<std::uint64_t>(ReadExactInt(file, group, "seed"));
   s.message = io::ReadStringAttribute(file, group, "message");
   return s;
 }

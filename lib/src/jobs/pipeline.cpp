@@ -12,9 +12,9 @@
 #include <sstream>
 #include <tuple>
 
-#include "ltr/decompose/diagnostics.h"
 #include "ltr/core/error.h"
 #include "ltr/core/interrupt.h"
+#include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/decomposition_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/recording.h"
@@ -630,6 +630,9 @@ bool PipelineRun::DecomposeUpdates() {
     if (reuse) {
       *result = ReadDecomposition(path);
     } else {
+      // (until the pipeline passes its RunContext: the ensemble no longer
+      // reads the process-wide flag)
+      if (InterruptRequested()) return false;
       *result = Decompose(cp, *tensor);
       if (!(*result)->complete()) return false;
       WriteUpdateCp(o_, cp, **result, what, key_, path);
