@@ -68,6 +68,8 @@ TEST_CASE("a Kruskal tensor and a CP fit read back as written", "[formats]") {
   CHECK(io::ReadStringAttribute(file, "/truth/factors/0", "axes") ==
         "mode0,component");
   CHECK(io::ReadDoubleAttribute(file, "/truth", "rank") == 3);
+  CHECK(ReadModeNames(file, "/cp") == ModeNames{"trial", "time", "neuron"});
+  CHECK(ReadModeNames(file, "/truth") == ModeNames{"mode0", "mode1", "mode2"});
   CHECK_THROWS_AS(ReadKruskal(file, "/nothing"), Error);
 }
 

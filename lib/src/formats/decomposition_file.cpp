@@ -150,6 +150,19 @@ Ktensor ReadKruskal(const std::string& file, const std::string& group) {
   return k;
 }
 
+ModeNames ReadModeNames(const std::string& file, const std::string& group) {
+  ModeNames modes;
+  for (int n = 0; n < 3; ++n) {
+    const std::string factor = FactorPath(group, n);
+    const std::string axes = io::HasAttribute(file, factor, "axes")
+                                 ? io::ReadStringAttribute(file, factor, "axes")
+                                 : "";
+    modes[n] = axes.empty() ? "mode" + std::to_string(n)
+                            : axes.substr(0, axes.find(','));
+  }
+  return modes;
+}
+
 void WriteCpFit(const std::string& group,
                 const std::string& method,
                 const CpSummary& fit,

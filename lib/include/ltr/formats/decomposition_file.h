@@ -51,6 +51,9 @@ void WriteKruskal(const std::string& group,
                   const ModeNames& modes,
                   io::OutputFile* out);
 Ktensor ReadKruskal(const std::string& file, const std::string& group);
+// The mode names WriteKruskal labelled the factors with (the first name of
+// each factor's axes attribute; modeN where there is none).
+ModeNames ReadModeNames(const std::string& file, const std::string& group);
 
 void WriteCpFit(const std::string& group,
                 const std::string& method,
