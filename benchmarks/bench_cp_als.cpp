@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
 
   ltr::CpOptions options;
   options.rank = rank;
-  options.num_threads = threads;
+  options.run.num_threads = threads;
   options.seed = 3;
   const auto init_start = Clock::now();
   const ltr::Ktensor init = ltr::InitialKtensor(options, x);
@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
 
   if (ensemble) {
     ltr::EnsembleOptions e;
-    e.cp.num_threads = threads;
+    e.run.num_threads = threads;
     e.cp.tolerance = 1e-5;
     e.cp.seed = 4;
     e.min_rank = 1;

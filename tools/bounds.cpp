@@ -67,13 +67,13 @@ int RunBounds(int argc, char** argv) {
                     "needs the CP rank estimate (--cp-max-rank > 0)");
   BoundsOptions b;
   b.rank.tolerance = vm["tol"].as<double>();
-  b.rank.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
+  b.rank.run.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
   b.cp.max_rank = vm["cp-max-rank"].as<int>();
   b.estimate_cp_rank = b.cp.max_rank > 0;
   if (!b.estimate_cp_rank) b.cp.max_rank = 1;
   b.cp.relative_error = vm["cp-error"].as<double>();
   b.cp.seed = vm["seed"].as<std::uint64_t>();
-  b.cp.num_threads = b.rank.num_threads;
+  b.cp.run.num_threads = b.rank.run.num_threads;
   std::string error;
   if (!b.IsValid(&error)) throw Error(error);
 
@@ -87,7 +87,7 @@ int RunBounds(int argc, char** argv) {
     s.batch = vm["batch"].as<int>();
     s.seed = vm["seed"].as<std::uint64_t>();
     s.bounds = b;
-    s.num_threads = b.rank.num_threads;
+    s.num_threads = b.rank.run.num_threads;
     if (!s.IsValid(&error)) throw Error(error);
     if (vm.count("output"))
       out = std::make_unique<io::OutputFile>(vm["output"].as<std::string>(),

@@ -7,12 +7,13 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "ltr/decompose/cp_stream.h"
 #include "ltr/core/distributed.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
+#include "ltr/decompose/cp_stream.h"
+#include "ltr/formats/decomposition_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/recording.h"
+#include "signals.h"
 
 namespace ltr {
 namespace {
@@ -80,68 +81,94 @@ int Failed(const std::string& failure, const io::OutputFile& out) {
   return 1;
 }
 
-// --stream: CP-ALS reading the dataset in slabs within --memory-budget
-// (ltr/cp_stream.h); the usual /cp output plus the streaming figures.
-int RunStreamed(const cli::po::variables_map& vm,
-                const DecomposeOptions& opt,
-                const std::string& input,
-                const std::string& dataset,
-                const std::string& output,
-                const std::string& command) {
-  if (opt.method != DecompositionMethod::kCpAls || opt.IsSweep() ||
-      opt.cross_validate || vm.count("mask") || opt.nan_as_missing ||
-      vm["resume"].as<bool>())
-    throw Error(
-        "--stream (or --subtract-first) is for one cp-als fit (--rank R), "
-        "without --ranks, --cv, --mask, --nan-as-missing or --resume");
-  if (!distributed::IsRoot()) return 0;  // one process does the whole fit
-  io::CheckReadable(input);
-  io::RefuseOutputOverInput(output, {input});
-  { io::OutputFile probe(output, command); }  // a bad -o fails before work
-  CpStreamOptions so;
-  so.cp = opt.cp;
-  so.memory_budget =
-      vm.count("memory-budget")
-          ? ParseBytes(vm["memory-budget"].as<std::string>(), "memory-budget")
-          : std::int64_t{1} << 30;
-  so.max_slab_rows = vm["slab-rows"].as<Index>();
-  const bool subtract_first = vm["subtract-first"].as<bool>();
-  const SlabSource source = FileSlabSource(input, dataset, subtract_first);
-  const CpStreamSummary s = CpStream(so, source);
+// The flags that are not DecomposeOptions fields (or not as given).
+struct Flags {
+  std::string method, init, missing;
+  int threads = 0;
+  bool progress = false;
+  bool resume = false;
+  bool no_corcondia = false;
+  bool stream = false;
+  bool subtract_first = false;
+  CpStreamOptions stream_options;  // max_slab_rows
+};
 
-  DecomposeResult result;
-  result.cp = s.cp;
-  const std::string axes = io::HasAttribute(input, dataset, "axes")
-                               ? io::ReadStringAttribute(input, dataset, "axes")
-                               : "";
-  // Stopped by a signal: the fit so far goes beside the output.
-  const bool interrupted = InterruptRequested();
-  io::OutputFile out(interrupted ? io::PartialPath(output) : output, command);
-  const std::string failure = result.Failure();
-  if (!failure.empty()) out.SetAttribute("/", "failure", failure);
-  WriteDecomposition(opt, result, axes, &out);
-  out.SetAttribute("/", "input", input);
-  out.SetAttribute("/", "dataset", dataset);
-  out.SetAttribute("/cp", "streamed", 1);
-  out.SetAttribute("/cp", "subtract_first", subtract_first ? 1 : 0);
-  out.SetAttribute("/cp", "memory_budget_bytes", so.memory_budget);
-  out.SetAttribute(
-      "/cp", "slab_rows", static_cast<std::int64_t>(s.plan.slab_rows));
-  out.SetAttribute("/cp", "passes", s.passes);
-  out.SetAttribute("/cp", "passes_per_iteration", s.passes_per_iteration);
-  out.SetAttribute("/cp", "bytes_read", s.bytes_read);
-  out.SetAttribute("/cp", "seconds_per_iteration", s.seconds_per_iteration);
-  out.SetAttribute("/cp", "peak_rss_bytes", s.peak_rss_bytes);
-  out.Commit();
-  std::cout << s.cp.BriefReport() << "\nwrote " << out.path() << "\n";
-  std::cerr << s.StreamReport() << "\n";
-  if (interrupted) {
-    std::cerr << "ltr decompose: interrupted by signal " << InterruptSignal()
-              << "; the fit so far is in " << out.path() << " (" << output
-              << " is unchanged; a streamed fit is not resumable)\n";
-    return InterruptExitStatus();
-  }
-  return failure.empty() ? 0 : Failed(failure, out);
+// The options of `ltr decompose`, bound to `opt` and `flags` with the
+// library's defaults.
+cli::po::options_description DescribeOptions(DecomposeOptions* opt,
+                                             Flags* flags) {
+  namespace po = cli::po;
+  const DecomposeOptions defaults;
+  const CpStreamOptions stream_defaults;
+  po::options_description options("Options");
+  // clang-format off
+  options.add_options()
+    ("input", po::value<std::string>()->required(), "input HDF5 file")
+    ("dataset", po::value<std::string>()->default_value("/activity"),
+     "the 3-way dataset to decompose")
+    ("method", po::value<std::string>(&flags->method)
+         ->default_value(MethodName(defaults.method)),
+     "cp-als | cp-opt | ncp-hals | tucker-hosvd | tucker-hooi")
+    ("rank", po::value<int>(&opt->cp.rank), "CP rank R of a single fit")
+    ("ranks", po::value<std::string>(),
+     "rank sweep A:B or a list 1,3,5 (an ensemble of CP fits per rank)")
+    ("restarts", po::value<int>(&opt->restarts)->default_value(defaults.restarts),
+     "fits per rank in a sweep, from different random starts")
+    ("cv", po::bool_switch(&opt->cross_validate),
+     "also cross-validate the ranks on held-out entries")
+    ("test-fraction", po::value<double>(&opt->test_fraction)
+         ->default_value(defaults.test_fraction),
+     "fraction of observed entries held out by --cv")
+    ("mask", po::value<std::string>(),
+     "dataset in INPUT.h5 marking observed entries (nonzero or true = "
+     "observed); a relative path is beside --dataset")
+    ("nan-as-missing", po::bool_switch(&opt->nan_as_missing),
+     "treat NaN entries as missing rather than as an error")
+    ("missing", po::value<std::string>(&flags->missing)
+         ->default_value(MissingDataName(defaults.cp.missing_data)),
+     "missing-data ALS: exact (masked least squares) | em (imputation)")
+    ("nonneg-modes", po::value<std::string>(),
+     "ncp-hals: comma-separated modes kept >= 0 (default: all)")
+    ("init", po::value<std::string>(&flags->init)
+         ->default_value(CpInitName(defaults.cp.init)),
+     "random | nvecs")
+    ("max-iters", po::value<int>(&opt->cp.max_iterations)
+         ->default_value(defaults.cp.max_iterations),
+     "maximum iterations per fit")
+    ("tol", po::value<double>(&opt->cp.tolerance)
+         ->default_value(defaults.cp.tolerance),
+     "stop when the relative error changes by less (0 = run max-iters)")
+    ("tucker-ranks", po::value<std::string>(),
+     "Tucker multilinear ranks r0,r1,r2 (0 = chosen by --tucker-tol)")
+    ("tucker-tol", po::value<double>(&opt->tucker.error_tolerance)
+         ->default_value(defaults.tucker.error_tolerance),
+     "Tucker: largest relative error when ranks are chosen")
+    ("no-corcondia", po::bool_switch(&flags->no_corcondia),
+     "skip CORCONDIA in a sweep")
+    ("seed", po::value<std::uint64_t>(&opt->cp.seed)
+         ->default_value(defaults.cp.seed),
+     "seed of every random draw: same seed, same result")
+    ("threads", po::value<int>(&flags->threads)->default_value(0),
+     cli::kThreadsHelp)
+    ("progress", po::bool_switch(&flags->progress),
+     "print a line to stderr as each fit of a sweep finishes")
+    ("resume", po::bool_switch(&flags->resume),
+     "continue the interrupted sweep in OUT.h5 (give the same options)")
+    ("stream", po::bool_switch(&flags->stream),
+     "cp-als without loading the dataset: read it in slabs of its first "
+     "mode within --memory-budget (one pass over the file per iteration)")
+    ("memory-budget", po::value<std::string>(),
+     "bytes for the streamed fit's buffers, e.g. 256M, 1G (default 1G); "
+     "given without --stream, streams when the dataset as float64 is larger")
+    ("slab-rows", po::value<Index>(&flags->stream_options.max_slab_rows)
+         ->default_value(stream_defaults.max_slab_rows),
+     "--stream: at most this many first-mode rows per slab (0 = budget)")
+    ("subtract-first", po::bool_switch(&flags->subtract_first),
+     "decompose [X_i - X_0], i >= 1 (the update tensor [W_k - W_0] of a "
+     "trajectory); streamed")
+    ("output,o", po::value<std::string>()->required(), "output HDF5 file");
+  // clang-format on
+  return options;
 }
 
 // Options the chosen method or mode would ignore are errors.
@@ -183,99 +210,31 @@ void RejectIgnoredOptions(const cli::po::variables_map& vm,
       "and --mask, --nan-as-missing or --cv");
 }
 
-}  // namespace
+// The rest of `opt` from the flags: enums, the ranks, the Tucker settings
+// that follow the CP ones, the run context. Throws on flags that disagree.
+void CompleteOptions(const cli::po::variables_map& vm,
+                     const Flags& flags,
+                     DecomposeOptions* opt) {
+  opt->method = ParseMethod(flags.method);
+  opt->cp.init = ParseCpInit(flags.init);
+  opt->cp.missing_data = ParseMissingData(flags.missing);
+  opt->run = cli::CommandContext("decompose", flags.threads, false);
+  // The progress lines as `ltr decompose` always printed them.
+  if (flags.progress)
+    opt->run.progress = [](const std::string& line) {
+      std::cerr << line << std::endl;
+    };
+  opt->tucker.max_iterations = opt->cp.max_iterations;
+  if (opt->cp.tolerance > 0) opt->tucker.tolerance = opt->cp.tolerance;
+  opt->corcondia = !flags.no_corcondia;
 
-int RunDecompose(int argc, char** argv) {
-  namespace po = cli::po;
-  po::options_description options("Options");
-  // clang-format off
-  options.add_options()
-    ("input", po::value<std::string>()->required(), "input HDF5 file")
-    ("dataset", po::value<std::string>()->default_value("/activity"),
-     "the 3-way dataset to decompose")
-    ("method", po::value<std::string>()->default_value("cp-als"),
-     "cp-als | cp-opt | ncp-hals | tucker-hosvd | tucker-hooi")
-    ("rank", po::value<int>(), "CP rank R of a single fit")
-    ("ranks", po::value<std::string>(),
-     "rank sweep A:B or a list 1,3,5 (an ensemble of CP fits per rank)")
-    ("restarts", po::value<int>()->default_value(3),
-     "fits per rank in a sweep, from different random starts")
-    ("cv", po::bool_switch(),
-     "also cross-validate the ranks on held-out entries")
-    ("test-fraction", po::value<double>()->default_value(0.1),
-     "fraction of observed entries held out by --cv")
-    ("mask", po::value<std::string>(),
-     "dataset in INPUT.h5 marking observed entries (nonzero or true = "
-     "observed); a relative path is beside --dataset")
-    ("nan-as-missing", po::bool_switch(),
-     "treat NaN entries as missing rather than as an error")
-    ("missing", po::value<std::string>()->default_value("exact"),
-     "missing-data ALS: exact (masked least squares) | em (imputation)")
-    ("nonneg-modes", po::value<std::string>(),
-     "ncp-hals: comma-separated modes kept >= 0 (default: all)")
-    ("init", po::value<std::string>()->default_value("random"),
-     "random | nvecs")
-    ("max-iters", po::value<int>()->default_value(500),
-     "maximum iterations per fit")
-    ("tol", po::value<double>()->default_value(1e-6),
-     "stop when the relative error changes by less (0 = run max-iters)")
-    ("tucker-ranks", po::value<std::string>(),
-     "Tucker multilinear ranks r0,r1,r2 (0 = chosen by --tucker-tol)")
-    ("tucker-tol", po::value<double>()->default_value(0.01),
-     "Tucker: largest relative error when ranks are chosen")
-    ("no-corcondia", po::bool_switch(), "skip CORCONDIA in a sweep")
-    ("seed", po::value<std::uint64_t>()->default_value(0),
-     "seed of every random draw: same seed, same result")
-    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
-    ("progress", po::bool_switch(),
-     "print a line to stderr as each fit of a sweep finishes")
-    ("resume", po::bool_switch(),
-     "continue the interrupted sweep in OUT.h5 (give the same options)")
-    ("stream", po::bool_switch(),
-     "cp-als without loading the dataset: read it in slabs of its first "
-     "mode within --memory-budget (one pass over the file per iteration)")
-    ("memory-budget", po::value<std::string>(),
-     "bytes for the streamed fit's buffers, e.g. 256M, 1G (default 1G); "
-     "given without --stream, streams when the dataset as float64 is larger")
-    ("slab-rows", po::value<Index>()->default_value(0),
-     "--stream: at most this many first-mode rows per slab (0 = budget)")
-    ("subtract-first", po::bool_switch(),
-     "decompose [X_i - X_0], i >= 1 (the update tensor [W_k - W_0] of a "
-     "trajectory); streamed")
-    ("output,o", po::value<std::string>()->required(), "output HDF5 file");
-  // clang-format on
-  po::positional_options_description positional;
-  positional.add("input", 1);
-  po::variables_map vm;
-  if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
-
-  DecomposeOptions opt;
-  opt.method = ParseMethod(vm["method"].as<std::string>());
-  opt.cp.init = ParseCpInit(vm["init"].as<std::string>());
-  opt.cp.max_iterations = vm["max-iters"].as<int>();
-  opt.cp.tolerance = vm["tol"].as<double>();
-  opt.cp.seed = vm["seed"].as<std::uint64_t>();
-  opt.cp.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
-  opt.cp.missing_data = ParseMissingData(vm["missing"].as<std::string>());
-  opt.tucker.num_threads = opt.cp.num_threads;
-  opt.tucker.max_iterations = opt.cp.max_iterations;
-  if (opt.cp.tolerance > 0) opt.tucker.tolerance = opt.cp.tolerance;
-  opt.tucker.error_tolerance = vm["tucker-tol"].as<double>();
-  opt.nan_as_missing = vm["nan-as-missing"].as<bool>();
-  opt.corcondia = !vm["no-corcondia"].as<bool>();
-  opt.restarts = vm["restarts"].as<int>();
-  opt.cross_validate = vm["cv"].as<bool>();
-  opt.progress = vm["progress"].as<bool>();
-  opt.test_fraction = vm["test-fraction"].as<double>();
-
-  const bool is_tucker = opt.method == DecompositionMethod::kTuckerHosvd ||
-                         opt.method == DecompositionMethod::kTuckerHooi;
+  const bool is_tucker = opt->method == DecompositionMethod::kTuckerHosvd ||
+                         opt->method == DecompositionMethod::kTuckerHooi;
   if (vm.count("rank") && vm.count("ranks"))
     throw Error("give either --rank or --ranks, not both");
-  RejectIgnoredOptions(vm, opt.method);
-  if (vm.count("rank")) opt.cp.rank = vm["rank"].as<int>();
+  RejectIgnoredOptions(vm, opt->method);
   if (vm.count("ranks"))
-    opt.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
+    opt->ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
   if (!is_tucker && !vm.count("rank") && !vm.count("ranks"))
     throw Error("give a CP rank with --rank R or a sweep with --ranks A:B");
   if (vm.count("tucker-ranks")) {
@@ -283,95 +242,164 @@ int RunDecompose(int argc, char** argv) {
         cli::ParseIntList(vm["tucker-ranks"].as<std::string>(), "tucker-ranks");
     if (r.size() != 3)
       throw Error("option --tucker-ranks: expected three ranks r0,r1,r2");
-    opt.tucker.ranks = {r[0], r[1], r[2]};
+    opt->tucker.ranks = {r[0], r[1], r[2]};
   }
-  if (opt.method == DecompositionMethod::kNcpHals) {
-    opt.cp.nonnegative_modes =
+  if (opt->method == DecompositionMethod::kNcpHals) {
+    opt->cp.nonnegative_modes =
         vm.count("nonneg-modes")
             ? cli::ParseIntList(vm["nonneg-modes"].as<std::string>(),
                                 "nonneg-modes")
             : std::vector<int>{0, 1, 2};
   }
-
-  const bool resume = vm["resume"].as<bool>();
-  if (resume && !opt.IsSweep())
+  if (flags.resume && !opt->IsSweep())
     throw Error("--resume continues a rank sweep (--ranks A:B)");
+}
 
-  const std::string input = vm["input"].as<std::string>();
-  const std::string dataset =
-      CompanionPath("/", vm["dataset"].as<std::string>());
-  const std::string output = vm["output"].as<std::string>();
+// Where the command reads and writes.
+struct Paths {
+  std::string input, dataset, output, mask, command;
+  bool root = true;  // the process of an MPI run that writes
+};
+
+Paths CommandPaths(const cli::po::variables_map& vm,
+                   const DecomposeOptions& opt,
+                   const std::string& command) {
+  Paths p;
+  p.input = vm["input"].as<std::string>();
+  p.dataset = CompanionPath("/", vm["dataset"].as<std::string>());
+  p.output = vm["output"].as<std::string>();
   // A relative --mask is beside the dataset (ltr/recording.h).
-  const std::string mask_name =
-      vm.count("mask") ? CompanionPath(dataset, vm["mask"].as<std::string>())
-                       : "";
-  if (vm["stream"].as<bool>() || vm["subtract-first"].as<bool>() ||
-      (vm.count("memory-budget") && [&] {
-        double bytes = sizeof(double);
-        for (Index n : io::DatasetShape(input, dataset)) bytes *= n;
-        return bytes > ParseBytes(vm["memory-budget"].as<std::string>(),
-                                  "memory-budget");
-      }()))
-    return RunStreamed(
-        vm, opt, input, dataset, output, cli::CommandLine(argc, argv));
-  cli::RejectUnless(vm, {"slab-rows"}, false, "needs --stream");
-  io::CheckReadable(input);
-  io::RefuseOutputOverInput(output, {input});
+  if (vm.count("mask"))
+    p.mask = CompanionPath(p.dataset, vm["mask"].as<std::string>());
+  p.command = command;
+  p.root = !opt.run.communicator || opt.run.communicator->rank() == 0;
+  return p;
+}
+
+std::string AxesOf(const Paths& p) {
+  return io::HasAttribute(p.input, p.dataset, "axes")
+             ? io::ReadStringAttribute(p.input, p.dataset, "axes")
+             : "";
+}
+
+// --stream, --subtract-first, or a --memory-budget the dataset exceeds.
+bool Streams(const cli::po::variables_map& vm,
+             const Flags& flags,
+             const Paths& p) {
+  if (flags.stream || flags.subtract_first) return true;
+  if (!vm.count("memory-budget")) return false;
+  double bytes = sizeof(double);
+  for (Index n : io::DatasetShape(p.input, p.dataset)) bytes *= n;
+  return bytes >
+         ParseBytes(vm["memory-budget"].as<std::string>(), "memory-budget");
+}
+
+// --stream: CP-ALS reading the dataset in slabs within --memory-budget
+// (ltr/cp_stream.h); the usual /cp output plus the streaming figures.
+int RunStreamed(const cli::po::variables_map& vm,
+                const DecomposeOptions& opt,
+                const Flags& flags,
+                const Paths& p) {
+  if (opt.method != DecompositionMethod::kCpAls || opt.IsSweep() ||
+      opt.cross_validate || vm.count("mask") || opt.nan_as_missing ||
+      flags.resume)
+    throw Error(
+        "--stream (or --subtract-first) is for one cp-als fit (--rank R), "
+        "without --ranks, --cv, --mask, --nan-as-missing or --resume");
+  if (!p.root) return 0;  // one process does the whole fit
+  io::CheckReadable(p.input);
+  io::RefuseOutputOverInput(p.output, {p.input});
+  { io::OutputFile probe(p.output, p.command); }  // a bad -o fails before work
+  CpStreamOptions so = flags.stream_options;
+  so.cp = opt.cp;
+  so.run = opt.run;
+  if (vm.count("memory-budget"))
+    so.memory_budget =
+        ParseBytes(vm["memory-budget"].as<std::string>(), "memory-budget");
+  const SlabSource source =
+      FileSlabSource(p.input, p.dataset, flags.subtract_first);
+  const CpStreamSummary s = CpStream(so, source);
+
+  DecomposeResult result;
+  result.cp = s.cp;
+  // Stopped by a signal: the fit so far goes beside the output.
+  const bool interrupted = opt.run.cancelled();
+  io::OutputFile out(interrupted ? io::PartialPath(p.output) : p.output,
+                     p.command);
+  const std::string failure = result.Failure();
+  WriteDecomposition(opt, result, AxesOf(p), &out);
+  WriteDecomposeRecord({p.input, p.dataset, failure}, &out);
+  WriteStreamedFitRecord(MakeStreamedFitRecord(so, s, flags.subtract_first),
+                         &out);
+  out.Commit();
+  std::cout << s.cp.BriefReport() << "\nwrote " << out.path() << "\n";
+  std::cerr << s.StreamReport() << "\n";
+  if (interrupted) {
+    std::cerr << "ltr decompose: interrupted by signal "
+              << cli::SignalToken().reason() << "; the fit so far is in "
+              << out.path() << " (" << p.output
+              << " is unchanged; a streamed fit is not resumable)\n";
+    return cli::SignalExitStatus();
+  }
+  return failure.empty() ? 0 : Failed(failure, out);
+}
+
+// One fit, or a sweep (resumed from OUT.h5.partial with --resume).
+int RunInMemory(const DecomposeOptions& options,
+                const Flags& flags,
+                const Paths& p) {
+  io::CheckReadable(p.input);
+  io::RefuseOutputOverInput(p.output, {p.input});
   // Only the first process of an MPI run writes; it fails on a bad output
   // path before any work is done.
-  const bool root = distributed::IsRoot();
-  const std::string command = cli::CommandLine(argc, argv);
-  if (root) {
-    io::OutputFile probe(output, command);
+  if (p.root) {
+    io::OutputFile probe(p.output, p.command);
   }
-  const Tensor3 x = io::ReadTensor3(input, dataset);
+  const Tensor3 x = io::ReadTensor3(p.input, p.dataset);
   std::optional<Mask3> mask;
-  if (!mask_name.empty()) mask = io::ReadMask3(input, mask_name);
-  const std::string axes = io::HasAttribute(input, dataset, "axes")
-                               ? io::ReadStringAttribute(input, dataset, "axes")
-                               : "";
-  const std::string key = ResumeKey(opt, x.dims()) + " input=" + input +
-                          " dataset=" + dataset + " mask=" + mask_name;
-
+  if (!p.mask.empty()) mask = io::ReadMask3(p.input, p.mask);
+  const std::string axes = AxesOf(p);
+  DecomposeOptions opt = options;
+  opt.data_name =
+      "input=" + p.input + " dataset=" + p.dataset + " mask=" + p.mask;
   // An interrupted sweep leaves its finished fits in output's partial file.
-  const std::string partial = io::PartialPath(output);
-  std::optional<DecomposeResult> earlier;
-  if (resume) {
-    if (!std::filesystem::exists(partial))
-      throw Error("--resume: there is no interrupted sweep '" + partial +
-                  "'; run without --resume to start");
-    if (!io::HasAttribute(partial, "/", "resume_key"))
-      throw Error("--resume: " + partial + " is not the output of a sweep");
-    const std::string was = io::ReadStringAttribute(partial, "/", "resume_key");
-    if (was != key)
-      throw Error(
-          "--resume: the options differ from those of the run that "
-          "wrote " +
-          partial + " (it had '" + was + "', now '" + key + "')");
-    earlier = ReadDecomposition(partial);
-  }
+  const std::string partial = io::PartialPath(p.output);
+  if (flags.resume) opt.resume_from = partial;
 
-  const DecomposeResult result =
-      Decompose(opt, x, mask ? &*mask : nullptr, earlier ? &*earlier : nullptr);
-  if (!root) return result.complete() ? 0 : InterruptExitStatus();
-  io::OutputFile out(result.complete() ? output : partial, command);
-  WriteDecomposition(opt, result, axes, &out);
-  out.SetAttribute("/", "input", input);
-  out.SetAttribute("/", "dataset", dataset);
-  if (opt.IsSweep()) out.SetAttribute("/", "resume_key", key);
+  const DecomposeResult result = Decompose(opt, x, mask ? &*mask : nullptr);
+  if (!p.root) return result.complete() ? 0 : cli::SignalExitStatus();
+  io::OutputFile out(result.complete() ? p.output : partial, p.command);
   const std::string failure = result.Failure();
-  if (!failure.empty()) out.SetAttribute("/", "failure", failure);
+  WriteDecomposition(opt, result, axes, &out);
+  WriteDecomposeRecord({p.input, p.dataset, failure}, &out);
   out.Commit();
   std::cout << result.Report() << "wrote " << out.path() << "\n";
   if (result.complete() && !failure.empty()) return Failed(failure, out);
   if (!result.complete()) {
     std::cerr << "ltr decompose: interrupted; " << out.path()
-              << " holds the fits that finished (" << output
+              << " holds the fits that finished (" << p.output
               << " is unchanged). Continue with the same command and "
                  "--resume.\n";
-    return InterruptExitStatus();
+    return cli::SignalExitStatus();
   }
   return 0;
+}
+
+}  // namespace
+
+int RunDecompose(int argc, char** argv) {
+  DecomposeOptions opt;
+  Flags flags;
+  const cli::po::options_description options = DescribeOptions(&opt, &flags);
+  cli::po::positional_options_description positional;
+  positional.add("input", 1);
+  cli::po::variables_map vm;
+  if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
+  CompleteOptions(vm, flags, &opt);
+  const Paths paths = CommandPaths(vm, opt, cli::CommandLine(argc, argv));
+  if (Streams(vm, flags, paths)) return RunStreamed(vm, opt, flags, paths);
+  cli::RejectUnless(vm, {"slab-rows"}, false, "needs --stream");
+  return RunInMemory(opt, flags, paths);
 }
 
 }  // namespace ltr

@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
-#include "ltr/decompose/cp.h"
-#include "ltr/decompose/diagnostics.h"
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
+#include "ltr/decompose/cp.h"
+#include "ltr/decompose/diagnostics.h"
 #include "planted.h"
 
 namespace ltr {
@@ -100,7 +100,7 @@ TEST_CASE("CP-ALS recovers planted factors from noisy data", "[cp]") {
   CpOptions options;
   options.rank = 4;
   options.tolerance = 1e-9;
-  options.num_threads = 2;
+  options.run.num_threads = 2;
   // Best of 3 random starts (each one alone almost always recovers them).
   const CpSummary fit = BestOf(options, 3, x);
   CHECK(fit.converged);
@@ -195,7 +195,7 @@ TEST_CASE(
     options.missing_data = strategy;
     options.tolerance = 1e-8;
     options.max_iterations = 1000;
-    options.num_threads = 2;
+    options.run.num_threads = 2;
     const CpSummary fit = BestOf(options, 2, x, &mask);
     CHECK(std::isfinite(fit.relative_error));
     CHECK(FactorMatchScore(truth, fit.model) >= 0.95);
@@ -324,7 +324,7 @@ TEST_CASE("The same seed gives bit-identical fits, another seed does not",
   options.rank = 3;
   options.max_iterations = 20;
   options.tolerance = 0;
-  options.num_threads = 2;
+  options.run.num_threads = 2;
   options.seed = 5;
   const CpSummary a = Cp(options, x);
   const CpSummary b = Cp(options, x);
@@ -359,9 +359,9 @@ TEST_CASE("One and two threads agree to roundoff", "[cp]") {
     options.rank = 3;
     options.max_iterations = 20;
     options.tolerance = 0;
-    options.num_threads = 1;
+    options.run.num_threads = 1;
     const CpSummary one = Cp(options, x, c.masked ? &mask : nullptr);
-    options.num_threads = 2;
+    options.run.num_threads = 2;
     const CpSummary two = Cp(options, x, c.masked ? &mask : nullptr);
     CHECK(MaxDifference(one.model, two.model) < 1e-10);
     CHECK(one.relative_error == Approx(two.relative_error).epsilon(1e-10));
@@ -406,9 +406,9 @@ TEST_CASE("CpOptions::IsValid rejects impossible options", "[cp]") {
   options.tolerance = -1e-3;
   CHECK_FALSE(options.IsValid(dims, &error));
   options.tolerance = 1e-6;
-  options.num_threads = 0;
+  options.run.num_threads = 0;
   CHECK_FALSE(options.IsValid(dims, &error));
-  options.num_threads = 1;
+  options.run.num_threads = 1;
   CHECK_FALSE(options.IsValid({3, 0, 5}, &error));
 
   options.rank = 13;

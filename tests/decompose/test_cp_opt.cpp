@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "../../lib/src/decompose/cp_opt.h"
+#include "ltr/core/random.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/io.h"
-#include "ltr/core/random.h"
 #include "planted.h"
 
 namespace ltr {
@@ -117,7 +117,7 @@ TEST_CASE(
   options.seed = 4;
   options.tolerance = 1e-10;
   options.max_iterations = 1000;
-  options.num_threads = 2;
+  options.run.num_threads = 2;
   options.method = CpMethod::kAls;
   const CpSummary als = Cp(options, x);
   options.method = CpMethod::kOpt;
@@ -159,7 +159,7 @@ TEST_CASE("CP-OPT recovers planted factors with 40% of entries missing",
   options.seed = 8;
   options.tolerance = 1e-9;
   options.max_iterations = 1000;
-  options.num_threads = 2;
+  options.run.num_threads = 2;
   const CpSummary fit = Cp(options, x, &mask);
   INFO(fit.BriefReport());
   CHECK(std::isfinite(fit.relative_error));
@@ -237,7 +237,7 @@ TEST_CASE("CP-OPT fits sparse counts as well as CP-ALS", "[cp-opt]") {
   REQUIRE(zeros > 0.9);
   CpOptions options;
   options.rank = 3;
-  options.num_threads = 2;
+  options.run.num_threads = 2;
   double best_als = 1, best_opt = 1;
   for (std::uint64_t seed : {0, 1, 2}) {
     options.seed = seed;
@@ -264,7 +264,7 @@ TEST_CASE("CP-OPT reaches CP-ALS's error on the shipped TCA example",
       std::string(LTR_SOURCE_DIR) + "/data/example_tca.h5", "/activity");
   CpOptions options;
   options.rank = 3;
-  options.num_threads = 2;
+  options.run.num_threads = 2;
   const CpSummary als = Cp(options, x);
   options.method = CpMethod::kOpt;
   const CpSummary opt = Cp(options, x);

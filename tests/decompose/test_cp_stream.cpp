@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "ltr/core/error.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/cp_stream.h"
 #include "ltr/decompose/diagnostics.h"
-#include "ltr/core/error.h"
 #include "ltr/formats/io.h"
 #include "ltr/synthetic/synthetic.h"
 #include "planted.h"
@@ -81,7 +81,7 @@ TEST_CASE("Streamed CP-ALS equals in-memory CP-ALS on trajectory files",
   options.cp.max_iterations = 25;
   options.cp.tolerance = 0;  // the same number of sweeps in both
   options.cp.seed = 11;
-  options.cp.num_threads = 2;
+  options.run.num_threads = 2;
   options.max_slab_rows = 4;
   for (bool float32 : {false, true}) {
     SECTION(float32 ? "float32 file" : "float64 file") {

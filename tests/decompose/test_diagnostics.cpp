@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "../../lib/src/core/hungarian.h"
-#include "ltr/decompose/diagnostics.h"
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
+#include "ltr/decompose/diagnostics.h"
 #include "planted.h"
 
 namespace ltr {
@@ -218,7 +218,8 @@ TEST_CASE("CORCONDIA is 100 for a tensor that is exactly CP at its rank",
   scrambled.weights /= 5.0;
   CHECK(Corcondia(x, scrambled) == Approx(100.0).margin(1e-8));
   // Threads share the first product only; the value is the same.
-  CHECK(Corcondia(x, planted, 2) == Approx(100.0).margin(1e-8));
+  CHECK(Corcondia(x, planted, RunContext().WithThreads(2)) ==
+        Approx(100.0).margin(1e-8));
   CHECK_THROWS_AS(Corcondia(x, PlantedKtensor({15, 12, 9}, 3, 41)), Error);
 }
 
@@ -319,7 +320,7 @@ TEST_CASE("The same seed gives identical ensembles", "[diagnostics]") {
   // Seeds do not depend on the thread count (the bits of each fit may, in
   // the last place, through the order of its parallel reductions).
   options.cp.seed = 9;
-  options.cp.num_threads = 2;
+  options.run.num_threads = 2;
   const EnsembleSummary d = RunEnsemble(options, x);
   for (size_t r = 0; r < a.fits.size(); ++r)
     for (size_t t = 0; t < a.fits[r].size(); ++t)

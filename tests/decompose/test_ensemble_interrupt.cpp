@@ -19,9 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include "ltr/decompose/decompose.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
+#include "ltr/decompose/decompose.h"
+#include "ltr/formats/decomposition_file.h"
 #include "ltr/formats/io.h"
 #include "planted.h"
 #include "test_support.h"
@@ -240,29 +240,42 @@ Index ColumnOf(const Summary& full, Index r, int t) {
   return k;
 }
 
-}  // namespace
-
-TEST_CASE(
-    "RunEnsemble and CrossValidate resume a partial grid to the "
-    "uninterrupted result",
-    "[interrupt]") {
-  const Tensor3 x = testing::AddNoise(
+// A planted rank-2 tensor with 5 % noise, and an ensemble over ranks 1..3
+// whose fits run a fixed 25 iterations.
+Tensor3 PlantedData() {
+  return testing::AddNoise(
       testing::PlantedKtensor({14, 12, 10}, 2, 3).Full(), 0.05, 4);
+}
+
+EnsembleOptions FixedLengthEnsemble(int restarts) {
   EnsembleOptions e;
   e.cp.max_iterations = 25;
   e.cp.tolerance = 0;
   e.cp.seed = 5;
   e.min_rank = 1;
   e.max_rank = 3;
-  e.restarts = 3;
+  e.restarts = restarts;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "RunEnsemble and CrossValidate resume a partial grid to the "
+    "uninterrupted result",
+    "[interrupt]") {
+  const Tensor3 x = PlantedData();
+  EnsembleOptions e = FixedLengthEnsemble(3);
   const EnsembleSummary full = RunEnsemble(e, x);
   REQUIRE(full.complete);
   REQUIRE(full.DoneCount() == 9);
 
-  // Interrupted before the first fit: nothing done, nothing made up.
-  RequestInterrupt(SIGINT);
-  const EnsembleSummary none = RunEnsemble(e, x);
-  ClearInterrupt();
+  // Cancelled before the first fit: nothing done, nothing made up.
+  CancellationToken token;
+  token.Cancel(SIGINT);
+  EnsembleOptions cancelled = e;
+  cancelled.run.cancellation = &token;
+  const EnsembleSummary none = RunEnsemble(cancelled, x);
   CHECK_FALSE(none.complete);
   CHECK(none.DoneCount() == 0);
   CHECK(none.relative_error.array().isNaN().all());
@@ -315,4 +328,139 @@ TEST_CASE(
   CHECK(cv_resumed.restart == cv_full.restart);
   CHECK(SameBits(cv_resumed.train_error, cv_full.train_error));
   CHECK(SameBits(cv_resumed.test_error, cv_full.test_error));
+}
+
+TEST_CASE(
+    "a token cancelled from the progress callback stops an ensemble and a "
+    "cross-validation with the finished fits kept",
+    "[interrupt]") {
+  const Tensor3 x = PlantedData();
+  EnsembleOptions e = FixedLengthEnsemble(2);
+  const EnsembleSummary full = RunEnsemble(e, x);
+  REQUIRE(full.complete);
+
+  // Every finished fit reports one line, in task order, through the
+  // callback; the third cancels the token.
+  CancellationToken token;
+  std::vector<std::string> lines;
+  e.run.cancellation = &token;
+  e.run.progress = [&](const std::string& line) {
+    lines.push_back(line);
+    if (lines.size() == 3) token.Cancel(SIGTERM);
+  };
+  const EnsembleSummary stopped = RunEnsemble(e, x);
+  REQUIRE(lines.size() == 3);
+  CHECK_THAT(lines[0],
+             Catch::Matchers::StartsWith("ensemble: rank 1 restart 0: error "));
+  CHECK_THAT(lines[2],
+             Catch::Matchers::StartsWith("ensemble: rank 2 restart 0: error "));
+  CHECK_THAT(lines[2], Catch::Matchers::EndsWith(" s"));
+  CHECK(token.reason() == SIGTERM);
+  CHECK_FALSE(stopped.complete);
+  // The two fits that returned before the cancellation are kept, equal to
+  // the uninterrupted run's; the third returned after it and is dropped.
+  REQUIRE(stopped.DoneCount() == 2);
+  for (Index t = 0; t < 2; ++t) {
+    REQUIRE(stopped.restart(0, t) == t);
+    const Index k = ColumnOf(full, 0, static_cast<int>(t));
+    CHECK(stopped.fits[0][t].seed == full.fits[0][k].seed);
+    CHECK(SameBits(stopped.fits[0][t].model.factors[1],
+                   full.fits[0][k].model.factors[1]));
+    CHECK(stopped.relative_error(0, t) == full.relative_error(0, k));
+  }
+  CHECK((stopped.restart.bottomRows(2).array() == -1).all());
+  CHECK(stopped.relative_error.bottomRows(2).array().isNaN().all());
+
+  // The same for a cross-validation, whose lines say "done".
+  CrossValidationOptions cv;
+  cv.cp = e.cp;
+  cv.ranks = {1, 2};
+  cv.restarts = 2;
+  lines.clear();
+  token.Reset();
+  cv.run = e.run;
+  cv.run.progress = [&](const std::string& line) {
+    lines.push_back(line);
+    if (lines.size() == 2) token.Cancel();
+  };
+  const CrossValidationSummary cv_stopped = CrossValidate(cv, x);
+  CHECK(lines ==
+        std::vector<std::string>{"cross-validation: rank 1 restart 0 done",
+                                 "cross-validation: rank 1 restart 1 done"});
+  CHECK_FALSE(cv_stopped.complete);
+  CHECK(cv_stopped.DoneCount() == 1);
+  CHECK(cv_stopped.restart(0, 0) == 0);
+}
+
+TEST_CASE(
+    "Decompose resumes from the checkpoint an interrupted sweep wrote, "
+    "checking its options",
+    "[interrupt][formats]") {
+  test::ScratchDir dir;
+  const Tensor3 x = PlantedData();
+  DecomposeOptions o;
+  o.cp.max_iterations = 20;
+  o.cp.tolerance = 0;
+  o.cp.seed = 3;
+  o.ranks = {1, 2, 3};
+  o.restarts = 2;
+  o.cross_validate = true;
+  o.data_name = "input=planted";
+  const DecomposeResult full = Decompose(o, x);
+  REQUIRE(full.complete());
+  CHECK(full.resume_key == ResumeKey(o, x.dims()));
+  CHECK_THAT(full.resume_key, Catch::Matchers::EndsWith(" input=planted"));
+
+  // Stopped after 4 of the 6 ensemble fits reported.
+  CancellationToken token;
+  DecomposeOptions stopped = o;
+  int lines = 0;
+  stopped.run.cancellation = &token;
+  stopped.run.progress = [&](const std::string&) {
+    if (++lines == 4) token.Cancel();
+  };
+  const DecomposeResult partial = Decompose(stopped, x);
+  REQUIRE_FALSE(partial.complete());
+  REQUIRE(partial.ensemble->DoneCount() == 3);
+  REQUIRE(partial.cross_validation->DoneCount() == 0);
+  const std::string checkpoint = dir / "out.h5.partial";
+  {
+    io::OutputFile out(checkpoint, "test");
+    WriteDecomposition(stopped, partial, "", &out);
+    out.Commit();
+  }
+  const SweepCheckpoint read = ReadSweepCheckpoint(checkpoint);
+  CHECK(read.resume_key == full.resume_key);
+  REQUIRE(read.ensemble);
+  CHECK(read.ensemble->DoneCount() == 3);
+
+  DecomposeOptions resume = o;
+  resume.resume_from = checkpoint;
+  const DecomposeResult resumed = Decompose(resume, x);
+  REQUIRE(resumed.complete());
+  CHECK(resumed.ensemble->restart == full.ensemble->restart);
+  CHECK(SameBits(resumed.ensemble->relative_error,
+                 full.ensemble->relative_error));
+  CHECK(SameBits(resumed.ensemble->similarity, full.ensemble->similarity));
+  CHECK(SameBits(resumed.cross_validation->test_error,
+                 full.cross_validation->test_error));
+
+  // Other options, other data, no checkpoint, no sweep: refused.
+  DecomposeOptions other = resume;
+  other.cp.seed = 4;
+  CHECK_THROWS_WITH(Decompose(other, x),
+                    Catch::Matchers::Contains("options differ"));
+  other = resume;
+  other.data_name = "input=elsewhere";
+  CHECK_THROWS_WITH(Decompose(other, x),
+                    Catch::Matchers::Contains("options differ"));
+  other = resume;
+  other.resume_from = dir / "missing.h5.partial";
+  CHECK_THROWS_WITH(Decompose(other, x),
+                    Catch::Matchers::Contains("no interrupted sweep"));
+  other = resume;
+  other.ranks.clear();
+  other.cp.rank = 2;
+  CHECK_THROWS_WITH(Decompose(other, x),
+                    Catch::Matchers::Contains("continues a rank sweep"));
 }

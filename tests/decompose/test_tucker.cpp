@@ -146,7 +146,7 @@ TEST_CASE("HOOI error is at most the ST-HOSVD error for the same ranks",
 
   TuckerOptions options;
   options.ranks = {4, 3, 5};
-  options.num_threads = 2;
+  options.run.num_threads = 2;
   const TuckerSummary hosvd = Tucker(options, x);
   options.method = TuckerMethod::kHooi;
   options.tolerance = 1e-12;
@@ -189,7 +189,7 @@ TEST_CASE("Tucker rejects invalid options and non-finite data", "[tucker]") {
   options.ranks = {2, 2, 2};  // fixed ranks: the tolerance is not used
   CHECK(options.IsValid(dims, &why));
 
-  options.num_threads = 0;
+  options.run.num_threads = 0;
   CHECK_FALSE(options.IsValid(dims, &why));
 
   TuckerOptions good;

@@ -73,8 +73,9 @@ bool CpOptions::IsValid(const Dims& dims, std::string* error) const {
                 std::to_string(max_iterations));
   if (!(tolerance >= 0) || !std::isfinite(tolerance))
     return fail("tolerance must be finite and >= 0 (0 runs max_iterations)");
-  if (num_threads < 1)
-    return fail("num_threads must be >= 1, got " + std::to_string(num_threads));
+  if (run.num_threads < 1)
+    return fail("num_threads must be >= 1, got " +
+                std::to_string(run.num_threads));
   for (int mode : nonnegative_modes)
     if (mode < 0 || mode > 2)
       return fail("nonnegative mode " + std::to_string(mode) +
@@ -125,7 +126,7 @@ Ktensor InitialKtensor(const CpOptions& options,
   }
   for (int n = 0; n < 3; ++n) {
     const Index rows = x.dim(n);
-    const Matrix gram = ModeGram(*data, n, options.num_threads);
+    const Matrix gram = ModeGram(*data, n, options.run.num_threads);
     Eigen::SelfAdjointEigenSolver<Matrix> eig(gram);
     Matrix f(rows, rank);
     const Index from_eig = std::min<Index>(rank, rows);
@@ -221,8 +222,8 @@ CpSummary Cp(const CpOptions& options,
   summary.model.Canonicalize();
   // The methods track the error by cheap identities that lose accuracy below
   // ~1e-8; the reported figure is recomputed from the model.
-  const double residual2 =
-      internal::ResidualNorm2(*data, mask, summary.model, options.num_threads);
+  const double residual2 = internal::ResidualNorm2(
+      *data, mask, summary.model, options.run.num_threads);
   const double norm2 = SquaredNorm(*data, mask);
   summary.relative_error =
       norm2 > 0 ? std::sqrt(residual2 / norm2) : std::sqrt(residual2);

@@ -16,9 +16,9 @@
 #include <cmath>
 #include <vector>
 
+#include "core/parallel.h"
 #include "decompose/cp_internal.h"
 #include "decompose/cp_kernels.h"
-#include "core/parallel.h"
 
 namespace ltr::internal {
 namespace {
@@ -129,7 +129,7 @@ CpSummary CpAlsExactMasked(const CpOptions& options,
   for (;;) {
     double residual2 = 0;
     for (int mode = 0; mode < 3; ++mode) {
-      residual2 = MaskedModeUpdate(x, mask, mode, options.num_threads, &ft);
+      residual2 = MaskedModeUpdate(x, mask, mode, options.run.num_threads, &ft);
       Matrix f = ft[mode].transpose();
       weights = NormalizeColumns(&f);
       ft[mode] = f.transpose();

@@ -21,8 +21,8 @@
 #include <array>
 #include <functional>
 
-#include "ltr/decompose/cp.h"
 #include "ltr/core/tensor.h"
+#include "ltr/decompose/cp.h"
 
 namespace ltr::internal {
 

@@ -9,8 +9,8 @@
 #include <memory>
 #include <sstream>
 
-#include "decompose/cp_internal.h"
 #include "core/parallel.h"
+#include "decompose/cp_internal.h"
 
 namespace ltr::internal {
 namespace {
@@ -202,7 +202,8 @@ CpSummary CpOpt(const CpOptions& options,
     if (w < 0) init.factors[0].col(r) *= -1.0;
   }
 
-  const CpOptObjective objective(x, mask, options.rank, options.num_threads);
+  const CpOptObjective objective(
+      x, mask, options.rank, options.run.num_threads);
   std::vector<double> parameters = objective.Pack(init.factors);
   const double squared_norm = SquaredNorm(x, mask);
   auto relative_error = [squared_norm](double cost) {

@@ -13,12 +13,11 @@
 #include <memory>
 #include <sstream>
 
+#include "core/parallel.h"
 #include "decompose/cp_kernels.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
-#include "ltr/formats/io.h"
 #include "ltr/core/random.h"
-#include "core/parallel.h"
+#include "ltr/formats/io.h"
 
 namespace ltr {
 namespace {
@@ -186,6 +185,9 @@ bool CpStreamOptions::IsValid(const Dims& dims, std::string* error) const {
     return false;
   };
   if (!cp.IsValid(dims, error)) return false;
+  if (run.num_threads < 1)
+    return fail("num_threads must be >= 1, got " +
+                std::to_string(run.num_threads));
   if (cp.method != CpMethod::kAls)
     return fail("the streamed decomposition is CP-ALS only (method cp-als)");
   if (memory_budget <= 0)
@@ -205,7 +207,7 @@ StreamPlan PlanStream(const CpStreamOptions& options,
   if (!options.IsValid(dims, &error)) throw Error(error);
   const std::int64_t d = sizeof(double);
   const std::int64_t slice = dims[1] * dims[2] * d;
-  const std::int64_t threads = options.cp.num_threads;
+  const std::int64_t threads = options.run.num_threads;
   const std::int64_t rank = options.cp.rank;
   StreamPlan plan;
   // Y, plus per thread: a model slice (error pass), T and M2 partials, and
@@ -271,6 +273,175 @@ std::string CpStreamSummary::StreamReport() const {
   return out.str();
 }
 
+namespace {
+
+// The starting point: given, or the draws InitialKtensor makes for kRandom
+// (mode by mode, N(0, 1)), so that a seed starts both ALS the same way.
+Ktensor StreamStart(const CpOptions& cp, const Dims& d, const Ktensor* init) {
+  const Index rank = cp.rank;
+  if (init) {
+    if (init->rank() != rank || init->dims() != d)
+      throw Error("the initial Ktensor has rank " +
+                  std::to_string(init->rank()) + " and dimensions " +
+                  DimsToString(init->dims()) + "; expected rank " +
+                  std::to_string(rank) + " and " + DimsToString(d));
+    return *init;
+  }
+  if (cp.init != CpInit::kRandom)
+    throw Error(
+        "the streamed CP-ALS starts from random factors (--init random) "
+        "or a given Ktensor; nvecs would need the whole tensor");
+  Ktensor start;
+  Rng rng(cp.seed);
+  start.weights = Vector::Ones(rank);
+  for (int n = 0; n < 3; ++n) start.factors[n] = rng.NormalMatrix(d[n], rank);
+  return start;
+}
+
+// The state of the sweep between passes: the same sweep as
+// internal::RunSweeps for plain least squares, with the mode-0 update and
+// the partial contraction Y fused into one pass over the data.
+class StreamedAls {
+ public:
+  StreamedAls(Ktensor start, const Dims& d, int threads)
+      : f_(std::move(start.factors)),
+        weights_(std::move(start.weights)),
+        rank_(weights_.size()),
+        jk_(d[1] * d[2]),
+        threads_(threads),
+        y_(rank_, d[1], d[2]),
+        identity_(Matrix::Identity(rank_, rank_)) {
+    for (int n = 0; n < 3; ++n) {
+      weights_ = weights_.cwiseProduct(internal::NormalizeColumns(&f_[n]));
+      gram_[n] = f_[n].transpose() * f_[n];
+    }
+  }
+
+  // One iteration; returns the relative error it reaches.
+  double Iterate(SlabPasses* passes) {
+    Mode0AndY(passes);
+    Mode1FromY();
+    const double inner = Mode2();  // <X, M>
+    const double residual2 =
+        internal::ResidualNorm2FromGrams(x_norm2_, weights_, gram_, inner);
+    return internal::RelativeError(residual2, x_norm2_);
+  }
+
+  double x_norm2() const { return x_norm2_; }
+  Ktensor TakeModel() {
+    Ktensor model;
+    model.weights = std::move(weights_);
+    model.factors = std::move(f_);
+    return model;
+  }
+
+ private:
+  // Y(j, k, r) = sum_i X(i, j, k) A(i, r), stored as the tensor (R, J, K):
+  // the same bytes as the column-major (JK) x R matrix Ymat.
+  Eigen::Map<Matrix> Ymat() { return {y_.data(), jk_, rank_}; }
+
+  // Moves the column norms of factor n into the weights; its Gram matrix.
+  void NormalizeFactor(int n) {
+    weights_ = internal::NormalizeColumns(&f_[n]);
+    gram_[n] = f_[n].transpose() * f_[n];
+  }
+
+  // Divides column r of m by weight r (a zero weight gives a zero column):
+  // m was formed with the factor before NormalizeFactor.
+  void Unscale(Eigen::Ref<Matrix> m) const {
+    for (Index r = 0; r < rank_; ++r)
+      m.col(r) *= weights_[r] > 0 ? 1.0 / weights_[r] : 0.0;
+  }
+
+  // Pass over the data: mode 0 and Y (and, on the first, ||X||^2).
+  void Mode0AndY(SlabPasses* passes) {
+    const Matrix p0 = internal::GramInverse(gram_[1].cwiseProduct(gram_[2]));
+    Eigen::Map<Matrix> ymat = Ymat();
+    ymat.setZero();
+    passes->Run([&](Index begin, Index end, const Tensor3& slab) {
+      const Index rows = end - begin;
+      if (first_pass_) {
+        CheckFinite(slab, rows, begin);
+        x_norm2_ += slab.AsVector().head(rows * jk_).squaredNorm();
+      }
+      const Matrix m0 = internal::MttkrpMode0(slab, f_[1], f_[2], threads_);
+      f_[0].middleRows(begin, rows).noalias() = m0.topRows(rows) * p0;
+      // Rows (j, k) of the (JK) x rows view of the slab, split by thread.
+      const Eigen::Map<const Matrix> xv(slab.data(), jk_, rows);
+      const auto a = f_[0].middleRows(begin, rows);
+      ParallelFor(jk_, threads_, [&](Index b, Index e) {
+        ymat.middleRows(b, e - b).noalias() += xv.middleRows(b, e - b) * a;
+      });
+    });
+    first_pass_ = false;
+    NormalizeFactor(0);
+    Unscale(ymat);  // Y was accumulated with the unnormalised rows of A
+  }
+
+  // Modes 1 and 2 from Y: the in-memory kernel on the tensor Y with an
+  // identity mode-0 factor (Y x_0 I = Y exactly).
+  void Mode1FromY() {
+    const Matrix p1 = internal::GramInverse(gram_[0].cwiseProduct(gram_[2]));
+    Matrix b = f_[1] * weights_.asDiagonal();
+    internal::MttkrpTree12(
+        y_,
+        identity_,
+        f_[2],
+        [&](Index, const Matrix& m1, Eigen::Ref<Matrix> rows) {
+          rows.noalias() = m1 * p1;
+        },
+        threads_,
+        &b,
+        &m2_);
+    f_[1] = std::move(b);
+    NormalizeFactor(1);
+    Unscale(m2_);
+  }
+
+  // Mode 2 from the MTTKRP Mode1FromY left; returns <X, M>.
+  double Mode2() {
+    const Matrix p2 = internal::GramInverse(gram_[0].cwiseProduct(gram_[1]));
+    Matrix c = m2_ * p2;
+    const double inner = m2_.cwiseProduct(c).sum();
+    f_[2] = std::move(c);
+    NormalizeFactor(2);
+    return inner;
+  }
+
+  std::array<Matrix, 3> f_;
+  Vector weights_;
+  std::array<Matrix, 3> gram_;
+  const Index rank_;
+  const Index jk_;
+  const int threads_;
+  Tensor3 y_;
+  const Matrix identity_;
+  Matrix m2_;
+  double x_norm2_ = 0;
+  bool first_pass_ = true;
+};
+
+// ||X - M||^2 from the model slice by slice (as ltr::Cp computes it).
+double StreamedResidual2(SlabPasses* passes,
+                         const Ktensor& model,
+                         Index slab_rows,
+                         int threads) {
+  double residual2 = 0;
+  Ktensor part = model;
+  const Matrix& a = model.factors[0];
+  part.factors[0] = Matrix::Zero(slab_rows, model.rank());
+  passes->Run([&](Index begin, Index end, const Tensor3& slab) {
+    part.factors[0].topRows(end - begin) = a.middleRows(begin, end - begin);
+    part.factors[0]
+        .bottomRows(part.factors[0].rows() - (end - begin))
+        .setZero();
+    residual2 += internal::ResidualNorm2(slab, nullptr, part, threads);
+  });
+  return residual2;
+}
+
+}  // namespace
+
 CpStreamSummary CpStream(const CpStreamOptions& options,
                          const SlabSource& source,
                          const Ktensor* init) {
@@ -281,114 +452,13 @@ CpStreamSummary CpStream(const CpStreamOptions& options,
   result.plan =
       PlanStream(options, d, source.chunk_rows, source.resident_bytes);
   const CpOptions& cp = options.cp;
-  const Index rank = cp.rank;
-  const int threads = cp.num_threads;
-
-  // The starting point: given, or the draws InitialKtensor makes for kRandom
-  // (mode by mode, N(0, 1)), so that a seed starts both ALS the same way.
-  Ktensor start_model;
-  if (init) {
-    if (init->rank() != rank || init->dims() != d)
-      throw Error("the initial Ktensor has rank " +
-                  std::to_string(init->rank()) + " and dimensions " +
-                  DimsToString(init->dims()) + "; expected rank " +
-                  std::to_string(rank) + " and " + DimsToString(d));
-    start_model = *init;
-  } else {
-    if (cp.init != CpInit::kRandom)
-      throw Error(
-          "the streamed CP-ALS starts from random factors (--init random) "
-          "or a given Ktensor; nvecs would need the whole tensor");
-    Rng rng(cp.seed);
-    start_model.weights = Vector::Ones(rank);
-    for (int n = 0; n < 3; ++n)
-      start_model.factors[n] = rng.NormalMatrix(d[n], rank);
-  }
-
-  // The same sweep as internal::RunSweeps for plain least squares, with the
-  // mode-0 update and the partial contraction Y fused into one pass.
-  std::array<Matrix, 3> f = std::move(start_model.factors);
-  Vector weights = std::move(start_model.weights);
-  std::array<Matrix, 3> gram;
-  for (int n = 0; n < 3; ++n) {
-    weights = weights.cwiseProduct(internal::NormalizeColumns(&f[n]));
-    gram[n] = f[n].transpose() * f[n];
-  }
+  const int threads = options.run.num_threads;
+  StreamedAls als(StreamStart(cp, d, init), d, threads);
   SlabPasses passes(source, result.plan, options.prefetch);
-  const Index jk = d[1] * d[2];
-  // Y(j, k, r) = sum_i X(i, j, k) A(i, r), stored as the tensor (R, J, K):
-  // the same bytes as the column-major (JK) x R matrix Ymat.
-  Tensor3 y(rank, d[1], d[2]);
-  Eigen::Map<Matrix> ymat(y.data(), jk, rank);
-  const Matrix identity = Matrix::Identity(rank, rank);
-  double x_norm2 = 0;
-  bool first_pass = true;
   CpSummary& summary = result.cp;
-  Matrix m2;
   const auto iterations_start = Clock::now();
-  for (;;) {
-    // Pass over the data: mode 0 and Y.
-    {
-      const Matrix p0 = internal::GramInverse(gram[1].cwiseProduct(gram[2]));
-      ymat.setZero();
-      passes.Run([&](Index begin, Index end, const Tensor3& slab) {
-        const Index rows = end - begin;
-        if (first_pass) {
-          CheckFinite(slab, rows, begin);
-          x_norm2 += slab.AsVector().head(rows * jk).squaredNorm();
-        }
-        const Matrix m0 = internal::MttkrpMode0(slab, f[1], f[2], threads);
-        f[0].middleRows(begin, rows).noalias() = m0.topRows(rows) * p0;
-        // Rows (j, k) of the (JK) x rows view of the slab, split by thread.
-        const Eigen::Map<const Matrix> xv(slab.data(), jk, rows);
-        const auto a = f[0].middleRows(begin, rows);
-        ParallelFor(jk, threads, [&](Index b, Index e) {
-          ymat.middleRows(b, e - b).noalias() += xv.middleRows(b, e - b) * a;
-        });
-      });
-      first_pass = false;
-      weights = internal::NormalizeColumns(&f[0]);
-      gram[0] = f[0].transpose() * f[0];
-      // Y was accumulated with the unnormalised rows of A.
-      for (Index r = 0; r < rank; ++r)
-        ymat.col(r) *= weights[r] > 0 ? 1.0 / weights[r] : 0.0;
-    }
-    // Modes 1 and 2 from Y: the in-memory kernel on the tensor Y with an
-    // identity mode-0 factor (Y x_0 I = Y exactly).
-    {
-      const Matrix p1 = internal::GramInverse(gram[0].cwiseProduct(gram[2]));
-      Matrix b = f[1] * weights.asDiagonal();
-      internal::MttkrpTree12(
-          y,
-          identity,
-          f[2],
-          [&](Index, const Matrix& m1, Eigen::Ref<Matrix> rows) {
-            rows.noalias() = m1 * p1;
-          },
-          threads,
-          &b,
-          &m2);
-      f[1] = std::move(b);
-      weights = internal::NormalizeColumns(&f[1]);
-      gram[1] = f[1].transpose() * f[1];
-      for (Index r = 0; r < rank; ++r)
-        m2.col(r) *= weights[r] > 0 ? 1.0 / weights[r] : 0.0;
-    }
-    double inner;  // <X, M>
-    {
-      const Matrix p2 = internal::GramInverse(gram[0].cwiseProduct(gram[1]));
-      Matrix c = m2 * p2;
-      inner = m2.cwiseProduct(c).sum();
-      f[2] = std::move(c);
-      weights = internal::NormalizeColumns(&f[2]);
-      gram[2] = f[2].transpose() * f[2];
-    }
-    const double residual2 =
-        internal::ResidualNorm2FromGrams(x_norm2, weights, gram, inner);
-    if (internal::RecordIteration(
-            cp, internal::RelativeError(residual2, x_norm2), &summary))
-      break;
-    if (InterruptRequested()) {
+  while (!internal::RecordIteration(cp, als.Iterate(&passes), &summary)) {
+    if (options.run.cancelled()) {
       summary.converged = false;
       summary.message = "interrupted by a signal after iteration " +
                         std::to_string(summary.iterations);
@@ -397,26 +467,13 @@ CpStreamSummary CpStream(const CpStreamOptions& options,
   }
   const double als_seconds = Seconds(iterations_start);
   const int als_passes = passes.passes();
-  summary.model.weights = std::move(weights);
-  summary.model.factors = std::move(f);
+  const double x_norm2 = als.x_norm2();
+  summary.model = als.TakeModel();
   summary.model.Canonicalize();
   summary.seed = cp.seed;
-
-  // The exact final error, from the model slice by slice (as ltr::Cp does).
-  double residual2 = 0;
-  {
-    Ktensor part = summary.model;
-    const Matrix& a = summary.model.factors[0];
-    part.factors[0] = Matrix::Zero(result.plan.slab_rows, rank);
-    passes.Run([&](Index begin, Index end, const Tensor3& slab) {
-      part.factors[0].topRows(end - begin) = a.middleRows(begin, end - begin);
-      part.factors[0]
-          .bottomRows(part.factors[0].rows() - (end - begin))
-          .setZero();
-      residual2 += internal::ResidualNorm2(slab, nullptr, part, threads);
-    });
-  }
-  summary.relative_error = internal::RelativeError(residual2, x_norm2);
+  summary.relative_error = internal::RelativeError(
+      StreamedResidual2(&passes, summary.model, result.plan.slab_rows, threads),
+      x_norm2);
   summary.message = "CP-ALS (streamed) " + summary.message;
   summary.seconds = Seconds(start);
 

@@ -8,8 +8,8 @@
 #include <limits>
 #include <sstream>
 
-#include "decompose/cp_kernels.h"
 #include "core/parallel.h"
+#include "decompose/cp_kernels.h"
 
 namespace ltr::internal {
 namespace {
@@ -228,7 +228,7 @@ CpSummary RunSweeps(const CpOptions& options,
                     const Mask3* mask,
                     Ktensor init,
                     const std::array<bool, 3>& nonneg) {
-  const int threads = options.num_threads;
+  const int threads = options.run.num_threads;
   std::array<Matrix, 3> f = std::move(init.factors);
   Vector weights = std::move(init.weights);
   std::array<Matrix, 3> gram;

@@ -7,8 +7,8 @@
 #include <numeric>
 #include <sstream>
 
-#include "formats/io_checked.h"
 #include "ltr/core/error.h"
+#include "ltr/formats/decomposition_file.h"
 
 namespace ltr {
 namespace {
@@ -28,6 +28,11 @@ CpMethod ToCpMethod(DecompositionMethod method) {
     default:
       return CpMethod::kAls;
   }
+}
+
+TuckerMethod ToTuckerMethod(DecompositionMethod method) {
+  return method == DecompositionMethod::kTuckerHooi ? TuckerMethod::kHooi
+                                                    : TuckerMethod::kHosvd;
 }
 
 // The mask the fits should use: the given one, with non-finite entries
@@ -111,9 +116,8 @@ bool DecomposeOptions::IsValid(const Dims& dims, std::string* error) const {
       return false;
     }
     TuckerOptions t = tucker;
-    t.method = method == DecompositionMethod::kTuckerHooi
-                   ? TuckerMethod::kHooi
-                   : TuckerMethod::kHosvd;
+    t.method = ToTuckerMethod(method);
+    t.run = run;
     return t.IsValid(dims, error);
   }
   if (!ranks.empty()) {
@@ -141,32 +145,98 @@ bool DecomposeOptions::IsValid(const Dims& dims, std::string* error) const {
     *error = "test fraction must be in (0, 0.9]";
     return false;
   }
+  if (!resume_from.empty() && !sweep) {
+    *error = "resuming continues a rank sweep; give its ranks";
+    return false;
+  }
   CpOptions c = cp;
   c.method = ToCpMethod(method);
+  c.run = run;
   if (sweep) c.rank = SweepRanks().back();
   return c.IsValid(dims, error);
 }
 
+namespace {
+
+// The data the fits see: x with zeros where `mask` marks entries missing
+// when x is not finite there (algorithms never read masked entries' values,
+// but a NaN times a zero weight is still NaN); empty when x is fine as is.
+std::optional<Tensor3> ZeroFilled(const Tensor3& x, const Mask3* mask) {
+  if (!mask || AllFinite(x)) return std::nullopt;
+  Tensor3 filled = x;
+  for (Index n = 0; n < x.size(); ++n)
+    if (!mask->data()[n]) filled.data()[n] = 0;
+  return filled;
+}
+
+// The finished fits of options.resume_from, checked to continue this job.
+SweepCheckpoint ReadCheckpoint(const DecomposeOptions& options,
+                               const Dims& dims) {
+  SweepCheckpoint checkpoint = ReadSweepCheckpoint(options.resume_from);
+  const std::string key = ResumeKey(options, dims);
+  if (checkpoint.resume_key != key)
+    throw Error(
+        "cannot resume: the options differ from those of the run that "
+        "wrote " +
+        options.resume_from + " (it had '" + checkpoint.resume_key +
+        "', now '" + key + "')");
+  return checkpoint;
+}
+
+// The sweep's ensemble and, with options.cross_validate, its
+// cross-validation, continuing `earlier` (may be null).
+void RunSweep(const DecomposeOptions& options,
+              const CpOptions& cp,
+              const Tensor3& data,
+              const Mask3* mask,
+              const SweepCheckpoint* earlier,
+              DecomposeResult* result) {
+  const std::vector<int> sweep = options.SweepRanks();
+  if (!sweep.empty()) {
+    EnsembleOptions e;
+    e.cp = cp;
+    e.ranks = sweep;
+    e.restarts = options.restarts;
+    e.compute_corcondia = options.corcondia;
+    e.run = options.run;
+    result->ensemble = RunEnsemble(
+        e,
+        data,
+        mask,
+        earlier && earlier->ensemble ? &*earlier->ensemble : nullptr);
+  }
+  if (options.cross_validate) {
+    CrossValidationOptions cv;
+    cv.cp = cp;
+    cv.restarts = options.restarts;
+    cv.test_fraction = options.test_fraction;
+    cv.run = options.run;
+    cv.ranks = sweep.empty() ? std::vector<int>{cp.rank} : sweep;
+    result->cross_validation = CrossValidate(
+        cv,
+        data,
+        mask,
+        earlier && earlier->cross_validation ? &*earlier->cross_validation
+                                             : nullptr);
+  }
+}
+
+}  // namespace
+
 DecomposeResult Decompose(const DecomposeOptions& options,
                           const Tensor3& x,
-                          const Mask3* mask,
-                          const DecomposeResult* resume) {
+                          const Mask3* mask) {
   std::string error;
   if (!options.IsValid(x.dims(), &error)) throw Error(error);
   if (mask && mask->dims() != x.dims())
     throw Error("the mask is " + DimsToString(mask->dims()) +
                 " but the tensor is " + DimsToString(x.dims()));
+  std::optional<SweepCheckpoint> earlier;
+  if (!options.resume_from.empty()) earlier = ReadCheckpoint(options, x.dims());
 
   const std::optional<Mask3> effective = EffectiveMask(options, x, mask);
   const Mask3* m = effective ? &*effective : nullptr;
-  // Algorithms never read masked entries' values, but a NaN times a zero
-  // weight is still NaN: give them zeros there.
-  std::optional<Tensor3> zero_filled;
-  if (m && !AllFinite(x)) {
-    zero_filled = x;
-    for (Index n = 0; n < x.size(); ++n)
-      if (!m->data()[n]) zero_filled->data()[n] = 0;
-  }
+  const std::optional<Tensor3> zero_filled = ZeroFilled(x, m);
   const Tensor3& data = zero_filled ? *zero_filled : x;
   CheckSumOfSquares(data, m);
 
@@ -175,42 +245,18 @@ DecomposeResult Decompose(const DecomposeOptions& options,
     if (m)
       throw Error("Tucker methods do not take missing data; use a CP method");
     TuckerOptions t = options.tucker;
-    t.method = options.method == DecompositionMethod::kTuckerHooi
-                   ? TuckerMethod::kHooi
-                   : TuckerMethod::kHosvd;
+    t.method = ToTuckerMethod(options.method);
+    t.run = options.run;
     result.tucker = Tucker(t, data);
     return result;
   }
-
   CpOptions cp = options.cp;
   cp.method = ToCpMethod(options.method);
-  const std::vector<int> sweep = options.SweepRanks();
-  if (sweep.empty()) {
-    result.cp = Cp(cp, data, m);
-  } else {
-    EnsembleOptions e;
-    e.cp = cp;
-    e.ranks = sweep;
-    e.restarts = options.restarts;
-    e.compute_corcondia = options.corcondia;
-    e.progress = options.progress;
-    result.ensemble = RunEnsemble(
-        e, data, m, resume && resume->ensemble ? &*resume->ensemble : nullptr);
-  }
-  if (options.cross_validate) {
-    CrossValidationOptions cv;
-    cv.cp = cp;
-    cv.restarts = options.restarts;
-    cv.test_fraction = options.test_fraction;
-    cv.progress = options.progress;
-    cv.ranks = sweep.empty() ? std::vector<int>{cp.rank} : sweep;
-    result.cross_validation = CrossValidate(cv,
-                                            data,
-                                            m,
-                                            resume && resume->cross_validation
-                                                ? &*resume->cross_validation
-                                                : nullptr);
-  }
+  cp.run = options.run;
+  if (!options.IsSweep()) result.cp = Cp(cp, data, m);
+  RunSweep(options, cp, data, m, earlier ? &*earlier : nullptr, &result);
+  if (options.IsSweep() && !options.data_name.empty())
+    result.resume_key = ResumeKey(options, x.dims());
   return result;
 }
 
@@ -293,9 +339,8 @@ std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {
   key << std::setprecision(17) << "method=" << MethodName(options.method)
       << " init=" << CpInitName(options.cp.init)
       << " max_iters=" << options.cp.max_iterations
-      << " tol=" << options.cp.tolerance << " missing="
-      << MissingDataName(options.cp.missing_data)
-      << " nonneg=";
+      << " tol=" << options.cp.tolerance
+      << " missing=" << MissingDataName(options.cp.missing_data) << " nonneg=";
   for (int mode : options.cp.nonnegative_modes) key << mode << ";";
   key << " seed=" << options.cp.seed << " rank=" << options.cp.rank
       << " ranks=" << RanksKey(options.SweepRanks())
@@ -304,6 +349,7 @@ std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {
       << " test_fraction=" << options.test_fraction
       << " nan_as_missing=" << options.nan_as_missing
       << " dims=" << DimsToString(dims);
+  if (!options.data_name.empty()) key << " " << options.data_name;
   return key.str();
 }
 
@@ -314,201 +360,6 @@ std::string DecomposeResult::Report() const {
   if (ensemble) out << ensemble->BriefReport() << "\n";
   if (cross_validation) out << cross_validation->BriefReport() << "\n";
   return out.str();
-}
-
-namespace {
-
-std::vector<std::string> SplitAxes(const std::string& axes) {
-  std::vector<std::string> names;
-  std::stringstream in(axes);
-  std::string name;
-  while (std::getline(in, name, ',')) names.push_back(name);
-  if (names.size() != 3) names = {"mode0", "mode1", "mode2"};
-  return names;
-}
-
-void WriteCp(const std::string& group,
-             const std::string& method,
-             const CpSummary& s,
-             const std::vector<std::string>& axes,
-             io::OutputFile* out) {
-  out->WriteVector(group + "/weights", s.model.weights, "component");
-  for (int n = 0; n < 3; ++n)
-    out->WriteMatrix(group + "/factors/" + std::to_string(n),
-                     s.model.factors[n],
-                     axes[n] + ",component");
-  out->WriteVector(
-      group + "/error_history",
-      Eigen::Map<const Vector>(s.error_history.data(), s.error_history.size()),
-      "iteration");
-  out->SetAttribute(group, "method", method);
-  out->SetAttribute(group, "rank", static_cast<std::int64_t>(s.model.rank()));
-  out->SetAttribute(group, "relative_error", s.relative_error);
-  out->SetAttribute(group, "fit", s.fit());
-  out->SetAttribute(group, "iterations", s.iterations);
-  out->SetAttribute(group, "converged", s.converged ? 1 : 0);
-  out->SetAttribute(group, "seconds", s.seconds);
-  out->SetAttribute(group, "seed", static_cast<std::int64_t>(s.seed));
-  out->SetAttribute(group, "message", s.message);
-}
-
-std::vector<std::int64_t> ToInt64(const std::vector<int>& values) {
-  return std::vector<std::int64_t>(values.begin(), values.end());
-}
-
-// Which fits of a grid exist: attribute complete, /restart (the restart
-// index of each column's fit, -1 for none) and /done (1 where a fit exists).
-void WriteProgress(const std::string& group,
-                   bool complete,
-                   const Eigen::MatrixXi& restart,
-                   io::OutputFile* out) {
-  out->WriteMatrix(group + "/restart", restart.cast<double>(), "rank,restart");
-  out->WriteMatrix(group + "/done",
-                   (restart.array() >= 0).cast<double>().matrix(),
-                   "rank,restart");
-  out->SetAttribute(group, "complete", complete ? 1 : 0);
-}
-
-}  // namespace
-
-void WriteDecomposition(const DecomposeOptions& options,
-                        const DecomposeResult& result,
-                        const std::string& axes,
-                        io::OutputFile* out) {
-  const std::vector<std::string> names = SplitAxes(axes);
-  const std::string method = MethodName(options.method);
-  if (result.cp) WriteCp("/cp", method, *result.cp, names, out);
-  if (result.tucker) {
-    const TuckerSummary& t = *result.tucker;
-    out->WriteTensor3(
-        "/tucker/core", t.model.core, "component0,component1,component2");
-    for (int n = 0; n < 3; ++n)
-      out->WriteMatrix("/tucker/factors/" + std::to_string(n),
-                       t.model.factors[n],
-                       names[n] + ",component");
-    out->SetAttribute("/tucker", "method", method);
-    out->SetAttribute("/tucker", "relative_error", t.relative_error);
-    out->SetAttribute("/tucker", "fit", 1.0 - t.relative_error);
-    out->SetAttribute("/tucker", "iterations", t.iterations);
-    out->SetAttribute("/tucker", "converged", t.converged ? 1 : 0);
-    out->SetAttribute("/tucker", "seconds", t.seconds);
-    out->SetAttribute("/tucker",
-                      "ranks",
-                      std::to_string(t.model.core.dim(0)) + "," +
-                          std::to_string(t.model.core.dim(1)) + "," +
-                          std::to_string(t.model.core.dim(2)));
-  }
-  if (result.ensemble) {
-    const EnsembleSummary& e = *result.ensemble;
-    out->WriteIntVector("/ensemble/ranks", ToInt64(e.ranks), "rank");
-    out->WriteMatrix(
-        "/ensemble/relative_error", e.relative_error, "rank,restart");
-    out->WriteMatrix("/ensemble/similarity", e.similarity, "rank,restart");
-    if (e.corcondia.size() > 0)
-      out->WriteMatrix("/ensemble/corcondia", e.corcondia, "rank,restart");
-    WriteProgress("/ensemble", e.complete, e.restart, out);
-    out->SetAttribute("/ensemble", "method", method);
-    out->SetAttribute("/ensemble", "seconds", e.seconds);
-    for (size_t r = 0; r < e.fits.size(); ++r)
-      for (size_t k = 0; k < e.fits[r].size(); ++k)
-        if (e.restart(r, k) >= 0)
-          WriteCp("/ensemble/rank_" + std::to_string(e.ranks[r]) + "/run_" +
-                      std::to_string(k),
-                  method,
-                  e.fits[r][k],
-                  names,
-                  out);
-  }
-  if (result.cross_validation) {
-    const CrossValidationSummary& cv = *result.cross_validation;
-    out->WriteIntVector("/crossval/ranks", ToInt64(cv.ranks), "rank");
-    out->WriteMatrix("/crossval/train_error", cv.train_error, "rank,restart");
-    out->WriteMatrix("/crossval/test_error", cv.test_error, "rank,restart");
-    WriteProgress("/crossval", cv.complete, cv.restart, out);
-    out->SetAttribute("/crossval", "test_fraction", options.test_fraction);
-    out->SetAttribute("/crossval", "seconds", cv.seconds);
-  }
-}
-
-namespace {
-
-CpSummary ReadCp(const std::string& file, const std::string& group) {
-  CpSummary s;
-  s.model.weights = io::ReadVector(file, group + "/weights");
-  for (int n = 0; n < 3; ++n)
-    s.model.factors[n] =
-        io::ReadMatrix(file, group + "/factors/" + std::to_string(n));
-  const Vector history = io::ReadVector(file, group + "/error_history");
-  s.error_history.assign(history.data(), history.data() + history.size());
-  s.relative_error = io::ReadDoubleAttribute(file, group, "relative_error");
-  s.iterations = static_cast<int>(io::ReadIntAttribute(
-      file, group, "iterations", 0, std::numeric_limits<int>::max()));
-  s.converged = io::ReadDoubleAttribute(file, group, "converged") != 0;
-  s.seconds = io::ReadDoubleAttribute(file, group, "seconds");
-  s.message = io::ReadStringAttribute(file, group, "message");
-  // The exact seed is the grid's; RunEnsemble sets it.
-  return s;
-}
-
-// complete flag and restart matrix of /ensemble or /crossval.
-void ReadProgress(const std::string& file,
-                  const std::string& group,
-                  bool* complete,
-                  Eigen::MatrixXi* restart) {
-  if (!io::HasDataset(file, group + "/restart"))
-    throw Error(file + ": " + group +
-                " has no restart table (an older ltr wrote it); cannot "
-                "resume from it");
-  *complete = io::ReadDoubleAttribute(file, group, "complete") != 0;
-  *restart = io::ReadMatrix(file, group + "/restart").cast<int>();
-}
-
-}  // namespace
-
-DecomposeResult ReadDecomposition(const std::string& file) {
-  io::CheckReadable(file);
-  DecomposeResult result;
-  if (io::HasDataset(file, "/ensemble/ranks")) {
-    EnsembleSummary e;
-    const auto ranks = io::ReadIntVector(file, "/ensemble/ranks");
-    e.ranks.assign(ranks.begin(), ranks.end());
-    ReadProgress(file, "/ensemble", &e.complete, &e.restart);
-    e.relative_error = io::ReadMatrix(file, "/ensemble/relative_error");
-    e.similarity = io::ReadMatrix(file, "/ensemble/similarity");
-    e.corcondia = io::ReadMatrix(file, "/ensemble/corcondia");
-    const Index rows = static_cast<Index>(e.ranks.size());
-    if (e.restart.rows() != rows || e.relative_error.rows() != rows ||
-        e.corcondia.rows() != rows ||
-        e.relative_error.cols() != e.restart.cols() ||
-        e.corcondia.cols() != e.restart.cols())
-      throw Error(file + ": the /ensemble tables disagree in shape");
-    e.fits.assign(
-        e.ranks.size(),
-        std::vector<CpSummary>(static_cast<size_t>(e.restart.cols())));
-    for (Index r = 0; r < rows; ++r)
-      for (Index k = 0; k < e.restart.cols(); ++k)
-        if (e.restart(r, k) >= 0)
-          e.fits[r][k] = ReadCp(file,
-                                "/ensemble/rank_" + std::to_string(e.ranks[r]) +
-                                    "/run_" + std::to_string(k));
-    result.ensemble = std::move(e);
-  }
-  if (io::HasDataset(file, "/crossval/ranks")) {
-    CrossValidationSummary cv;
-    const auto ranks = io::ReadIntVector(file, "/crossval/ranks");
-    cv.ranks.assign(ranks.begin(), ranks.end());
-    ReadProgress(file, "/crossval", &cv.complete, &cv.restart);
-    cv.train_error = io::ReadMatrix(file, "/crossval/train_error");
-    cv.test_error = io::ReadMatrix(file, "/crossval/test_error");
-    if (cv.train_error.rows() != cv.restart.rows() ||
-        cv.train_error.cols() != cv.restart.cols() ||
-        cv.test_error.rows() != cv.restart.rows() ||
-        cv.test_error.cols() != cv.restart.cols() ||
-        cv.restart.rows() != static_cast<Index>(cv.ranks.size()))
-      throw Error(file + ": the /crossval tables disagree in shape");
-    result.cross_validation = std::move(cv);
-  }
-  return result;
 }
 
 }  // namespace ltr

@@ -2,11 +2,12 @@
 // public single-mode ltr::Mttkrp built on them.
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
-#include "decompose/cp_kernels.h"
-#include "ltr/decompose/cp.h"
-#include "ltr/core/error.h"
 #include "core/parallel.h"
+#include "decompose/cp_kernels.h"
+#include "ltr/core/error.h"
+#include "ltr/decompose/cp.h"
 
 namespace ltr {
 namespace internal {
@@ -97,46 +98,24 @@ void SliceTimes(const double* s,
   const double* prefetch = next;
   const double* prefetch_end = next ? next + j_size * k_size : nullptr;
   Index r = 0;
-  for (; r + 8 <= rank; r += 8)
-    SliceTimesBlock<8>(s,
-                       k_size,
-                       j_size,
-                       wt.data(),
-                       rank,
-                       r,
-                       t->data(),
-                       prefetch,
-                       prefetch_end);
-  for (; r + 4 <= rank; r += 4)
-    SliceTimesBlock<4>(s,
-                       k_size,
-                       j_size,
-                       wt.data(),
-                       rank,
-                       r,
-                       t->data(),
-                       prefetch,
-                       prefetch_end);
-  for (; r + 2 <= rank; r += 2)
-    SliceTimesBlock<2>(s,
-                       k_size,
-                       j_size,
-                       wt.data(),
-                       rank,
-                       r,
-                       t->data(),
-                       prefetch,
-                       prefetch_end);
-  for (; r < rank; ++r)
-    SliceTimesBlock<1>(s,
-                       k_size,
-                       j_size,
-                       wt.data(),
-                       rank,
-                       r,
-                       t->data(),
-                       prefetch,
-                       prefetch_end);
+  // Blocks of 8 components while they last, then 4, 2 and 1.
+  const auto blocks = [&](auto width) {
+    constexpr int kWidth = decltype(width)::value;
+    for (; r + kWidth <= rank; r += kWidth)
+      SliceTimesBlock<kWidth>(s,
+                              k_size,
+                              j_size,
+                              wt.data(),
+                              rank,
+                              r,
+                              t->data(),
+                              prefetch,
+                              prefetch_end);
+  };
+  blocks(std::integral_constant<int, 8>());
+  blocks(std::integral_constant<int, 4>());
+  blocks(std::integral_constant<int, 2>());
+  blocks(std::integral_constant<int, 1>());
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 #include <limits>
 #include <sstream>
 
-#include "ltr/decompose/cp.h"
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
+#include "ltr/decompose/cp.h"
 
 namespace ltr {
 namespace {
@@ -45,7 +45,7 @@ ModeSpectrum SpectrumOfMode(const RankOptions& o,
     return s;
   }
   s.used_gram = true;
-  const Matrix gram = ModeGram(x, mode, o.num_threads);
+  const Matrix gram = ModeGram(x, mode, o.run.num_threads);
   Eigen::SelfAdjointEigenSolver<Matrix> eig(gram);
   const Vector values = eig.eigenvalues().reverse();
   s.singular_values = values.cwiseMax(0.0).cwiseSqrt();
@@ -65,7 +65,7 @@ bool RankOptions::IsValid(std::string* error) const {
   if (max_svd_entries < 1) return fail("max_svd_entries must be >= 1");
   if (!(gram_tolerance_floor >= 0.0 && gram_tolerance_floor < 1.0))
     return fail("gram_tolerance_floor must be in [0, 1)");
-  if (num_threads < 1) return fail("num_threads must be >= 1");
+  if (run.num_threads < 1) return fail("num_threads must be >= 1");
   return true;
 }
 
@@ -133,7 +133,7 @@ bool CpRankOptions::IsValid(std::string* error) const {
   if (max_iterations < 1) return fail("CP rank max_iterations must be >= 1");
   if (!(rank_tolerance >= 0.0 && rank_tolerance < 1.0))
     return fail("CP rank rank_tolerance must be in [0, 1)");
-  if (num_threads < 1) return fail("num_threads must be >= 1");
+  if (run.num_threads < 1) return fail("num_threads must be >= 1");
   return true;
 }
 
@@ -168,7 +168,7 @@ CpRankSummary EstimateCpRank(const CpRankOptions& options, const Tensor3& x) {
   // Compress to the Tucker core at the numerical multilinear rank.
   RankOptions rank_options;
   rank_options.tolerance = options.rank_tolerance;
-  rank_options.num_threads = options.num_threads;
+  rank_options.run = options.run;
   Tensor3 core = x;
   std::array<int, 3> ml{};
   for (int mode = 0; mode < 3; ++mode) {
@@ -196,6 +196,7 @@ CpRankSummary EstimateCpRank(const CpRankOptions& options, const Tensor3& x) {
       cp.tolerance = options.als_tolerance;
       cp.seed = rng.NextSeed();
       cp.init = k == 0 ? CpInit::kNvecs : CpInit::kRandom;
+      cp.run = options.run.WithThreads(1);  // the core is small
       if (!cp.IsValid(core.dims(), nullptr)) continue;
       const CpSummary fit = Cp(cp, core);
       if (std::isfinite(fit.relative_error))

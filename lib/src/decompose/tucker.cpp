@@ -7,8 +7,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "ltr/core/error.h"
 #include "core/parallel.h"
+#include "ltr/core/error.h"
 
 namespace ltr {
 namespace {
@@ -106,7 +106,7 @@ bool TuckerOptions::IsValid(const Dims& dims, std::string* error) const {
         std::to_string(error_tolerance));
   if (max_iterations < 0) return fail("max_iterations must be >= 0");
   if (!(tolerance >= 0)) return fail("tolerance must be >= 0");
-  if (num_threads < 1) return fail("num_threads must be >= 1");
+  if (run.num_threads < 1) return fail("num_threads must be >= 1");
   return true;
 }
 
@@ -129,7 +129,7 @@ TuckerSummary Tucker(const TuckerOptions& options, const Tensor3& x) {
   if (!AllFinite(x))
     throw Error("Tucker: the " + DimsToString(x.dims()) +
                 " tensor has non-finite entries");
-  const int threads = options.num_threads;
+  const int threads = options.run.num_threads;
   const double norm2 = SquaredNorm(x);
   // Each chosen mode may discard this much of ||X||^2; the ST-HOSVD error is
   // the sum of what the three modes discard, so at most tolerance^2 ||X||^2.

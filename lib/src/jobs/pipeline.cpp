@@ -12,9 +12,10 @@
 #include <sstream>
 #include <tuple>
 
-#include "ltr/decompose/diagnostics.h"
 #include "ltr/core/error.h"
 #include "ltr/core/interrupt.h"
+#include "ltr/decompose/diagnostics.h"
+#include "ltr/formats/decomposition_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/recording.h"
 
@@ -74,7 +75,7 @@ DecomposeOptions UpdateCpOptions(const PipelineOptions& o) {
   DecomposeOptions d;
   d.method = DecompositionMethod::kCpAls;
   d.cp.seed = o.seed;
-  d.cp.num_threads = o.num_threads;
+  d.run.num_threads = o.num_threads;
   d.min_rank = 1;
   d.max_rank = *std::max_element(o.ranks.begin(), o.ranks.end());
   d.restarts = o.cp_restarts;
@@ -629,6 +630,9 @@ bool PipelineRun::DecomposeUpdates() {
     if (reuse) {
       *result = ReadDecomposition(path);
     } else {
+      // (until the pipeline passes its RunContext: the ensemble no longer
+      // reads the process-wide flag)
+      if (InterruptRequested()) return false;
       *result = Decompose(cp, *tensor);
       if (!(*result)->complete()) return false;
       WriteUpdateCp(o_, cp, **result, what, key_, path);
@@ -670,7 +674,7 @@ bool PipelineRun::DecomposeUpdates() {
 bool PipelineRun::CheckBounds() {
   Say(o_, "[4/5] rank bounds on the true trajectory");
   BoundsOptions bounds = o_.bounds;
-  bounds.rank.num_threads = bounds.cp.num_threads = o_.num_threads;
+  bounds.rank.run.num_threads = bounds.cp.run.num_threads = o_.num_threads;
   s_.bounds = EvaluateBounds(bounds, truth_);
   if (InterruptRequested()) return false;
   const std::string path = Path("bounds.h5");

@@ -164,7 +164,7 @@ TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
     ensemble.cp.method = CpMethod::kAls;
     ensemble.cp.max_iterations = options.cp_max_iterations;
     ensemble.cp.seed = options.seed;
-    ensemble.cp.num_threads = options.num_threads;
+    ensemble.run.num_threads = options.num_threads;
     ensemble.min_rank = 1;
     ensemble.max_rank = options.cp_max_rank;
     ensemble.restarts = options.cp_restarts;

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "ltr/core/tensor.h"
 #include "ltr/core/enums.h"
+#include "ltr/core/run_context.h"
+#include "ltr/core/tensor.h"
 
 namespace ltr {
-
 
 struct CpOptions {
   CpMethod method = CpMethod::kAls;
@@ -30,8 +30,10 @@ struct CpOptions {
   std::vector<int> nonnegative_modes;
   MissingData missing_data = MissingData::kExact;
   std::uint64_t seed = 0;
-  // Threads for the MTTKRPs and gradients; the result does not depend on it.
-  int num_threads = 1;
+  // Threads of the MTTKRPs and gradients (the result does not depend on
+  // them). A single fit runs to its end: cancellation and progress are for
+  // the sweeps that run many fits (RunEnsemble, CrossValidate).
+  RunContext run;
 
   // False, with a one-line reason, if the options cannot apply to a tensor of
   // these dimensions.

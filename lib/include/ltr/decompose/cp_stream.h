@@ -18,8 +18,8 @@
 #include <functional>
 #include <string>
 
-#include "ltr/decompose/cp.h"
 #include "ltr/core/tensor.h"
+#include "ltr/decompose/cp.h"
 
 namespace ltr {
 
@@ -48,14 +48,17 @@ SlabSource FileSlabSource(const std::string& file,
                           bool subtract_first = false);
 
 struct CpStreamOptions {
-  // rank, max_iterations, tolerance, seed, num_threads as for ltr::Cp. Only
-  // method kAls with init kRandom is supported.
+  // rank, max_iterations, tolerance, seed as for ltr::Cp (cp.run is not
+  // used: `run` is). Only method kAls with init kRandom is supported.
   CpOptions cp;
+  // Threads of the kernels; cancellation, polled after every iteration,
+  // stops the fit with what it has (the message says so).
+  RunContext run;
   // Bytes for everything the decomposition holds besides the factors: the
   // slab buffers, Y (J K R doubles) and per-thread scratch. Must be > 0 and
   // at least the workspace plus one slice (J x K doubles); a budget that
   // holds the whole tensor reads it once and keeps it.
-  std::int64_t memory_budget = std::int64_t{256} << 20;
+  std::int64_t memory_budget = std::int64_t{1} << 30;
   // Largest slab in mode-0 rows (0 = as large as the budget allows).
   Index max_slab_rows = 0;
   // Read the next slab on a second thread while the current one is used
@@ -102,8 +105,8 @@ struct CpStreamSummary {
 // Streamed CP-ALS of the tensor `source` reads. init, when given, is the
 // starting point (rank options.cp.rank, the source's dimensions); otherwise
 // the same random start as ltr::Cp with the same seed. Stops early, with a
-// message saying so, when InterruptRequested(). Throws ltr::Error on invalid
-// options, a budget too small, or non-finite data.
+// message saying so, when options.run is cancelled. Throws ltr::Error on
+// invalid options, a budget too small, or non-finite data.
 CpStreamSummary CpStream(const CpStreamOptions& options,
                          const SlabSource& source,
                          const Ktensor* init = nullptr);

@@ -1,7 +1,7 @@
 // The `ltr decompose` job as one library call: a single CP or Tucker fit, an
 // ensemble over ranks x restarts, and optionally cross-validation over the
-// same ranks; plus the writer of its result in the decomposition layout of
-// docs/formats.md.
+// same ranks, resumable from the checkpoint an interrupted sweep leaves. Its
+// result is written and read by ltr/formats/decomposition_file.h.
 #ifndef LTR_DECOMPOSE_H_
 #define LTR_DECOMPOSE_H_
 
@@ -9,23 +9,22 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/enums.h"
+#include "ltr/core/run_context.h"
+#include "ltr/core/tensor.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/diagnostics.h"
-#include "ltr/formats/io.h"
-#include "ltr/core/tensor.h"
 #include "ltr/decompose/tucker.h"
-#include "ltr/core/enums.h"
 
 namespace ltr {
 
-
 struct DecomposeOptions {
   DecompositionMethod method = DecompositionMethod::kCpAls;
-  // CP settings (rank, init, iterations, tolerance, nonnegative modes, seed,
-  // threads). cp.method is set from `method`.
+  // CP settings (rank, init, iterations, tolerance, nonnegative modes,
+  // seed). cp.method is set from `method`, cp.run from `run`.
   CpOptions cp;
   // Tucker settings (ranks or error tolerance). tucker.method is set from
-  // `method`.
+  // `method`, tucker.run from `run`.
   TuckerOptions tucker;
   // A rank sweep (an ensemble, as TCA's rank plot), `restarts` fits each:
   // every CP rank in `ranks` (increasing), or, when it is empty and
@@ -33,15 +32,26 @@ struct DecomposeOptions {
   std::vector<int> ranks;
   int min_rank = 0;
   int max_rank = 0;
-  int restarts = 1;
+  int restarts = 3;
   bool corcondia = true;
   // Also cross-validate the swept ranks on held-out entries.
   bool cross_validate = false;
   double test_fraction = 0.1;
   // Treat NaN (and infinite) entries as missing instead of an error.
   bool nan_as_missing = false;
-  // One line per finished fit of a sweep on stderr.
-  bool progress = false;
+  // Threads of every fit; the processes that share a sweep's fits; the
+  // token that stops a sweep between fits; one progress line per finished
+  // fit of a sweep (EnsembleOptions::run, CrossValidationOptions::run).
+  RunContext run;
+  // What the data are (the tool: "input=FILE dataset=PATH mask=PATH"). A
+  // sweep whose data are named records its ResumeKey in the result, so that
+  // a later run can resume it.
+  std::string data_name;
+  // The checkpoint of an interrupted sweep with the same options and data
+  // (OUT.h5.partial, as WriteDecomposition wrote it): its finished fits are
+  // kept and only the missing ones fitted, giving the result of an
+  // uninterrupted run. Empty: start afresh.
+  std::string resume_from;
 
   bool IsValid(const Dims& dims, std::string* error) const;
   // The ranks of the sweep; empty for a single fit.
@@ -59,6 +69,8 @@ struct DecomposeResult {
   std::optional<TuckerSummary> tucker;
   std::optional<EnsembleSummary> ensemble;
   std::optional<CrossValidationSummary> cross_validation;
+  // ResumeKey of a sweep whose data are named (options.data_name), else "".
+  std::string resume_key;
 
   // What the command prints: one fit's brief report, or the rank table.
   std::string Report() const;
@@ -76,35 +88,20 @@ struct DecomposeResult {
 // entries that are observed, unless nan_as_missing; data that are all zero
 // or whose sum of squares overflows a double).
 //
-// Ensembles and cross-validations are shared among the processes of an MPI
-// run (ltr/distributed.h); every process returns the same result. Stopped
-// by SIGINT/SIGTERM (ltr/interrupt.h), they return what finished
-// (complete() is false); `resume`, such a result read back with
-// ReadDecomposition, makes this run fit only what is missing, with the
-// result of an uninterrupted run.
+// Ensembles and cross-validations are shared among the processes of
+// options.run.communicator; every process returns the same result. Stopped
+// by options.run.cancellation, they return what finished (complete() is
+// false). Throws ltr::Error ("cannot resume: ...") when resume_from is given
+// but missing, not a sweep, or written with other options or data.
 DecomposeResult Decompose(const DecomposeOptions& options,
                           const Tensor3& x,
-                          const Mask3* mask = nullptr,
-                          const DecomposeResult* resume = nullptr);
+                          const Mask3* mask = nullptr);
 
 // The options that decide a sweep's results, as text (threads excluded:
-// they do not change results), with the data's dimensions; an output
-// records it so that a resumed run can check it continues the same job.
+// they do not change results), with the data's dimensions and data_name; an
+// output records it so that a resumed run can check it continues the same
+// job.
 std::string ResumeKey(const DecomposeOptions& options, const Dims& dims);
-
-// The /ensemble and /crossval parts of a file WriteDecomposition wrote,
-// complete or interrupted, as Decompose's `resume` takes them.
-DecomposeResult ReadDecomposition(const std::string& file);
-
-// Writes `result` into `out` in the decomposition layout; `axes` names the
-// input's three axes (e.g. "trial,time,neuron") so factor datasets are
-// labelled "<axis>,component". An interrupted ensemble or cross-validation
-// is written with attribute complete = 0, its `done` matrix, and only the
-// fits that finished (run_t = restart t).
-void WriteDecomposition(const DecomposeOptions& options,
-                        const DecomposeResult& result,
-                        const std::string& axes,
-                        io::OutputFile* out);
 
 }  // namespace ltr
 

@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "ltr/decompose/cp.h"
+#include "ltr/core/run_context.h"
 #include "ltr/core/tensor.h"
+#include "ltr/decompose/cp.h"
 
 namespace ltr {
 
@@ -45,8 +46,11 @@ double FactorMatchScore(const Ktensor& reference, const Ktensor& other);
 // where G is the least-squares Tucker core of x given the CP factors and T
 // the superdiagonal identity. 100 means an ideal trilinear structure; values
 // well below (or negative) mean the rank is too high. Mask entries are
-// ignored: it is computed on x as given.
-double Corcondia(const Tensor3& x, const Ktensor& model, int num_threads = 1);
+// ignored: it is computed on x as given. run.num_threads threads the first
+// (largest) mode product.
+double Corcondia(const Tensor3& x,
+                 const Ktensor& model,
+                 const RunContext& run = RunContext());
 
 struct EnsembleOptions {
   CpOptions cp;  // method, init, iterations...; rank and seed are set per fit
@@ -57,16 +61,20 @@ struct EnsembleOptions {
   int max_rank = 1;
   int restarts = 1;
   bool compute_corcondia = true;
-  // One line per finished fit on stderr, from the process that fitted it.
-  bool progress = false;
+  // Every fit runs with this context (cp.run is not used): its threads, the
+  // processes that share the fits, the token that stops the ensemble between
+  // fits, and one progress line per finished fit ("ensemble: rank 2 restart
+  // 1: error 0.105 in 0.3 s"), reported by the process that fitted it.
+  RunContext run;
 };
 
 // An ensemble or a cross-validation is a grid of independent tasks (rank
 // index r, restart t): task r * restarts + t fits with the seed the grid
 // assigns it from options.cp.seed. The tasks are shared among the processes
-// of an MPI run (ltr/distributed.h) with the same result as one process, and
-// a run stopped by SIGINT/SIGTERM (ltr/interrupt.h) returns the tasks that
-// finished, from which a later run can resume.
+// of options.run.communicator (ltr/core/distributed.h) with the same result
+// as one process, and a run whose options.run.cancellation is cancelled
+// returns the tasks that finished (a fit that returns after the cancellation
+// is dropped), from which a later run can resume.
 
 struct EnsembleSummary {
   std::vector<int> ranks;
@@ -106,7 +114,9 @@ struct CrossValidationOptions {
   // Fraction of the observed entries held out, drawn at random (speckled
   // hold-out, as in TCA); the fits see only the rest.
   double test_fraction = 0.1;
-  bool progress = false;  // as EnsembleOptions::progress
+  // As EnsembleOptions::run; the progress lines read "cross-validation:
+  // rank 2 restart 1 done".
+  RunContext run;
 };
 
 struct CrossValidationSummary {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/run_context.h"
 #include "ltr/core/tensor.h"
 
 namespace ltr {
@@ -24,7 +25,7 @@ struct RankOptions {
   // max(tolerance, gram_tolerance_floor).
   Index max_svd_entries = 8'000'000;
   double gram_tolerance_floor = 1e-7;
-  int num_threads = 1;
+  RunContext run;  // threads of the Gram matrices
 
   bool IsValid(std::string* error) const;
 };
@@ -60,7 +61,8 @@ struct CpRankOptions {
   // Multilinear rank tolerance for the compression (see RankOptions).
   double rank_tolerance = 1e-10;
   std::uint64_t seed = 0;
-  int num_threads = 1;
+  // Threads of the compression (the fits of the small core run on one).
+  RunContext run;
 
   bool IsValid(std::string* error) const;
 };

@@ -5,11 +5,11 @@
 #include <array>
 #include <string>
 
-#include "ltr/core/tensor.h"
 #include "ltr/core/enums.h"
+#include "ltr/core/run_context.h"
+#include "ltr/core/tensor.h"
 
 namespace ltr {
-
 
 struct TuckerOptions {
   TuckerMethod method = TuckerMethod::kHosvd;
@@ -21,7 +21,7 @@ struct TuckerOptions {
   double error_tolerance = 1e-2;
   int max_iterations = 100;  // HOOI
   double tolerance = 1e-8;   // HOOI: stop on relative-error change below this
-  int num_threads = 1;
+  RunContext run;            // threads of the mode products and Gram matrices
 
   bool IsValid(const Dims& dims, std::string* error) const;
 };
