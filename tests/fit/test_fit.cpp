@@ -51,7 +51,7 @@ FitOptions StudentOptions(int rank) {
   o.rank = rank;
   o.readout = ReadoutKind::kIdentity;
   o.max_iterations = 1500;
-  o.num_threads = 1;
+  o.run.num_threads = 1;
   // The teacher's trial factors are smooth; so is the prior (P23's recipe).
   // Without it L-BFGS from a random start often stalls far above the noise
   // floor at the true rank.
@@ -441,7 +441,7 @@ TEST_CASE("a rank-3 ltrRNN fit recovers the teacher at full size",
   const TeacherData d = MakeTeacherData(40, 120, 40, 0.05, 11);
   FitOptions o = StudentOptions(3);
   o.max_iterations = 3000;
-  o.num_threads = 2;
+  o.run.num_threads = 2;
   const FitSummary fit = FitRnn(o, d.recording);
   INFO(fit.BriefReport());
   CHECK(fit.test_metrics.r2 >= 0.95);
@@ -488,7 +488,7 @@ TEST_CASE(
   RankSweepOptions o;
   o.fit = StudentOptions(1);
   o.fit.max_iterations = 3000;
-  o.fit.num_threads = 2;
+  o.fit.run.num_threads = 2;
   o.ranks = {1, 2, 3, 4, 5, 6};
   o.seeds = 1;
   // Measured at 2000 iterations: held-out loss 0.0982, 0.0299, 0.00184,
