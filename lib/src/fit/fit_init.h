@@ -33,6 +33,12 @@ struct DataInitReport {
   double seconds = 0;
 };
 
+// The activity in the readout's space (neurons x trials*bins, column
+// k * T + t): the training entries, every other entry filled in (step 1).
+Eigen::MatrixXd FilledActivity(const FitOptions& o,
+                               const Recording& r,
+                               const Mask3& train);
+
 // Overwrites the dynamics (w or a, b, c; w_in, h, bias, x0) and, unless the
 // readout is the identity, readout and offset of *p, whose shapes (and w0)
 // are already set. `train` marks the entries the fit may use. Seed 0 starts
