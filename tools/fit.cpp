@@ -298,9 +298,8 @@ FitOptions ParsedOptions(const cli::po::variables_map& vm, const FitFlags& f) {
     for (const char* name :
          {"held-out", "held-out-seed", "neuron-fraction", "trial-fraction"})
       if (vm.count(name) && !vm[name].defaulted())
-        throw cli::po::error(
-            "--test-mask gives the held-out entries; drop --" +
-            std::string(name));
+        throw cli::po::error("--test-mask gives the held-out entries; drop --" +
+                             std::string(name));
   if (vm.count("rank")) o.rank = vm["rank"].as<int>();
   return o;
 }
@@ -344,8 +343,8 @@ int FitWith(int argc,
     if (!o.IsValid(&error)) throw Error(error);
   }
 
-  const std::string input = vm.count("input") ? vm["input"].as<std::string>()
-                                              : recorded->source.file;
+  const std::string input =
+      vm.count("input") ? vm["input"].as<std::string>() : recorded->source.file;
   io::CheckReadable(input);
   o.source = cli::RecordingSourceFrom(
       vm, input, true, resume ? recorded->source : RecordingSource());
@@ -403,8 +402,7 @@ int FitWith(int argc,
   }
   const FitSummary result = FitRnn(o, recording);
   const bool interrupted = result.termination == "interrupted";
-  io::OutputFile out(interrupted ? io::PartialPath(output) : output,
-                     o.command);
+  io::OutputFile out(interrupted ? io::PartialPath(output) : output, o.command);
   // What a signal leaves is a checkpoint: --resume continues it.
   if (interrupted)
     WriteFitCheckpoint(result, o, &out);
@@ -420,8 +418,8 @@ int FitWith(int argc,
   if (interrupted) {
     std::cerr << "ltr fit: interrupted by signal "
               << cli::SignalToken().reason() << "; the fit so far is in "
-              << out.path() << ", continue with: ltr fit --resume -o "
-              << output << "\n";
+              << out.path() << ", continue with: ltr fit --resume -o " << output
+              << "\n";
     return cli::SignalExitStatus();
   }
   if (!failure.empty()) return Failed(failure, out.path());

@@ -6,9 +6,9 @@
 #include <csignal>
 #include <filesystem>
 
+#include "ltr/core/error.h"
 #include "ltr/decompose/crossval.h"
 #include "ltr/decompose/diagnostics.h"
-#include "ltr/core/error.h"
 #include "ltr/fit/fit.h"
 #include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"

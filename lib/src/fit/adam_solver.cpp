@@ -65,7 +65,11 @@ void SolveAdam(const FitOptions& o,
                                (1 + std::cos(3.14159265358979323846 * done)));
     step = internal::FirstOrderStep(
         {Optimizer::kAdam, 0.0, {o.adam_beta1, o.adam_beta2, o.adam_epsilon}},
-        rate, direction, i, &m, &v);
+        rate,
+        direction,
+        i,
+        &m,
+        &v);
     if (manifold != nullptr) {
       manifold->Plus(x, step.data(), next.data());
       point = next;

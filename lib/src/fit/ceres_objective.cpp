@@ -119,9 +119,8 @@ void FitCallback::WriteCheckpoint(int iteration,
   s.model.readout = o_.readout;
   s.optimizer = FitOptimizerName(o_.optimizer);
   s.termination = interrupted_ ? "interrupted" : "running";
-  s.message = interrupted_
-                  ? "checkpoint written when a signal stopped the fit"
-                  : "checkpoint written during the fit";
+  s.message = interrupted_ ? "checkpoint written when a signal stopped the fit"
+                           : "checkpoint written during the fit";
   s.iterations = iteration;
   s.best_iteration = iteration;
   s.seconds = Seconds(start_);

@@ -121,8 +121,8 @@ std::vector<double> Terminate(const FitOptions& options,
   summary->message = ceres_summary.message;
   summary->initial_loss = ceres_summary.initial_cost;
   summary->iterations = ceres_summary.iterations.empty()
-                           ? 0
-                           : ceres_summary.iterations.back().iteration;
+                            ? 0
+                            : ceres_summary.iterations.back().iteration;
   const bool failed = ceres_summary.termination_type == ceres::FAILURE ||
                       ceres_summary.termination_type == ceres::USER_FAILURE;
   bool diverged = failed && (run.failures > 0 ||
@@ -134,17 +134,18 @@ std::vector<double> Terminate(const FitOptions& options,
     chosen = callback.last_good();
     summary->termination = "diverged";
     summary->message = "the loss or its gradient stopped being finite (" +
-                      ceres_summary.message +
-                      "); the last finite parameters are kept";
+                       ceres_summary.message +
+                       "); the last finite parameters are kept";
   } else if (callback.interrupted()) {
     summary->termination = "interrupted";
-    summary->message = "stopped by signal " + std::to_string(options.run.cancellation->reason()) +
-                      " at iteration " + std::to_string(summary->iterations) +
-                      "; the current parameters are kept";
+    summary->message = "stopped by signal " +
+                       std::to_string(options.run.cancellation->reason()) +
+                       " at iteration " + std::to_string(summary->iterations) +
+                       "; the current parameters are kept";
   } else if (callback.early_stopped()) {
     summary->termination = "early_stopped";
     summary->message = "held-out loss did not improve for " +
-                      std::to_string(options.patience) + " iterations";
+                       std::to_string(options.patience) + " iterations";
   } else if (ceres_summary.termination_type == ceres::CONVERGENCE &&
              ceres_summary.message.rfind("Parameter tolerance", 0) != 0) {
     // Ceres' function or gradient tolerance: the loss has stopped falling.
@@ -155,8 +156,8 @@ std::vector<double> Terminate(const FitOptions& options,
     // at a minimum (a sharp valley does the same).
     summary->termination = "stalled";
     summary->message = (failed ? "stopped by the line search: "
-                              : "stopped on the step size: ") +
-                      ceres_summary.message;
+                               : "stopped on the step size: ") +
+                       ceres_summary.message;
   } else {
     summary->termination = "no_convergence";
   }
@@ -194,8 +195,8 @@ void Score(const FitOptions& options,
       NullDataLoss(options.loss, recording, problem.masks.train);
   NormalizeFactors(&summary->model.parameters);
 
-  const Tensor3 prediction = Predict(
-      summary->model, recording, std::max(1, options.run.num_threads));
+  const Tensor3 prediction =
+      Predict(summary->model, recording, std::max(1, options.run.num_threads));
   const bool counts = options.loss.loss == RnnLoss::kPoisson;
   summary->train_metrics = ComputeMetrics(
       recording.activity, prediction, problem.masks.train, counts);

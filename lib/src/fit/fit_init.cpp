@@ -11,8 +11,8 @@
 #include <limits>
 #include <vector>
 
-#include "ltr/core/error.h"
 #include "fit/fit_internal.h"
+#include "ltr/core/error.h"
 
 namespace ltr::internal {
 

@@ -21,8 +21,8 @@
 #ifndef LTR_SRC_FIT_INIT_H_
 #define LTR_SRC_FIT_INIT_H_
 
-#include "ltr/fit/fit.h"
 #include "ltr/core/random.h"
+#include "ltr/fit/fit.h"
 
 namespace ltr::internal {
 

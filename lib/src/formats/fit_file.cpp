@@ -135,9 +135,7 @@ std::string NameOf(TrialSmoothing x) { return TrialSmoothingName(x); }
 std::string NameOf(HoldOut x) { return HoldOutName(x); }
 std::string NameOf(FitOptimizer x) { return FitOptimizerName(x); }
 void Parse(const std::string& s, WeightKind* x) { *x = ParseWeightKind(s); }
-void Parse(const std::string& s, Nonlinearity* x) {
-  *x = ParseNonlinearity(s);
-}
+void Parse(const std::string& s, Nonlinearity* x) { *x = ParseNonlinearity(s); }
 void Parse(const std::string& s, ReadoutKind* x) { *x = ParseReadoutKind(s); }
 void Parse(const std::string& s, FitInitialization* x) {
   *x = ParseFitInitialization(s);
@@ -313,8 +311,7 @@ FitOptions ReadFitCheckpointOptions(const std::string& file) {
   const std::string termination =
       io::ReadStringAttribute(file, "/fit", "termination");
   if (termination != "running" && termination != "interrupted")
-    throw Error("the fit in '" + file + "' has finished (" + termination +
-                ")");
+    throw Error("the fit in '" + file + "' has finished (" + termination + ")");
   if (!io::HasAttribute(file, kOptions, "kind"))
     throw Error("'" + file + "' has no recorded fit options (/fit/options)");
   FitOptions o;
