@@ -87,6 +87,14 @@ with h5py.File("kind_two.h5", "a") as f:
 shutil.copy("traj.h5", "units_huge.h5.partial")  # what --resume reads
 with h5py.File("units_huge.h5.partial", "a") as f:
     f["config"].attrs["units"] = 1e300; f.attrs["complete"] = 0.0
+# --- fit checkpoints ---
+shutil.copy("model.h5", "no_options.h5.partial")  # a checkpoint of before
+with h5py.File("no_options.h5.partial", "a") as f:
+    f["fit"].attrs["termination"] = "interrupted"
+shutil.copy("no_options.h5.partial", "checkpoint.h5.partial")
+with h5py.File("checkpoint.h5.partial", "a") as f:
+    g = f.require_group("fit/options"); g.attrs["kind"] = "ltr"
+    g.attrs["rank"] = 1; g.attrs["recording_file"] = "good.h5"
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -238,3 +246,6 @@ row "labels beyond the integer range" fit label_huge.h5 --rank 1 -o o.h5
 row "null string attribute (accepted)" info null_string.h5
 row "model kind holding two strings" simulate kind_two.h5 -o o.h5
 row "training config count beyond int" train --resume -o units_huge.h5
+# --- fit (resume from the recorded options) ---
+row "fit --resume of a checkpoint without recorded options" fit --resume -o no_options.h5
+row "fit --resume with --init" fit --resume --init model.h5 -o checkpoint.h5
