@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "formats/io_checked.h"
 #include "ltr/core/error.h"
 
 namespace ltr {
@@ -187,7 +188,13 @@ struct OptionReader {
     if (Has(name)) v = Number(name);
   }
   void operator()(const char* name, int& v) const {
-    if (Has(name)) v = static_cast<int>(Number(name));
+    if (Has(name))
+      v = static_cast<int>(
+          io::ReadIntAttribute(file,
+                               kOptions,
+                               name,
+                               std::numeric_limits<int>::min(),
+                               std::numeric_limits<int>::max()));
   }
   void operator()(const char* name, bool& v) const {
     if (Has(name)) v = Number(name) != 0;
