@@ -292,7 +292,9 @@ FitOptions ParsedOptions(const cli::po::variables_map& vm, const FitFlags& f) {
   o.smoothing_breaks_at_epochs = !f.no_epoch_breaks;
   o.loss.l2_h = o.loss.l2_w_in;
   o.optimizer = ParseFitOptimizer(f.optimizer);
-  o.hold_out.scheme = ParseHoldOut(f.held_out);
+  // A resumed fit's given split (--test-mask) has no --held-out name.
+  if (!(vm["held-out"].defaulted() && o.hold_out.scheme == HoldOut::kGiven))
+    o.hold_out.scheme = ParseHoldOut(f.held_out);
   o.initialization = ParseFitInitialization(f.start);
   if (vm.count("test-mask"))
     for (const char* name :
@@ -320,6 +322,12 @@ int FitWith(int argc,
         "fit with it)");
   FitOptions o = ParsedOptions(vm, flags);
   if (!resume) o.command = cli::CommandLine(argc, argv);
+  o.run = cli::CommandContext("fit", flags.threads, o.progress_every > 0);
+  // Progress lines as they always were: bare, one a line.
+  if (o.run.progress)
+    o.run.progress = [](const std::string& line) {
+      std::cerr << line << std::endl;
+    };
   const std::string output = vm["output"].as<std::string>();
   // Checkpoints, and what a signal leaves, go beside the output: an earlier
   // complete result in `output` is only replaced by a complete one.
@@ -365,15 +373,8 @@ int FitWith(int argc,
   }
   if (vm.count("init"))
     o.initial_parameters = ReadModel(vm["init"].as<std::string>()).parameters;
-  o.run = cli::CommandContext("fit", flags.threads, o.progress_every > 0);
-  // Progress lines as they always were: bare, one a line.
-  if (o.run.progress)
-    o.run.progress = [](const std::string& line) {
-      std::cerr << line << std::endl;
-    };
   sweep.fit.hold_out = o.hold_out;
   sweep.fit.initial_parameters = o.initial_parameters;
-  sweep.fit.run = o.run;
   // Computed on every process (it validates the data); printed once.
   for (const std::string& warning : FitWarnings(o, recording))
     if (distributed::IsRoot())

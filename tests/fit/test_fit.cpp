@@ -792,6 +792,40 @@ TEST_CASE(
                     Contains("has finished (no_convergence)"));
 }
 
+TEST_CASE("a checkpoint of a fit on a given split resumes on that split",
+          "[fit][run]") {
+  test::ScratchDir dir;
+  LtrTeacherOptions t;
+  t.units = 4;
+  t.rank = 2;
+  t.trials = 6;
+  FitSummary s;
+  s.model = MakeLtrTeacher(t);
+  s.termination = "interrupted";
+  s.iterations = 7;
+  s.history.resize(8);
+  Mask3 given(Dims{6, 5, 4}, 0);
+  given(1, 2, 3) = given(4, 0, 0) = 1;
+  FitOptions o;
+  o.hold_out.scheme = HoldOut::kGiven;
+  o.hold_out.test_mask = given;
+  o.source.file = "data.h5";
+  s.masks = MakeHoldOutMasks(o.hold_out, given.dims());
+  const std::string path = dir / "m.h5.partial";
+  io::OutputFile out(path, "ltr fit data.h5 --test-mask x.h5:/m");
+  WriteFitCheckpoint(s, o, &out);
+  out.Commit();
+  const FitOptions r = ReadFitCheckpointOptions(path);
+  CHECK(r.hold_out.scheme == HoldOut::kGiven);
+  REQUIRE(r.hold_out.test_mask);
+  CHECK(r.hold_out.test_mask->values() == given.values());
+  CHECK(r.resume->iterations == 7);
+  CHECK(r.resume->history.size() == 8);
+  CHECK(r.command == "ltr fit data.h5 --test-mask x.h5:/m");
+  CHECK(r.source.file == "data.h5");
+  CHECK(r.source.activity == "/activity");
+}
+
 TEST_CASE("a rank sweep reports a line per fit and stops when cancelled",
           "[fit][run]") {
   const TeacherData d = MakeTeacherData(8, 16, 12, 0.05, 2);

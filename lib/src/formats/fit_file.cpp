@@ -145,7 +145,11 @@ void Parse(const std::string& s, RnnLoss* x) { *x = ParseRnnLoss(s); }
 void Parse(const std::string& s, TrialSmoothing* x) {
   *x = ParseTrialSmoothing(s);
 }
-void Parse(const std::string& s, HoldOut* x) { *x = ParseHoldOut(s); }
+// A given split is recorded too (its mask is the file's /heldout/test_mask),
+// though no command line names it.
+void Parse(const std::string& s, HoldOut* x) {
+  *x = s == HoldOutName(HoldOut::kGiven) ? HoldOut::kGiven : ParseHoldOut(s);
+}
 void Parse(const std::string& s, FitOptimizer* x) { *x = ParseFitOptimizer(s); }
 
 struct OptionWriter {
