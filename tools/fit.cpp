@@ -393,9 +393,8 @@ int FitWith(int argc,
     if (!distributed::IsRoot()) return 0;
     io::OutputFile out(output, o.command);
     WriteRankSweep(result, &out);
-    out.SetAttribute("/", "input", input);
     const std::string failure = result.Failure();
-    if (!failure.empty()) out.SetAttribute("/", "failure", failure);
+    WriteFitOutputAttributes({input, "", failure}, &out);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
     if (!failure.empty()) return Failed(failure, out.path());
@@ -409,11 +408,9 @@ int FitWith(int argc,
     WriteFitCheckpoint(result, o, &out);
   else
     WriteFit(result, &out);
-  out.SetAttribute("/", "input", input);
-  if (resume)
-    out.SetAttribute("/", "resumed_command", cli::CommandLine(argc, argv));
   const std::string failure = result.Failure();
-  if (!failure.empty()) out.SetAttribute("/", "failure", failure);
+  WriteFitOutputAttributes(
+      {input, resume ? cli::CommandLine(argc, argv) : "", failure}, &out);
   out.Commit();
   std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
   if (interrupted) {

@@ -308,6 +308,14 @@ void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out) {
   out->SetAttribute("/cv", "chosen_rank", summary.chosen_rank);
 }
 
+void WriteFitOutputAttributes(const FitOutputAttributes& a,
+                              io::OutputFile* out) {
+  if (!a.input.empty()) out->SetAttribute("/", "input", a.input);
+  if (!a.resumed_command.empty())
+    out->SetAttribute("/", "resumed_command", a.resumed_command);
+  if (!a.failure.empty()) out->SetAttribute("/", "failure", a.failure);
+}
+
 void WriteFitCheckpoint(const FitSummary& summary,
                         const FitOptions& options,
                         io::OutputFile* out) {

@@ -23,6 +23,15 @@ void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out);
 FitSummary ReadFitSummary(const std::string& file);
 RankSweepSummary ReadRankSweep(const std::string& file);
 
+// The root attributes of a fit's output: the recording read (`input`), the
+// command of a resume (`resumed_command`) and why the fit must not be
+// trusted (`failure`, FitSummary::Failure); empty ones are not written.
+struct FitOutputAttributes {
+  std::string input, resumed_command, failure;
+};
+void WriteFitOutputAttributes(const FitOutputAttributes& attributes,
+                              io::OutputFile* out);
+
 // A checkpoint: the fit so far (WriteFit) and `options` as attributes of
 // /fit/options (every scalar option, the recording's source; not
 // initial_parameters, base_weights or a given test mask, which the
