@@ -73,7 +73,7 @@ struct FitFlags {
   std::string model, nonlinearity, loss, readout, smoothing, optimizer;
   std::string held_out, start;
   bool no_inputs = false, no_epoch_breaks = false, resume = false;
-  int threads = 0;
+  int threads = 0;  // --threads (0 = every core); a resume: the recorded
 };
 
 // A switch whose value is `value` when not given (a resumed fit's recorded
@@ -206,7 +206,7 @@ cli::po::options_description FitOptionsDescription(FitFlags* f,
      "start from the model in this file (a checkpoint, an earlier fit)")
     ("seed", po::value<std::uint64_t>(&o.seed)->default_value(d.seed),
      "seed of the initialisation")
-    ("threads", po::value<int>(&f->threads)->default_value(0),
+    ("threads", po::value<int>(&f->threads)->default_value(f->threads),
      cli::kThreadsHelp)
     ("resume", po::bool_switch(&f->resume),
      "continue the interrupted fit in the output file from its checkpoint")
@@ -463,6 +463,7 @@ int RunFit(int argc, char** argv) {
   const FitOptions recorded = RecordedOptions(vm["output"].as<std::string>());
   FitFlags resumed;
   resumed.fit = recorded;  // what the options given again do not replace
+  resumed.threads = recorded.run.num_threads;
   cli::po::variables_map resumed_vm;
   cli::Parse(argc,
              argv,

@@ -810,6 +810,7 @@ TEST_CASE("a checkpoint of a fit on a given split resumes on that split",
   o.hold_out.scheme = HoldOut::kGiven;
   o.hold_out.test_mask = given;
   o.source.file = "data.h5";
+  o.run.num_threads = 3;  // recorded: a resume gives the same bits
   s.masks = MakeHoldOutMasks(o.hold_out, given.dims());
   const std::string path = dir / "m.h5.partial";
   io::OutputFile out(path, "ltr fit data.h5 --test-mask x.h5:/m");
@@ -824,6 +825,7 @@ TEST_CASE("a checkpoint of a fit on a given split resumes on that split",
   CHECK(r.command == "ltr fit data.h5 --test-mask x.h5:/m");
   CHECK(r.source.file == "data.h5");
   CHECK(r.source.activity == "/activity");
+  CHECK(r.run.num_threads == 3);
 }
 
 TEST_CASE("a rank sweep reports a line per fit and stops when cancelled",

@@ -117,6 +117,7 @@ void VisitFitOptions(Options& o, Visit&& visit) {
   visit("progress_every", o.progress_every);
   visit("checkpoint_every", o.checkpoint_every);
   visit("seed", o.seed);
+  visit("threads", o.run.num_threads);  // the same bits on a resume
   visit("recording_file", o.source.file);
   visit("recording_activity", o.source.activity);
   visit("recording_axes", o.source.axes);
