@@ -164,7 +164,10 @@ int main(int argc, char** argv) {
   o.units = units;
   o.readout = ReadoutKind::kFree;
   o.function_tolerance = 1e-7;
-  o.num_threads = threads;
+  o.run.num_threads = threads;
+  o.run.progress = [](const std::string& line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  };
   o.progress_every = 25;
   FitOptions teacher_options = o;
   teacher_options.max_iterations = 0;

@@ -92,6 +92,14 @@ make("weights_only.h5", weights=rng.normal(size=(3, 4, 4)))
 shutil.copy("traj.h5", "short_step.h5")
 with h5py.File("short_step.h5", "a") as f:
     del f["step"]; f["step"] = np.arange(2)
+# --- fit checkpoints ---
+shutil.copy("model.h5", "no_options.h5.partial")  # a checkpoint of before
+with h5py.File("no_options.h5.partial", "a") as f:
+    f["fit"].attrs["termination"] = "interrupted"
+shutil.copy("no_options.h5.partial", "checkpoint.h5.partial")
+with h5py.File("checkpoint.h5.partial", "a") as f:
+    g = f.require_group("fit/options"); g.attrs["kind"] = "ltr"
+    g.attrs["rank"] = 1; g.attrs["recording_file"] = "good.h5"
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -246,3 +254,6 @@ row "training config count beyond int" train --resume -o units_huge.h5
 # --- train ---
 row "bounds of a synthetic trajectory (/weights only)" bounds weights_only.h5 -o o.h5
 row "analyze a trajectory whose /step is shorter than /weights" analyze short_step.h5 -o o.h5
+# --- fit (resume from the recorded options) ---
+row "fit --resume of a checkpoint without recorded options" fit --resume -o no_options.h5
+row "fit --resume with --init" fit --resume --init model.h5 -o checkpoint.h5

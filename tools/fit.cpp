@@ -2,10 +2,8 @@
 // recording, optionally sweeping ranks with cross-validation.
 #include "ltr/fit/fit.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -13,11 +11,12 @@
 #include "commands.h"
 #include "ltr/core/distributed.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
+#include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/recording.h"
 #include "recording_options.h"
+#include "signals.h"
 
 namespace ltr {
 namespace {
@@ -66,69 +65,32 @@ constexpr const char* kUsage =
     "m2.h5\n"
     "  ltr fit --resume -o model.h5";
 
-// What --resume carries over from the checkpoint into the new run.
-struct ResumeState {
-  std::string command;  // the --resume command line as typed
-  int iterations = 0;   // iterations done before
-  double seconds = 0;
-  double initial_loss = 0;
-  Vector loss, test_loss;  // /fit history so far (may be empty)
+// The command line: options bound straight to the fields of `fit`, enums
+// by name, and what is not a fit option.
+struct FitFlags {
+  FitOptions fit;
+  int seeds = RankSweepOptions().seeds;
+  std::string model, nonlinearity, loss, readout, smoothing, optimizer;
+  std::string held_out, start;
+  bool no_inputs = false, no_epoch_breaks = false, resume = false;
+  int threads = 0;  // --threads (0 = every core); a resume: the recorded
 };
 
-// Splits a `command` attribute (cli::CommandLine) back into words: words
-// with blanks or quotes were written inside single quotes.
-std::vector<std::string> SplitCommandLine(const std::string& line) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    if (line[i] == ' ') {
-      ++i;
-      continue;
-    }
-    if (line[i] == '\'') {
-      const size_t end = line.find('\'', i + 1);
-      if (end == std::string::npos)
-        throw Error("unbalanced quote in the recorded command '" + line + "'");
-      words.push_back(line.substr(i + 1, end - i - 1));
-      i = end + 1;
-    } else {
-      const size_t end = std::min(line.find(' ', i), line.size());
-      words.push_back(line.substr(i, end - i));
-      i = end;
-    }
-  }
-  return words;
+// A switch whose value is `value` when not given (a resumed fit's recorded
+// switches; the help shows none of these defaults).
+cli::po::typed_value<bool>* Switch(bool* flag, bool value) {
+  cli::po::typed_value<bool>* v = cli::po::bool_switch(flag);
+  if (value) v->default_value(true);
+  return v;
 }
 
-// Moves the history and counters of the run before the resume in front of
-// this run's, so the output reads as one fit (iteration 0 of this run is
-// the checkpoint's last iteration).
-void MergeResumed(const ResumeState& r, FitSummary* s) {
-  std::vector<FitIteration> history;
-  for (Index i = 0; i < r.loss.size(); ++i)
-    history.push_back({static_cast<int>(i),
-                       r.loss(i),
-                       i < r.test_loss.size()
-                           ? r.test_loss(i)
-                           : std::numeric_limits<double>::quiet_NaN(),
-                       0.0});
-  for (size_t i = 1; i < s->history.size(); ++i) {
-    FitIteration it = s->history[i];
-    it.iteration += r.iterations;
-    it.seconds += r.seconds;
-    history.push_back(it);
-  }
-  s->history = std::move(history);
-  s->iterations += r.iterations;
-  s->best_iteration += r.iterations;
-  s->seconds += r.seconds;
-  s->initial_loss = r.initial_loss;
-}
-
-cli::po::options_description FitOptionsDescription() {
+// Options with the defaults `d`: FitOptions' own, or a resumed fit's
+// recorded ones (so that only the options given again change).
+cli::po::options_description FitOptionsDescription(FitFlags* f,
+                                                   const FitOptions& d) {
   namespace po = cli::po;
   po::options_description options("Options");
-  FitOptions d;  // defaults
+  FitOptions& o = f->fit;
   // clang-format off
   options.add_options()
     ("input", po::value<std::string>(), "recording (HDF5)");
@@ -138,83 +100,115 @@ cli::po::options_description FitOptionsDescription() {
      "held-out entries (1 = scored, never trained on), a dataset of the "
      "activity's shape (e.g. FIT.h5:/heldout/test_mask); replaces "
      "--held-out")
-    ("model", po::value<std::string>()->default_value("ltr"),
+    ("model", po::value<std::string>(&f->model)
+         ->default_value(WeightKindName(d.kind)),
      "full | lowrank | ltr")
     ("rank", po::value<int>(), "rank R of lowrank and ltr models")
     ("ranks", po::value<std::string>(),
      "rank sweep A:B (or a list 1,2,4), chosen by held-out loss")
-    ("seeds", po::value<int>()->default_value(1), "fits per rank in a sweep")
-    ("units", po::value<int>()->default_value(0),
+    ("seeds", po::value<int>(&f->seeds)->default_value(f->seeds),
+     "fits per rank in a sweep")
+    ("units", po::value<int>(&o.units)->default_value(d.units),
      "model units N (0 = number of neurons)")
-    ("nonlinearity", po::value<std::string>()->default_value("tanh"),
+    ("nonlinearity", po::value<std::string>(&f->nonlinearity)
+         ->default_value(NonlinearityName(d.nonlinearity)),
      "tanh | relu | softplus | identity")
-    ("alpha", po::value<double>()->default_value(d.alpha),
+    ("alpha", po::value<double>(&o.alpha)->default_value(d.alpha),
      "dt / tau of the Euler step")
-    ("loss", po::value<std::string>()->default_value("mse"),
+    ("loss", po::value<std::string>(&f->loss)
+         ->default_value(RnnLossName(d.loss.loss)),
      "mse (rates) | poisson (counts, rate = softplus(output))")
-    ("readout", po::value<std::string>()->default_value("free"),
+    ("readout", po::value<std::string>(&f->readout)
+         ->default_value(ReadoutKindName(d.readout)),
      "free | orthonormal | identity (units = neurons, C = I)")
-    ("no-inputs", po::bool_switch(), "ignore the recording's /inputs")
-    ("condition-inputs", po::bool_switch(),
+    ("no-inputs", Switch(&f->no_inputs, !d.external_inputs),
+     "ignore the recording's /inputs")
+    ("condition-inputs", Switch(&o.condition_inputs, d.condition_inputs),
      "learn a constant input per condition")
-    ("conditions", po::value<int>()->default_value(0),
+    ("conditions", po::value<int>(&o.conditions)->default_value(d.conditions),
      "number of conditions (0 = 1 + largest /condition label)")
-    ("base-gain", po::value<double>()->default_value(0.0),
+    ("base-gain", po::value<double>(&o.base_gain)->default_value(d.base_gain),
      "fixed random base W0 = g J, J ~ N(0, 1/N) (0 = none)")
-    ("smoothing", po::value<std::string>()->default_value("none"),
+    ("smoothing", po::value<std::string>(&f->smoothing)
+         ->default_value(TrialSmoothingName(d.smoothing.kind)),
      "trial-factor prior: none | second-diff | gp (rational quadratic)")
-    ("smoothing-weight", po::value<double>()->default_value(1.0),
+    ("smoothing-weight", po::value<double>(&o.smoothing.weight)
+         ->default_value(d.smoothing.weight),
      "weight of the smoothing penalty")
-    ("smoothing-length", po::value<double>()->default_value(15.0),
+    ("smoothing-length", po::value<double>(&o.smoothing.length_scale)
+         ->default_value(d.smoothing.length_scale),
      "gp length scale in trials")
-    ("no-epoch-breaks", po::bool_switch(),
+    ("no-epoch-breaks",
+     Switch(&f->no_epoch_breaks, !d.smoothing_breaks_at_epochs),
      "smooth across /epoch boundaries too")
-    ("l2-w", po::value<double>()->default_value(0.0), "L2 on w (or a, b)")
-    ("l2-c", po::value<double>()->default_value(0.0), "L2 on c")
-    ("l2-inputs", po::value<double>()->default_value(0.0), "L2 on w_in and h")
-    ("l2-x0", po::value<double>()->default_value(0.0), "L2 on x0")
-    ("l2-readout", po::value<double>()->default_value(0.0), "L2 on readout")
-    ("l2-activity", po::value<double>()->default_value(0.0),
+    ("l2-w", po::value<double>(&o.loss.l2_w)->default_value(d.loss.l2_w),
+     "L2 on w (or a, b)")
+    ("l2-c", po::value<double>(&o.loss.l2_c)->default_value(d.loss.l2_c),
+     "L2 on c")
+    ("l2-inputs", po::value<double>(&o.loss.l2_w_in)
+         ->default_value(d.loss.l2_w_in),
+     "L2 on w_in and h")
+    ("l2-x0", po::value<double>(&o.loss.l2_x0)->default_value(d.loss.l2_x0),
+     "L2 on x0")
+    ("l2-readout", po::value<double>(&o.loss.l2_readout)
+         ->default_value(d.loss.l2_readout),
+     "L2 on readout")
+    ("l2-activity", po::value<double>(&o.loss.l2_activity)
+         ->default_value(d.loss.l2_activity),
      "L2 on unit activity phi(x)")
-    ("optimizer", po::value<std::string>()->default_value("lbfgs"),
+    ("optimizer", po::value<std::string>(&f->optimizer)
+         ->default_value(FitOptimizerName(d.optimizer)),
      "lbfgs (Ceres) | adam (full batch, P23's procedure)")
-    ("max-iters", po::value<int>()->default_value(d.max_iterations),
+    ("max-iters", po::value<int>(&o.max_iterations)
+         ->default_value(d.max_iterations),
      "maximum iterations per fit")
-    ("learning-rate", po::value<double>()->default_value(d.learning_rate),
+    ("learning-rate", po::value<double>(&o.learning_rate)
+         ->default_value(d.learning_rate),
      "adam: initial learning rate")
     ("lr", po::value<double>(), "same as --learning-rate")
-    ("lr-decay", po::value<double>()->default_value(d.learning_rate_decay),
+    ("lr-decay", po::value<double>(&o.learning_rate_decay)
+         ->default_value(d.learning_rate_decay),
      "adam: final learning rate / initial, reached along a half cosine at "
      "--max-iters (1 = constant)")
-    ("tol", po::value<double>()->default_value(d.function_tolerance),
+    ("tol", po::value<double>(&o.function_tolerance)
+         ->default_value(d.function_tolerance),
      "relative cost-change tolerance")
-    ("max-seconds", po::value<double>()->default_value(d.max_seconds),
+    ("max-seconds", po::value<double>(&o.max_seconds)
+         ->default_value(d.max_seconds),
      "wall-clock limit per fit")
-    ("held-out", po::value<std::string>()->default_value("blocks"),
+    ("held-out", po::value<std::string>(&f->held_out)
+         ->default_value(HoldOutName(d.hold_out.scheme)),
      "blocks | neurons | none")
-    ("held-out-seed", po::value<std::uint64_t>()->default_value(0),
+    ("held-out-seed", po::value<std::uint64_t>(&o.hold_out.seed)
+         ->default_value(d.hold_out.seed),
      "seed of the held-out split")
-    ("neuron-fraction", po::value<double>()->default_value(0.2),
+    ("neuron-fraction", po::value<double>(&o.hold_out.neuron_fraction)
+         ->default_value(d.hold_out.neuron_fraction),
      "--held-out neurons: fraction of neurons held out")
-    ("trial-fraction", po::value<double>()->default_value(0.2),
+    ("trial-fraction", po::value<double>(&o.hold_out.trial_fraction)
+         ->default_value(d.hold_out.trial_fraction),
      "--held-out neurons: fraction of trials they are held out on")
-    ("patience", po::value<int>()->default_value(0),
+    ("patience", po::value<int>(&o.patience)->default_value(d.patience),
      "early stopping after this many iterations without held-out improvement "
      "(0 = off)")
-    ("checkpoint-every", po::value<int>()->default_value(0),
+    ("checkpoint-every", po::value<int>(&o.checkpoint_every)
+         ->default_value(d.checkpoint_every),
      "write the current model to the output every K iterations (0 = off)")
-    ("progress", po::value<int>()->default_value(0),
+    ("progress", po::value<int>(&o.progress_every)
+         ->default_value(d.progress_every),
      "print progress to stderr every K iterations (0 = off)")
-    ("start", po::value<std::string>()->default_value("auto"),
+    ("start", po::value<std::string>(&f->start)
+         ->default_value(FitInitializationName(d.initialization)),
      "initialisation: data (one-step least squares on the activity, see "
      "docs/fit.md) | random | auto (data with --readout identity, else "
      "random)")
     ("init", po::value<std::string>(),
      "start from the model in this file (a checkpoint, an earlier fit)")
-    ("seed", po::value<std::uint64_t>()->default_value(0),
+    ("seed", po::value<std::uint64_t>(&o.seed)->default_value(d.seed),
      "seed of the initialisation")
-    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
-    ("resume", po::bool_switch(),
+    ("threads", po::value<int>(&f->threads)->default_value(f->threads),
+     cli::kThreadsHelp)
+    ("resume", po::bool_switch(&f->resume),
      "continue the interrupted fit in the output file from its checkpoint")
     ("output,o", po::value<std::string>()->required(), "output HDF5 file");
   // clang-format on
@@ -281,169 +275,158 @@ void RejectIgnoredOptions(const cli::po::variables_map& vm,
                "needs a learned readout (--readout free or orthonormal)");
   RejectUnless(vm,
                {"start"},
-               !vm.count("init"),
+               !vm.count("init") && !o.initial_parameters,
                "is replaced by --init (the fit starts from the given model)");
 }
 
-// One fit or sweep from parsed options; `resume` when continuing one.
+// The fit options of the command line: the bound fields (over the resumed
+// fit's recorded options, when resuming), the enums by name and the rank.
+FitOptions ParsedOptions(const cli::po::variables_map& vm, const FitFlags& f) {
+  FitOptions o = f.fit;
+  o.kind = ParseWeightKind(f.model);
+  o.nonlinearity = ParseNonlinearity(f.nonlinearity);
+  o.loss.loss = ParseRnnLoss(f.loss);
+  o.readout = ParseReadoutKind(f.readout);
+  o.external_inputs = !f.no_inputs;
+  o.smoothing.kind = ParseTrialSmoothing(f.smoothing);
+  o.smoothing_breaks_at_epochs = !f.no_epoch_breaks;
+  o.loss.l2_h = o.loss.l2_w_in;
+  o.optimizer = ParseFitOptimizer(f.optimizer);
+  // A resumed fit's given split (--test-mask) has no --held-out name.
+  if (!(vm["held-out"].defaulted() && o.hold_out.scheme == HoldOut::kGiven))
+    o.hold_out.scheme = ParseHoldOut(f.held_out);
+  o.initialization = ParseFitInitialization(f.start);
+  if (vm.count("test-mask"))
+    for (const char* name :
+         {"held-out", "held-out-seed", "neuron-fraction", "trial-fraction"})
+      if (vm.count(name) && !vm[name].defaulted())
+        throw cli::po::error("--test-mask gives the held-out entries; drop --" +
+                             std::string(name));
+  if (vm.count("rank")) o.rank = vm["rank"].as<int>();
+  return o;
+}
+
+// One fit or sweep from parsed options; `recorded` when resuming one.
+// size: the command's steps in order (check, read, fit, write, report).
 int FitWith(int argc,
             char** argv,
             const cli::po::variables_map& vm,
-            const ResumeState* resume) {
-  if (!vm.count("input")) throw cli::po::error("give the recording DATA.h5");
-  FitOptions o;
-  o.kind = ParseWeightKind(vm["model"].as<std::string>());
-  o.units = vm["units"].as<int>();
-  o.nonlinearity = ParseNonlinearity(vm["nonlinearity"].as<std::string>());
-  o.alpha = vm["alpha"].as<double>();
-  o.loss.loss = ParseRnnLoss(vm["loss"].as<std::string>());
-  o.readout = ParseReadoutKind(vm["readout"].as<std::string>());
-  o.external_inputs = !vm["no-inputs"].as<bool>();
-  o.condition_inputs = vm["condition-inputs"].as<bool>();
-  o.conditions = vm["conditions"].as<int>();
-  o.base_gain = vm["base-gain"].as<double>();
-  o.smoothing.kind = ParseTrialSmoothing(vm["smoothing"].as<std::string>());
-  o.smoothing.weight = vm["smoothing-weight"].as<double>();
-  o.smoothing.length_scale = vm["smoothing-length"].as<double>();
-  o.smoothing_breaks_at_epochs = !vm["no-epoch-breaks"].as<bool>();
-  o.loss.l2_w = vm["l2-w"].as<double>();
-  o.loss.l2_c = vm["l2-c"].as<double>();
-  o.loss.l2_w_in = o.loss.l2_h = vm["l2-inputs"].as<double>();
-  o.loss.l2_x0 = vm["l2-x0"].as<double>();
-  o.loss.l2_readout = vm["l2-readout"].as<double>();
-  o.loss.l2_activity = vm["l2-activity"].as<double>();
-  o.optimizer = ParseFitOptimizer(vm["optimizer"].as<std::string>());
-  o.max_iterations = vm["max-iters"].as<int>();
-  o.learning_rate = vm["learning-rate"].as<double>();
-  o.learning_rate_decay = vm["lr-decay"].as<double>();
-  o.function_tolerance = vm["tol"].as<double>();
-  o.max_seconds = vm["max-seconds"].as<double>();
-  o.hold_out.scheme = ParseHoldOut(vm["held-out"].as<std::string>());
-  o.hold_out.seed = vm["held-out-seed"].as<std::uint64_t>();
-  o.hold_out.neuron_fraction = vm["neuron-fraction"].as<double>();
-  o.hold_out.trial_fraction = vm["trial-fraction"].as<double>();
-  const bool given_split = vm.count("test-mask") > 0;
-  for (const char* name :
-       {"held-out", "held-out-seed", "neuron-fraction", "trial-fraction"})
-    if (given_split && vm.count(name) && !vm[name].defaulted())
-      throw cli::po::error("--test-mask gives the held-out entries; drop --" +
-                           std::string(name));
-  o.patience = vm["patience"].as<int>();
-  o.progress_every = vm["progress"].as<int>();
-  o.seed = vm["seed"].as<std::uint64_t>();
-  o.initialization = ParseFitInitialization(vm["start"].as<std::string>());
-  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
-  o.command = cli::CommandLine(argc, argv);
+            const FitFlags& flags,
+            const FitOptions* recorded) {
+  const bool resume = recorded != nullptr;
+  if (!vm.count("input") && !resume)
+    throw cli::po::error("give the recording DATA.h5");
+  if (resume && vm.count("init"))
+    throw cli::po::error(
+        "--resume starts from the checkpoint; drop --init (or start a new "
+        "fit with it)");
+  FitOptions o = ParsedOptions(vm, flags);
+  if (!resume) o.command = cli::CommandLine(argc, argv);
+  o.run = cli::CommandContext("fit", flags.threads, o.progress_every > 0);
+  // Progress lines as they always were: bare, one a line.
+  if (o.run.progress)
+    o.run.progress = [](const std::string& line) {
+      std::cerr << line << std::endl;
+    };
   const std::string output = vm["output"].as<std::string>();
-  o.checkpoint_every = vm["checkpoint-every"].as<int>();
   // Checkpoints, and what a signal leaves, go beside the output: an earlier
   // complete result in `output` is only replaced by a complete one.
   o.checkpoint_path = io::PartialPath(output);
-  if (resume != nullptr)
-    o.max_iterations = std::max(0, o.max_iterations - resume->iterations);
 
   if (vm.count("rank") && vm.count("ranks"))
     throw Error("give either --rank or --ranks, not both");
   RejectIgnoredOptions(vm, o);
   RankSweepOptions sweep;
   const bool is_sweep = vm.count("ranks") > 0;
+  std::string error;
   if (is_sweep) {
     sweep.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
-    sweep.seeds = vm["seeds"].as<int>();
-    if (resume != nullptr)
-      throw Error("a rank sweep cannot be resumed; run it again");
+    sweep.seeds = flags.seeds;
+    if (resume) throw Error("a rank sweep cannot be resumed; run it again");
     sweep.fit = o;
-    std::string error;
     if (!sweep.IsValid(&error)) throw Error(error);
   } else {
-    if (o.kind != WeightKind::kFull) {
-      if (!vm.count("rank"))
-        throw Error(
-            "give the rank with --rank R (or a sweep with --ranks A:B)");
-      o.rank = vm["rank"].as<int>();
-    }
-    std::string error;
+    if (o.kind != WeightKind::kFull && !vm.count("rank") && !resume)
+      throw Error("give the rank with --rank R (or a sweep with --ranks A:B)");
     if (!o.IsValid(&error)) throw Error(error);
   }
 
-  const std::string input = vm["input"].as<std::string>();
+  const std::string input =
+      vm.count("input") ? vm["input"].as<std::string>() : recorded->source.file;
   io::CheckReadable(input);
-  const RecordingSource source = cli::RecordingSourceFrom(vm, input, true);
+  o.source = cli::RecordingSourceFrom(
+      vm, input, true, resume ? recorded->source : RecordingSource());
   const std::string test_mask =
-      given_split ? vm["test-mask"].as<std::string>() : "";
-  std::vector<std::string> inputs = RecordingFiles(source, {test_mask});
-  // A resumed fit starts from output's own partial file (--init).
-  if (vm.count("init") && resume == nullptr)
-    inputs.push_back(vm["init"].as<std::string>());
+      vm.count("test-mask") ? vm["test-mask"].as<std::string>() : "";
+  std::vector<std::string> inputs = RecordingFiles(o.source, {test_mask});
+  if (vm.count("init")) inputs.push_back(vm["init"].as<std::string>());
   io::RefuseOutputOverInput(output, inputs);
   {
     // Fail on a bad output path before any work is done.
     io::OutputFile probe(output, o.command);
   }
-  const Recording recording = cli::ReadRecordingAndSay("fit", source);
-  if (given_split) {
+  const Recording recording = cli::ReadRecordingAndSay("fit", o.source);
+  if (!test_mask.empty()) {
     o.hold_out.scheme = HoldOut::kGiven;
     o.hold_out.test_mask =
-        ReadRecordingMask(source, test_mask, recording.activity.dims());
-    sweep.fit.hold_out = o.hold_out;
+        ReadRecordingMask(o.source, test_mask, recording.activity.dims());
   }
-  if (vm.count("init")) {
+  if (vm.count("init"))
     o.initial_parameters = ReadModel(vm["init"].as<std::string>()).parameters;
-    sweep.fit.initial_parameters = o.initial_parameters;
-  }
+  sweep.fit.hold_out = o.hold_out;
+  sweep.fit.initial_parameters = o.initial_parameters;
   // Computed on every process (it validates the data); printed once.
   for (const std::string& warning : FitWarnings(o, recording))
     if (distributed::IsRoot())
       std::cerr << "ltr fit: warning: " << warning << "\n";
   if (is_sweep) {
     const RankSweepSummary result = SweepRanks(sweep, recording);
-    if (InterruptRequested()) {
+    if (cli::SignalToken().cancelled()) {
       // The fits after the signal stopped at once: no table to trust.
-      std::cerr << "ltr fit: interrupted by signal " << InterruptSignal()
+      std::cerr << "ltr fit: interrupted by signal "
+                << cli::SignalToken().reason()
                 << "; a rank sweep is not resumable and nothing was written ("
                 << output << " is unchanged)\n";
-      return InterruptExitStatus();
+      return cli::SignalExitStatus();
     }
     // Under mpirun the processes share the sweep; the first one writes.
     if (!distributed::IsRoot()) return 0;
     io::OutputFile out(output, o.command);
     WriteRankSweep(result, &out);
-    out.SetAttribute("/", "input", input);
     const std::string failure = result.Failure();
-    if (!failure.empty()) out.SetAttribute("/", "failure", failure);
+    WriteFitOutputAttributes({input, "", failure}, &out);
     out.Commit();
     std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
     if (!failure.empty()) return Failed(failure, out.path());
-  } else {
-    FitSummary result = FitRnn(o, recording);
-    if (resume != nullptr) MergeResumed(*resume, &result);
-    const bool interrupted = result.termination == "interrupted";
-    io::OutputFile out(interrupted ? io::PartialPath(output) : output,
-                       o.command);
-    WriteFit(result, &out);
-    out.SetAttribute("/", "input", input);
-    if (resume != nullptr)
-      out.SetAttribute("/", "resumed_command", resume->command);
-    const std::string failure = result.Failure();
-    if (!failure.empty()) out.SetAttribute("/", "failure", failure);
-    out.Commit();
-    std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
-    if (interrupted) {
-      std::cerr << "ltr fit: interrupted by signal " << InterruptSignal()
-                << "; the fit so far is in " << out.path()
-                << ", continue with: ltr fit --resume -o " << output << "\n";
-      return InterruptExitStatus();
-    }
-    if (!failure.empty()) return Failed(failure, out.path());
+    return 0;
   }
+  const FitSummary result = FitRnn(o, recording);
+  const bool interrupted = result.termination == "interrupted";
+  io::OutputFile out(interrupted ? io::PartialPath(output) : output, o.command);
+  // What a signal leaves is a checkpoint: --resume continues it.
+  if (interrupted)
+    WriteFitCheckpoint(result, o, &out);
+  else
+    WriteFit(result, &out);
+  const std::string failure = result.Failure();
+  WriteFitOutputAttributes(
+      {input, resume ? cli::CommandLine(argc, argv) : "", failure}, &out);
+  out.Commit();
+  std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
+  if (interrupted) {
+    std::cerr << "ltr fit: interrupted by signal "
+              << cli::SignalToken().reason() << "; the fit so far is in "
+              << out.path() << ", continue with: ltr fit --resume -o " << output
+              << "\n";
+    return cli::SignalExitStatus();
+  }
+  if (!failure.empty()) return Failed(failure, out.path());
   return 0;
 }
 
-// ltr fit --resume -o MODEL.h5 [options]: the recorded command line with
-// the options given now replacing theirs, started from the checkpoint.
-int ResumeFit(int argc, char** argv, const cli::po::variables_map& vm) {
-  namespace po = cli::po;
-  const std::string output = vm["output"].as<std::string>();
+// The options recorded in the interrupted fit of `output` (its partial
+// file), which the library reads.
+FitOptions RecordedOptions(const std::string& output) {
   // The interrupted fit (or its last checkpoint) is output's partial file.
   const std::string partial = io::PartialPath(output);
   if (!std::filesystem::exists(partial))
@@ -455,78 +438,40 @@ int ResumeFit(int argc, char** argv, const cli::po::variables_map& vm) {
                            output
                      : ""));
   io::CheckReadable(partial);
-  if (!io::HasAttribute(partial, "/fit", "termination"))
-    throw Error("cannot resume '" + output + "': '" + partial +
-                "' has no /fit (not written by ltr fit?)");
-  const std::string termination =
-      io::ReadStringAttribute(partial, "/fit", "termination");
-  if (termination != "running" && termination != "interrupted")
-    throw Error("cannot resume '" + output + "': the fit in '" + partial +
-                "' has finished (" + termination + ")");
-  const std::vector<std::string> recorded =
-      SplitCommandLine(io::ReadStringAttribute(partial, "/", "command"));
-  if (recorded.size() < 2 || recorded[0] != "ltr" || recorded[1] != "fit")
-    throw Error("cannot resume '" + output +
-                "': its command attribute is not an ltr fit command line");
-
-  po::options_description all = FitOptionsDescription();
-  all.add_options()("config", po::value<std::string>(), "");
-  const po::parsed_options old_options =
-      po::command_line_parser(
-          std::vector<std::string>(recorded.begin() + 2, recorded.end()))
-          .options(all)
-          .positional(FitPositional())
-          .run();
-  // Options given now first, then the recorded ones they do not replace.
-  std::vector<std::string> words = {"fit"};
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) != "--resume") words.push_back(argv[i]);
-  for (const po::option& option : old_options.options) {
-    const std::string key = cli::OptionName(option.string_key);
-    // --init (the checkpoint, added below) replaces the recorded start.
-    if (key == "init" || key == "resume" || key == "start") continue;
-    if (vm.count(key) && !vm[key].defaulted()) continue;
-    words.insert(words.end(),
-                 option.original_tokens.begin(),
-                 option.original_tokens.end());
+  try {
+    return ReadFitCheckpointOptions(partial);
+  } catch (const Error& e) {
+    throw Error("cannot resume '" + output + "': " + e.what());
   }
-  words.push_back("--init");
-  words.push_back(partial);
-
-  ResumeState state;
-  state.command = cli::CommandLine(argc, argv);
-  state.iterations =
-      static_cast<int>(io::ReadDoubleAttribute(partial, "/fit", "iterations"));
-  state.seconds = io::ReadDoubleAttribute(partial, "/fit", "seconds");
-  state.initial_loss = io::ReadDoubleAttribute(partial, "/fit", "initial_loss");
-  if (io::HasDataset(partial, "/fit/loss"))
-    state.loss = io::ReadVector(partial, "/fit/loss");
-  if (io::HasDataset(partial, "/fit/test_loss"))
-    state.test_loss = io::ReadVector(partial, "/fit/test_loss");
-
-  std::vector<char*> args;
-  for (std::string& w : words) args.push_back(w.data());
-  args.push_back(nullptr);
-  const int n = static_cast<int>(words.size());
-  po::variables_map merged;
-  cli::Parse(n,
-             args.data(),
-             kUsage,
-             FitOptionsDescription(),
-             FitPositional(),
-             &merged);
-  return FitWith(n, args.data(), merged, &state);
 }
 
 }  // namespace
 
+// ltr fit --resume -o MODEL.h5 [options]: the options recorded in the
+// checkpoint, those given now replacing theirs, from its parameters.
 int RunFit(int argc, char** argv) {
+  FitFlags flags;
   cli::po::variables_map vm;
-  if (!cli::Parse(
-          argc, argv, kUsage, FitOptionsDescription(), FitPositional(), &vm))
+  if (!cli::Parse(argc,
+                  argv,
+                  kUsage,
+                  FitOptionsDescription(&flags, FitOptions()),
+                  FitPositional(),
+                  &vm))
     return 0;
-  if (vm["resume"].as<bool>()) return ResumeFit(argc, argv, vm);
-  return FitWith(argc, argv, vm, nullptr);
+  if (!flags.resume) return FitWith(argc, argv, vm, flags, nullptr);
+  const FitOptions recorded = RecordedOptions(vm["output"].as<std::string>());
+  FitFlags resumed;
+  resumed.fit = recorded;  // what the options given again do not replace
+  resumed.threads = recorded.run.num_threads;
+  cli::po::variables_map resumed_vm;
+  cli::Parse(argc,
+             argv,
+             kUsage,
+             FitOptionsDescription(&resumed, recorded),
+             FitPositional(),
+             &resumed_vm);
+  return FitWith(argc, argv, resumed_vm, resumed, &recorded);
 }
 
 }  // namespace ltr

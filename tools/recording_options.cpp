@@ -13,7 +13,7 @@ void AddRecordingOptions(po::options_description* options,
   // clang-format off
   if (dataset)
     options->add_options()
-      ("dataset", po::value<std::string>()->default_value("/activity"),
+      ("dataset", po::value<std::string>()->default_value(RecordingSource().activity),
        "activity dataset; its siblings are the companions below");
   options->add_options()
     ("axes", po::value<std::string>(),
@@ -35,11 +35,13 @@ void AddRecordingOptions(po::options_description* options,
 
 RecordingSource RecordingSourceFrom(const po::variables_map& vm,
                                     const std::string& file,
-                                    bool companions) {
-  RecordingSource s;
+                                    bool companions,
+                                    RecordingSource base) {
+  RecordingSource s = std::move(base);
   s.file = file;
   auto get = [&](const char* name, std::string* value) {
-    if (vm.count(name)) *value = vm[name].as<std::string>();
+    if (vm.count(name) && !vm[name].defaulted())
+      *value = vm[name].as<std::string>();
   };
   get("dataset", &s.activity);
   get("axes", &s.axes);

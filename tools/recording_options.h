@@ -18,11 +18,13 @@ void AddRecordingOptions(po::options_description* options,
                          bool companions);
 
 // The source of `file` the options name (the companion options only with
-// `companions`: simulate's --inputs is a file). Throws po::error (a bad
+// `companions`: simulate's --inputs is a file), over `base` (a resumed fit's
+// recorded source) where they are not given. Throws po::error (a bad
 // command line) on an --axes that does not name the three axes.
 RecordingSource RecordingSourceFrom(const po::variables_map& vm,
                                     const std::string& file,
-                                    bool companions);
+                                    bool companions,
+                                    RecordingSource base = {});
 
 // Reads the recording, printing its warnings to stderr ("ltr COMMAND:
 // warning: ...") and what was read to stdout (by the first process of an

@@ -17,6 +17,7 @@ namespace ltr {
 int RunSimulate(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description options("Options");
+  SimulateOptions o;
   // clang-format off
   options.add_options()
     ("model", po::value<std::string>()->required(),
@@ -26,16 +27,17 @@ int RunSimulate(int argc, char** argv) {
     ;
   cli::AddRecordingOptions(&options, true, false);
   options.add_options()
-    ("trials", po::value<long>()->default_value(0),
+    ("trials", po::value<Index>(&o.trials)->default_value(o.trials),
      "trials (0 = the model's c rows for ltr, or those of --inputs)")
-    ("steps", po::value<long>()->default_value(0),
+    ("steps", po::value<Index>(&o.steps)->default_value(o.steps),
      "time bins per trial (0 = those of --inputs)")
-    ("noise", po::value<double>()->default_value(0.0),
+    ("noise", po::value<double>(&o.noise_sigma)->default_value(o.noise_sigma),
      "process noise sigma of the RNN")
-    ("obs-noise", po::value<double>()->default_value(0.0),
+    ("obs-noise", po::value<double>(&o.observation_noise)
+         ->default_value(o.observation_noise),
      "Gaussian observation noise (mse models; poisson models draw counts)")
-    ("dt", po::value<double>()->default_value(1.0), "seconds per bin")
-    ("seed", po::value<std::uint64_t>()->default_value(0), "seed")
+    ("dt", po::value<double>(&o.dt)->default_value(o.dt), "seconds per bin")
+    ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "seed")
     ("output,o", po::value<std::string>()->required(), "output recording");
   // clang-format on
   po::positional_options_description positional;
@@ -56,13 +58,6 @@ int RunSimulate(int argc, char** argv) {
                   positional,
                   &vm))
     return 0;
-  SimulateOptions o;
-  o.trials = vm["trials"].as<long>();
-  o.steps = vm["steps"].as<long>();
-  o.noise_sigma = vm["noise"].as<double>();
-  o.observation_noise = vm["obs-noise"].as<double>();
-  o.dt = vm["dt"].as<double>();
-  o.seed = vm["seed"].as<std::uint64_t>();
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
   const std::string output = vm["output"].as<std::string>();

@@ -10,29 +10,43 @@
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
+#include "ltr/formats/synthetic_file.h"
 #include "ltr/rnn/simulate.h"
 #include "ltr/synthetic/synthetic.h"
 
 namespace ltr {
 namespace {
 
+// What the command line gives each kind (the flags shared by several kinds
+// are copied from the first).
+struct SynthOptions {
+  TcaExampleOptions tca;
+  LtrTeacherOptions teacher;
+  TrajectoryExampleOptions trajectory;
+  SimulateOptions simulate;  // the teacher's recording (--steps)
+};
+
+// --trials, --neurons and --noise have a default per kind (its options');
+// the rest were bound to one kind's fields: the others take them.
+void ShareFlags(const cli::po::variables_map& vm, SynthOptions* o) {
+  if (vm.count("trials"))
+    o->tca.trials = o->teacher.trials = vm["trials"].as<int>();
+  if (vm.count("neurons"))
+    o->tca.neurons = o->teacher.neurons = vm["neurons"].as<int>();
+  if (vm.count("noise"))
+    o->tca.noise = o->teacher.observation_noise = o->trajectory.noise =
+        vm["noise"].as<double>();
+  o->trajectory.units = o->teacher.units;
+  o->trajectory.rank = o->teacher.rank;
+  o->teacher.seed = o->trajectory.seed = o->tca.seed;
+}
+
 int WriteTca(const cli::po::variables_map& vm,
-             TcaExampleOptions o,
+             const TcaExampleOptions& o,
              const std::string& command) {
-  if (vm.count("trials")) o.trials = vm["trials"].as<int>();
-  if (vm.count("neurons")) o.neurons = vm["neurons"].as<int>();
-  if (vm.count("noise")) o.noise = vm["noise"].as<double>();
   io::OutputFile out(vm["output"].as<std::string>(), command);
   const TcaExample ex = MakeTcaExample(o);
-  WriteRecording(ex.recording, &out);
-  out.WriteVector("/truth/weights", ex.truth.weights, "component");
-  const char* axes[] = {
-      "trial,component", "time,component", "neuron,component"};
-  for (int n = 0; n < 3; ++n)
-    out.WriteMatrix(
-        "/truth/factors/" + std::to_string(n), ex.truth.factors[n], axes[n]);
-  out.SetAttribute("/truth", "rank", ex.truth.rank());
-  out.SetAttribute("/truth", "noise", o.noise);
+  WriteTcaExample(ex, o.noise, &out);
   out.Commit();
   std::cout << "wrote " << out.path() << ": activity "
             << DimsToString(ex.recording.activity.dims())
@@ -41,26 +55,18 @@ int WriteTca(const cli::po::variables_map& vm,
   return 0;
 }
 
-int WriteTeacher(const cli::po::variables_map& vm, const std::string& command) {
-  LtrTeacherOptions o;
-  o.units = vm["units"].as<int>();
-  o.rank = vm["rank"].as<int>();
-  o.trials = vm.count("trials") ? vm["trials"].as<int>() : 60;
-  o.conditions = vm["conditions"].as<int>();
-  o.neurons = vm.count("neurons") ? vm["neurons"].as<int>() : 0;
-  o.coupling = vm["coupling"].as<double>();
-  o.seed = vm["seed"].as<std::uint64_t>();
-  const int steps = vm["steps"].as<int>();
-  if (steps < 0) throw Error("option --steps must be >= 0");
+int WriteTeacher(const cli::po::variables_map& vm,
+                 const LtrTeacherOptions& o,
+                 SimulateOptions s,
+                 const std::string& command) {
+  if (s.steps < 0) throw Error("option --steps must be >= 0");
   io::OutputFile out(vm["output"].as<std::string>(), command);
   const FittedModel teacher = MakeLtrTeacher(o);
   WriteModel(teacher, &out);
   std::cout << "wrote " << out.path() << ": ltr teacher, " << o.units
             << " units, rank " << o.rank << ", " << o.trials << " trials";
-  if (steps > 0) {
-    SimulateOptions s;
-    s.steps = steps;
-    s.observation_noise = vm.count("noise") ? vm["noise"].as<double>() : 0.05;
+  if (s.steps > 0) {
+    s.observation_noise = o.observation_noise;
     s.seed = o.seed + 1;
     const Recording r = SimulateRecording(teacher, s);
     WriteRecording(r, &out);
@@ -76,15 +82,8 @@ int WriteTeacher(const cli::po::variables_map& vm, const std::string& command) {
 // snapshot (memory stays at one N x N matrix, so the 4 GB N = 512 x 2000
 // case needs a few MB). Written beside `path` and renamed when complete.
 int WriteTrajectory(const cli::po::variables_map& vm,
+                    const TrajectoryExampleOptions& o,
                     const std::string& command) {
-  TrajectoryExampleOptions o;
-  o.units = vm["units"].as<int>();
-  o.snapshots = vm["snapshots"].as<int>();
-  o.rank = vm["rank"].as<int>();
-  o.noise = vm.count("noise") ? vm["noise"].as<double>() : 0.01;
-  o.w0_gain = vm["w0-gain"].as<double>();
-  o.float32 = vm["float32"].as<bool>();
-  o.seed = vm["seed"].as<std::uint64_t>();
   const TrajectoryExample ex = MakeTrajectoryExample(o);
   namespace fs = std::filesystem;
   const fs::path path(vm["output"].as<std::string>());
@@ -95,17 +94,7 @@ int WriteTrajectory(const cli::po::variables_map& vm,
     io::AppendableFile out(
         partial.string(), command, io::AppendableFile::Mode::kCreate);
     AppendTrajectory(o, ex, &out);
-    out.WriteMatrix("/truth/w0", ex.w0, "post,pre");
-    out.WriteVector("/truth/weights", ex.update.weights);
-    const char* axes[] = {
-        "snapshot,component", "post,component", "pre,component"};
-    for (int n = 0; n < 3; ++n)
-      out.WriteMatrix(
-          "/truth/factors/" + std::to_string(n), ex.update.factors[n], axes[n]);
-    out.SetAttribute("/truth", "rank", o.rank);
-    out.SetAttribute("/truth", "noise", o.noise);
-    out.SetAttribute("/truth", "noise_sigma", ex.noise_sigma);
-    out.SetAttribute("/truth", "w0_gain", o.w0_gain);
+    WriteTrajectoryTruth(ex, o, &out);
   } catch (...) {
     std::error_code ec;
     fs::remove(partial, ec);
@@ -132,7 +121,10 @@ int WriteTrajectory(const cli::po::variables_map& vm,
 int RunSynth(int argc, char** argv) {
   namespace po = cli::po;
   po::options_description options("Options");
-  TcaExampleOptions o;
+  SynthOptions o;
+  TcaExampleOptions& tca = o.tca;
+  LtrTeacherOptions& teacher = o.teacher;
+  TrajectoryExampleOptions& trajectory = o.trajectory;
   // clang-format off
   options.add_options()
     ("kind", po::value<std::string>()->default_value("tca"),
@@ -143,7 +135,7 @@ int RunSynth(int argc, char** argv) {
     ("trials", po::value<int>(),
      "trials (tca: 150, split into baseline, adaptation, washout; "
      "ltr-teacher: 60)")
-    ("time-bins", po::value<int>(&o.time_bins)->default_value(o.time_bins),
+    ("time-bins", po::value<int>(&tca.time_bins)->default_value(tca.time_bins),
      "tca: time bins per trial")
     ("neurons", po::value<int>(),
      "neurons (tca: 50; ltr-teacher: 0 = units with an identity readout)")
@@ -151,23 +143,29 @@ int RunSynth(int argc, char** argv) {
      "tca: relative noise ||noise|| / ||signal|| (0.1); ltr-teacher: "
      "observation noise sigma (0.05); trajectory: relative noise "
      "||noise|| / ||W_k - W_0|| (0.01)")
-    ("units", po::value<int>()->default_value(20),
+    ("units", po::value<int>(&teacher.units)->default_value(teacher.units),
      "ltr-teacher, trajectory: units N")
-    ("rank", po::value<int>()->default_value(3),
+    ("rank", po::value<int>(&teacher.rank)->default_value(teacher.rank),
      "ltr-teacher: rank R; trajectory: rank of the planted update")
-    ("snapshots", po::value<int>()->default_value(100),
+    ("snapshots", po::value<int>(&trajectory.snapshots)
+         ->default_value(trajectory.snapshots),
      "trajectory: snapshots K (snapshot 0 is W0)")
-    ("w0-gain", po::value<double>()->default_value(1.0),
+    ("w0-gain", po::value<double>(&trajectory.w0_gain)
+         ->default_value(trajectory.w0_gain),
      "trajectory: W0 entries are N(0, g^2 / N)")
-    ("float32", po::bool_switch(),
+    ("float32", po::bool_switch(&trajectory.float32),
      "trajectory: store /weights as float32 (half the size)")
-    ("conditions", po::value<int>()->default_value(4),
+    ("conditions", po::value<int>(&teacher.conditions)
+         ->default_value(teacher.conditions),
      "ltr-teacher: conditions (initial states)")
-    ("coupling", po::value<double>()->default_value(2.0),
+    ("coupling", po::value<double>(&teacher.coupling)
+         ->default_value(teacher.coupling),
      "ltr-teacher: scale of the trial factors")
-    ("steps", po::value<int>()->default_value(0),
+    ("steps", po::value<Index>(&o.simulate.steps)
+         ->default_value(o.simulate.steps),
      "ltr-teacher: also simulate a recording of this many time bins")
-    ("seed", po::value<std::uint64_t>(&o.seed)->default_value(o.seed), "seed")
+    ("seed", po::value<std::uint64_t>(&tca.seed)->default_value(tca.seed),
+     "seed")
     ("output,o", po::value<std::string>()->required(), "output HDF5 file");
   // clang-format on
   po::positional_options_description positional;
@@ -187,9 +185,11 @@ int RunSynth(int argc, char** argv) {
     return 0;
   const std::string kind = vm["kind"].as<std::string>();
   const std::string command = cli::CommandLine(argc, argv);
-  if (kind == "tca") return WriteTca(vm, o, command);
-  if (kind == "ltr-teacher") return WriteTeacher(vm, command);
-  if (kind == "trajectory") return WriteTrajectory(vm, command);
+  ShareFlags(vm, &o);
+  if (kind == "tca") return WriteTca(vm, o.tca, command);
+  if (kind == "ltr-teacher")
+    return WriteTeacher(vm, o.teacher, o.simulate, command);
+  if (kind == "trajectory") return WriteTrajectory(vm, o.trajectory, command);
   throw Error("unknown --kind '" + kind +
               "'; expected tca, ltr-teacher or trajectory");
 }

@@ -291,9 +291,9 @@ TEST_CASE(
   test::CheckSameFiles(dir / "a.h5", b, {"resumed_command"});
 }
 
-TEST_CASE("a pending interrupt stops the library's fit at its first iteration",
+TEST_CASE("a cancelled token stops the library's fit at its first iteration",
           "[interrupt]") {
-  // In-process: what the callback does when the flag is already set.
+  // In-process: what the callback does when the token is already cancelled.
   test::ScratchDir dir;
   REQUIRE(test::RunLtr("synth --kind ltr-teacher --units 6 --trials 8 "
                        "--steps 10 --seed 2 -o " +
@@ -303,15 +303,10 @@ TEST_CASE("a pending interrupt stops the library's fit at its first iteration",
   FitOptions o;
   o.rank = 2;
   o.checkpoint_path = dir / "checkpoint.h5";
-  struct Pending {
-    Pending() { RequestInterrupt(SIGINT); }
-    ~Pending() { ClearInterrupt(); }  // even if the fit throws
-  };
-  FitSummary s;
-  {
-    Pending pending;
-    s = FitRnn(o, recording);
-  }
+  CancellationToken token;
+  token.Cancel(SIGINT);
+  o.run.cancellation = &token;
+  const FitSummary s = FitRnn(o, recording);
   CHECK(s.termination == "interrupted");
   CHECK(s.iterations == 0);
   CHECK(s.model.parameters.a.allFinite());

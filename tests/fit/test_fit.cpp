@@ -3,12 +3,14 @@
 // `ltr fit` / `ltr simulate` commands.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 
+#include "ltr/core/error.h"
 #include "ltr/decompose/crossval.h"
 #include "ltr/decompose/diagnostics.h"
-#include "ltr/core/error.h"
 #include "ltr/fit/fit.h"
+#include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/rnn/simulate.h"
@@ -51,7 +53,7 @@ FitOptions StudentOptions(int rank) {
   o.rank = rank;
   o.readout = ReadoutKind::kIdentity;
   o.max_iterations = 1500;
-  o.num_threads = 1;
+  o.run.num_threads = 1;
   // The teacher's trial factors are smooth; so is the prior (P23's recipe).
   // Without it L-BFGS from a random start often stalls far above the noise
   // floor at the true rank.
@@ -441,7 +443,7 @@ TEST_CASE("a rank-3 ltrRNN fit recovers the teacher at full size",
   const TeacherData d = MakeTeacherData(40, 120, 40, 0.05, 11);
   FitOptions o = StudentOptions(3);
   o.max_iterations = 3000;
-  o.num_threads = 2;
+  o.run.num_threads = 2;
   const FitSummary fit = FitRnn(o, d.recording);
   INFO(fit.BriefReport());
   CHECK(fit.test_metrics.r2 >= 0.95);
@@ -488,7 +490,7 @@ TEST_CASE(
   RankSweepOptions o;
   o.fit = StudentOptions(1);
   o.fit.max_iterations = 3000;
-  o.fit.num_threads = 2;
+  o.fit.run.num_threads = 2;
   o.ranks = {1, 2, 3, 4, 5, 6};
   o.seeds = 1;
   // Measured at 2000 iterations: held-out loss 0.0982, 0.0299, 0.00184,
@@ -712,6 +714,146 @@ TEST_CASE("checkpoints hold a readable model while the fit runs", "[fit]") {
     ++files;
   }
   CHECK(files == 1);
+}
+
+TEST_CASE(
+    "a token cancelled from the progress callback stops a fit, whose "
+    "checkpoint holds its options and resumes it",
+    "[fit][run]") {
+  test::ScratchDir dir;
+  const TeacherData d = MakeTeacherData(8, 16, 12, 0.05, 2);
+  FitOptions o = StudentOptions(2);
+  o.max_iterations = 40;
+  o.function_tolerance = o.gradient_tolerance = o.parameter_tolerance = 0;
+  o.progress_every = 1;
+  o.seed = 5;
+  o.hold_out.seed = 12345678901234567ULL;  // beyond a double's integers
+  o.checkpoint_path = dir / "fit.h5.partial";
+  o.command = "ltr fit d.h5 --rank 2";
+  o.source.file = "d.h5";
+  o.source.activity = "/s1/activity";
+  CancellationToken token;
+  std::vector<std::string> lines;
+  o.run.cancellation = &token;
+  o.run.progress = [&](const std::string& line) {
+    lines.push_back(line);
+    if (line.rfind("iter      2 ", 0) == 0) token.Cancel(SIGINT);
+  };
+  const FitSummary stopped = FitRnn(o, d.recording);
+  CHECK(stopped.termination == "interrupted");
+  CHECK_THAT(stopped.message, Contains("signal 2 at iteration 3"));
+  CHECK(stopped.iterations == 3);
+  // The data-driven start's line, then one line per iteration 0..3.
+  REQUIRE(lines.size() == 5);
+  CHECK_THAT(lines[0], Contains("data-driven start: one-step R2"));
+  CHECK_THAT(lines[1], Contains("iter      0  loss "));
+  CHECK_THAT(lines[4], Contains("iter      3  loss "));
+
+  // The checkpoint written at the cancellation: the library reads back the
+  // options, the start and the progress.
+  const FitOptions r = ReadFitCheckpointOptions(o.checkpoint_path);
+  CHECK(r.kind == o.kind);
+  CHECK(r.rank == 2);
+  CHECK(r.readout == ReadoutKind::kIdentity);
+  CHECK(r.smoothing.kind == TrialSmoothing::kSecondDifference);
+  CHECK(r.smoothing.weight == o.smoothing.weight);
+  CHECK(r.max_iterations == 40);
+  CHECK(r.function_tolerance == 0);
+  CHECK(r.progress_every == 1);
+  CHECK(r.seed == 5);
+  CHECK(r.hold_out.seed == o.hold_out.seed);
+  CHECK(r.source.file == "d.h5");
+  CHECK(r.source.activity == "/s1/activity");
+  CHECK(r.command == o.command);
+  REQUIRE(r.initial_parameters);
+  CHECK(r.initial_parameters->a.isApprox(stopped.model.parameters.a));
+  REQUIRE(r.resume);
+  CHECK(r.resume->iterations == 3);
+  CHECK(r.resume->history.size() == 4);
+  CHECK(r.resume->initial_loss == stopped.initial_loss);
+  CHECK(r.run.cancellation == nullptr);
+
+  // Resumed, the fit runs the iterations left and reads as one fit.
+  FitOptions again = r;
+  again.progress_every = 0;
+  again.checkpoint_path.clear();
+  const FitSummary resumed = FitRnn(again, d.recording);
+  CHECK(resumed.termination == "no_convergence");
+  CHECK(resumed.iterations == 40);
+  CHECK(resumed.history.size() == 41);
+  CHECK(resumed.history[3].loss == stopped.history[3].loss);
+  CHECK(resumed.initial_loss == stopped.initial_loss);
+  CHECK(resumed.objective < stopped.objective);
+  // A finished fit is no checkpoint.
+  io::OutputFile out(dir / "done.h5", "test");
+  WriteFit(resumed, &out);
+  out.Commit();
+  CHECK_THROWS_WITH(ReadFitCheckpointOptions(dir / "done.h5"),
+                    Contains("has finished (no_convergence)"));
+}
+
+TEST_CASE("a checkpoint of a fit on a given split resumes on that split",
+          "[fit][run]") {
+  test::ScratchDir dir;
+  LtrTeacherOptions t;
+  t.units = 4;
+  t.rank = 2;
+  t.trials = 6;
+  FitSummary s;
+  s.model = MakeLtrTeacher(t);
+  s.termination = "interrupted";
+  s.iterations = 7;
+  s.history.resize(8);
+  Mask3 given(Dims{6, 5, 4}, 0);
+  given(1, 2, 3) = given(4, 0, 0) = 1;
+  FitOptions o;
+  o.hold_out.scheme = HoldOut::kGiven;
+  o.hold_out.test_mask = given;
+  o.source.file = "data.h5";
+  o.run.num_threads = 3;  // recorded: a resume gives the same bits
+  s.masks = MakeHoldOutMasks(o.hold_out, given.dims());
+  const std::string path = dir / "m.h5.partial";
+  io::OutputFile out(path, "ltr fit data.h5 --test-mask x.h5:/m");
+  WriteFitCheckpoint(s, o, &out);
+  out.Commit();
+  const FitOptions r = ReadFitCheckpointOptions(path);
+  CHECK(r.hold_out.scheme == HoldOut::kGiven);
+  REQUIRE(r.hold_out.test_mask);
+  CHECK(r.hold_out.test_mask->values() == given.values());
+  CHECK(r.resume->iterations == 7);
+  CHECK(r.resume->history.size() == 8);
+  CHECK(r.command == "ltr fit data.h5 --test-mask x.h5:/m");
+  CHECK(r.source.file == "data.h5");
+  CHECK(r.source.activity == "/activity");
+  CHECK(r.run.num_threads == 3);
+}
+
+TEST_CASE("a rank sweep reports a line per fit and stops when cancelled",
+          "[fit][run]") {
+  const TeacherData d = MakeTeacherData(8, 16, 12, 0.05, 2);
+  RankSweepOptions o;
+  o.fit = StudentOptions(1);
+  o.fit.max_iterations = 5;
+  o.fit.progress_every = 100;  // iteration 0 only
+  o.ranks = {1, 2, 3};
+  std::vector<std::string> lines;
+  CancellationToken token;
+  o.fit.run.cancellation = &token;
+  o.fit.run.progress = [&](const std::string& line) {
+    lines.push_back(line);
+    if (line.rfind("rank 2 seed 0: ", 0) == 0) token.Cancel();
+  };
+  const RankSweepSummary s = SweepRanks(o, d.recording);
+  std::vector<std::string> fits;
+  for (const std::string& line : lines)
+    if (line.rfind("rank ", 0) == 0) fits.push_back(line);
+  REQUIRE(fits.size() == 2);
+  CHECK_THAT(fits[0], Contains("rank 1 seed 0: no_convergence, held-out loss"));
+  // The fit that returned after the cancellation is dropped, and rank 3 is
+  // never fitted: their entries stay NaN.
+  CHECK(std::isfinite(s.test_loss(0, 0)));
+  CHECK(std::isnan(s.test_loss(1, 0)));
+  CHECK(std::isnan(s.test_loss(2, 0)));
 }
 
 // --- Trouble

@@ -21,8 +21,8 @@
 #ifndef LTR_SRC_FIT_INIT_H_
 #define LTR_SRC_FIT_INIT_H_
 
-#include "ltr/fit/fit.h"
 #include "ltr/core/random.h"
+#include "ltr/fit/fit.h"
 
 namespace ltr::internal {
 
@@ -32,6 +32,12 @@ struct DataInitReport {
   double one_step_r2 = 0;
   double seconds = 0;
 };
+
+// The activity in the readout's space (neurons x trials*bins, column
+// k * T + t): the training entries, every other entry filled in (step 1).
+Eigen::MatrixXd FilledActivity(const FitOptions& o,
+                               const Recording& r,
+                               const Mask3& train);
 
 // Overwrites the dynamics (w or a, b, c; w_in, h, bias, x0) and, unless the
 // readout is the identity, readout and offset of *p, whose shapes (and w0)

@@ -16,6 +16,7 @@
 #include "ltr/core/interrupt.h"
 #include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/decomposition_file.h"
+#include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/recording.h"
 
@@ -474,7 +475,8 @@ class PipelineRun {
     fit_ = o.fit;
     fit_.units = 0;  // = neurons
     fit_.readout = ReadoutKind::kIdentity;
-    fit_.num_threads = o.num_threads;
+    fit_.run.num_threads = o.num_threads;
+    fit_.run.progress = o.progress;  // the fits' progress lines
     fit_.command = o.command;
   }
 

@@ -21,15 +21,30 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/enums.h"
+#include "ltr/core/run_context.h"
 #include "ltr/decompose/crossval.h"
-#include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/recording.h"
 #include "ltr/rnn/rnn.h"
-#include "ltr/core/enums.h"
 
 namespace ltr {
 
+struct FitIteration {
+  int iteration = 0;
+  double loss = 0;       // training objective (data + penalties)
+  double test_loss = 0;  // held-out data term (NaN without held-out data)
+  double seconds = 0;    // since the start of the fit
+};
+
+// How far a fit got before it was stopped (what its checkpoint records):
+// a resumed fit continues these counts and this history.
+struct FitProgress {
+  int iterations = 0;
+  double seconds = 0;
+  double initial_loss = 0;
+  std::vector<FitIteration> history;  // seconds may be NaN (not recorded)
+};
 
 struct FitOptions {
   // --- Model ---------------------------------------------------------------
@@ -87,10 +102,15 @@ struct FitOptions {
   // the options and the recording imply (kind, rank, units, inputs,
   // conditions, neurons, trials for ltr); a base w0 in them is kept.
   std::optional<RnnParameters> initial_parameters;
+  // Continuing a stopped fit (ReadFitCheckpoint in ltr/formats/fit_file.h
+  // sets it with initial_parameters): its iterations count toward
+  // max_iterations, and the summary (and every checkpoint) continues its
+  // history, iteration count, seconds and initial loss.
+  std::optional<FitProgress> resume;
 
   // --- Loss ----------------------------------------------------------------
   // Data term (mse | poisson), L2 penalties and poisson floor, as rnn.h
-  // documents them. loss.num_threads is overridden by num_threads.
+  // documents them. loss.num_threads is overridden by run.num_threads.
   RnnLossOptions loss;
   // Smoothness prior on the trial factors c (ltr only).
   TrialSmoothingOptions smoothing;
@@ -106,7 +126,7 @@ struct FitOptions {
   // L-BFGS (Ceres' convergence tests): |cost change| < function_tolerance *
   // cost, projected gradient max-norm < gradient_tolerance, |step| <
   // parameter_tolerance * (|x| + parameter_tolerance). Adam stops only on
-  // max_iterations, max_seconds, early stopping or a signal.
+  // max_iterations, max_seconds, early stopping or a cancellation.
   double function_tolerance = 1e-9;
   double gradient_tolerance = 1e-10;
   double parameter_tolerance = 1e-10;
@@ -126,28 +146,27 @@ struct FitOptions {
   // `patience` iterations and return the parameters of its best iteration.
   // 0 = no early stopping (the held-out loss is then still tracked).
   int patience = 0;
-  // Print one progress line (iteration, loss, held-out loss, elapsed
-  // seconds) to stderr every this many iterations; 0 = silent.
+  // Report one progress line (iteration, loss, held-out loss, elapsed
+  // seconds) through run.Report every this many iterations; 0 = none.
   int progress_every = 0;
-  // Every checkpoint_every iterations (0 = never) write the current model,
-  // with /fit attributes so far, to checkpoint_path (atomically: the file is
-  // either the previous checkpoint or the new one). `command` is recorded
-  // in it.
+  // Every checkpoint_every iterations (0 = never), and when the run is
+  // cancelled, write the current model with /fit attributes so far and
+  // these options (formats/fit_file.h WriteFitCheckpoint) to
+  // checkpoint_path (atomically: the file is either the previous checkpoint
+  // or the new one). `command` and `source` are recorded in it, so that a
+  // resume reads the same recording.
   int checkpoint_every = 0;
   std::string checkpoint_path;
   std::string command;
+  RecordingSource source;
 
   std::uint64_t seed = 0;  // initialisation (the hold-out has its own seed)
-  int num_threads = 1;     // threads over trials in every loss evaluation
+  // Threads over trials in every loss evaluation, cancellation (polled
+  // once per iteration: the fit stops with termination "interrupted" and
+  // its current parameters), progress lines; a sweep's communicator.
+  RunContext run;
 
   bool IsValid(std::string* error) const;
-};
-
-struct FitIteration {
-  int iteration = 0;
-  double loss = 0;       // training objective (data + penalties)
-  double test_loss = 0;  // held-out data term (NaN without held-out data)
-  double seconds = 0;    // since the start of the fit
 };
 
 struct FitSummary {
@@ -159,7 +178,7 @@ struct FitSummary {
   // stopped, not necessarily at a minimum), "no_convergence" (iteration or
   // time limit), "early_stopped" (held-out patience), "diverged" (the loss
   // or its gradient stopped being finite; the parameters are the last
-  // finite ones).
+  // finite ones), "interrupted" (run.cancellation).
   std::string termination;
   std::string message;    // Ceres' message, or ours
   std::string optimizer;  // "lbfgs" or "adam"
@@ -217,7 +236,11 @@ std::vector<std::string> FitWarnings(const FitOptions& options,
 FitSummary FitRnn(const FitOptions& options, const Recording& recording);
 
 struct RankSweepOptions {
-  FitOptions fit;          // everything but rank and seed
+  // Everything but rank and seed; fit.run is the sweep's: its fits are
+  // shared over run.communicator (distributed::RunTasks), each reports a
+  // line "rank R seed S: TERMINATION, held-out loss L" when progress_every
+  // > 0, and a cancellation stops the sweep (its table is then incomplete).
+  FitOptions fit;
   std::vector<int> ranks;  // ranks to try
   int seeds = 1;           // fits per rank, initialised from fit.seed + s
   // Rank rule: with L(r) the lowest held-out loss over the seeds of rank r
@@ -249,19 +272,9 @@ struct RankSweepSummary {
 };
 
 // Needs held-out data (hold_out.scheme != kNone). All fits share one split.
+// The writers and readers of fits and sweeps are in ltr/formats/fit_file.h.
 RankSweepSummary SweepRanks(const RankSweepOptions& options,
                             const Recording& recording);
-
-// Writes the model, the /fit attributes of `summary` and its split as
-// /heldout/train_mask and /heldout/test_mask (uint8, trial,time,neuron).
-void WriteFit(const FitSummary& summary, io::OutputFile* out);
-// Writes the best fit (as WriteFit) and the /cv table with chosen_rank.
-void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out);
-// Read back what WriteFit / WriteRankSweep wrote (what a file does not hold,
-// such as init_seconds and the iteration timings, stays at its default).
-// Throw ltr::Error naming the file when it lacks /fit (or /cv).
-FitSummary ReadFitSummary(const std::string& file);
-RankSweepSummary ReadRankSweep(const std::string& file);
 
 // The model's predicted means for every entry of the recording's shape
 // (rates, softplus of the output, for a poisson model).

@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string>
 
+#include "ltr/core/tensor.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/recording.h"
-#include "ltr/core/tensor.h"
 
 namespace ltr {
 
@@ -49,6 +49,9 @@ struct LtrTeacherOptions {
   double coupling = 2.0;
   double x0_scale = 1.0;  // standard deviation of the x0 entries
   std::uint64_t seed = 1;
+  // Observation noise sigma of a recording simulated from the teacher
+  // (`ltr synth --kind ltr-teacher --steps T`).
+  double observation_noise = 0.05;
 };
 
 // A random low-tensor-rank RNN to serve as ground truth ("teacher") for
