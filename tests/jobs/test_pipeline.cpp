@@ -10,7 +10,6 @@
 
 #include "ltr/decompose/diagnostics.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/jobs/pipeline.h"
@@ -211,11 +210,13 @@ TEST_CASE(
     const std::string out = dir / ("cut" + std::to_string(step));
     PipelineOptions o = SmallPipeline(input, out);
     const std::string prefix = "[" + std::to_string(step) + "/5]";
-    o.progress = [&](const std::string& line) {
-      if (line.rfind(prefix, 0) == 0) RequestInterrupt(SIGINT);
+    CancellationToken token;
+    o.run.cancellation = &token;
+    o.run.progress = [&](const std::string& line) {
+      if (line.rfind(prefix, 0) == 0) token.Cancel(SIGINT);
     };
     const PipelineSummary cut = RunLearningPipeline(o);
-    ClearInterrupt();
+    o.run.cancellation = nullptr;
     CHECK_FALSE(cut.complete);
     const std::vector<std::string>& expected = kept[step - 2];
     std::vector<std::string> present;
@@ -228,7 +229,7 @@ TEST_CASE(
 
     o.resume = true;
     std::string said;
-    o.progress = [&](const std::string& line) { said += line + "\n"; };
+    o.run.progress = [&](const std::string& line) { said += line + "\n"; };
     const PipelineSummary resumed = RunLearningPipeline(o);
     INFO(said);
     REQUIRE(resumed.complete);
@@ -246,7 +247,7 @@ TEST_CASE(
   other.seed = 3;
   other.resume = true;
   std::string said;
-  other.progress = [&](const std::string& line) { said += line + "\n"; };
+  other.run.progress = [&](const std::string& line) { said += line + "\n"; };
   REQUIRE(RunLearningPipeline(other).complete);
   CHECK_THAT(said, !Catch::Contains("reused"));
 }
@@ -306,7 +307,7 @@ TEST_CASE(
   o.fit.smoothing.weight = 0.1;
   o.fit.loss.l2_w = o.fit.loss.l2_c = 1e-5;
   o.plots = false;
-  o.num_threads = 2;
+  o.run.num_threads = 2;
   const PipelineSummary s = RunLearningPipeline(o);
   INFO(s.SummaryTable());
   CHECK(s.sweep.best.test_metrics.r2 >= 0.99);

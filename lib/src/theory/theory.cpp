@@ -134,7 +134,7 @@ bool LinearTheoryOptions::IsValid(std::string* error) const {
   if (!(convergence_threshold > 0.0 && convergence_threshold < 1.0))
     return fail("convergence_threshold must be in (0, 1)");
   if (!(early_tau_tilde > 0.0)) return fail("early_tau_tilde must be > 0");
-  if (num_threads < 1) return fail("num_threads must be >= 1");
+  if (run.num_threads < 1) return fail("num_threads must be >= 1");
   return true;
 }
 
@@ -386,7 +386,7 @@ LinearTheorySummary RunLinearTheory(const LinearTheoryOptions& o) {
   LinearTheorySummary summary;
   summary.runs.resize(jobs.size());
   ParallelFor(static_cast<Index>(jobs.size()),
-              o.num_threads,
+              o.run.num_threads,
               [&](Index begin, Index end) {
                 for (Index j = begin; j < end; ++j)
                   summary.runs[j] = RunLinearNetwork(
