@@ -12,6 +12,8 @@
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
+#include "ltr/formats/pipeline_file.h"
+#include "ltr/formats/table_file.h"
 #include "ltr/jobs/pipeline.h"
 #include "ltr/jobs/plot.h"
 #include "ltr/train/train.h"
@@ -250,6 +252,40 @@ TEST_CASE(
   other.run.progress = [&](const std::string& line) { said += line + "\n"; };
   REQUIRE(RunLearningPipeline(other).complete);
   CHECK_THAT(said, !Catch::Contains("reused"));
+}
+
+TEST_CASE(
+    "pipeline: the bounds stage runs on the pipeline's threads; summary.h5 "
+    "reads back",
+    "[pipeline]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  PipelineOptions o = SmallPipeline(input, dir / "out");
+  o.run.num_threads = 2;
+  std::vector<std::string> said;
+  o.run.progress = [&](const std::string& line) { said.push_back(line); };
+  const PipelineSummary s = RunLearningPipeline(o);
+  REQUIRE(s.complete);
+  CHECK(s.bounds.threads == 2);
+  // The same table as the bounds of the input on 2 threads.
+  BoundsOptions b;
+  b.run.num_threads = 2;
+  const BoundsSummary alone = EvaluateBounds(b, ReadLearningRun(input));
+  CHECK(ReadBounds(dir / "out/bounds.h5").table.values ==
+        BoundsTable({alone}));
+  // Progress: one line per step ([1/5] .. [4/5] without plots).
+  int steps = 0;
+  for (const std::string& line : said) steps += line.rfind("[", 0) == 0;
+  CHECK(steps == 4);
+
+  const PipelineSummaryFile f = ReadPipelineSummary(dir / "out/summary.h5");
+  CHECK(f.true_trial_factors == s.comparison.true_trial_factors);
+  CHECK(f.fitted_trial_factors == s.comparison.fitted_trial_factors);
+  CHECK(f.factor_match == s.comparison.factor_match);
+  CHECK(f.compare_rank == s.comparison.rank);
+  CHECK(f.factor_match_by_rank.size() ==
+        static_cast<Index>(s.factor_match_by_rank.size()));
+  CHECK(f.true_cp_stability(0) == s.true_cp_stability[0]);
 }
 
 TEST_CASE("pipeline: an output file that would be the input is refused",

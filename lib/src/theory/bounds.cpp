@@ -255,6 +255,7 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
   const auto start = std::chrono::steady_clock::now();
   CheckShapes(run);
   BoundsSummary sum = Hypotheses(options, run);
+  sum.threads = options.run.num_threads;
   BoundRows rows(run.name, &sum);
   Prop1Rows(options, run, sum, &rows);
   UpdateRows(options, run, sum, &rows);
@@ -493,6 +494,8 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
   Eigen::VectorXd grad(x.size());
   Eigen::VectorXd m1 = Eigen::VectorXd::Zero(x.size());
   Eigen::VectorXd m2 = Eigen::VectorXd::Zero(x.size());
+  internal::FirstOrderSettings settings;
+  settings.optimizer = optimizer;
   record(x, 0);
   for (int k = 1; k <= o.steps; ++k) {
     double cost = 0;
@@ -500,7 +503,7 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
     // Adam at its rate, SGD and momentum (0.9) at theirs.
     const double rate = optimizer == Optimizer::kAdam ? o.adam_learning_rate
                                                       : o.sgd_learning_rate;
-    internal::FirstOrderUpdate({optimizer}, rate, grad, k - 1, &m1, &m2, &x);
+    internal::FirstOrderUpdate(settings, rate, grad, k - 1, &m1, &m2, &x);
     record(x, k);
   }
   return run;

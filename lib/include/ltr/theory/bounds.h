@@ -86,6 +86,7 @@ struct BoundsSummary {
   double w0_outside_fraction = 0.0;  // ||W0 - P W0 P|| / ||W0||
   std::vector<BoundRow> rows;
   double seconds = 0.0;
+  int threads = 0;  // threads of the rank estimates (options.run.num_threads)
   std::string BriefReport() const;
 };
 
