@@ -111,9 +111,8 @@ int RunPipeline(int argc, char** argv) {
     std::cerr << "ltr pipeline: warning: " << w << "\n";
   if (!s.complete) {
     std::cerr << "ltr pipeline: interrupted by signal "
-              << cli::SignalToken().reason()
-              << "; " << s.files.size() << " finished step files kept in "
-              << o.output_dir
+              << cli::SignalToken().reason() << "; " << s.files.size()
+              << " finished step files kept in " << o.output_dir
               << "; continue with the same command and --resume\n";
     return cli::SignalExitStatus();
   }

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "ltr/decompose/diagnostics.h"
 #include "ltr/core/error.h"
+#include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/pipeline_file.h"
@@ -271,8 +271,7 @@ TEST_CASE(
   BoundsOptions b;
   b.run.num_threads = 2;
   const BoundsSummary alone = EvaluateBounds(b, ReadLearningRun(input));
-  CHECK(ReadBounds(dir / "out/bounds.h5").table.values ==
-        BoundsTable({alone}));
+  CHECK(ReadBounds(dir / "out/bounds.h5").table.values == BoundsTable({alone}));
   // Progress: one line per step ([1/5] .. [4/5] without plots).
   int steps = 0;
   for (const std::string& line : said) steps += line.rfind("[", 0) == 0;

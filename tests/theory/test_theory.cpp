@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cmath>
 
-#include "ltr/theory/bounds.h"
-#include "ltr/formats/io.h"
 #include "ltr/core/random.h"
 #include "ltr/decompose/rank.h"
+#include "ltr/formats/io.h"
+#include "ltr/theory/bounds.h"
 #include "ltr/theory/theory.h"
 #include "ltr/train/train.h"
 #include "test_support.h"

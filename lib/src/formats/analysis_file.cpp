@@ -88,8 +88,8 @@ TrajectoryAnalysis ReadAnalysis(const std::string& file) {
   const auto number = [&](const char* name) {
     return io::DoubleAttributeOr(file, "/", name, std::nan(""));
   };
-  a.functional_rank = static_cast<int>(
-      io::DoubleAttributeOr(file, "/", "functional_rank", -1));
+  a.functional_rank =
+      static_cast<int>(io::DoubleAttributeOr(file, "/", "functional_rank", -1));
   a.convergence_step = static_cast<int>(
       io::DoubleAttributeOr(file, "/", "convergence_step", -1));
   a.delta_w_norm = number("delta_w_norm");

@@ -13,6 +13,19 @@ Eigen::Map<const Vector> AsVector(const std::vector<double>& v) {
 
 }  // namespace
 
+void WritePipelineStamp(const std::string& input,
+                        const std::string& key,
+                        const std::string& tensor,
+                        io::OutputFile* out) {
+  out->SetAttribute("/", "input", input);
+  out->SetAttribute("/", "pipeline_key", key);
+  if (!tensor.empty()) out->SetAttribute("/", "tensor", tensor);
+}
+
+std::string ReadPipelineKey(const std::string& file) {
+  return io::StringAttributeOr(file, "/", "pipeline_key");
+}
+
 void WritePipelineSummary(const PipelineSummary& s, io::OutputFile* out) {
   const UpdateComparison& c = s.comparison;
   out->SetAttribute("/", "chosen_rank", s.sweep.chosen_rank);
@@ -28,9 +41,8 @@ void WritePipelineSummary(const PipelineSummary& s, io::OutputFile* out) {
   out->SetAttribute("/", "update_distance", c.update_distance);
   out->SetAttribute("/", "true_cp_relative_error", c.true_relative_error);
   out->SetAttribute("/", "fitted_cp_relative_error", c.fitted_relative_error);
-  out->WriteVector("/comparison/true_cp_stability",
-                   AsVector(s.true_cp_stability),
-                   "rank");
+  out->WriteVector(
+      "/comparison/true_cp_stability", AsVector(s.true_cp_stability), "rank");
   out->WriteVector("/comparison/fitted_cp_stability",
                    AsVector(s.fitted_cp_stability),
                    "rank");
@@ -39,8 +51,9 @@ void WritePipelineSummary(const PipelineSummary& s, io::OutputFile* out) {
                    "rank");
   out->WriteVector(
       "/comparison/component_scores", c.component_scores, "component");
-  out->WriteMatrix(
-      "/comparison/true_trial_factors", c.true_trial_factors, "trial,component");
+  out->WriteMatrix("/comparison/true_trial_factors",
+                   c.true_trial_factors,
+                   "trial,component");
   out->WriteMatrix("/comparison/fitted_trial_factors",
                    c.fitted_trial_factors,
                    "trial,component");
@@ -58,16 +71,16 @@ bool HasPipelineSummary(const std::string& file) {
 
 PipelineSummaryFile ReadPipelineSummary(const std::string& file) {
   PipelineSummaryFile s;
-  s.true_trial_factors =
-      io::ReadMatrix(file, "/comparison/true_trial_factors");
+  s.true_trial_factors = io::ReadMatrix(file, "/comparison/true_trial_factors");
   s.fitted_trial_factors =
       io::ReadMatrix(file, "/comparison/fitted_trial_factors");
   if (s.true_trial_factors.rows() != s.fitted_trial_factors.rows() ||
       s.true_trial_factors.cols() != s.fitted_trial_factors.cols())
-    throw Error("'" + file + "': true and fitted trial factors differ in shape");
+    throw Error("'" + file +
+                "': true and fitted trial factors differ in shape");
   s.factor_match = io::DoubleAttributeOr(file, "/", "factor_match", 0.0);
-  s.compare_rank = static_cast<int>(
-      io::DoubleAttributeOr(file, "/", "compare_rank", 0.0));
+  s.compare_rank =
+      static_cast<int>(io::DoubleAttributeOr(file, "/", "compare_rank", 0.0));
   if (!io::HasDataset(file, "/comparison/factor_match_by_rank")) return s;
   s.factor_match_by_rank =
       io::ReadVector(file, "/comparison/factor_match_by_rank");

@@ -40,8 +40,7 @@ void WriteTable(const Matrix& values,
 ColumnTable ReadTable(const std::string& file, const std::string& dataset) {
   ColumnTable table;
   table.values = io::ReadMatrix(file, dataset);
-  table.columns =
-      Split(io::StringAttributeOr(file, dataset, "columns"), ',');
+  table.columns = Split(io::StringAttributeOr(file, dataset, "columns"), ',');
   table.where = "'" + file + "' " + dataset;
   if (static_cast<Index>(table.columns.size()) != table.values.cols())
     throw Error(table.where + ": attribute 'columns' does not match its width");
@@ -61,8 +60,8 @@ void WriteBounds(const BoundsOptions& options,
                  io::OutputFile* out) {
   std::vector<std::string> names;
   for (const auto& c : cases) names.push_back(c.case_name);
-  WriteTable(BoundsTable(cases), BoundsTableColumns(), kBounds, "row,column",
-             out);
+  WriteTable(
+      BoundsTable(cases), BoundsTableColumns(), kBounds, "row,column", out);
   out->SetAttribute(kBounds, "cases", Join(names, ";"));
   out->SetAttribute(kBounds, "bounds", Join(BoundNames(), ","));
   out->SetAttribute(kBounds, "status_codes", "1 met, 0 exceeded, -1 unknown");
@@ -87,15 +86,18 @@ BoundsTableFile ReadBounds(const std::string& file) {
 void WriteLinearTheory(const LinearTheoryOptions& o,
                        const LinearTheorySummary& summary,
                        io::OutputFile* out) {
-  WriteTable(summary.Table(), LinearTheorySummary::TableColumns(), kTheory,
-             "case,column", out);
+  WriteTable(summary.Table(),
+             LinearTheorySummary::TableColumns(),
+             kTheory,
+             "case,column",
+             out);
   out->SetAttribute(kTheory, "units", o.units);
   out->SetAttribute(kTheory, "z_hat", o.z_hat);
   out->SetAttribute(kTheory, "eta0", o.EffectiveEta0());
   out->SetAttribute(kTheory, "seeds", o.seeds);
   out->SetAttribute(kTheory, "antithetic", o.antithetic ? 1 : 0);
-  out->SetAttribute(kTheory, "model",
-                    "gradient descent on z = w^T (I - W)^-1 m");
+  out->SetAttribute(
+      kTheory, "model", "gradient descent on z = w^T (I - W)^-1 m");
 }
 
 bool HasLinearTheory(const std::string& file) {

@@ -12,13 +12,13 @@
 #include <sstream>
 #include <tuple>
 
-#include "ltr/decompose/diagnostics.h"
+#include "jobs/pipeline_report.h"
 #include "ltr/core/error.h"
+#include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/pipeline_file.h"
-#include "ltr/formats/table_file.h"
 #include "ltr/formats/recording.h"
-#include "jobs/pipeline_report.h"
+#include "ltr/formats/table_file.h"
 
 namespace ltr {
 namespace {
@@ -93,9 +93,7 @@ void WriteUpdateCp(const PipelineOptions& o,
                    const std::string& path) {
   io::OutputFile out(path, o.command);
   WriteDecomposition(d, result, "trial,post,pre", &out);
-  out.SetAttribute("/", "input", o.input);
-  out.SetAttribute("/", "pipeline_key", key);
-  out.SetAttribute("/", "tensor", what);
+  WritePipelineStamp(o.input, key, what, &out);
   out.Commit();
 }
 
@@ -283,12 +281,10 @@ class PipelineRun {
   // when complete) and was written under this run's key.
   bool Reusable(const std::string& path) const {
     return o_.resume && std::filesystem::exists(path) &&
-           io::HasAttribute(path, "/", "pipeline_key") &&
-           io::ReadStringAttribute(path, "/", "pipeline_key") == key_;
+           ReadPipelineKey(path) == key_;
   }
   void Stamp(io::OutputFile* out) const {
-    out->SetAttribute("/", "input", o_.input);
-    out->SetAttribute("/", "pipeline_key", key_);
+    WritePipelineStamp(o_.input, key_, "", out);
   }
   void Done(const std::string& path, bool reused) {
     s_.files.push_back(path);
@@ -497,7 +493,9 @@ bool PipelineRun::WriteSummaryAndReport(Clock::time_point start) {
   plot.ranks = {compare_rank_};
   if (fit_rank_ != compare_rank_) plot.ranks.push_back(fit_rank_);
   for (const std::string& file : s_.files) {
-    plot.prefix = internal::BaseName(file).substr(0, internal::BaseName(file).size() - 3) + "_";
+    plot.prefix = internal::BaseName(file).substr(
+                      0, internal::BaseName(file).size() - 3) +
+                  "_";
     for (Figure& f : PlotFile(plot, file)) s_.figures.push_back(f);
     if (o_.run.cancelled()) return false;
   }

@@ -104,7 +104,6 @@ Epochs FindEpochs(const PlotOptions& options,
   return {};
 }
 
-
 std::string ColorOf(std::int64_t k, const std::vector<std::string>& colors) {
   const auto n = static_cast<std::int64_t>(colors.size());
   return colors[static_cast<size_t>(((k % n) + n) % n)];
@@ -272,6 +271,5 @@ void TrialFactorFigure(
     caption += "; first " + std::to_string(rows) + " components shown";
   ctx.Draw(g, title, caption);
 }
-
 
 }  // namespace ltr::plot

@@ -16,7 +16,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-
 enum class Role { kBars, kLines, kScatter };
 
 // How a mode is drawn, from its axis name (TCA: neurons as bars, time as a
@@ -147,16 +146,25 @@ void PlotCp(const Context& ctx, const PlotDecompositionInput& d) {
                  "factors as points");
 }
 
+// The data blocks of a rank plot: every restart (points), and per rank the
+// minimum (`best`) or mean of the first values and the mean of the second.
+std::pair<std::string, std::string> RankGridBlocks(
+    GnuplotFigure* g, const PlotRankGridInput& grid, bool best) {
+  const std::string points =
+      RankPoints(g, grid.ranks, {&grid.first, &grid.second}, grid.done);
+  const std::string lines =
+      g->AddColumns({grid.ranks,
+                     Reduce(grid.first, grid.done, best),
+                     Reduce(grid.second, grid.done, false)});
+  return {points, lines};
+}
+
 // TCA's rank plot: every restart as a point.
 void EnsembleRankFigure(const Context& ctx, const PlotRankGridInput& e) {
   const Vector& ranks = e.ranks;
   const Matrix& err = e.first;
-  const Matrix& sim = e.second;
-  const Matrix& done = e.done;
   GnuplotFigure g("tca_rank_error_similarity", 1000, 440);
-  const std::string pts = RankPoints(&g, ranks, {&err, &sim}, done);
-  const std::string line = g.AddColumns(
-      {ranks, Reduce(err, done, true), Reduce(sim, done, false)});
+  const auto [pts, line] = RankGridBlocks(&g, e, true);
   g.Add(Layout(1,
                2,
                1000,
@@ -227,16 +235,9 @@ void EnsembleFactorGrids(const Context& ctx, const PlotDecompositionInput& d) {
 }
 
 void CrossvalFigure(const Context& ctx, const PlotDecompositionInput& d) {
-  const PlotRankGridInput& c = *d.crossval;
-  const Vector& ranks = c.ranks;
-  const Matrix& train = c.first;
-  const Matrix& test = c.second;
-  const Matrix& done = c.done;
   GnuplotFigure g("tca_cv_error_rank", 640, 440);
-  const std::string pts = RankPoints(&g, ranks, {&train, &test}, done);
-  const std::string line = g.AddColumns(
-      {ranks, Reduce(train, done, false), Reduce(test, done, false)});
-  g.Add(RankXRange(ranks));
+  const auto [pts, line] = RankGridBlocks(&g, *d.crossval, false);
+  g.Add(RankXRange(d.crossval->ranks));
   g.Add(
       "set title \"cross-validated CP error\"\nset xlabel \"rank\"\n"
       "set ylabel \"relative error\"\nset yrange [0:*]\n"

@@ -114,8 +114,8 @@ PlotDecompositionInput ReadDecompositionForPlot(const std::string& path) {
       throw Error("'" + path + "': /crossval errors do not match its ranks");
     c.done = DoneMask(path, "/crossval", c.first);
     d.crossval = c;
-    d.crossval_test_fraction = io::DoubleAttributeOr(
-        path, "/crossval", "test_fraction", std::nan(""));
+    d.crossval_test_fraction =
+        io::DoubleAttributeOr(path, "/crossval", "test_fraction", std::nan(""));
   }
   return d;
 }
@@ -180,7 +180,8 @@ PlotTrajectoryInput ReadTrajectoryForPlot(const std::string& path) {
       t.step_axis = io::StringAttributeOr(path, "/step", "axes");
     }
   }
-  if (io::HasDataset(path, "/epoch")) t.epoch = io::ReadIntVector(path, "/epoch");
+  if (io::HasDataset(path, "/epoch"))
+    t.epoch = io::ReadIntVector(path, "/epoch");
   return t;
 }
 

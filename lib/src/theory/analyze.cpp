@@ -8,14 +8,14 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/parallel.h"
+#include "ltr/core/error.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/diagnostics.h"
-#include "ltr/core/error.h"
 #include "ltr/formats/io.h"
 #include "ltr/rnn/rnn.h"
 #include "ltr/train/tasks.h"
 #include "ltr/train/train.h"
-#include "core/parallel.h"
 
 namespace ltr {
 namespace {

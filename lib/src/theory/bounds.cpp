@@ -171,8 +171,8 @@ void Prop1Rows(const BoundsOptions& options,
   const std::string why1 = Join(fail, ", ");
   int max_rank = 0;
   for (Index k = 0; k < s; ++k)
-    max_rank = std::max(
-        max_rank, NumericalRank(Snapshot(w, k), options.rank.tolerance));
+    max_rank = std::max(max_rank,
+                        NumericalRank(Snapshot(w, k), options.rank.tolerance));
   rows->Add("prop1_rank", h1, why1, sum.d, max_rank);
 
   // The stack [W_1 ... W_K] as a (K, N, N) tensor.
@@ -215,10 +215,12 @@ void UpdateRows(const BoundsOptions& options,
                 const LearningRun& run,
                 const BoundsSummary& sum,
                 BoundRows* rows) {
-  const Tensor3& w = run.weights;
-  const Index s = w.dim(0), n = w.dim(1);
   const double tol = options.rank.tolerance;
-  const Matrix w0 = Snapshot(w, 0);
+  const Matrix w0 = Snapshot(run.weights, 0);
+  const auto update_rank = [&](Index k) {
+    return NumericalRank(Snapshot(run.weights, k) - w0, tol);
+  };
+  const double n = static_cast<double>(sum.units);
   std::vector<std::string> fail2;
   if (!sum.linear) fail2.push_back("nonlinear");
   if (!sum.optimizer_linear) fail2.push_back("optimiser not linear");
@@ -228,12 +230,12 @@ void UpdateRows(const BoundsOptions& options,
   const double t = static_cast<double>(run.horizon);
   const double bound2 = std::min({t * static_cast<double>(sum.inputs),
                                   t * static_cast<double>(sum.outputs),
-                                  static_cast<double>(n)});
+                                  n});
   rows->Add("prop2_one_step",
             fail2.empty(),
             Join(fail2, ", "),
             bound2,
-            first_step ? NumericalRank(Snapshot(w, 1) - w0, tol) : kNaN);
+            first_step ? update_rank(1) : kNaN);
 
   std::vector<std::string> fail3;
   if (!sum.optimizer_linear) fail3.push_back("optimiser not linear");
@@ -242,8 +244,8 @@ void UpdateRows(const BoundsOptions& options,
   rows->Add("general",
             fail3.empty(),
             Join(fail3, ", "),
-            std::min(static_cast<double>(n), kpt),
-            NumericalRank(Snapshot(w, s - 1) - w0, tol));
+            std::min(n, kpt),
+            update_rank(sum.snapshots - 1));
 }
 
 }  // namespace

@@ -23,6 +23,17 @@
 
 namespace ltr {
 
+// Root attributes of every file the pipeline writes: `input` and
+// `pipeline_key`, the options the results depend on (--resume reuses a file
+// only under the same key); a decomposition of an update tensor also names
+// it (`tensor`, "" for none).
+void WritePipelineStamp(const std::string& input,
+                        const std::string& key,
+                        const std::string& tensor,
+                        io::OutputFile* out);
+// The `pipeline_key` of `file`, "" when it has none.
+std::string ReadPipelineKey(const std::string& file);
+
 void WritePipelineSummary(const PipelineSummary& summary, io::OutputFile* out);
 
 // What a reader (ltr plot) takes back of summary.h5.

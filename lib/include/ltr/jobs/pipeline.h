@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "ltr/core/run_context.h"
-#include "ltr/theory/bounds.h"
 #include "ltr/decompose/decompose.h"
 #include "ltr/fit/fit.h"
 #include "ltr/jobs/plot.h"
+#include "ltr/theory/bounds.h"
 
 namespace ltr {
 
@@ -69,8 +69,8 @@ struct PipelineOptions {
 
   BoundsOptions bounds;  // its run is replaced by the pipeline's
   bool plots = true;     // figures and report need gnuplot
-  PlotOptions plot;  // its output_dir, epochs_file, ranks, prefix and run
-                    // are the pipeline's
+  PlotOptions plot;      // its output_dir, epochs_file, ranks, prefix and run
+                         // are the pipeline's
 
   std::uint64_t seed = 1;
   std::string command;  // recorded in every output

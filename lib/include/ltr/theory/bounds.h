@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "ltr/core/run_context.h"
+#include "ltr/core/tensor.h"
 #include "ltr/decompose/rank.h"
 #include "ltr/rnn/rnn.h"
-#include "ltr/core/tensor.h"
 #include "ltr/train/train.h"
 
 namespace ltr {
