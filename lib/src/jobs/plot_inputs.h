@@ -48,7 +48,8 @@ struct PlotDecompositionInput {
 };
 
 bool HasDecompositionForPlot(const std::string& path);
-// formats: switch to ReadDecomposition (formats/decomposition_file.h).
+// formats: switch to ReadKruskal + ReadModeNames, ReadEnsemble and
+// ReadCrossValidation (formats/decomposition_file.h).
 PlotDecompositionInput ReadDecompositionForPlot(const std::string& path);
 
 // --- Fitted model (/cv, /model, /fit) ---------------------------------------
@@ -80,7 +81,8 @@ struct PlotTrajectoryInput {
 };
 
 bool HasTrajectoryForPlot(const std::string& path);
-// formats: switch to ReadTrajectory (formats/trajectory_file.h).
+// formats: switch to ReadTrajectory (formats/trajectory_file.h; its
+// weights_shape, steps, step_axis, loss, loss_axis), the weights read whole.
 PlotTrajectoryInput ReadTrajectoryForPlot(const std::string& path);
 
 // --- Recording labels (/epoch, dt, input) ------------------------------------

@@ -29,7 +29,8 @@ struct TrajectoryForAnalysis {
   Vector loss;
 };
 
-// formats: switch to the trajectory reader (formats/trajectory_file.h).
+// formats: switch to ReadTrajectory / ReadTrainOptions
+// (formats/trajectory_file.h).
 TrajectoryForAnalysis ReadTrajectoryForAnalysis(const std::string& path) {
   io::CheckReadable(path);
   if (!io::HasDataset(path, "/weights"))

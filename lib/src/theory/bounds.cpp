@@ -267,7 +267,8 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
   return sum;
 }
 
-// formats: switch to the trajectory reader (formats/trajectory_file.h).
+// formats: switch to ReadTrajectory / ReadTrainOptions
+// (formats/trajectory_file.h).
 LearningRun ReadLearningRun(const std::string& path) {
   io::CheckReadable(path);
   for (const char* dataset : {"/weights", "/w_in", "/w_out", "/step"})
