@@ -10,94 +10,79 @@ namespace ltr::plot {
 namespace {
 
 void CvFigure(const Context& ctx, const PlotFitInput& f) {
-  {
-    const Vector& ranks = f.cv->ranks;
-    const Matrix& train = f.cv->first;
-    const Matrix& test = f.cv->second;
-    const Matrix& r2 = f.cv_test_r2;
-    const Matrix& done = f.cv->done;
-    const double chosen = f.cv_chosen_rank;
-    GnuplotFigure g("fit_cv_rank", 1000, 420);
-    const std::string pts = RankPoints(&g, ranks, {&train, &test, &r2}, done);
-    const std::string line = g.AddColumns({ranks,
-                                           Reduce(train, done, false),
-                                           Reduce(test, done, false),
-                                           Reduce(r2, done, false)});
-    std::string mark;
-    if (chosen > 0)
-      mark = "set arrow 1 from " + Num(chosen) + ", graph 0 to " + Num(chosen) +
-             ", graph 1 nohead dt 2 lw 1.5 lc rgb \"#404040\"\n"
-             "set label 1 " +
-             Quote("chosen rank " + Fmt(chosen)) + " at " + Num(chosen) +
-             ", graph 1.03 center font \",9\"\n";
-    g.Add(Layout(1,
-                 2,
-                 1000,
-                 420,
-                 "Rank sweep of the fitted RNN",
-                 80,
-                 55,
-                 55,
-                 20,
-                 80,
-                 10));
-    g.Add(RankXRange(ranks) + mark);
-    g.Add(
-        "set xlabel \"rank\"\nset ylabel \"loss (MSE)\"\n"
-        "plot " +
-        pts + " using 1:2 with points pt 7 ps 0.6 lc 1 notitle, " + line +
-        " using 1:2 with lines lc 1 title \"train\", " + pts +
-        " using 1:3 with points pt 7 ps 0.6 lc 2 notitle, " + line +
-        " using 1:3 with lines lc 2 title \"test\"");
-    g.Add(
-        "set ylabel \"test R²\"\nset key bottom right\n"
-        "plot " +
-        pts + " using 1:4 with points pt 7 ps 0.6 lc 3 notitle, " + line +
-        " using 1:4 with lines lc 3 title \"test R² (mean)\"");
-    ctx.Draw(g,
-             "Train/test loss and R² vs rank",
-             "Rank sweep: training and held-out loss (left) and held-out R² "
-             "(right), one point per seed, lines through the mean" +
-                 (chosen > 0 ? "; chosen rank " + Fmt(chosen) : ""));
-  }
+  const Vector& ranks = f.cv->ranks;
+  const Matrix& train = f.cv->first;
+  const Matrix& test = f.cv->second;
+  const Matrix& r2 = f.cv_test_r2;
+  const Matrix& done = f.cv->done;
+  const double chosen = f.cv_chosen_rank;
+  GnuplotFigure g("fit_cv_rank", 1000, 420);
+  const std::string pts = RankPoints(&g, ranks, {&train, &test, &r2}, done);
+  const std::string line = g.AddColumns({ranks,
+                                         Reduce(train, done, false),
+                                         Reduce(test, done, false),
+                                         Reduce(r2, done, false)});
+  std::string mark;
+  if (chosen > 0)
+    mark = "set arrow 1 from " + Num(chosen) + ", graph 0 to " + Num(chosen) +
+           ", graph 1 nohead dt 2 lw 1.5 lc rgb \"#404040\"\n"
+           "set label 1 " +
+           Quote("chosen rank " + Fmt(chosen)) + " at " + Num(chosen) +
+           ", graph 1.03 center font \",9\"\n";
+  g.Add(Layout(
+      1, 2, 1000, 420, "Rank sweep of the fitted RNN", 80, 55, 55, 20, 80, 10));
+  g.Add(RankXRange(ranks) + mark);
+  g.Add(
+      "set xlabel \"rank\"\nset ylabel \"loss (MSE)\"\n"
+      "plot " +
+      pts + " using 1:2 with points pt 7 ps 0.6 lc 1 notitle, " + line +
+      " using 1:2 with lines lc 1 title \"train\", " + pts +
+      " using 1:3 with points pt 7 ps 0.6 lc 2 notitle, " + line +
+      " using 1:3 with lines lc 2 title \"test\"");
+  g.Add(
+      "set ylabel \"test R²\"\nset key bottom right\n"
+      "plot " +
+      pts + " using 1:4 with points pt 7 ps 0.6 lc 3 notitle, " + line +
+      " using 1:4 with lines lc 3 title \"test R² (mean)\"");
+  ctx.Draw(g,
+           "Train/test loss and R² vs rank",
+           "Rank sweep: training and held-out loss (left) and held-out R² "
+           "(right), one point per seed, lines through the mean" +
+               (chosen > 0 ? "; chosen rank " + Fmt(chosen) : ""));
 }
 
 void TrialFactorsFigure(const Context& ctx, const Matrix& c) {
-  {
-    const int rank = static_cast<int>(c.cols());
-    TrialFactorFigure(ctx,
-                      "fit_trial_factors_rank" + std::to_string(rank),
-                      "Trial factors c[:, r] of the low-tensor-rank RNN",
-                      {{"", c}},
-                      "Trial factors of the fitted model",
-                      "Trial factors of the fitted rank-" +
-                          std::to_string(rank) + " model over trials");
-  }
+  const int rank = static_cast<int>(c.cols());
+  TrialFactorFigure(ctx,
+                    "fit_trial_factors_rank" + std::to_string(rank),
+                    "Trial factors c[:, r] of the low-tensor-rank RNN",
+                    {{"", c}},
+                    "Trial factors of the fitted model",
+                    "Trial factors of the fitted rank-" + std::to_string(rank) +
+                        " model over trials");
 }
 
 void FitLossFigure(const Context& ctx, const PlotFitInput& f) {
-  {
-    const Vector& loss = f.loss;
-    const Vector& test = f.test_loss;
-    GnuplotFigure g("fit_loss", 760, 440);
-    const std::string block = g.AddColumns({Iota(loss.size()), loss, test});
-    const bool positive = (loss.array() > 0).all();
-    g.Add(std::string(positive ? "set logscale y\nset format y \"10^{%L}\"\n"
+  const Vector& loss = f.loss;
+  const Vector& test = f.test_loss;
+  GnuplotFigure g("fit_loss", 760, 440);
+  const std::string block = g.AddColumns({Iota(loss.size()), loss, test});
+  const bool positive = (loss.array() > 0).all();
+  g.Add(std::string(positive ? "set logscale y\nset format y \"10^{%L}\"\n"
+                             : "") +
+        "set title \"fitting loss\"\nset xlabel \"iteration\"\n"
+        "set ylabel \"loss\"\nplot " +
+        block + " using 1:2 with lines lc 1 title \"training objective\", " +
+        block +
+        " using 1:3 with linespoints pt 7 ps 0.5 lc 2 title \"held-out "
+        "loss\"");
+  ctx.Draw(g,
+           "Loss during the fit",
+           "Training objective per L-BFGS iteration" +
+               std::string((test.array().isFinite()).any()
+                               ? " and held-out loss where evaluated"
                                : "") +
-          "set title \"fitting loss\"\nset xlabel \"iteration\"\n"
-          "set ylabel \"loss\"\nplot " +
-          block + " using 1:2 with lines lc 1 title \"training objective\", " +
-          block +
-          " using 1:3 with linespoints pt 7 ps 0.5 lc 2 title \"held-out "
-          "loss\"");
-    ctx.Draw(g,
-             "Loss during the fit",
-             "Training objective per L-BFGS iteration" +
-                 std::string((test.array().isFinite()).any()
-                                 ? " and held-out loss where evaluated"
-                                 : "") +
-                 (positive ? " (log scale)" : ""));
-  }
+               (positive ? " (log scale)" : ""));
 }
 
 }  // namespace

@@ -52,77 +52,73 @@ void SingularValueFigure(const Context& ctx,
 }
 
 void LossFigure(const Context& ctx, const PlotTrajectoryInput& t) {
-  {
-    const Vector& loss = *t.loss;
-    const bool grad = t.grad_norm.has_value();
-    const Vector gn = grad ? *t.grad_norm : Vector();
-    const int panels = grad && gn.size() == loss.size() ? 2 : 1;
-    // Adaptation runs record one step per trial with an /epoch per trial.
-    const std::string& axis = t.loss_axis;
-    const std::string xlabel =
-        axis.empty() || axis == "step" ? "optimiser step" : axis;
-    Epochs epochs = t.epoch;
-    if (static_cast<Index>(epochs.size()) != loss.size()) epochs.clear();
-    GnuplotFigure g("train_loss", 1000, 420);
-    const std::string block = g.AddColumns(
-        panels == 2 ? std::vector<Vector>{Iota(loss.size()), loss, gn}
-                    : std::vector<Vector>{Iota(loss.size()), loss});
-    g.Add(Layout(1, panels, 1000, 420, "Training", 80, 55, 80, 20, 90, 10));
-    const bool positive = loss.size() > 0 && (loss.array() > 0).all();
-    g.Add(std::string(positive ? "set logscale y\nset format y \"10^{%L}\"\n"
-                               : "") +
-          EpochShading(epochs, true) + "set xlabel " + Quote(xlabel) +
-          "\nset ylabel \"training loss\"\n"
-          "set title \"loss\" offset 0,0.8\nunset key\nplot " +
-          block + " using 1:2 with lines lc 1 notitle");
-    if (panels == 2)
-      g.Add(
-          "set ylabel \"‖∇L‖\"\nset title \"gradient norm\" offset 0,0.8\n"
-          "plot " +
-          block + " using 1:3 with lines lc 2 notitle");
-    ctx.Draw(g,
-             "Training loss",
-             "Training loss of every optimiser step" +
-                 std::string(positive ? " (log scale)" : "") +
-                 (panels == 2 ? " and the gradient norm" : "") +
-                 (epochs.empty() ? "" : ", learning epochs shaded") +
-                 "; final "
-                 "loss " +
-                 Fmt(loss.size() ? loss(loss.size() - 1) : 0.0));
-  }
+  const Vector& loss = *t.loss;
+  const bool grad = t.grad_norm.has_value();
+  const Vector gn = grad ? *t.grad_norm : Vector();
+  const int panels = grad && gn.size() == loss.size() ? 2 : 1;
+  // Adaptation runs record one step per trial with an /epoch per trial.
+  const std::string& axis = t.loss_axis;
+  const std::string xlabel =
+      axis.empty() || axis == "step" ? "optimiser step" : axis;
+  Epochs epochs = t.epoch;
+  if (static_cast<Index>(epochs.size()) != loss.size()) epochs.clear();
+  GnuplotFigure g("train_loss", 1000, 420);
+  const std::string block = g.AddColumns(
+      panels == 2 ? std::vector<Vector>{Iota(loss.size()), loss, gn}
+                  : std::vector<Vector>{Iota(loss.size()), loss});
+  g.Add(Layout(1, panels, 1000, 420, "Training", 80, 55, 80, 20, 90, 10));
+  const bool positive = loss.size() > 0 && (loss.array() > 0).all();
+  g.Add(std::string(positive ? "set logscale y\nset format y \"10^{%L}\"\n"
+                             : "") +
+        EpochShading(epochs, true) + "set xlabel " + Quote(xlabel) +
+        "\nset ylabel \"training loss\"\n"
+        "set title \"loss\" offset 0,0.8\nunset key\nplot " +
+        block + " using 1:2 with lines lc 1 notitle");
+  if (panels == 2)
+    g.Add(
+        "set ylabel \"‖∇L‖\"\nset title \"gradient norm\" offset 0,0.8\n"
+        "plot " +
+        block + " using 1:3 with lines lc 2 notitle");
+  ctx.Draw(g,
+           "Training loss",
+           "Training loss of every optimiser step" +
+               std::string(positive ? " (log scale)" : "") +
+               (panels == 2 ? " and the gradient norm" : "") +
+               (epochs.empty() ? "" : ", learning epochs shaded") +
+               "; final "
+               "loss " +
+               Fmt(loss.size() ? loss(loss.size() - 1) : 0.0));
 }
 
 // The singular values of W_k - W_0 over the snapshots, computed as
 // `ltr analyze` computes them (DeltaWSingularValues).
 void DeltaWFigure(const Context& ctx, const PlotTrajectoryInput& t) {
-  {
-    const Tensor3& w = *t.weights;
-    const Index snapshots = w.dim(0), n = w.dim(1);
-    const Matrix sv = DeltaWSingularValues(w, ctx.options.run);
-    Vector x = Iota(snapshots);
-    std::string xlabel = "snapshot";
-    Epochs epochs;
-    if (t.step && t.step->size() == snapshots) {
-      const Vector& step = *t.step;
-      x = step;
-      const std::string& axis = t.step_axis;
-      xlabel = axis.empty() || axis == "snapshot" ? "optimiser step" : axis;
-      // One snapshot per trial (adaptation): shade the trials' epochs.
-      if (step == Iota(snapshots) && !t.epoch.empty()) {
-        epochs = t.epoch;
-        if (static_cast<Index>(epochs.size()) != snapshots) epochs.clear();
-      }
+  const Tensor3& w = *t.weights;
+  const Index snapshots = w.dim(0), n = w.dim(1);
+  const Matrix sv = DeltaWSingularValues(w, ctx.options.run);
+  Vector x = Iota(snapshots);
+  std::string xlabel = "snapshot";
+  Epochs epochs;
+  if (t.step && t.step->size() == snapshots) {
+    const Vector& step = *t.step;
+    x = step;
+    const std::string& axis = t.step_axis;
+    xlabel = axis.empty() || axis == "snapshot" ? "optimiser step" : axis;
+    // One snapshot per trial (adaptation): shade the trials' epochs.
+    if (step == Iota(snapshots) && !t.epoch.empty()) {
+      epochs = t.epoch;
+      if (static_cast<Index>(epochs.size()) != snapshots) epochs.clear();
     }
-    SingularValueFigure(ctx,
-                        "train_delta_w_singular_values",
-                        x,
-                        xlabel,
-                        sv,
-                        "Singular values of W_k − W_0 (" + std::to_string(n) +
-                            " units) at each of " + std::to_string(snapshots) +
-                            " snapshots",
-                        epochs);
   }
+  SingularValueFigure(ctx,
+                      "train_delta_w_singular_values",
+                      x,
+                      xlabel,
+                      sv,
+                      "Singular values of W_k − W_0 (" + std::to_string(n) +
+                          " units) at each of " + std::to_string(snapshots) +
+                          " snapshots",
+                      epochs);
 }
 
 }  // namespace
