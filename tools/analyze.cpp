@@ -6,7 +6,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "ltr/core/error.h"
+#include "ltr/formats/analysis_file.h"
 #include "ltr/formats/io.h"
+#include "signals.h"
 
 namespace ltr {
 namespace {
@@ -24,22 +26,28 @@ constexpr const char* kUsage =
 
 int RunAnalyze(int argc, char** argv) {
   namespace po = cli::po;
+  const AnalyzeOptions d;
+  AnalyzeOptions o;
+  int threads = 0;
   po::options_description options("Options");
   // clang-format off
   options.add_options()
     ("input", po::value<std::string>()->required(), "trajectory file")
-    ("test-batch", po::value<int>()->default_value(512),
+    ("test-batch", po::value<int>(&o.test_batch)->default_value(d.test_batch),
      "trials of the test batch for truncation and shuffle losses")
-    ("max-rank", po::value<int>()->default_value(25),
+    ("max-rank", po::value<int>(&o.max_truncation_rank)
+                     ->default_value(d.max_truncation_rank),
      "largest truncation rank R")
-    ("threshold", po::value<double>()->default_value(0.05),
+    ("threshold", po::value<double>(&o.functional_rank_threshold)
+                      ->default_value(d.functional_rank_threshold),
      "functional rank and convergence criterion (fraction of the loss)")
-    ("cp-max-rank", po::value<int>()->default_value(5),
+    ("cp-max-rank", po::value<int>(&o.cp_max_rank)->default_value(d.cp_max_rank),
      "CP ranks 1..R of the update tensor (0 = skip)")
-    ("cp-restarts", po::value<int>()->default_value(1), "CP fits per rank")
-    ("seed", po::value<std::uint64_t>()->default_value(12345),
+    ("cp-restarts", po::value<int>(&o.cp_restarts)->default_value(d.cp_restarts),
+     "CP fits per rank")
+    ("seed", po::value<std::uint64_t>(&o.seed)->default_value(d.seed),
      "seed of the test batch, the W0 permutation and the CP starts")
-    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
+    ("threads", po::value<int>(&threads)->default_value(0), cli::kThreadsHelp)
     ("output,o", po::value<std::string>()->required(), "analysis file");
   // clang-format on
   po::positional_options_description positional;
@@ -47,15 +55,8 @@ int RunAnalyze(int argc, char** argv) {
   po::variables_map vm;
   if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
 
-  AnalyzeOptions o;
-  o.test_batch = vm["test-batch"].as<int>();
-  o.max_truncation_rank = vm["max-rank"].as<int>();
-  o.functional_rank_threshold = vm["threshold"].as<double>();
-  o.convergence_threshold = vm["threshold"].as<double>();
-  o.cp_max_rank = vm["cp-max-rank"].as<int>();
-  o.cp_restarts = vm["cp-restarts"].as<int>();
-  o.seed = vm["seed"].as<std::uint64_t>();
-  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
+  o.convergence_threshold = o.functional_rank_threshold;  // one --threshold
+  o.run = cli::CommandContext("analyze", threads, false);
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
 

@@ -8,6 +8,8 @@
 #include "commands.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/table_file.h"
+#include "signals.h"
 
 namespace ltr {
 namespace {
@@ -29,24 +31,35 @@ constexpr const char* kUsage =
 
 int RunBounds(int argc, char** argv) {
   namespace po = cli::po;
+  BoundsOptions b;
+  BoundsSweepOptions s;
+  const BoundsSweepOptions d;
+  // The tool tries more CP ranks than the library's default (8): a trajectory
+  // of d = 3 has a CP rank bound of 9.
+  int cp_max_rank = 12;
+  int threads = 0;
   po::options_description options("Options");
   // clang-format off
   options.add_options()
     ("input", po::value<std::string>(), "trajectory file (ltr train)")
     ("sweep", po::bool_switch(), "train and check the synthetic cases")
-    ("tol", po::value<double>()->default_value(1e-10),
+    ("tol", po::value<double>(&b.rank.tolerance)
+                ->default_value(d.bounds.rank.tolerance),
      "relative tolerance of numerical ranks")
-    ("cp-max-rank", po::value<int>()->default_value(12),
+    ("cp-max-rank", po::value<int>(&cp_max_rank)->default_value(cp_max_rank),
      "largest CP rank tried by the CP rank estimate (0 = skip)")
-    ("cp-error", po::value<double>()->default_value(1e-4),
+    ("cp-error", po::value<double>(&b.cp.relative_error)
+                     ->default_value(d.bounds.cp.relative_error),
      "relative error a CP fit must reach to count")
-    ("units", po::value<int>()->default_value(64), "sweep: N")
-    ("steps", po::value<int>()->default_value(20), "sweep: optimiser steps")
-    ("horizon", po::value<int>()->default_value(10), "sweep: bins per trial")
-    ("batch", po::value<int>()->default_value(4), "sweep: trials")
+    ("units", po::value<int>(&s.units)->default_value(d.units), "sweep: N")
+    ("steps", po::value<int>(&s.steps)->default_value(d.steps),
+     "sweep: optimiser steps")
+    ("horizon", po::value<int>(&s.horizon)->default_value(d.horizon),
+     "sweep: bins per trial")
+    ("batch", po::value<int>(&s.batch)->default_value(d.batch), "sweep: trials")
     ("verbose", po::bool_switch(), "sweep: one block per case, not a line")
-    ("seed", po::value<std::uint64_t>()->default_value(0), "seed")
-    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
+    ("seed", po::value<std::uint64_t>(&s.seed)->default_value(d.seed), "seed")
+    ("threads", po::value<int>(&threads)->default_value(0), cli::kThreadsHelp)
     ("output,o", po::value<std::string>(), "output HDF5 file (optional)");
   // clang-format on
   po::positional_options_description positional;
@@ -63,31 +76,20 @@ int RunBounds(int argc, char** argv) {
                     "sets up the synthetic cases of --sweep");
   cli::RejectUnless(vm,
                     {"cp-error"},
-                    vm["cp-max-rank"].as<int>() > 0,
+                    cp_max_rank > 0,
                     "needs the CP rank estimate (--cp-max-rank > 0)");
-  BoundsOptions b;
-  b.rank.tolerance = vm["tol"].as<double>();
-  b.rank.run.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
-  b.cp.max_rank = vm["cp-max-rank"].as<int>();
-  b.estimate_cp_rank = b.cp.max_rank > 0;
-  if (!b.estimate_cp_rank) b.cp.max_rank = 1;
-  b.cp.relative_error = vm["cp-error"].as<double>();
-  b.cp.seed = vm["seed"].as<std::uint64_t>();
-  b.cp.run.num_threads = b.rank.run.num_threads;
+  b.run = cli::CommandContext("bounds", threads, false);
+  b.estimate_cp_rank = cp_max_rank > 0;
+  b.cp.max_rank = b.estimate_cp_rank ? cp_max_rank : 1;
+  b.cp.seed = s.seed;
   std::string error;
   if (!b.IsValid(&error)) throw Error(error);
 
   std::unique_ptr<io::OutputFile> out;
   std::vector<BoundsSummary> cases;
   if (sweep) {
-    BoundsSweepOptions s;
-    s.units = vm["units"].as<int>();
-    s.steps = vm["steps"].as<int>();
-    s.horizon = vm["horizon"].as<int>();
-    s.batch = vm["batch"].as<int>();
-    s.seed = vm["seed"].as<std::uint64_t>();
     s.bounds = b;
-    s.num_threads = b.rank.run.num_threads;
+    s.run = b.run;
     if (!s.IsValid(&error)) throw Error(error);
     if (vm.count("output"))
       out = std::make_unique<io::OutputFile>(vm["output"].as<std::string>(),

@@ -6,8 +6,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
 #include "recording_options.h"
+#include "signals.h"
 
 namespace ltr {
 namespace {
@@ -40,17 +40,22 @@ constexpr const char* kUsage =
 
 int RunPipeline(int argc, char** argv) {
   namespace po = cli::po;
-  PipelineOptions d;
+  const PipelineOptions d;
+  PipelineOptions o;
+  int threads = 0;
   po::options_description options("Options");
   // clang-format off
   options.add_options()
     ("input", po::value<std::string>(), "recording over learning (HDF5)")
     ("ranks", po::value<std::string>()->default_value("1:6"),
      "ranks of the ltr fits, A:B or a list")
-    ("seeds", po::value<int>()->default_value(d.seeds), "fits per rank")
-    ("max-iters", po::value<int>()->default_value(1000),
+    ("seeds", po::value<int>(&o.seeds)->default_value(d.seeds), "fits per rank")
+    // The command's budget per fit, smaller than FitOptions' (one pipeline
+    // runs 1 + ranks x seeds fits).
+    ("max-iters", po::value<int>(&o.fit.max_iterations)->default_value(1000),
      "maximum L-BFGS iterations per fit")
-    ("max-seconds", po::value<double>()->default_value(120.0),
+    ("max-seconds", po::value<double>(&o.fit.max_seconds)
+                        ->default_value(120.0),
      "wall-clock limit per fit")
     ("smoothing-weight", po::value<double>()->default_value(0.1, "0.1"),
      "weight of the second-difference prior on trial factors (0 = none)")
@@ -58,18 +63,20 @@ int RunPipeline(int argc, char** argv) {
      "L2 penalty on the ltr factors a, b, c (the minimum-norm update; "
      "weights along directions the activity never visits are not "
      "identifiable)")
-    ("cp-restarts", po::value<int>()->default_value(d.cp_restarts),
+    ("cp-restarts", po::value<int>(&o.cp_restarts)
+                        ->default_value(d.cp_restarts),
      "CP restarts per rank of the update tensors")
-    ("compare-rank", po::value<int>()->default_value(d.compare_rank),
+    ("compare-rank", po::value<int>(&o.compare_rank)
+                         ->default_value(d.compare_rank),
      "CP rank at which fitted and true updates are compared (0 = the "
      "largest rank at which both CP fits are unique)")
     ("no-plots", po::bool_switch(), "skip figures and the report (no gnuplot)")
-    ("progress", po::value<int>()->default_value(50),
+    ("progress", po::value<int>(&o.fit.progress_every)->default_value(50),
      "fit progress on stderr every K iterations (0 = off)")
-    ("seed", po::value<std::uint64_t>()->default_value(d.seed),
+    ("seed", po::value<std::uint64_t>(&o.seed)->default_value(d.seed),
      "seed of every fit and decomposition")
-    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
-    ("resume", po::bool_switch(),
+    ("threads", po::value<int>(&threads)->default_value(0), cli::kThreadsHelp)
+    ("resume", po::bool_switch(&o.resume),
      "reuse the fit and CP files of an interrupted run in DIR made with the "
      "same options")
     ("output,o", po::value<std::string>()->required(), "output directory");
@@ -81,39 +88,33 @@ int RunPipeline(int argc, char** argv) {
   if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
   if (!vm.count("input")) throw po::error("give the recording LEARNING.h5");
 
-  PipelineOptions o;
   o.input = vm["input"].as<std::string>();
   o.axes = cli::RecordingSourceFrom(vm, o.input, false).axes;
   o.output_dir = vm["output"].as<std::string>();
   o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
-  o.seeds = vm["seeds"].as<int>();
-  o.fit.max_iterations = vm["max-iters"].as<int>();
-  o.fit.max_seconds = vm["max-seconds"].as<double>();
-  o.fit.progress_every = vm["progress"].as<int>();
   const double smoothing = vm["smoothing-weight"].as<double>();
   if (smoothing > 0) {
     o.fit.smoothing.kind = TrialSmoothing::kSecondDifference;
     o.fit.smoothing.weight = smoothing;
   }
   o.fit.loss.l2_w = o.fit.loss.l2_c = vm["l2"].as<double>();
-  o.cp_restarts = vm["cp-restarts"].as<int>();
-  o.compare_rank = vm["compare-rank"].as<int>();
   o.plots = !vm["no-plots"].as<bool>();
-  o.seed = vm["seed"].as<std::uint64_t>();
-  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
   o.command = cli::CommandLine(argc, argv);
-  o.resume = vm["resume"].as<bool>();
-  o.progress = [](const std::string& line) { std::cerr << line << std::endl; };
+  o.run = cli::CommandContext("pipeline", threads, false);
+  // The pipeline's step lines carry their own "[k/5]" prefix.
+  o.run.progress = [](const std::string& line) {
+    std::cerr << line << std::endl;
+  };
 
   const PipelineSummary s = RunLearningPipeline(o);
   for (const std::string& w : s.warnings)
     std::cerr << "ltr pipeline: warning: " << w << "\n";
   if (!s.complete) {
-    std::cerr << "ltr pipeline: interrupted by signal " << InterruptSignal()
-              << "; " << s.files.size() << " finished step files kept in "
-              << o.output_dir
+    std::cerr << "ltr pipeline: interrupted by signal "
+              << cli::SignalToken().reason() << "; " << s.files.size()
+              << " finished step files kept in " << o.output_dir
               << "; continue with the same command and --resume\n";
-    return InterruptExitStatus();
+    return cli::SignalExitStatus();
   }
   std::cout << s.SummaryTable();
   std::cout << "wrote " << o.output_dir << "/ (" << s.files.size() << " files";

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "ltr/core/error.h"
+#include "signals.h"
 
 namespace ltr {
 namespace {
@@ -33,13 +34,17 @@ constexpr const char* kUsage =
 
 int RunPlot(int argc, char** argv) {
   namespace po = cli::po;
+  const PlotOptions d;
+  PlotOptions o;
+  int threads = 0;
   po::options_description options("Options");
   // clang-format off
   options.add_options()
     ("input", po::value<std::string>()->required(), "ltr output file")
-    ("output,o", po::value<std::string>()->default_value("."),
+    ("output,o", po::value<std::string>(&o.output_dir)
+                     ->default_value(d.output_dir),
      "directory for the figures (created if missing)")
-    ("epochs", po::value<std::string>(),
+    ("epochs", po::value<std::string>(&o.epochs_file),
      "recording whose /epoch labels the trials (default: /epoch of the file "
      "or of its input recording)")
     ("format", po::value<std::string>()->default_value("png,svg"),
@@ -47,24 +52,23 @@ int RunPlot(int argc, char** argv) {
     ("ranks", po::value<std::string>(),
      "ensemble ranks to draw factor grids for: 3, a list 2,3 or A:B "
      "(default all)")
-    ("max-components", po::value<int>()->default_value(10),
+    ("max-components", po::value<int>(&o.max_components)
+                           ->default_value(d.max_components),
      "at most this many components per factor grid")
-    ("max-sv", po::value<int>()->default_value(10),
+    ("max-sv", po::value<int>(&o.max_singular_values)
+                   ->default_value(d.max_singular_values),
      "singular values of dW drawn (the largest k)")
-    ("prefix", po::value<std::string>()->default_value(""),
+    ("prefix", po::value<std::string>(&o.prefix)->default_value(d.prefix),
      "prepended to every file name")
-    ("gnuplot", po::value<std::string>()->default_value("gnuplot"),
+    ("gnuplot", po::value<std::string>(&o.gnuplot)->default_value(d.gnuplot),
      "gnuplot executable")
-    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp);
+    ("threads", po::value<int>(&threads)->default_value(0), cli::kThreadsHelp);
   // clang-format on
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
   if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
 
-  PlotOptions o;
-  o.output_dir = vm["output"].as<std::string>();
-  if (vm.count("epochs")) o.epochs_file = vm["epochs"].as<std::string>();
   const std::string format = vm["format"].as<std::string>();
   if (format != "png" && format != "svg" && format != "png,svg" &&
       format != "svg,png")
@@ -73,11 +77,7 @@ int RunPlot(int argc, char** argv) {
   o.svg = format.find("svg") != std::string::npos;
   if (vm.count("ranks"))
     o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
-  o.max_components = vm["max-components"].as<int>();
-  o.max_singular_values = vm["max-sv"].as<int>();
-  o.prefix = vm["prefix"].as<std::string>();
-  o.gnuplot = vm["gnuplot"].as<std::string>();
-  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
+  o.run = cli::CommandContext("plot", threads, false);
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
 

@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/table_file.h"
+#include "signals.h"
 
 namespace ltr {
 namespace {
@@ -60,50 +62,42 @@ std::vector<double> ParseGrid(const std::string& text) {
   return out;
 }
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + v[i];
-  return s;
-}
-
 int RunTheoryLinear(int argc, char** argv) {
   namespace po = cli::po;
+  const LinearTheoryOptions d;
+  LinearTheoryOptions o;
+  int threads = 0;
   po::options_description options("Options");
   // clang-format off
   options.add_options()
-    ("units", po::value<int>()->default_value(1024), "N")
+    ("units", po::value<int>(&o.units)->default_value(d.units), "N")
+    // The tool's grid of S20, where the library's default is g = 0 alone.
     ("g", po::value<std::string>()->default_value("0:0.1:0.9"),
      "gains: start:step:stop or a,b,c (each in [0, 1))")
-    ("zhat", po::value<double>()->default_value(0.5), "target output z-hat")
-    ("seeds", po::value<int>()->default_value(5), "networks per g")
-    ("eta0", po::value<double>()->default_value(0.0),
+    ("zhat", po::value<double>(&o.z_hat)->default_value(d.z_hat),
+     "target output z-hat")
+    ("seeds", po::value<int>(&o.seeds)->default_value(d.seeds),
+     "networks per g")
+    ("eta0", po::value<double>(&o.eta0)->default_value(d.eta0),
      "eta = eta0 (1 - g^2)^2; 0 = S20's 0.015/0.009/0.003 for "
      "z-hat 0.5/1/2")
-    ("early-tau", po::value<double>()->default_value(0.3),
+    ("early-tau", po::value<double>(&o.early_tau_tilde)
+                      ->default_value(d.early_tau_tilde),
      "tau~ at which z, s1, s2 and the eigenvalue are measured")
-    ("max-steps", po::value<int>()->default_value(20000),
+    ("max-steps", po::value<int>(&o.max_steps)->default_value(d.max_steps),
      "step limit per network")
-    ("antithetic", po::bool_switch(),
+    ("antithetic", po::bool_switch(&o.antithetic),
      "also run every network with -m (cancels the random initial output)")
-    ("seed", po::value<std::uint64_t>()->default_value(0), "seed")
-    ("threads", po::value<int>()->default_value(0), cli::kThreadsHelp)
+    ("seed", po::value<std::uint64_t>(&o.seed)->default_value(d.seed), "seed")
+    ("threads", po::value<int>(&threads)->default_value(0), cli::kThreadsHelp)
     ("output,o", po::value<std::string>(), "output HDF5 file (optional)");
   // clang-format on
   po::positional_options_description positional;
   po::variables_map vm;
   if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
 
-  LinearTheoryOptions o;
-  o.units = vm["units"].as<int>();
   o.gains = ParseGrid(vm["g"].as<std::string>());
-  o.z_hat = vm["zhat"].as<double>();
-  o.seeds = vm["seeds"].as<int>();
-  o.eta0 = vm["eta0"].as<double>();
-  o.early_tau_tilde = vm["early-tau"].as<double>();
-  o.max_steps = vm["max-steps"].as<int>();
-  o.antithetic = vm["antithetic"].as<bool>();
-  o.seed = vm["seed"].as<std::uint64_t>();
-  o.num_threads = cli::ResolveThreads(vm["threads"].as<int>());
+  o.run = cli::CommandContext("theory", threads, false);
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
 
@@ -116,16 +110,7 @@ int RunTheoryLinear(int argc, char** argv) {
   const LinearTheorySummary summary = RunLinearTheory(o);
   std::cout << summary.FormatTable() << summary.BriefReport() << "\n";
   if (out) {
-    out->WriteMatrix("/theory/linear", summary.Table(), "case,column");
-    out->SetAttribute(
-        "/theory/linear", "columns", Join(LinearTheorySummary::TableColumns()));
-    out->SetAttribute("/theory/linear", "units", o.units);
-    out->SetAttribute("/theory/linear", "z_hat", o.z_hat);
-    out->SetAttribute("/theory/linear", "eta0", o.EffectiveEta0());
-    out->SetAttribute("/theory/linear", "seeds", o.seeds);
-    out->SetAttribute("/theory/linear", "antithetic", o.antithetic ? 1 : 0);
-    out->SetAttribute(
-        "/theory/linear", "model", "gradient descent on z = w^T (I - W)^-1 m");
+    WriteLinearTheory(o, summary, out.get());
     out->Commit();
     std::cout << "wrote " << out->path() << "\n";
   }

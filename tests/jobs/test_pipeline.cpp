@@ -8,11 +8,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "ltr/decompose/diagnostics.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
+#include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
+#include "ltr/formats/pipeline_file.h"
+#include "ltr/formats/table_file.h"
 #include "ltr/jobs/pipeline.h"
 #include "ltr/jobs/plot.h"
 #include "ltr/train/train.h"
@@ -211,11 +212,13 @@ TEST_CASE(
     const std::string out = dir / ("cut" + std::to_string(step));
     PipelineOptions o = SmallPipeline(input, out);
     const std::string prefix = "[" + std::to_string(step) + "/5]";
-    o.progress = [&](const std::string& line) {
-      if (line.rfind(prefix, 0) == 0) RequestInterrupt(SIGINT);
+    CancellationToken token;
+    o.run.cancellation = &token;
+    o.run.progress = [&](const std::string& line) {
+      if (line.rfind(prefix, 0) == 0) token.Cancel(SIGINT);
     };
     const PipelineSummary cut = RunLearningPipeline(o);
-    ClearInterrupt();
+    o.run.cancellation = nullptr;
     CHECK_FALSE(cut.complete);
     const std::vector<std::string>& expected = kept[step - 2];
     std::vector<std::string> present;
@@ -228,7 +231,7 @@ TEST_CASE(
 
     o.resume = true;
     std::string said;
-    o.progress = [&](const std::string& line) { said += line + "\n"; };
+    o.run.progress = [&](const std::string& line) { said += line + "\n"; };
     const PipelineSummary resumed = RunLearningPipeline(o);
     INFO(said);
     REQUIRE(resumed.complete);
@@ -246,9 +249,42 @@ TEST_CASE(
   other.seed = 3;
   other.resume = true;
   std::string said;
-  other.progress = [&](const std::string& line) { said += line + "\n"; };
+  other.run.progress = [&](const std::string& line) { said += line + "\n"; };
   REQUIRE(RunLearningPipeline(other).complete);
   CHECK_THAT(said, !Catch::Contains("reused"));
+}
+
+TEST_CASE(
+    "pipeline: the bounds stage runs on the pipeline's threads; summary.h5 "
+    "reads back",
+    "[pipeline]") {
+  test::ScratchDir dir;
+  const std::string input = MakeLearningRecording(dir);
+  PipelineOptions o = SmallPipeline(input, dir / "out");
+  o.run.num_threads = 2;
+  std::vector<std::string> said;
+  o.run.progress = [&](const std::string& line) { said.push_back(line); };
+  const PipelineSummary s = RunLearningPipeline(o);
+  REQUIRE(s.complete);
+  CHECK(s.bounds.threads == 2);
+  // The same table as the bounds of the input on 2 threads.
+  BoundsOptions b;
+  b.run.num_threads = 2;
+  const BoundsSummary alone = EvaluateBounds(b, ReadLearningRun(input));
+  CHECK(ReadBounds(dir / "out/bounds.h5").table.values == BoundsTable({alone}));
+  // Progress: one line per step ([1/5] .. [4/5] without plots).
+  int steps = 0;
+  for (const std::string& line : said) steps += line.rfind("[", 0) == 0;
+  CHECK(steps == 4);
+
+  const PipelineSummaryFile f = ReadPipelineSummary(dir / "out/summary.h5");
+  CHECK(f.true_trial_factors == s.comparison.true_trial_factors);
+  CHECK(f.fitted_trial_factors == s.comparison.fitted_trial_factors);
+  CHECK(f.factor_match == s.comparison.factor_match);
+  CHECK(f.compare_rank == s.comparison.rank);
+  CHECK(f.factor_match_by_rank.size() ==
+        static_cast<Index>(s.factor_match_by_rank.size()));
+  CHECK(f.true_cp_stability(0) == s.true_cp_stability[0]);
 }
 
 TEST_CASE("pipeline: an output file that would be the input is refused",
@@ -306,7 +342,7 @@ TEST_CASE(
   o.fit.smoothing.weight = 0.1;
   o.fit.loss.l2_w = o.fit.loss.l2_c = 1e-5;
   o.plots = false;
-  o.num_threads = 2;
+  o.run.num_threads = 2;
   const PipelineSummary s = RunLearningPipeline(o);
   INFO(s.SummaryTable());
   CHECK(s.sweep.best.test_metrics.r2 >= 0.99);

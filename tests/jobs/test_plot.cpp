@@ -161,7 +161,7 @@ TEST_CASE("plot draws a trajectory, its analysis, bounds and theory tables",
   Ltr("theory linear --units 48 --g 0,0.5 --seeds 1 -o " + theory);
   PlotOptions o;
   o.output_dir = dir / "figs";
-  o.num_threads = 2;
+  o.run.num_threads = 2;
 
   std::vector<Figure> all;
   for (const std::string& f : {traj, an, bounds, theory}) {

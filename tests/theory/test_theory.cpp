@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cmath>
 
-#include "ltr/theory/bounds.h"
-#include "ltr/formats/io.h"
 #include "ltr/core/random.h"
 #include "ltr/decompose/rank.h"
+#include "ltr/formats/io.h"
+#include "ltr/theory/bounds.h"
 #include "ltr/theory/theory.h"
 #include "ltr/train/train.h"
 #include "test_support.h"
@@ -287,7 +287,7 @@ TEST_CASE("Linear theory agrees with gradient descent at N = 256 (fast)",
   o.eta0 = 0.015;
   o.seeds = 3;
   o.antithetic = true;
-  o.num_threads = 2;
+  o.run.num_threads = 2;
   const LinearTheorySummary s = RunLinearTheory(o);
   INFO(s.FormatTable());
   REQUIRE(s.rows.size() == 2);
@@ -317,7 +317,7 @@ TEST_CASE("Linear theory agrees with gradient descent at N = 512",
   o.eta0 = 0.015;
   o.seeds = 5;
   o.antithetic = true;
-  o.num_threads = 2;
+  o.run.num_threads = 2;
   const LinearTheorySummary s = RunLinearTheory(o);
   INFO(s.FormatTable());
   for (const LinearTheoryRow& r : s.rows) {

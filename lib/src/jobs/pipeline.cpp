@@ -12,13 +12,15 @@
 #include <sstream>
 #include <tuple>
 
+#include "jobs/pipeline_report.h"
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
 #include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/decomposition_file.h"
 #include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/pipeline_file.h"
 #include "ltr/formats/recording.h"
+#include "ltr/formats/table_file.h"
 
 namespace ltr {
 namespace {
@@ -26,7 +28,7 @@ namespace {
 using Eigen::MatrixXd;
 
 void Say(const PipelineOptions& o, const std::string& message) {
-  if (o.progress) o.progress(message);
+  o.run.Report(message);
 }
 
 std::string InDir(const std::string& dir, const std::string& name) {
@@ -76,7 +78,8 @@ DecomposeOptions UpdateCpOptions(const PipelineOptions& o) {
   DecomposeOptions d;
   d.method = DecompositionMethod::kCpAls;
   d.cp.seed = o.seed;
-  d.run.num_threads = o.num_threads;
+  d.run = o.run;
+  d.run.progress = nullptr;  // the steps report, not every CP fit
   d.min_rank = 1;
   d.max_rank = *std::max_element(o.ranks.begin(), o.ranks.end());
   d.restarts = o.cp_restarts;
@@ -93,9 +96,7 @@ void WriteUpdateCp(const PipelineOptions& o,
                    const std::string& path) {
   io::OutputFile out(path, o.command);
   WriteDecomposition(d, result, "trial,post,pre", &out);
-  out.SetAttribute("/", "input", o.input);
-  out.SetAttribute("/", "pipeline_key", key);
-  out.SetAttribute("/", "tensor", what);
+  WritePipelineStamp(o.input, key, what, &out);
   out.Commit();
 }
 
@@ -177,178 +178,6 @@ UpdateComparison Compare(const CpSummary& truth,
   return c;
 }
 
-void WriteComparison(const PipelineOptions& o,
-                     const PipelineSummary& s,
-                     const std::string& key,
-                     const std::string& path) {
-  io::OutputFile out(path, o.command);
-  const UpdateComparison& c = s.comparison;
-  out.SetAttribute("/", "input", o.input);
-  out.SetAttribute("/", "pipeline_key", key);
-  out.SetAttribute("/", "chosen_rank", s.sweep.chosen_rank);
-  out.SetAttribute("/", "baseline_test_r2", s.baseline_test_r2);
-  out.SetAttribute("/", "test_r2", s.sweep.best.test_metrics.r2);
-  out.SetAttribute("/", "compare_rank", c.rank);
-  out.SetAttribute("/", "factor_match", c.factor_match);
-  out.SetAttribute("/", "factor_match_at_fit_rank", s.at_fit_rank.factor_match);
-  out.SetAttribute("/", "trial_congruence", c.trial_congruence);
-  out.SetAttribute("/", "post_congruence", c.post_congruence);
-  out.SetAttribute("/", "pre_congruence", c.pre_congruence);
-  out.SetAttribute("/", "update_distance", c.update_distance);
-  out.SetAttribute("/", "true_cp_relative_error", c.true_relative_error);
-  out.SetAttribute("/", "fitted_cp_relative_error", c.fitted_relative_error);
-  const auto as_vector = [](const std::vector<double>& v) {
-    return Eigen::Map<const Eigen::VectorXd>(v.data(),
-                                             static_cast<Index>(v.size()));
-  };
-  out.WriteVector(
-      "/comparison/true_cp_stability", as_vector(s.true_cp_stability), "rank");
-  out.WriteVector("/comparison/fitted_cp_stability",
-                  as_vector(s.fitted_cp_stability),
-                  "rank");
-  out.WriteVector("/comparison/factor_match_by_rank",
-                  as_vector(s.factor_match_by_rank),
-                  "rank");
-  out.WriteVector(
-      "/comparison/component_scores", c.component_scores, "component");
-  out.WriteMatrix("/comparison/true_trial_factors",
-                  c.true_trial_factors,
-                  "trial,component");
-  out.WriteMatrix("/comparison/fitted_trial_factors",
-                  c.fitted_trial_factors,
-                  "trial,component");
-  out.WriteIntVector("/comparison/epochs", c.epochs, "epoch");
-  out.WriteMatrix(
-      "/comparison/true_epoch_means", c.true_epoch_means, "epoch,component");
-  out.WriteMatrix("/comparison/fitted_epoch_means",
-                  c.fitted_epoch_means,
-                  "epoch,component");
-  out.Commit();
-}
-
-std::string Number(double v, int precision = 3) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(precision) << v;
-  return s.str();
-}
-
-std::string Escape(const std::string& text) {
-  std::string out;
-  for (char ch : text) {
-    if (ch == '<')
-      out += "&lt;";
-    else if (ch == '>')
-      out += "&gt;";
-    else if (ch == '&')
-      out += "&amp;";
-    else
-      out += ch;
-  }
-  return out;
-}
-
-std::string BaseName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// The HTML report: the numbers, then every figure with its caption. Figures
-// are referenced by relative path so the directory can be moved as a whole.
-void WriteReport(const PipelineOptions& o,
-                 const PipelineSummary& s,
-                 const std::string& path) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream html(temporary);
-    if (!html) throw Error("cannot write '" + temporary + "'");
-    const UpdateComparison& c = s.comparison;
-    html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
-         << "<title>ltr learning pipeline: " << Escape(BaseName(o.input))
-         << "</title>\n<style>body{font-family:sans-serif;max-width:1100px;"
-            "margin:2em auto;color:#222}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-            "th{background:#f3f3f3}figure{margin:1.5em 0}"
-            "img{max-width:100%;border:1px solid #eee}figcaption{color:#555}"
-            "</style></head><body>\n";
-    html << "<h1>Learning over trials: " << Escape(BaseName(o.input))
-         << "</h1>\n<p>Command: <code>" << Escape(o.command)
-         << "</code></p>\n<pre>" << Escape(s.SummaryTable()) << "</pre>\n";
-
-    html << "<h2>Rank chosen by held-out blocks</h2>\n<table><tr><th>rank"
-            "</th><th>train loss</th><th>test loss</th><th>test R&sup2;</th>"
-            "</tr>\n";
-    for (size_t i = 0; i < s.sweep.ranks.size(); ++i) {
-      const Index row = static_cast<Index>(i);
-      html << "<tr><td>" << s.sweep.ranks[i]
-           << (s.sweep.ranks[i] == s.sweep.chosen_rank ? " (chosen)" : "")
-           << "</td><td>" << Number(s.sweep.train_loss.row(row).minCoeff(), 5)
-           << "</td><td>" << Number(s.sweep.test_loss.row(row).minCoeff(), 5)
-           << "</td><td>" << Number(s.sweep.test_r2.row(row).maxCoeff(), 4)
-           << "</td></tr>\n";
-    }
-    html << "</table>\n";
-
-    html << "<h2>Fitted against true weight updates (CP rank " << c.rank
-         << ")</h2>\n<p>Compared at the largest CP rank at which both "
-            "update tensors have a unique decomposition (every restart "
-            "agrees with the best; smallest restart similarity per rank, "
-            "true: ";
-    for (double v : s.true_cp_stability) html << Number(v, 2) << " ";
-    html << "fitted: ";
-    for (double v : s.fitted_cp_stability) html << Number(v, 2) << " ";
-    html << "). Factor match score of the best CP fits by rank, from 1: ";
-    for (double v : s.factor_match_by_rank) html << Number(v, 2) << " ";
-    html << "(at the fit's chosen rank, " << s.at_fit_rank.rank << ": "
-         << Number(s.at_fit_rank.factor_match) << ").</p>\n";
-    html << "<p>Per true component at the compared rank (largest first), "
-            "the product of its three congruences with the matched fitted "
-            "component: ";
-    for (Index r = 0; r < c.component_scores.size(); ++r)
-      html << Number(c.component_scores(r), 3) << " ";
-    html << "(0.9 or more: recovered).</p>\n";
-    html << "<p>Factor match score " << Number(c.factor_match)
-         << "; mean congruence of trial factors " << Number(c.trial_congruence)
-         << ", of post-synaptic factors " << Number(c.post_congruence)
-         << ", of pre-synaptic factors " << Number(c.pre_congruence)
-         << ". Relative distance between the fitted and true update tensors: "
-         << Number(c.update_distance) << ".</p>\n";
-    html << "<table><tr><th>epoch</th>";
-    for (int r = 0; r < c.rank; ++r)
-      html << "<th>true c" << r + 1 << "</th><th>fitted c" << r + 1 << "</th>";
-    html << "</tr>\n";
-    for (Index e = 0; e < c.true_epoch_means.rows(); ++e) {
-      html << "<tr><td>" << c.epochs[static_cast<size_t>(e)] << "</td>";
-      for (int r = 0; r < c.rank; ++r)
-        html << "<td>" << Number(c.true_epoch_means(e, r)) << "</td><td>"
-             << Number(c.fitted_epoch_means(e, r)) << "</td>";
-      html << "</tr>\n";
-    }
-    html << "</table>\n";
-
-    html << "<h2>Rank bounds on the true trajectory</h2>\n<pre>"
-         << Escape(FormatBounds({s.bounds})) << "</pre>\n";
-
-    html << "<h2>Figures</h2>\n";
-    for (const Figure& f : s.figures) {
-      const std::string image = !f.png.empty() ? f.png : f.svg;
-      html << "<figure><img src=\"figures/" << Escape(BaseName(image))
-           << "\" alt=\"" << Escape(f.title) << "\"><figcaption><b>"
-           << Escape(f.title) << "</b>: " << Escape(f.caption)
-           << (f.svg.empty()
-                   ? ""
-                   : " (<a href=\"figures/" + BaseName(f.svg) + "\">SVG</a>)")
-           << "</figcaption></figure>\n";
-    }
-    html << "<h2>Files</h2>\n<ul>\n";
-    for (const std::string& file : s.files)
-      html << "<li><code>" << Escape(BaseName(file)) << "</code></li>\n";
-    html << "</ul>\n</body></html>\n";
-    if (!html) throw Error("cannot write '" + temporary + "'");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-    throw Error("cannot rename '" + temporary + "' to '" + path + "'");
-}
-
 }  // namespace
 
 FitOptions PipelineFitDefaults() {
@@ -372,52 +201,11 @@ bool PipelineOptions::IsValid(std::string* error) const {
   if (compare_rank < 0) return fail("compare rank must be >= 0 (0 = auto)");
   if (!(stable_similarity > 0 && stable_similarity <= 1))
     return fail("stable similarity must be in (0, 1]");
-  if (num_threads < 1) return fail("threads must be >= 1");
+  if (run.num_threads < 1) return fail("threads must be >= 1");
   std::string sub;
   if (!fit.IsValid(&sub)) return fail(sub);
   if (!bounds.IsValid(&sub)) return fail(sub);
   return true;
-}
-
-std::string PipelineSummary::SummaryTable() const {
-  std::ostringstream out;
-  const UpdateComparison& c = comparison;
-  auto line = [&](const std::string& what, const std::string& value) {
-    out << "  " << std::left << std::setw(44) << what << value << "\n";
-  };
-  out << "learning pipeline summary\n";
-  line("baseline full fit, held-out R^2", Number(baseline_test_r2));
-  line("chosen rank (held-out blocks)", std::to_string(sweep.chosen_rank));
-  line("ltr fit at chosen rank, held-out R^2",
-       Number(sweep.best.test_metrics.r2));
-  line("relative distance, fitted vs true updates", Number(c.update_distance));
-  line("CP rank compared (both CP fits unique)", std::to_string(c.rank));
-  line("  true update tensor, CP error", Number(c.true_relative_error));
-  line("  fitted update tensor, CP error", Number(c.fitted_relative_error));
-  line("  factor match score, fitted vs true", Number(c.factor_match));
-  std::string scores;
-  for (Index r = 0; r < c.component_scores.size(); ++r)
-    scores += (r > 0 ? " " : "") + Number(c.component_scores(r), 2);
-  line("  per true component (largest first)", scores);
-  line("  congruence trial / post / pre",
-       Number(c.trial_congruence) + " / " + Number(c.post_congruence) + " / " +
-           Number(c.pre_congruence));
-  std::string by_rank;
-  for (size_t r = 0; r < factor_match_by_rank.size(); ++r)
-    by_rank += (r > 0 ? " " : "") + Number(factor_match_by_rank[r], 2);
-  line("factor match by CP rank 1.." +
-           std::to_string(factor_match_by_rank.size()),
-       by_rank);
-  int held = 0, total = 0;
-  for (const BoundRow& row : bounds.rows) {
-    if (!row.hypotheses_hold) continue;
-    ++total;
-    if (row.status == BoundStatus::kHolds) ++held;
-  }
-  line("bounds whose hypotheses hold: met",
-       std::to_string(held) + " of " + std::to_string(total));
-  line("seconds", Number(seconds, 1));
-  return out.str();
 }
 
 namespace {
@@ -475,8 +263,7 @@ class PipelineRun {
     fit_ = o.fit;
     fit_.units = 0;  // = neurons
     fit_.readout = ReadoutKind::kIdentity;
-    fit_.run.num_threads = o.num_threads;
-    fit_.run.progress = o.progress;  // the fits' progress lines
+    fit_.run = o.run;  // the fits' progress lines go to the pipeline's
     fit_.command = o.command;
   }
 
@@ -497,12 +284,10 @@ class PipelineRun {
   // when complete) and was written under this run's key.
   bool Reusable(const std::string& path) const {
     return o_.resume && std::filesystem::exists(path) &&
-           io::HasAttribute(path, "/", "pipeline_key") &&
-           io::ReadStringAttribute(path, "/", "pipeline_key") == key_;
+           ReadPipelineKey(path) == key_;
   }
   void Stamp(io::OutputFile* out) const {
-    out->SetAttribute("/", "input", o_.input);
-    out->SetAttribute("/", "pipeline_key", key_);
+    WritePipelineStamp(o_.input, key_, "", out);
   }
   void Done(const std::string& path, bool reused) {
     s_.files.push_back(path);
@@ -558,6 +343,7 @@ bool PipelineRun::FitBase() {
   Say(o_,
       "[1/5] full fit of the " + std::to_string(baseline_.size()) +
           " baseline trials");
+  if (o_.run.cancelled()) return false;
   const std::string path = Path("baseline_fit.h5");
   const bool reuse = Reusable(path);
   FitSummary base;
@@ -568,7 +354,7 @@ bool PipelineRun::FitBase() {
     full.kind = WeightKind::kFull;
     full.seed = o_.seed;
     base = FitRnn(full, SelectTrials(recording_, baseline_));
-    if (base.termination == "interrupted") return false;
+    if (base.termination == "interrupted" || o_.run.cancelled()) return false;
     io::OutputFile out(path, o_.command);
     WriteFit(base, &out);
     Stamp(&out);
@@ -586,6 +372,7 @@ bool PipelineRun::FitUpdates() {
       "[2/5] ltr fits on the base, ranks " + std::to_string(o_.ranks.front()) +
           ".." + std::to_string(o_.ranks.back()) + " x " +
           std::to_string(o_.seeds) + " seeds");
+  if (o_.run.cancelled()) return false;
   const std::string path = Path("fit.h5");
   const bool reuse = Reusable(path);
   if (reuse) {
@@ -600,7 +387,7 @@ bool PipelineRun::FitUpdates() {
     sweep.ranks = o_.ranks;
     sweep.seeds = o_.seeds;
     s_.sweep = SweepRanks(sweep, recording_);
-    if (InterruptRequested()) return false;
+    if (o_.run.cancelled()) return false;
     io::OutputFile out(path, o_.command);
     WriteRankSweep(s_.sweep, &out);
     Stamp(&out);
@@ -613,6 +400,7 @@ bool PipelineRun::FitUpdates() {
 // 3. CP of the true and fitted update tensors; alignment at the chosen rank.
 bool PipelineRun::DecomposeUpdates() {
   Say(o_, "[3/5] CP of the true and fitted weight-update tensors");
+  if (o_.run.cancelled()) return false;
   const DecomposeOptions cp = UpdateCpOptions(o_);
   // Truth: the change from the first trial's weights (no learning happens in
   // the baseline epoch, so these are every baseline trial's weights).
@@ -632,11 +420,8 @@ bool PipelineRun::DecomposeUpdates() {
     if (reuse) {
       *result = ReadDecomposition(path);
     } else {
-      // (until the pipeline passes its RunContext: the ensemble no longer
-      // reads the process-wide flag)
-      if (InterruptRequested()) return false;
       *result = Decompose(cp, *tensor);
-      if (!(*result)->complete()) return false;
+      if (!(*result)->complete() || o_.run.cancelled()) return false;
       WriteUpdateCp(o_, cp, **result, what, key_, path);
     }
     Done(path, reuse);
@@ -675,10 +460,11 @@ bool PipelineRun::DecomposeUpdates() {
 // 4. Rank bounds on the true trajectory (quick: always redone).
 bool PipelineRun::CheckBounds() {
   Say(o_, "[4/5] rank bounds on the true trajectory");
+  if (o_.run.cancelled()) return false;
   BoundsOptions bounds = o_.bounds;
-  bounds.rank.run.num_threads = bounds.cp.run.num_threads = o_.num_threads;
+  bounds.run = o_.run;
   s_.bounds = EvaluateBounds(bounds, truth_);
-  if (InterruptRequested()) return false;
+  if (o_.run.cancelled()) return false;
   const std::string path = Path("bounds.h5");
   io::OutputFile out(path, o_.command);
   WriteBounds(bounds, {s_.bounds}, &out);
@@ -692,26 +478,34 @@ bool PipelineRun::CheckBounds() {
 bool PipelineRun::WriteSummaryAndReport(Clock::time_point start) {
   s_.seconds = SecondsSince(start);
   const std::string summary = Path("summary.h5");
-  WriteComparison(o_, s_, key_, summary);
+  {
+    io::OutputFile out(summary, o_.command);
+    Stamp(&out);
+    WritePipelineSummary(s_, &out);
+    out.Commit();
+  }
   Done(summary, false);
   if (!o_.plots) return true;
   Say(o_, "[5/5] figures and report");
+  if (o_.run.cancelled()) return false;
   PlotOptions plot = o_.plot;
   plot.output_dir = Path("figures");
   plot.epochs_file = o_.input;
-  plot.num_threads = o_.num_threads;
+  plot.run = o_.run;
   // Factor grids of the compared ranks only.
   plot.ranks = {compare_rank_};
   if (fit_rank_ != compare_rank_) plot.ranks.push_back(fit_rank_);
   for (const std::string& file : s_.files) {
-    plot.prefix = BaseName(file).substr(0, BaseName(file).size() - 3) + "_";
+    plot.prefix = internal::BaseName(file).substr(
+                      0, internal::BaseName(file).size() - 3) +
+                  "_";
     for (Figure& f : PlotFile(plot, file)) s_.figures.push_back(f);
-    if (InterruptRequested()) return false;
+    if (o_.run.cancelled()) return false;
   }
   const std::string report = Path("report.html");
   s_.seconds = SecondsSince(start);
   s_.files.push_back(report);
-  WriteReport(o_, s_, report);
+  internal::WriteReport(o_, s_, report);
   return true;
 }
 

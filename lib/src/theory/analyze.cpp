@@ -8,17 +8,151 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/parallel.h"
+#include "ltr/core/error.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/diagnostics.h"
-#include "ltr/core/error.h"
+#include "ltr/formats/io.h"
 #include "ltr/formats/trajectory_file.h"
 #include "ltr/rnn/rnn.h"
 #include "ltr/train/tasks.h"
 #include "ltr/train/train.h"
 
 namespace ltr {
+namespace {
 
 using Eigen::MatrixXd;
+
+// What the analyses read of a learning trajectory.
+struct TrajectoryForAnalysis {
+  TrainOptions config;
+  Tensor3 weights, w_in, w_out;  // (snapshots, ...) as stored
+  Vector loss;
+};
+
+TrajectoryForAnalysis ReadTrajectoryForAnalysis(const std::string& path) {
+  Trajectory trajectory = ReadTrainTrajectory(path);
+  TrajectoryForAnalysis t;
+  t.config = *trajectory.config;
+  t.weights = trajectory.ReadWeights();
+  t.w_in = std::move(trajectory.w_in);
+  t.w_out = std::move(trajectory.w_out);
+  t.loss = std::move(trajectory.loss);
+  return t;
+}
+
+// Row-major (N, N) snapshot k viewed column-major is W_k^T.
+MatrixXd SnapshotW(const Tensor3& weights, Index k) {
+  return weights.Slice(k).transpose();
+}
+
+// The network of snapshot k: W0 fixed, W = 0, W_in and W_out of step k.
+RnnParameters NetworkAt(const TrajectoryForAnalysis& t, Index k) {
+  RnnParameters p = InitialNetwork(t.config);
+  const Index n = t.weights.dim(1);
+  p.w0 = SnapshotW(t.weights, 0);
+  p.w.setZero(n, n);
+  p.w_in = t.w_in.Slice(k).transpose();
+  p.readout = t.w_out.Slice(k);
+  return p;
+}
+
+void AnalyzeLoss(const AnalyzeOptions& options,
+                 const Vector& loss,
+                 TrajectoryAnalysis* a) {
+  if (loss.size() == 0) return;
+  a->initial_loss = loss(0);
+  a->final_loss = loss(loss.size() - 1);
+  for (Index s = 0; s < loss.size(); ++s)
+    if (loss(s) < options.convergence_threshold * loss(0)) {
+      a->convergence_step = static_cast<int>(s);
+      return;
+    }
+}
+
+// Test losses of the initial network, of W0 + rank-R truncations of dW
+// (and the functional rank), of the trained network and of the shuffle
+// test: W0 with all N^2 entries permuted, plus dW.
+void AnalyzeTestLosses(const AnalyzeOptions& options,
+                       const TrajectoryForAnalysis& t,
+                       const MatrixXd& dw,
+                       TrajectoryAnalysis* a) {
+  const Index snapshots = t.weights.dim(0), n = t.weights.dim(1);
+  const RnnParameters final_net = NetworkAt(t, snapshots - 1);
+  Rng rng(options.seed);
+  const TaskBatch test = GenerateBatch(t.config.task, options.test_batch, &rng);
+  const RnnLossOptions loss_options =
+      TaskLossOptions(t.config.task, options.run.num_threads);
+  const RnnBlocks none{false, false, false, false, false, false, false, false};
+  auto test_loss = [&](const RnnParameters& p) {
+    return EvaluateLoss(p, test.trials, loss_options, none, nullptr).total;
+  };
+  a->initial_test_loss = test_loss(NetworkAt(t, 0));
+
+  // Truncations W0 + sum_{r <= R} s_r u_r v_r^T of dW.
+  Eigen::BDCSVD<MatrixXd> svd(dw, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  const int max_rank =
+      static_cast<int>(std::min<Index>(options.max_truncation_rank, n));
+  double l_r0 = 0.0;
+  for (int r = 0; r <= max_rank; ++r) {
+    RnnParameters p = final_net;
+    if (r > 0)
+      p.w = svd.matrixU().leftCols(r) *
+            svd.singularValues().head(r).asDiagonal() *
+            svd.matrixV().leftCols(r).transpose();
+    const double l = test_loss(p);
+    a->truncation_ranks.push_back(r);
+    a->truncation_loss.push_back(l);
+    if (r == 0) l_r0 = l;
+    if (a->functional_rank < 0 && l < options.functional_rank_threshold * l_r0)
+      a->functional_rank = r;
+  }
+
+  RnnParameters trained = final_net;
+  trained.w = dw;
+  a->test_loss = test_loss(trained);
+  RnnParameters shuffled = trained;
+  std::vector<Index> order(static_cast<size_t>(n * n));
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng.engine());
+  for (Index e = 0; e < n * n; ++e)
+    shuffled.w0.data()[e] = final_net.w0.data()[order[e]];
+  a->shuffle_loss = test_loss(shuffled);
+  a->shuffle_loss_ratio =
+      a->initial_test_loss > 0.0 ? a->shuffle_loss / a->initial_test_loss : 0.0;
+}
+
+// CP of the update tensor [W_k - W_0], k >= 1 (row-major like /weights).
+void AnalyzeUpdateTensor(const AnalyzeOptions& options,
+                         const Tensor3& weights,
+                         TrajectoryAnalysis* a) {
+  const Index snapshots = weights.dim(0), n = weights.dim(1);
+  if (options.cp_max_rank <= 0 || snapshots <= 1 || !(a->delta_w_norm > 0.0))
+    return;
+  Tensor3 updates(snapshots - 1, n, n);
+  for (Index k = 1; k < snapshots; ++k)
+    for (Index e = 0; e < n * n; ++e)
+      updates.data()[(k - 1) * n * n + e] =
+          weights.data()[k * n * n + e] - weights.data()[e];
+  EnsembleOptions ensemble;
+  ensemble.cp.method = CpMethod::kAls;
+  ensemble.cp.max_iterations = options.cp_max_iterations;
+  ensemble.cp.seed = options.seed;
+  ensemble.run = options.run;
+  ensemble.run.progress = nullptr;  // one line per CP fit is too many
+  ensemble.min_rank = 1;
+  ensemble.max_rank = options.cp_max_rank;
+  ensemble.restarts = options.cp_restarts;
+  ensemble.compute_corcondia = false;
+  const EnsembleSummary fits = RunEnsemble(ensemble, updates);
+  for (size_t i = 0; i < fits.ranks.size(); ++i) {
+    a->cp_ranks.push_back(fits.ranks[i]);
+    a->cp_relative_error.push_back(
+        fits.relative_error(static_cast<Index>(i), 0));
+  }
+}
+
+}  // namespace
 
 bool AnalyzeOptions::IsValid(std::string* error) const {
   auto fail = [error](const std::string& message) {
@@ -34,7 +168,7 @@ bool AnalyzeOptions::IsValid(std::string* error) const {
   if (cp_max_rank < 0) return fail("cp_max_rank must be >= 0");
   if (cp_restarts < 1) return fail("cp_restarts must be >= 1");
   if (cp_max_iterations < 1) return fail("cp_max_iterations must be >= 1");
-  if (num_threads < 1) return fail("num_threads must be >= 1");
+  if (run.num_threads < 1) return fail("num_threads must be >= 1");
   return true;
 }
 
@@ -55,163 +189,44 @@ std::string TrajectoryAnalysis::BriefReport() const {
   return out.str();
 }
 
+Matrix DeltaWSingularValues(const Tensor3& weights, const RunContext& run) {
+  const Index snapshots = weights.dim(0);
+  Matrix sv(snapshots, weights.dim(1));
+  if (snapshots == 0) return sv;
+  const MatrixXd w0 = SnapshotW(weights, 0);
+  ParallelFor(snapshots, run.num_threads, [&](Index begin, Index end) {
+    for (Index k = begin; k < end; ++k) {
+      const MatrixXd d = SnapshotW(weights, k) - w0;
+      sv.row(k) = Eigen::BDCSVD<MatrixXd>(d).singularValues().transpose();
+    }
+  });
+  return sv;
+}
+
 TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
                                      const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
   if (!options.IsValid(&error)) throw Error(error);
-  const Trajectory trajectory = ReadTrainTrajectory(path);
-  const TrainOptions& config = *trajectory.config;
-  const Tensor3 weights = trajectory.ReadWeights();
-  const Tensor3& w_in = trajectory.w_in;
-  const Tensor3& w_out = trajectory.w_out;
-  const Vector& loss = trajectory.loss;
-  const Index snapshots = trajectory.snapshots();
-  const Index n = trajectory.units();
-
-  // Row-major (N, N) snapshot k viewed column-major is W_k^T.
-  auto w_at = [&](Index k) -> MatrixXd { return weights.Slice(k).transpose(); };
-  const MatrixXd w0 = w_at(0);
-  const MatrixXd w_final = w_at(snapshots - 1);
-  const MatrixXd dw = w_final - w0;
+  const TrajectoryForAnalysis t = ReadTrajectoryForAnalysis(path);
+  const MatrixXd w0 = SnapshotW(t.weights, 0);
+  const MatrixXd dw = SnapshotW(t.weights, t.weights.dim(0) - 1) - w0;
 
   TrajectoryAnalysis a;
-  a.singular_values.resize(snapshots, n);
-  for (Index k = 0; k < snapshots; ++k) {
-    const MatrixXd d = w_at(k) - w0;
-    Eigen::BDCSVD<MatrixXd> svd(d);
-    a.singular_values.row(k) = svd.singularValues().transpose();
-  }
+  a.singular_values = DeltaWSingularValues(t.weights, options.run);
   a.delta_w_norm = dw.norm();
   const double w0_norm = w0.norm();
   a.w0_alignment = a.delta_w_norm > 0.0 && w0_norm > 0.0
                        ? std::fabs((dw.array() * w0.array()).sum()) /
                              (a.delta_w_norm * w0_norm)
                        : 0.0;
-
-  if (loss.size() > 0) {
-    a.initial_loss = loss(0);
-    a.final_loss = loss(loss.size() - 1);
-    for (Index s = 0; s < loss.size(); ++s)
-      if (loss(s) < options.convergence_threshold * loss(0)) {
-        a.convergence_step = static_cast<int>(s);
-        break;
-      }
-  }
-
-  // The network at the end (and at the start) of training.
-  RnnParameters final_net = InitialNetwork(config);
-  RnnParameters initial_net = final_net;
-  final_net.w0 = w0;
-  final_net.w.setZero(n, n);
-  final_net.w_in = w_in.Slice(snapshots - 1).transpose();
-  final_net.readout = w_out.Slice(snapshots - 1);
-  initial_net.w0 = w0;
-  initial_net.w.setZero(n, n);
-  initial_net.w_in = w_in.Slice(0).transpose();
-  initial_net.readout = w_out.Slice(0);
-
-  Rng rng(options.seed);
-  const TaskBatch test = GenerateBatch(config.task, options.test_batch, &rng);
-  const RnnLossOptions loss_options =
-      TaskLossOptions(config.task, options.num_threads);
-  const RnnBlocks none{false, false, false, false, false, false, false, false};
-  auto test_loss = [&](const RnnParameters& p) {
-    return EvaluateLoss(p, test.trials, loss_options, none, nullptr).total;
-  };
-  a.initial_test_loss = test_loss(initial_net);
-
-  // Truncations W0 + sum_{r <= R} s_r u_r v_r^T of dW.
-  Eigen::BDCSVD<MatrixXd> svd(dw, Eigen::ComputeThinU | Eigen::ComputeThinV);
-  const int max_rank =
-      static_cast<int>(std::min<Index>(options.max_truncation_rank, n));
-  double l_r0 = 0.0;
-  for (int r = 0; r <= max_rank; ++r) {
-    RnnParameters p = final_net;
-    if (r > 0)
-      p.w = svd.matrixU().leftCols(r) *
-            svd.singularValues().head(r).asDiagonal() *
-            svd.matrixV().leftCols(r).transpose();
-    const double l = test_loss(p);
-    a.truncation_ranks.push_back(r);
-    a.truncation_loss.push_back(l);
-    if (r == 0) l_r0 = l;
-    if (a.functional_rank < 0 && l < options.functional_rank_threshold * l_r0)
-      a.functional_rank = r;
-  }
-
-  // Trained network, and W0 with all N^2 entries permuted plus dW.
-  RnnParameters trained = final_net;
-  trained.w = dw;
-  a.test_loss = test_loss(trained);
-  RnnParameters shuffled = trained;
-  std::vector<Index> order(static_cast<size_t>(n * n));
-  std::iota(order.begin(), order.end(), 0);
-  std::shuffle(order.begin(), order.end(), rng.engine());
-  for (Index e = 0; e < n * n; ++e) shuffled.w0.data()[e] = w0.data()[order[e]];
-  a.shuffle_loss = test_loss(shuffled);
-  a.shuffle_loss_ratio =
-      a.initial_test_loss > 0.0 ? a.shuffle_loss / a.initial_test_loss : 0.0;
-
-  // CP of the update tensor [W_k - W_0], k >= 1 (row-major like /weights).
-  if (options.cp_max_rank > 0 && snapshots > 1 && a.delta_w_norm > 0.0) {
-    Tensor3 updates(snapshots - 1, n, n);
-    for (Index k = 1; k < snapshots; ++k)
-      for (Index e = 0; e < n * n; ++e)
-        updates.data()[(k - 1) * n * n + e] =
-            weights.data()[k * n * n + e] - weights.data()[e];
-    EnsembleOptions ensemble;
-    ensemble.cp.method = CpMethod::kAls;
-    ensemble.cp.max_iterations = options.cp_max_iterations;
-    ensemble.cp.seed = options.seed;
-    ensemble.run.num_threads = options.num_threads;
-    ensemble.min_rank = 1;
-    ensemble.max_rank = options.cp_max_rank;
-    ensemble.restarts = options.cp_restarts;
-    ensemble.compute_corcondia = false;
-    const EnsembleSummary fits = RunEnsemble(ensemble, updates);
-    for (size_t i = 0; i < fits.ranks.size(); ++i) {
-      a.cp_ranks.push_back(fits.ranks[i]);
-      a.cp_relative_error.push_back(
-          fits.relative_error(static_cast<Index>(i), 0));
-    }
-  }
+  AnalyzeLoss(options, t.loss, &a);
+  AnalyzeTestLosses(options, t, dw, &a);
+  AnalyzeUpdateTensor(options, t.weights, &a);
   a.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   return a;
-}
-
-void WriteAnalysis(const TrajectoryAnalysis& a, io::OutputFile* out) {
-  out->WriteMatrix(
-      "/delta_w/singular_values", a.singular_values, "snapshot,index");
-  std::vector<std::int64_t> ranks(a.truncation_ranks.begin(),
-                                  a.truncation_ranks.end());
-  out->WriteIntVector("/truncation/ranks", ranks, "rank");
-  out->WriteVector(
-      "/truncation/loss",
-      Eigen::Map<const Vector>(a.truncation_loss.data(),
-                               static_cast<Index>(a.truncation_loss.size())),
-      "rank");
-  out->SetAttribute("/", "functional_rank", a.functional_rank);
-  out->SetAttribute("/", "convergence_step", a.convergence_step);
-  out->SetAttribute("/", "delta_w_norm", a.delta_w_norm);
-  out->SetAttribute("/", "initial_loss", a.initial_loss);
-  out->SetAttribute("/", "final_loss", a.final_loss);
-  out->SetAttribute("/", "initial_test_loss", a.initial_test_loss);
-  out->SetAttribute("/", "test_loss", a.test_loss);
-  out->SetAttribute("/", "shuffle_loss", a.shuffle_loss);
-  out->SetAttribute("/", "shuffle_loss_ratio", a.shuffle_loss_ratio);
-  out->SetAttribute("/", "w0_alignment", a.w0_alignment);
-  if (!a.cp_ranks.empty()) {
-    std::vector<std::int64_t> cp_ranks(a.cp_ranks.begin(), a.cp_ranks.end());
-    out->WriteIntVector("/update_tensor/ranks", cp_ranks, "rank");
-    out->WriteVector("/update_tensor/relative_error",
-                     Eigen::Map<const Vector>(
-                         a.cp_relative_error.data(),
-                         static_cast<Index>(a.cp_relative_error.size())),
-                     "rank");
-  }
 }
 
 }  // namespace ltr

@@ -87,14 +87,39 @@ std::string BoundsSummary::BriefReport() const {
   return out.str();
 }
 
-BoundsSummary EvaluateBounds(const BoundsOptions& options,
-                             const LearningRun& run) {
-  std::string error;
-  if (!options.IsValid(&error)) throw Error(error);
-  const auto start = std::chrono::steady_clock::now();
+namespace {
+
+// The rows of one case, in BoundNames() order.
+class BoundRows {
+ public:
+  BoundRows(const std::string& case_name, BoundsSummary* summary)
+      : case_name_(case_name), summary_(summary) {}
+  void Add(const std::string& bound,
+           bool hold,
+           const std::string& why,
+           double value,
+           double measured,
+           bool lower_only = false) {
+    BoundRow r;
+    r.case_name = case_name_;
+    r.bound = bound;
+    r.hypotheses_hold = hold;
+    r.why_not = why;
+    r.bound_value = value;
+    r.measured = measured;
+    r.measured_is_lower_bound = lower_only;
+    r.status = Compare(measured, value, lower_only);
+    summary_->rows.push_back(r);
+  }
+
+ private:
+  std::string case_name_;
+  BoundsSummary* summary_;
+};
+
+void CheckShapes(const LearningRun& run) {
   const Tensor3& w = run.weights;
-  const Index s = w.dim(0);
-  const Index n = w.dim(1);
+  const Index s = w.dim(0), n = w.dim(1);
   if (s < 2 || w.dim(2) != n)
     throw Error("weights must be (snapshots >= 2, N, N), got " +
                 DimsToString(w.dims()));
@@ -102,21 +127,22 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
     throw Error("W_in and W_out must have N = " + std::to_string(n) + " rows");
   if (static_cast<Index>(run.steps.size()) != s)
     throw Error("one step number per snapshot expected");
-  const double tol = options.rank.tolerance;
+}
 
+// The sizes and the hypotheses of the propositions.
+BoundsSummary Hypotheses(const BoundsOptions& options, const LearningRun& run) {
+  const Tensor3& w = run.weights;
+  const Index n = w.dim(1);
   BoundsSummary sum;
   sum.case_name = run.name;
   sum.units = n;
   sum.inputs = run.w_in.cols();
   sum.outputs = run.w_out.cols();
-  sum.snapshots = s;
+  sum.snapshots = w.dim(0);
   sum.optimizer_steps = run.steps.back() - run.steps.front();
-  const Index p_in = sum.inputs, p_out = sum.outputs;
-
-  // Hypotheses.
-  Matrix io(n, p_in + p_out);
+  Matrix io(n, sum.inputs + sum.outputs);
   io << run.w_in, run.w_out;
-  const Matrix q = ColumnBasis(io, tol);
+  const Matrix q = ColumnBasis(io, options.rank.tolerance);
   sum.d = static_cast<int>(q.cols());
   const Matrix w0 = Snapshot(w, 0);
   const double w0_norm = w0.norm();
@@ -127,105 +153,123 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
   sum.linear = run.nonlinearity == Nonlinearity::kIdentity;
   sum.w0_in_span = sum.w0_outside_fraction <= options.subspace_tolerance;
   sum.optimizer_linear = run.optimizer != Optimizer::kAdam;
-  const bool state_ok = run.zero_state_and_bias;
+  return sum;
+}
 
-  std::vector<std::string> fail1;
-  if (!sum.linear) fail1.push_back("nonlinear");
-  if (!sum.w0_in_span) fail1.push_back("W0 outside S0");
-  if (!sum.optimizer_linear) fail1.push_back("optimiser not linear");
-  if (!state_ok) fail1.push_back("x0/bias");
-  const bool h1 = fail1.empty();
-  const std::string why1 = Join(fail1, ", ");
-
-  auto add = [&](const std::string& bound,
-                 bool hold,
-                 const std::string& why,
-                 double value,
-                 double measured,
-                 bool lower_only = false) {
-    BoundRow r;
-    r.case_name = run.name;
-    r.bound = bound;
-    r.hypotheses_hold = hold;
-    r.why_not = why;
-    r.bound_value = value;
-    r.measured = measured;
-    r.measured_is_lower_bound = lower_only;
-    r.status = Compare(measured, value, lower_only);
-    sum.rows.push_back(r);
-  };
-
-  // Prop 1: rank of every W_k.
+// Prop 1: the rank of every W_k, the multilinear and CP ranks of the stack.
+void Prop1Rows(const BoundsOptions& options,
+               const LearningRun& run,
+               const BoundsSummary& sum,
+               BoundRows* rows) {
+  const Tensor3& w = run.weights;
+  const Index s = w.dim(0), n = w.dim(1);
+  std::vector<std::string> fail;
+  if (!sum.linear) fail.push_back("nonlinear");
+  if (!sum.w0_in_span) fail.push_back("W0 outside S0");
+  if (!sum.optimizer_linear) fail.push_back("optimiser not linear");
+  if (!run.zero_state_and_bias) fail.push_back("x0/bias");
+  const bool h1 = fail.empty();
+  const std::string why1 = Join(fail, ", ");
   int max_rank = 0;
   for (Index k = 0; k < s; ++k)
-    max_rank = std::max(max_rank, NumericalRank(Snapshot(w, k), tol));
-  add("prop1_rank", h1, why1, sum.d, max_rank);
+    max_rank = std::max(max_rank,
+                        NumericalRank(Snapshot(w, k), options.rank.tolerance));
+  rows->Add("prop1_rank", h1, why1, sum.d, max_rank);
 
   // The stack [W_1 ... W_K] as a (K, N, N) tensor.
   Tensor3 stack(s - 1, n, n);
   std::copy(w.data() + n * n, w.data() + w.size(), stack.data());
-  const MultilinearRankSummary ml = MultilinearRank(options.rank, stack);
+  RankOptions rank = options.rank;
+  rank.num_threads = options.run.num_threads;
+  const MultilinearRankSummary ml = MultilinearRank(rank, stack);
   const double d = sum.d;
-  add("prop1_mode_rows", h1, why1, d, ml.ranks[1]);
-  add("prop1_mode_cols", h1, why1, d, ml.ranks[2]);
-  add("prop1_mode_steps",
-      h1,
-      why1,
-      std::min<double>(static_cast<double>(s - 1), d * d),
-      ml.ranks[0]);
-  if (options.estimate_cp_rank) {
-    CpRankOptions cp = options.cp;
-    cp.rank_tolerance = std::max(cp.rank_tolerance, ml.tolerance);
-    const CpRankSummary est = EstimateCpRank(cp, stack);
-    if (est.rank >= 0)
-      add("prop1_cp_rank", h1, why1, d * d, est.rank);
-    else
-      add("prop1_cp_rank",
-          h1,
-          why1,
-          d * d,
-          est.ranks_tried.empty()
-              ? est.lower_bound
-              : std::max(est.lower_bound, est.ranks_tried.back() + 1),
-          true);
-  } else {
-    add("prop1_cp_rank", h1, why1, d * d, kNaN);
+  rows->Add("prop1_mode_rows", h1, why1, d, ml.ranks[1]);
+  rows->Add("prop1_mode_cols", h1, why1, d, ml.ranks[2]);
+  rows->Add("prop1_mode_steps",
+            h1,
+            why1,
+            std::min<double>(static_cast<double>(s - 1), d * d),
+            ml.ranks[0]);
+  if (!options.estimate_cp_rank) {
+    rows->Add("prop1_cp_rank", h1, why1, d * d, kNaN);
+    return;
   }
+  CpRankOptions cp = options.cp;
+  cp.rank_tolerance = std::max(cp.rank_tolerance, ml.tolerance);
+  cp.num_threads = options.run.num_threads;
+  const CpRankSummary est = EstimateCpRank(cp, stack);
+  if (est.rank >= 0)
+    rows->Add("prop1_cp_rank", h1, why1, d * d, est.rank);
+  else
+    rows->Add("prop1_cp_rank",
+              h1,
+              why1,
+              d * d,
+              est.ranks_tried.empty()
+                  ? est.lower_bound
+                  : std::max(est.lower_bound, est.ranks_tried.back() + 1),
+              true);
+}
 
-  // Prop 2: the first update.
+// Prop 2 on the first update and the general bound on the final one.
+void UpdateRows(const BoundsOptions& options,
+                const LearningRun& run,
+                const BoundsSummary& sum,
+                BoundRows* rows) {
+  const double tol = options.rank.tolerance;
+  const Matrix w0 = Snapshot(run.weights, 0);
+  const auto update_rank = [&](Index k) {
+    return NumericalRank(Snapshot(run.weights, k) - w0, tol);
+  };
+  const double n = static_cast<double>(sum.units);
   std::vector<std::string> fail2;
   if (!sum.linear) fail2.push_back("nonlinear");
   if (!sum.optimizer_linear) fail2.push_back("optimiser not linear");
-  if (!state_ok) fail2.push_back("x0/bias");
+  if (!run.zero_state_and_bias) fail2.push_back("x0/bias");
   const bool first_step = run.steps[1] - run.steps[0] == 1;
   if (!first_step) fail2.push_back("snapshot 1 is not step 1");
   const double t = static_cast<double>(run.horizon);
-  const double bound2 = std::min({t * static_cast<double>(p_in),
-                                  t * static_cast<double>(p_out),
-                                  static_cast<double>(n)});
-  add("prop2_one_step",
-      fail2.empty(),
-      Join(fail2, ", "),
-      bound2,
-      first_step ? NumericalRank(Snapshot(w, 1) - w0, tol) : kNaN);
+  const double bound2 = std::min({t * static_cast<double>(sum.inputs),
+                                  t * static_cast<double>(sum.outputs),
+                                  n});
+  rows->Add("prop2_one_step",
+            fail2.empty(),
+            Join(fail2, ", "),
+            bound2,
+            first_step ? update_rank(1) : kNaN);
 
-  // General bound on the final update.
   std::vector<std::string> fail3;
   if (!sum.optimizer_linear) fail3.push_back("optimiser not linear");
   const double kpt = static_cast<double>(sum.optimizer_steps) *
                      static_cast<double>(run.batch) * t;
-  add("general",
-      fail3.empty(),
-      Join(fail3, ", "),
-      std::min(static_cast<double>(n), kpt),
-      NumericalRank(Snapshot(w, s - 1) - w0, tol));
+  rows->Add("general",
+            fail3.empty(),
+            Join(fail3, ", "),
+            std::min(n, kpt),
+            update_rank(sum.snapshots - 1));
+}
 
+}  // namespace
+
+BoundsSummary EvaluateBounds(const BoundsOptions& options,
+                             const LearningRun& run) {
+  std::string error;
+  if (!options.IsValid(&error)) throw Error(error);
+  const auto start = std::chrono::steady_clock::now();
+  CheckShapes(run);
+  BoundsSummary sum = Hypotheses(options, run);
+  sum.threads = options.run.num_threads;
+  BoundRows rows(run.name, &sum);
+  Prop1Rows(options, run, sum, &rows);
+  UpdateRows(options, run, sum, &rows);
   sum.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   return sum;
 }
 
+// formats: switch to ReadTrajectory / ReadTrainOptions
+// (formats/trajectory_file.h).
 LearningRun ReadLearningRun(const std::string& path) {
   const Trajectory t = ReadTrainTrajectory(path);
   const TrainOptions& config = *t.config;
@@ -289,21 +333,6 @@ Matrix BoundsTable(const std::vector<BoundsSummary>& cases) {
     }
   }
   return t;
-}
-
-void WriteBounds(const BoundsOptions& options,
-                 const std::vector<BoundsSummary>& cases,
-                 io::OutputFile* out) {
-  std::vector<std::string> names;
-  for (const auto& c : cases) names.push_back(c.case_name);
-  out->WriteMatrix("/bounds/table", BoundsTable(cases), "row,column");
-  out->SetAttribute(
-      "/bounds/table", "columns", Join(BoundsTableColumns(), ","));
-  out->SetAttribute("/bounds/table", "cases", Join(names, ";"));
-  out->SetAttribute("/bounds/table", "bounds", Join(BoundNames(), ","));
-  out->SetAttribute(
-      "/bounds/table", "status_codes", "1 met, 0 exceeded, -1 unknown");
-  out->SetAttribute("/bounds/table", "rank_tolerance", options.rank.tolerance);
 }
 
 std::string FormatBounds(const std::vector<BoundsSummary>& cases) {
@@ -395,7 +424,7 @@ bool BoundsSweepOptions::IsValid(std::string* error) const {
   if (!(alpha > 0 && alpha <= 1)) return fail("alpha must be in (0, 1]");
   if (!(sgd_learning_rate > 0) || !(adam_learning_rate > 0))
     return fail("learning rates must be > 0");
-  if (num_threads < 1) return fail("num_threads must be >= 1");
+  if (run.num_threads < 1) return fail("num_threads must be >= 1");
   return bounds.IsValid(error);
 }
 
@@ -438,7 +467,7 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
   blocks.w_in = true;
   blocks.readout = true;
   RnnLossOptions loss;
-  loss.num_threads = o.num_threads;
+  loss.num_threads = o.run.num_threads;
   RnnObjective objective(p, blocks, loss, &trials);
 
   LearningRun run;
@@ -459,6 +488,8 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
   Eigen::VectorXd grad(x.size());
   Eigen::VectorXd m1 = Eigen::VectorXd::Zero(x.size());
   Eigen::VectorXd m2 = Eigen::VectorXd::Zero(x.size());
+  internal::FirstOrderSettings settings;
+  settings.optimizer = optimizer;
   record(x, 0);
   for (int k = 1; k <= o.steps; ++k) {
     double cost = 0;
@@ -466,7 +497,7 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& o,
     // Adam at its rate, SGD and momentum (0.9) at theirs.
     const double rate = optimizer == Optimizer::kAdam ? o.adam_learning_rate
                                                       : o.sgd_learning_rate;
-    internal::FirstOrderUpdate({optimizer}, rate, grad, k - 1, &m1, &m2, &x);
+    internal::FirstOrderUpdate(settings, rate, grad, k - 1, &m1, &m2, &x);
     record(x, k);
   }
   return run;
@@ -476,6 +507,8 @@ std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& o) {
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
   std::vector<BoundsSummary> out;
+  BoundsOptions bounds = o.bounds;
+  bounds.run = o.run;
   Rng rng(o.seed);
   for (const auto& d : o.dims)
     for (Nonlinearity f : o.nonlinearities)
@@ -488,7 +521,7 @@ std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& o) {
                << NonlinearityName(f) << " W0=" << (random ? "gJ" : "0") << " "
                << OptimizerName(opt);
           run.name = name.str();
-          out.push_back(EvaluateBounds(o.bounds, run));
+          out.push_back(EvaluateBounds(bounds, run));
         }
   return out;
 }

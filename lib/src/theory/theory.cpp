@@ -12,10 +12,10 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/parallel.h"
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
 #include "ltr/train/train.h"
-#include "core/parallel.h"
 
 namespace ltr {
 namespace {
@@ -69,6 +69,13 @@ double Mean(const std::vector<double>& v) {
   if (v.empty()) return std::nan("");
   return std::accumulate(v.begin(), v.end(), 0.0) /
          static_cast<double>(v.size());
+}
+
+// g as the first column of the printed tables shows it.
+std::string GainLabel(double g) {
+  std::ostringstream label;
+  label << std::setprecision(2) << g;
+  return label.str();
 }
 
 double RelativeErrorOf(double measured, double predicted) {
@@ -134,7 +141,7 @@ bool LinearTheoryOptions::IsValid(std::string* error) const {
   if (!(convergence_threshold > 0.0 && convergence_threshold < 1.0))
     return fail("convergence_threshold must be in (0, 1)");
   if (!(early_tau_tilde > 0.0)) return fail("early_tau_tilde must be > 0");
-  if (num_threads < 1) return fail("num_threads must be >= 1");
+  if (run.num_threads < 1) return fail("num_threads must be >= 1");
   return true;
 }
 
@@ -328,9 +335,7 @@ std::string LinearTheorySummary::FormatTable() const {
       << "shuffle L/L0"
       << "\n";
   for (const LinearTheoryRow& r : rows) {
-    std::ostringstream g;
-    g << std::setprecision(2) << r.predicted.g;
-    out << std::left << std::setw(5) << g.str() << std::setw(w)
+    out << std::left << std::setw(5) << GainLabel(r.predicted.g) << std::setw(w)
         << cell(r.predicted.convergence_time_ratio,
                 r.measured.convergence_time_ratio)
         << std::setw(w)
@@ -352,12 +357,11 @@ std::string LinearTheorySummary::FormatTable() const {
         << "eigenvalue"
         << "\n";
     for (const LinearTheoryRow& r : rows) {
-      std::ostringstream g;
-      g << std::setprecision(2) << r.predicted.g;
-      out << std::left << std::setw(5) << g.str() << std::setw(w)
-          << cell(r.predicted_early.z, r.measured_early.z) << std::setw(w)
-          << cell(r.predicted_early.s1, r.measured_early.s1) << std::setw(w + 6)
-          << cell(r.predicted_early.s2, r.measured_early.s2) << std::setw(w + 6)
+      out << std::left << std::setw(5) << GainLabel(r.predicted.g)
+          << std::setw(w) << cell(r.predicted_early.z, r.measured_early.z)
+          << std::setw(w) << cell(r.predicted_early.s1, r.measured_early.s1)
+          << std::setw(w + 6) << cell(r.predicted_early.s2, r.measured_early.s2)
+          << std::setw(w + 6)
           << cell(r.predicted_early.eigenvalue, r.measured_early.eigenvalue)
           << "\n";
     }
@@ -386,7 +390,7 @@ LinearTheorySummary RunLinearTheory(const LinearTheoryOptions& o) {
   LinearTheorySummary summary;
   summary.runs.resize(jobs.size());
   ParallelFor(static_cast<Index>(jobs.size()),
-              o.num_threads,
+              o.run.num_threads,
               [&](Index begin, Index end) {
                 for (Index j = begin; j < end; ++j)
                   summary.runs[j] = RunLinearNetwork(

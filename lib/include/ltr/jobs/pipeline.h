@@ -15,14 +15,14 @@
 #define LTR_PIPELINE_H_
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "ltr/theory/bounds.h"
+#include "ltr/core/run_context.h"
 #include "ltr/decompose/decompose.h"
 #include "ltr/fit/fit.h"
 #include "ltr/jobs/plot.h"
+#include "ltr/theory/bounds.h"
 
 namespace ltr {
 
@@ -67,15 +67,17 @@ struct PipelineOptions {
   int compare_rank = 0;
   double stable_similarity = 0.9;
 
-  BoundsOptions bounds;  // its thread counts are replaced by num_threads
+  BoundsOptions bounds;  // its run is replaced by the pipeline's
   bool plots = true;     // figures and report need gnuplot
-  PlotOptions plot;
+  PlotOptions plot;      // its output_dir, epochs_file, ranks, prefix and run
+                         // are the pipeline's
 
   std::uint64_t seed = 1;
-  int num_threads = 1;  // every step: fits, CP, bounds, figures
   std::string command;  // recorded in every output
-  // Called with a one-line progress message at every step (may be empty).
-  std::function<void(const std::string&)> progress;
+  // Passed to every step (fits, CP, bounds, figures): their threads, a
+  // cancellation between and inside the steps, and a one-line progress
+  // message at every step.
+  RunContext run;
 
   bool IsValid(std::string* error) const;
 };
@@ -120,9 +122,9 @@ struct PipelineSummary {
   std::vector<std::string> files;     // every file written, report last
   std::vector<std::string> warnings;  // from reading the recording
   double seconds = 0;
-  // False when a signal (ltr/interrupt.h) stopped the run: the files of the
-  // steps that finished are written, the step that was stopped wrote none,
-  // and a run with `resume` continues from there.
+  // False when run.cancellation stopped the run: the files of the steps
+  // that finished are written, the step that was stopped wrote none, and a
+  // run with `resume` continues from there.
   bool complete = true;
 
   // The short table the command prints.

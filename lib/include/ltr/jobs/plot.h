@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/run_context.h"
+
 namespace ltr {
 
 struct PlotOptions {
@@ -36,7 +38,7 @@ struct PlotOptions {
   // Singular values of dW drawn over training: the largest k.
   int max_singular_values = 10;
   // Threads for the singular values of dW = W_k - W_0 over snapshots.
-  int num_threads = 1;
+  RunContext run;
 
   bool IsValid(std::string* error) const;
 };

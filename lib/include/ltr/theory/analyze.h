@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "ltr/formats/io.h"
+#include "ltr/core/run_context.h"
 #include "ltr/core/tensor.h"
 
 namespace ltr {
@@ -34,7 +34,8 @@ struct AnalyzeOptions {
   int cp_max_iterations = 200;
   // Seed of the test batch, the W0 permutation and the CP starts.
   std::uint64_t seed = 12345;
-  int num_threads = 1;
+  // Threads of the test losses and the CP fits.
+  RunContext run;
 
   bool IsValid(std::string* error) const;
 };
@@ -66,8 +67,12 @@ struct TrajectoryAnalysis {
 TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
                                      const std::string& trajectory);
 
-// Writes the layout of formats.md "Analysis of a trajectory".
-void WriteAnalysis(const TrajectoryAnalysis& analysis, io::OutputFile* out);
+// Singular values of W_k - W_0 (rows, descending) for every snapshot k of a
+// (snapshots, N, N) stack laid out as the trajectory's /weights; the
+// snapshots are shared over run.num_threads (the same bits for any count).
+Matrix DeltaWSingularValues(const Tensor3& weights, const RunContext& run);
+
+// The layout on disk: ltr/formats/analysis_file.h.
 
 }  // namespace ltr
 

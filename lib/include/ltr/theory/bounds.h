@@ -20,10 +20,10 @@
 #include <utility>
 #include <vector>
 
-#include "ltr/formats/io.h"
+#include "ltr/core/run_context.h"
+#include "ltr/core/tensor.h"
 #include "ltr/decompose/rank.h"
 #include "ltr/rnn/rnn.h"
-#include "ltr/core/tensor.h"
 #include "ltr/train/train.h"
 
 namespace ltr {
@@ -46,13 +46,17 @@ struct LearningRun {
 };
 
 struct BoundsOptions {
-  // Relative tolerance of every numerical rank (s_i > tolerance * s_1).
+  // Relative tolerance of every numerical rank (s_i > tolerance * s_1); its
+  // thread count is replaced by run's.
   RankOptions rank;
   // W0 counts as inside S0 (x) S0 when ||W0 - P W0 P||_F <= this * ||W0||_F.
   double subspace_tolerance = 1e-8;
-  // CP rank estimate of the stack (0 max_rank in cp = up to the size).
+  // CP rank estimate of the stack (0 max_rank in cp = up to the size); its
+  // thread count is replaced by run's.
   bool estimate_cp_rank = true;
   CpRankOptions cp;
+  // Threads of the multilinear and CP rank estimates.
+  RunContext run;
 
   bool IsValid(std::string* error) const;
 };
@@ -82,6 +86,7 @@ struct BoundsSummary {
   double w0_outside_fraction = 0.0;  // ||W0 - P W0 P|| / ||W0||
   std::vector<BoundRow> rows;
   double seconds = 0.0;
+  int threads = 0;  // threads of the rank estimates (options.run.num_threads)
   std::string BriefReport() const;
 };
 
@@ -101,11 +106,7 @@ LearningRun ReadLearningRun(const std::string& path);
 std::vector<std::string> BoundsTableColumns();
 Matrix BoundsTable(const std::vector<BoundsSummary>& cases);
 std::string FormatBounds(const std::vector<BoundsSummary>& cases);
-// Writes /bounds/table (BoundsTable) with its `columns`, `cases`, `bounds`,
-// `status_codes` and `rank_tolerance` attributes.
-void WriteBounds(const BoundsOptions& options,
-                 const std::vector<BoundsSummary>& cases,
-                 io::OutputFile* out);
+// The table on disk: WriteBounds in ltr/formats/table_file.h.
 // One line per case: hypotheses, then measured/bound for each bound; a
 // bound whose hypotheses fail is shown in brackets, '!' marks a measured
 // value above its bound.
@@ -130,8 +131,9 @@ struct BoundsSweepOptions {
   double sgd_learning_rate = 0.05;
   double adam_learning_rate = 0.01;
   std::uint64_t seed = 0;
-  BoundsOptions bounds;
-  int num_threads = 1;
+  BoundsOptions bounds;  // its run is replaced by this run
+  // Threads of the training and of every case's bounds.
+  RunContext run;
 
   bool IsValid(std::string* error) const;
 };

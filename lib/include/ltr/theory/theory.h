@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/run_context.h"
 #include "ltr/core/tensor.h"
 
 namespace ltr {
@@ -71,7 +72,8 @@ struct LinearTheoryOptions {
   // standard deviation is sqrt(beta / N)).
   bool antithetic = false;
   std::uint64_t seed = 0;
-  int num_threads = 1;
+  // Threads over the networks (g x seed).
+  RunContext run;
 
   double EffectiveEta0() const;
   bool IsValid(std::string* error) const;
@@ -129,6 +131,7 @@ struct LinearTheorySummary {
   // quantity.
   std::string FormatTable() const;
 };
+// The table on disk: WriteLinearTheory in ltr/formats/table_file.h.
 
 // One network trained by gradient descent on the fixed-point loss.
 LinearRun RunLinearNetwork(const LinearTheoryOptions& options,
