@@ -150,7 +150,7 @@ TEST_CASE("bounds: the rank estimates run on run.num_threads, same bits",
   BoundsOptions three = one;
   three.run.num_threads = 3;
   // The thread counts of the nested rank options are the context's.
-  three.rank.num_threads = three.cp.num_threads = 1;
+  three.rank.run.num_threads = three.cp.run.num_threads = 1;
   const BoundsSummary a = EvaluateBounds(one, run);
   const BoundsSummary b = EvaluateBounds(three, run);
   CHECK(a.threads == 1);

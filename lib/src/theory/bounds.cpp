@@ -180,7 +180,7 @@ void Prop1Rows(const BoundsOptions& options,
   Tensor3 stack(s - 1, n, n);
   std::copy(w.data() + n * n, w.data() + w.size(), stack.data());
   RankOptions rank = options.rank;
-  rank.num_threads = options.run.num_threads;
+  rank.run = options.run;
   const MultilinearRankSummary ml = MultilinearRank(rank, stack);
   const double d = sum.d;
   rows->Add("prop1_mode_rows", h1, why1, d, ml.ranks[1]);
@@ -196,7 +196,7 @@ void Prop1Rows(const BoundsOptions& options,
   }
   CpRankOptions cp = options.cp;
   cp.rank_tolerance = std::max(cp.rank_tolerance, ml.tolerance);
-  cp.num_threads = options.run.num_threads;
+  cp.run = options.run;
   const CpRankSummary est = EstimateCpRank(cp, stack);
   if (est.rank >= 0)
     rows->Add("prop1_cp_rank", h1, why1, d * d, est.rank);
