@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "commands.h"
-#include "ltr/core/interrupt.h"
 #include "signals.h"
 
 namespace {
@@ -76,7 +75,6 @@ void Setup() {
                        "traj.h5"}) == 0;
   if (!ok) std::abort();
   // From here on, long loops stop at once (see the header comment).
-  ltr::RequestInterrupt(SIGINT);
   ltr::cli::SignalToken().Cancel(SIGINT);  // what commands poll now
   std::cout.setstate(std::ios::failbit);  // keep the fuzzer's log readable
   std::cerr.setstate(std::ios::failbit);

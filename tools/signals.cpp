@@ -7,7 +7,6 @@
 
 #include "cli.h"
 #include "ltr/core/distributed.h"
-#include "ltr/core/interrupt.h"
 
 namespace ltr::cli {
 namespace {
@@ -22,8 +21,6 @@ extern "C" void HandleSignal(int signal_number) {
     return;
   }
   g_signal_token.Cancel(signal_number);
-  RequestInterrupt(
-      signal_number);  // the library's old flag, while code polls it
 }
 
 }  // namespace

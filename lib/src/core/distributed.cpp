@@ -6,7 +6,6 @@
 #include <limits>
 
 #include "ltr/core/error.h"
-#include "ltr/core/interrupt.h"
 
 #ifdef LTR_HAVE_MPI
 // The C API only: Open MPI's C++ bindings would need libmpi_cxx.
@@ -209,92 +208,6 @@ Vector Buffer::GetVector() {
   Vector v(n);
   Read(v.data(), static_cast<size_t>(v.size()) * sizeof(double));
   return v;
-}
-
-std::vector<std::optional<std::string>> RunTasks(
-    int num_tasks,
-    const std::function<std::string(int)>& task,
-    const std::vector<char>* skip) {
-  if (num_tasks < 0) throw Error("RunTasks: negative number of tasks");
-  if (skip && static_cast<int>(skip->size()) != num_tasks)
-    throw Error("RunTasks: the skip list has " + std::to_string(skip->size()) +
-                " entries for " + std::to_string(num_tasks) + " tasks");
-  const int rank = Rank(), size = Size();
-  std::vector<std::optional<std::string>> results(num_tasks);
-  std::string failure;
-  int pending = 0;  // index among the tasks not skipped
-  for (int i = 0; i < num_tasks; ++i) {
-    if (skip && (*skip)[i]) continue;
-    if (pending++ % size != rank) continue;
-    if (InterruptRequested() || !failure.empty()) continue;
-    try {
-      std::string bytes = task(i);
-      if (!InterruptRequested()) results[i] = std::move(bytes);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-  }
-  if (size > 1) {
-#ifdef LTR_HAVE_MPI
-    // One record per completed task: index, length, bytes; a failure is the
-    // record with index -1, a pending interrupt (its signal) index -2.
-    Buffer local;
-    if (InterruptRequested()) {
-      local.PutInt(-2);
-      local.PutString(std::to_string(InterruptSignal()));
-    }
-    if (!failure.empty()) {
-      local.PutInt(-1);
-      local.PutString(failure);
-    }
-    for (int i = 0; i < num_tasks; ++i) {
-      if (!results[i]) continue;
-      local.PutInt(i);
-      local.PutString(*results[i]);
-    }
-    const std::string& mine = local.bytes();
-    if (mine.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
-      throw Error("RunTasks: a process's results exceed 2 GB");
-    int count = static_cast<int>(mine.size());
-    std::vector<int> counts(size), offsets(size);
-    MPI_Allgather(
-        &count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
-    long long total = 0;
-    for (int p = 0; p < size; ++p) {
-      offsets[p] = static_cast<int>(total);
-      total += counts[p];
-    }
-    if (total > std::numeric_limits<int>::max())
-      throw Error("RunTasks: the gathered results exceed 2 GB");
-    std::string all(static_cast<size_t>(total), '\0');
-    MPI_Allgatherv(mine.data(),
-                   count,
-                   MPI_BYTE,
-                   all.data(),
-                   counts.data(),
-                   offsets.data(),
-                   MPI_BYTE,
-                   MPI_COMM_WORLD);
-    Buffer in(std::move(all));
-    size_t consumed = 0;
-    failure.clear();
-    while (consumed < in.bytes().size()) {
-      const std::int64_t i = in.GetInt();
-      std::string bytes = in.GetString();
-      consumed += 2 * sizeof(std::int64_t) + bytes.size();
-      if (i == -2) {
-        // Another process was interrupted: so is this run.
-        if (!InterruptRequested()) RequestInterrupt(std::stoi(bytes));
-      } else if (i < 0) {
-        if (failure.empty()) failure = bytes;
-      } else if (i < num_tasks) {
-        results[static_cast<size_t>(i)] = std::move(bytes);
-      }
-    }
-#endif
-  }
-  if (!failure.empty()) throw Error(failure);
-  return results;
 }
 
 std::vector<std::optional<std::string>> RunTasks(

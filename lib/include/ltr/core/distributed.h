@@ -89,25 +89,18 @@ class Buffer {
   size_t read_ = 0;
 };
 
-// Runs the tasks [0, num_tasks) for which skip is absent or skip[i] == 0:
-// the k-th of them on process k % Size(). Returns, on every process, each
-// task's result (task(i)'s bytes) or nothing for a task not run.
+// Runs the tasks [0, num_tasks) for which skip is absent or skip[i] == 0,
+// shared among the processes of run.communicator (none: every task on this
+// process): the k-th of them on process k % size. Returns, on every
+// process, each task's result (task(i)'s bytes) or nothing for a task not
+// run.
 //
-// Interruption (ltr/interrupt.h): once InterruptRequested(), a process
-// starts no further task, and a task that returns while an interrupt is
-// pending is dropped, since it may have stopped early; the results of the
-// completed tasks are still gathered, and an interrupt on one process is
-// requested on all (RequestInterrupt). A task that throws makes RunTasks
-// throw ltr::Error with the first failure's message on every process.
-std::vector<std::optional<std::string>> RunTasks(
-    int num_tasks,
-    const std::function<std::string(int)>& task,
-    const std::vector<char>* skip = nullptr);
-
-// As above, with the processes of run.communicator (none: every task here)
-// and run.cancellation in place of the process-wide interrupt flag: once
-// cancelled, no further task starts and a task that returns while cancelled
-// is dropped; a cancellation on one process cancels the token on all.
+// Cancellation (run.cancellation): once cancelled, a process starts no
+// further task, and a task that returns while cancelled is dropped, since
+// it may have stopped early; the results of the completed tasks are still
+// gathered, and a cancellation on one process cancels the token on all. A
+// task that throws makes RunTasks throw ltr::Error with the first failure's
+// message on every process.
 std::vector<std::optional<std::string>> RunTasks(
     const RunContext& run,
     int num_tasks,

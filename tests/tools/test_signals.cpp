@@ -23,7 +23,6 @@
 
 #include "commands.h"
 #include "ltr/fit/fit.h"
-#include "ltr/core/interrupt.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/recording.h"
