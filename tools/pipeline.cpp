@@ -50,16 +50,17 @@ int RunPipeline(int argc, char** argv) {
     ("ranks", po::value<std::string>()->default_value("1:6"),
      "ranks of the ltr fits, A:B or a list")
     ("seeds", po::value<int>(&o.seeds)->default_value(d.seeds), "fits per rank")
-    // The command's budget per fit, smaller than FitOptions' (one pipeline
-    // runs 1 + ranks x seeds fits).
-    ("max-iters", po::value<int>(&o.fit.max_iterations)->default_value(1000),
+    ("max-iters", po::value<int>(&o.fit.max_iterations)
+                      ->default_value(d.fit.max_iterations),
      "maximum L-BFGS iterations per fit")
     ("max-seconds", po::value<double>(&o.fit.max_seconds)
-                        ->default_value(120.0),
+                        ->default_value(d.fit.max_seconds),
      "wall-clock limit per fit")
-    ("smoothing-weight", po::value<double>()->default_value(0.1, "0.1"),
+    ("smoothing-weight", po::value<double>(&o.fit.smoothing.weight)
+                             ->default_value(d.fit.smoothing.weight),
      "weight of the second-difference prior on trial factors (0 = none)")
-    ("l2", po::value<double>()->default_value(1e-5, "1e-5"),
+    ("l2", po::value<double>(&o.fit.loss.l2_w)
+               ->default_value(d.fit.loss.l2_w, "1e-5"),
      "L2 penalty on the ltr factors a, b, c (the minimum-norm update; "
      "weights along directions the activity never visits are not "
      "identifiable)")
@@ -71,7 +72,8 @@ int RunPipeline(int argc, char** argv) {
      "CP rank at which fitted and true updates are compared (0 = the "
      "largest rank at which both CP fits are unique)")
     ("no-plots", po::bool_switch(), "skip figures and the report (no gnuplot)")
-    ("progress", po::value<int>(&o.fit.progress_every)->default_value(50),
+    ("progress", po::value<int>(&o.fit.progress_every)
+                     ->default_value(d.fit.progress_every),
      "fit progress on stderr every K iterations (0 = off)")
     ("seed", po::value<std::uint64_t>(&o.seed)->default_value(d.seed),
      "seed of every fit and decomposition")
@@ -92,12 +94,10 @@ int RunPipeline(int argc, char** argv) {
   o.axes = cli::RecordingSourceFrom(vm, o.input, false).axes;
   o.output_dir = vm["output"].as<std::string>();
   o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
-  const double smoothing = vm["smoothing-weight"].as<double>();
-  if (smoothing > 0) {
-    o.fit.smoothing.kind = TrialSmoothing::kSecondDifference;
-    o.fit.smoothing.weight = smoothing;
-  }
-  o.fit.loss.l2_w = o.fit.loss.l2_c = vm["l2"].as<double>();
+  o.fit.smoothing.kind = o.fit.smoothing.weight > 0
+                            ? TrialSmoothing::kSecondDifference
+                            : TrialSmoothing::kNone;
+  o.fit.loss.l2_c = o.fit.loss.l2_w;
   o.plots = !vm["no-plots"].as<bool>();
   o.command = cli::CommandLine(argc, argv);
   o.run = cli::CommandContext("pipeline", threads, false);

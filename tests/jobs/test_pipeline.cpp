@@ -45,6 +45,9 @@ std::string MakeLearningRecording(const test::ScratchDir& dir) {
 PipelineOptions SmallPipeline(const std::string& input,
                               const std::string& out) {
   PipelineOptions o;
+  // Short, unregularised fits: FitOptions' defaults with the pipeline's start.
+  o.fit = FitOptions();
+  o.fit.init_tanh_saturation = 0.999;
   o.input = input;
   o.output_dir = out;
   o.ranks = {1, 2};
@@ -336,12 +339,7 @@ TEST_CASE(
   PipelineOptions o;
   o.input = std::string(LTR_SOURCE_DIR) + "/data/example_learning.h5";
   o.output_dir = dir / "out";
-  o.fit.max_iterations = 1000;
-  o.fit.max_seconds = 120;
-  o.fit.smoothing.kind = TrialSmoothing::kSecondDifference;
-  o.fit.smoothing.weight = 0.1;
-  o.fit.loss.l2_w = o.fit.loss.l2_c = 1e-5;
-  o.plots = false;
+  o.plots = false;  // the fits: PipelineFitDefaults(), as `ltr pipeline`
   o.run.num_threads = 2;
   const PipelineSummary s = RunLearningPipeline(o);
   INFO(s.SummaryTable());

@@ -183,6 +183,14 @@ UpdateComparison Compare(const CpSummary& truth,
 FitOptions PipelineFitDefaults() {
   FitOptions fit;
   fit.init_tanh_saturation = 0.999;
+  // One pipeline runs 1 + ranks x seeds fits: a smaller budget per fit.
+  fit.max_iterations = 1000;
+  fit.max_seconds = 120;
+  fit.progress_every = 50;
+  // Trial factors change smoothly over learning; the minimum-norm update.
+  fit.smoothing.kind = TrialSmoothing::kSecondDifference;
+  fit.smoothing.weight = 0.1;
+  fit.loss.l2_w = fit.loss.l2_c = 1e-5;
   return fit;
 }
 
