@@ -16,10 +16,11 @@ namespace {
 
 // tanh of a block with vectorised operations: (1 - e) / (1 + e),
 // e = exp(-2|x|), for |x| > 0.625 and the Cephes rational approximation
-// x + x s P(s) / Q(s), s = x^2, below. Its largest deviation from std::tanh
-// is below 3e-16 (tests/rnn: "The RNN's tanh ..."), far inside any gradient
-// check; a scalar std::tanh per unit and step would cost about a third of a
-// loss evaluation at N = 200.
+// x + x s P(s) / Q(s), s = x^2, below. It deviates from std::tanh by at most
+// 2.3e-16 absolute, 4.5e-16 relative (2 ulp; tests/rnn: "The RNN's one tanh
+// ..."), ten orders of magnitude inside the gradient checks' 1e-6. It is
+// about 3 times faster than std::tanh per entry (the forward pass takes
+// N T B of them per evaluation).
 void TanhBlock(const Eigen::Ref<const MatrixXd>& x, Eigen::Ref<MatrixXd> y) {
   const auto xa = x.array();
   const Eigen::ArrayXXd e = (-2.0 * xa.abs()).exp();

@@ -25,7 +25,7 @@ namespace internal {
 
 // phi of a block of states, and phi' given phi (tanh' = 1 - phi^2). kTanh
 // is the one tanh of the code base (also behind the scalar Phi): a
-// vectorised rational/exponential form within 3e-16 of std::tanh (see
+// vectorised rational/exponential form within 2 ulp of std::tanh (see
 // nonlinearity.cpp and docs/fit.md).
 void PhiBlock(Nonlinearity f,
               const Eigen::Ref<const Eigen::MatrixXd>& x,
