@@ -79,7 +79,10 @@ struct BatchTrial {
 
 // A grow-only buffer viewed as a matrix: repeated evaluations of batches of
 // similar sizes reuse the memory (large blocks would otherwise be mapped
-// and unmapped at every call).
+// and unmapped at every call). Aligned as Eigen's own matrices, so where a
+// vectorised loop starts depends on the shapes only, never on the heap: a
+// result's bits do not depend on what was allocated before (tests/formats:
+// "fit and simulate agree on a transposed recording" fails otherwise).
 class BatchBuffer {
  public:
   Eigen::Map<Eigen::MatrixXd> Resize(Eigen::Index rows, Eigen::Index cols);
@@ -91,7 +94,7 @@ class BatchBuffer {
   }
 
  private:
-  std::vector<double> data_;
+  std::vector<double, Eigen::aligned_allocator<double>> data_;
   Eigen::Index rows_ = 0;
   Eigen::Index cols_ = 0;
 };
