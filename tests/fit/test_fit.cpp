@@ -475,7 +475,11 @@ TEST_CASE("held-out loss over ranks 1-4 is minimal or flat from rank 3",
   const TeacherData d = MakeTeacherData(12, 40, 25, 0.05, 3);
   RankSweepOptions o;
   o.fit = StudentOptions(1);
-  o.fit.max_iterations = 2500;
+  // 2500 iterations left the fits short of their optima, and which of the
+  // rank-3 and rank-4 fits ended lower turned on last bits of the data
+  // (rank 4 6 % below rank 3 after the rnn core's one-tanh change); at 4000
+  // both are within 3 %.
+  o.fit.max_iterations = 4000;
   o.ranks = {1, 2, 3, 4};
   o.seeds = 2;
   o.relative_tolerance = 0.02;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gradient_check.h"
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
 #include "ltr/rnn/rnn.h"
@@ -128,29 +129,24 @@ std::vector<BlockCase> SingleBlocks(WeightKind kind) {
   return cases;
 }
 
-// Max over entries of |analytic - central FD| / max(|analytic|, floor).
+// Max over entries of |analytic - central FD| / max(|analytic|, 1e-3)
+// (tests/gradient_check.h; step 1e-5: observed worst relative error ~5e-8
+// over all configurations).
 double MaxGradientError(const RnnObjective& objective, double* max_abs_grad) {
   const VectorXd x = objective.InitialPoint();
   VectorXd g(x.size());
   double cost = 0.0;
   REQUIRE(objective.Evaluate(x.data(), &cost, g.data()));
-  // 1e-5 balances truncation (~step^2) against round-off (~eps |f| / step):
-  // observed worst relative error ~5e-8 over all configurations.
-  const double step = 1e-5;
-  double worst = 0.0;
-  *max_abs_grad = g.cwiseAbs().maxCoeff();
-  for (Index i = 0; i < x.size(); ++i) {
-    VectorXd xp = x, xm = x;
-    xp[i] += step;
-    xm[i] -= step;
-    double fp = 0.0, fm = 0.0;
-    objective.Evaluate(xp.data(), &fp, nullptr);
-    objective.Evaluate(xm.data(), &fm, nullptr);
-    const double fd = (fp - fm) / (2.0 * step);
-    const double err = std::abs(fd - g[i]) / std::max(std::abs(g[i]), 1e-3);
-    worst = std::max(worst, err);
-  }
-  return worst;
+  const testing::GradientCheck check = testing::CheckGradient(
+      [&objective](const VectorXd& y) {
+        double f = 0.0;
+        objective.Evaluate(y.data(), &f, nullptr);
+        return f;
+      },
+      x,
+      g);
+  *max_abs_grad = check.max_abs_gradient;
+  return check.max_error;
 }
 
 TEST_CASE(
@@ -258,18 +254,15 @@ TEST_CASE(
     MatrixXd g = MatrixXd::Zero(k, r);
     const double value = penalty.Evaluate(c, &g);
     CHECK(value > 0.0);
-    const double step = 1e-6;
-    for (Index j = 0; j < r; ++j)
-      for (Index i = 0; i < k; ++i) {
-        MatrixXd cp = c, cm = c;
-        cp(i, j) += step;
-        cm(i, j) -= step;
-        const double fd =
-            (penalty.Evaluate(cp, nullptr) - penalty.Evaluate(cm, nullptr)) /
-            (2 * step);
-        CHECK(std::abs(fd - g(i, j)) <=
-              1e-6 * std::max(1.0, std::abs(g(i, j))));
-      }
+    const testing::GradientCheck check = testing::CheckGradient(
+        [&](const VectorXd& v) {
+          return penalty.Evaluate(v.reshaped(k, r), nullptr);
+        },
+        c.reshaped(),
+        g.reshaped(),
+        1e-6,
+        1.0);
+    CHECK(check.max_error <= 1e-6);
     // Changing c only in the first epoch block leaves the gradient in the
     // other blocks unchanged.
     MatrixXd c2 = c;
@@ -565,6 +558,108 @@ TEST_CASE(
   CHECK(ta.states.col(0) == clean.states.col(0));  // noise enters x[1] on
   CHECK((ta.states - clean.states).norm() > 1e-3);
   CHECK_THROWS_AS(Simulate(p, 0, 0, z.steps, u, 0.1, nullptr), Error);
+}
+
+TEST_CASE(
+    "The loss at the objective's parameters equals the loss computed from "
+    "Simulate's outputs for every kind, loss and nonlinearity",
+    "[rnn]") {
+  Sizes z;
+  z.units = 7;
+  z.trials = 21;  // two batches of trials
+  z.steps = 9;
+  std::uint64_t seed = 1300;
+  int checked = 0;
+  for (WeightKind kind :
+       {WeightKind::kFull, WeightKind::kLowRank, WeightKind::kLowTensorRank}) {
+    for (RnnLoss loss : {RnnLoss::kMse, RnnLoss::kPoisson}) {
+      for (Nonlinearity f : {Nonlinearity::kTanh,
+                             Nonlinearity::kRelu,
+                             Nonlinearity::kSoftplus,
+                             Nonlinearity::kIdentity}) {
+        Rng rng(++seed);
+        const RnnParameters start = RandomParameters(kind, f, true, z, &rng);
+        std::vector<RnnTrial> trials = RandomTrials(loss, z, &rng);
+        for (size_t k = 0; k < trials.size(); ++k) {
+          const Index t = 1 + static_cast<Index>((k * 5) % z.steps);
+          trials[k].inputs = MatrixXd(trials[k].inputs.leftCols(t));
+          trials[k].targets = MatrixXd(trials[k].targets.leftCols(t));
+          trials[k].mask = MatrixXd(trials[k].mask.leftCols(t));
+        }
+        RnnLossOptions options;
+        options.loss = loss;
+        options.l2_activity = 0.1;
+        options.l2_w = 0.01;
+        options.num_threads = 2;
+        const RnnObjective objective(start, RnnBlocks::All(), options, &trials);
+        // A point away from the start, as an optimiser would evaluate.
+        const VectorXd x =
+            objective.InitialPoint() +
+            0.05 * rng.NormalMatrix(objective.NumParameters(), 1);
+        double cost = 0.0;
+        REQUIRE(objective.Evaluate(x.data(), &cost, nullptr));
+        const RnnParameters p = objective.Parameters(x.data());
+
+        double data = 0.0, activity = 0.0, mask_sum = 0.0;
+        for (const RnnTrial& t : trials) {
+          const RnnTrajectory run =
+              Simulate(p, t.trial, t.condition, t.num_steps(), t.inputs);
+          for (Index j = 0; j < t.num_steps(); ++j) {
+            activity += 0.5 * Phi(f, VectorXd(run.states.col(j))).squaredNorm();
+            for (Index i = 0; i < z.outputs; ++i) {
+              const double m = t.mask(i, j), y = t.targets(i, j);
+              if (m == 0.0) continue;
+              const double out = run.outputs(i, j);
+              const double rate = std::max(std::log1p(std::exp(out)),
+                                           options.poisson_rate_floor);
+              data += loss == RnnLoss::kMse ? 0.5 * m * (out - y) * (out - y)
+                                            : m * (rate - y * std::log(rate));
+              mask_sum += m;
+            }
+          }
+        }
+        const double l2 =
+            kind == WeightKind::kFull
+                ? 0.5 * 0.01 * p.w.squaredNorm()
+                : 0.5 * 0.01 * (p.a.squaredNorm() + p.b.squaredNorm());
+        const double expected = (data + 0.1 * activity) / mask_sum + l2;
+        INFO("kind " << WeightKindName(kind) << ", loss " << RnnLossName(loss)
+                     << ", phi " << NonlinearityName(f));
+        CHECK(std::abs(cost - expected) <= 1e-12 * std::abs(expected));
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 24);
+}
+
+TEST_CASE("The RNN's one tanh is within 2 ulp of std::tanh", "[rnn]") {
+  // The forward pass (hence the loss, Simulate and Predict) and the scalar
+  // Phi use one vectorised tanh. Its error is ~1e10 times below the 1e-6
+  // tolerance of the gradient checks.
+  const Index n = 400001;
+  VectorXd x(n);
+  for (Index i = 0; i < n; ++i) x[i] = -20.0 + 40.0 * i / (n - 1);
+  const VectorXd block = Phi(Nonlinearity::kTanh, x);
+  double worst = 0.0, worst_relative = 0.0;
+  for (Index i = 0; i < n; ++i) {
+    const double exact = std::tanh(x[i]);
+    for (double value : {block[i], Phi(Nonlinearity::kTanh, x[i])}) {
+      worst = std::max(worst, std::abs(value - exact));
+      if (exact != 0.0)
+        worst_relative =
+            std::max(worst_relative, std::abs(value - exact) / std::abs(exact));
+    }
+  }
+  INFO("max abs error " << worst << ", max relative error " << worst_relative);
+  CHECK(worst <= 2.3e-16);
+  CHECK(worst_relative <= 5e-16);
+  CHECK(Phi(Nonlinearity::kTanh, 1e-300) == 1e-300);
+  CHECK(Phi(Nonlinearity::kTanh, HUGE_VAL) == 1.0);
+  CHECK(Phi(Nonlinearity::kTanh, -HUGE_VAL) == -1.0);
+  CHECK(std::isnan(Phi(Nonlinearity::kTanh, std::nan(""))));
+  CHECK(PhiDerivative(Nonlinearity::kTanh, 0.3) ==
+        1.0 - Phi(Nonlinearity::kTanh, 0.3) * Phi(Nonlinearity::kTanh, 0.3));
 }
 
 TEST_CASE("Packing the trainable blocks round-trips", "[rnn]") {

@@ -1,4 +1,5 @@
-// RNN parameters, nonlinearities, packing and the forward pass.
+// RNN parameters, packing, trial shapes and Simulate (on the one forward
+// pass of forward_backward.cpp).
 #include "ltr/rnn/rnn.h"
 
 #include <cmath>
@@ -68,50 +69,7 @@ std::vector<std::pair<double*, Index>> SelectedBlocks(RnnParameters& p,
 
 }  // namespace
 
-// --- Names ------------------------------------------------------------------
-
-// --- Nonlinearities
-// -----------------------------------------------------------
-
-double Phi(Nonlinearity f, double x) {
-  switch (f) {
-    case Nonlinearity::kTanh:
-      return std::tanh(x);
-    case Nonlinearity::kRelu:
-      return x > 0.0 ? x : 0.0;
-    case Nonlinearity::kSoftplus:
-      return x > 0.0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-    case Nonlinearity::kIdentity:
-      return x;
-  }
-  return x;
-}
-
-double PhiDerivative(Nonlinearity f, double x) {
-  switch (f) {
-    case Nonlinearity::kTanh: {
-      const double t = std::tanh(x);
-      return 1.0 - t * t;
-    }
-    case Nonlinearity::kRelu:
-      return x > 0.0 ? 1.0 : 0.0;
-    case Nonlinearity::kSoftplus:
-      return x >= 0.0 ? 1.0 / (1.0 + std::exp(-x))
-                      : std::exp(x) / (1.0 + std::exp(x));
-    case Nonlinearity::kIdentity:
-      return 1.0;
-  }
-  return 1.0;
-}
-
-VectorXd Phi(Nonlinearity f, const VectorXd& x) {
-  VectorXd out(x.size());
-  for (Index i = 0; i < x.size(); ++i) out[i] = Phi(f, x[i]);
-  return out;
-}
-
-// --- Parameters
-// ----------------------------------------------------------------
+// --- Parameters --------------------------------------------------------------
 
 MatrixXd RnnParameters::RecurrentWeights(Index trial) const {
   const Index n = units();
@@ -210,8 +168,7 @@ void NormalizeFactors(RnnParameters* p) {
   }
 }
 
-// --- Packing
-// ----------------------------------------------------------------------
+// --- Packing -----------------------------------------------------------------
 
 Index NumPackedParameters(const RnnParameters& parameters,
                           const RnnBlocks& blocks) {
@@ -248,113 +205,9 @@ void UnpackParameters(const double* x,
   }
 }
 
-// --- Forward pass
-// -------------------------------------------------------------------
+// --- Trials and Simulate -----------------------------------------------------
 
 namespace internal {
-
-RecurrentOperator::RecurrentOperator(const RnnParameters& p) : p_(p) {
-  if (p.kind == WeightKind::kFull) {
-    if (p.w0.size() > 0) {
-      sum_ = p.w0 + p.w;
-      dense_ = &sum_;
-    } else {
-      dense_ = &p.w;
-    }
-  } else {
-    if (p.w0.size() > 0) dense_ = &p.w0;
-    factor_rank_ = p.a.cols();
-  }
-}
-
-void RecurrentOperator::Apply(Index trial,
-                              const Eigen::Ref<const VectorXd>& phi,
-                              Eigen::Ref<VectorXd> out,
-                              Eigen::Ref<VectorXd> kappa) const {
-  if (dense_ != nullptr) {
-    out.noalias() = *dense_ * phi;
-  } else {
-    out.setZero();
-  }
-  if (factor_rank_ == 0) return;
-  kappa.noalias() = p_.b.transpose() * phi;
-  if (p_.kind == WeightKind::kLowTensorRank) {
-    out.noalias() +=
-        p_.a * (p_.c.row(trial).transpose().array() * kappa.array()).matrix();
-  } else {
-    out.noalias() += p_.a * kappa;
-  }
-}
-
-void RecurrentOperator::ApplyTranspose(Index trial,
-                                       const Eigen::Ref<const VectorXd>& g,
-                                       Eigen::Ref<VectorXd> out,
-                                       Eigen::Ref<VectorXd> rho) const {
-  if (dense_ != nullptr) {
-    out.noalias() = dense_->transpose() * g;
-  } else {
-    out.setZero();
-  }
-  if (factor_rank_ == 0) return;
-  rho.noalias() = p_.a.transpose() * g;
-  if (p_.kind == WeightKind::kLowTensorRank) {
-    out.noalias() +=
-        p_.b * (p_.c.row(trial).transpose().array() * rho.array()).matrix();
-  } else {
-    out.noalias() += p_.b * rho;
-  }
-}
-
-void RunForward(const RnnParameters& p,
-                const RecurrentOperator& op,
-                Index trial,
-                Index condition,
-                Index num_steps,
-                const MatrixXd& inputs,
-                bool derivatives,
-                double noise_sigma,
-                Rng* rng,
-                ForwardStates* s) {
-  const Index n = p.units();
-  const Index t_max = num_steps;
-  const double alpha = p.alpha;
-  const double noise_scale = std::sqrt(alpha) * noise_sigma;
-  const bool has_inputs = p.num_inputs() > 0;
-  const Nonlinearity f = p.nonlinearity;
-
-  s->x.resize(n, t_max);
-  s->phi.resize(n, t_max);
-  if (derivatives) s->dphi.resize(n, t_max);
-  s->kappa.setZero(op.factor_rank(), t_max);
-
-  // Constant drive of the trial: bias + h[:, condition].
-  VectorXd constant = p.bias;
-  if (p.h.size() > 0) constant += p.h.col(condition);
-  VectorXd drive(n);
-
-  s->x.col(0) = p.x0.col(condition);
-  for (Index t = 0; t < t_max; ++t) {
-    for (Index i = 0; i < n; ++i) {
-      const double x = s->x(i, t);
-      const double y = Phi(f, x);
-      s->phi(i, t) = y;
-      if (derivatives) {
-        // tanh' from tanh itself saves a second tanh per unit and step.
-        s->dphi(i, t) =
-            f == Nonlinearity::kTanh ? 1.0 - y * y : PhiDerivative(f, x);
-      }
-    }
-    if (t + 1 == t_max) break;
-    op.Apply(trial, s->phi.col(t), drive, s->kappa.col(t));
-    if (has_inputs) drive.noalias() += p.w_in * inputs.col(t);
-    drive += constant;
-    s->x.col(t + 1) = (1.0 - alpha) * s->x.col(t) + alpha * drive;
-    if (noise_scale != 0.0) {
-      for (Index i = 0; i < n; ++i)
-        s->x(i, t + 1) += noise_scale * rng->Normal();
-    }
-  }
-}
 
 void ValidateTrialShapes(const RnnParameters& p,
                          Index trial,
@@ -397,21 +250,17 @@ RnnTrajectory Simulate(const RnnParameters& parameters,
   if (noise_sigma > 0.0 && rng == nullptr)
     throw Error("Simulate: noise_sigma > 0 needs a random number generator");
   const internal::RecurrentOperator op(parameters);
-  internal::ForwardStates states;
-  internal::RunForward(parameters,
-                       op,
-                       trial,
-                       condition,
-                       num_steps,
-                       inputs,
-                       /*derivatives=*/false,
-                       noise_sigma,
-                       rng,
-                       &states);
+  internal::BatchStates states;
+  internal::Forward(parameters,
+                    op,
+                    {{trial, condition, num_steps, &inputs}},
+                    /*derivatives=*/false,
+                    noise_sigma,
+                    rng,
+                    &states);
   RnnTrajectory out;
-  out.outputs = parameters.readout * states.phi;
-  out.outputs.colwise() += parameters.offset;
-  out.states = std::move(states.x);
+  out.states = states.x.view();
+  out.outputs = states.outputs.view();
   return out;
 }
 

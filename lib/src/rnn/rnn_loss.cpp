@@ -1,29 +1,14 @@
-// RNN losses and their exact gradients by backpropagation through time,
-// trial-factor smoothness priors, and the flat-vector objective.
-//
-// Backward pass of one trial (lambda_t = dL/dx[t], the total adjoint):
-//   direct_t   = phi'(x[t]) .* (readout^T e_t + l2_activity phi(x[t]))
-//                with e_t = dL/dy_hat[t]
-//   lambda_T-1 = direct_T-1
-//   g_t+1      = alpha lambda_t+1           (adjoint of the drive of step t)
-//   lambda_t   = (1 - alpha) lambda_t+1 + phi'(x[t]) .* (W_k^T g_t+1) +
-//   direct_t
-// and the parameter gradients are sums over steps t = 0 .. T-2 of
-//   dW = g_t+1 phi_t^T,  dW_in = g_t+1 u_t^T,  dh = dbias = g_t+1,
-// with dx0 = lambda_0, dreadout = sum_t e_t phi_t^T, doffset = sum_t e_t.
-// For W = a diag(c_k) b^T: da = dW b diag(c_k), db = dW^T a diag(c_k),
-// dc_k,r = a_r^T dW b_r, computed from kappa_t = b^T phi_t and rho_t = a^T
-// g_t+1 without forming dW.
-#include <Eigen/Cholesky>
+// The loss of a batch of trials and its exact gradient, on THE forward and
+// backward passes (forward_backward.cpp), and the flat-vector objective.
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <sstream>
+#include <string>
 #include <vector>
 
+#include "core/parallel.h"
 #include "ltr/core/error.h"
 #include "ltr/rnn/rnn.h"
-#include "core/parallel.h"
 #include "rnn/rnn_internal.h"
 
 namespace ltr {
@@ -33,15 +18,6 @@ using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
 namespace {
-
-double Softplus(double z) {
-  return z > 0.0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
-}
-
-double Logistic(double z) {
-  return z >= 0.0 ? 1.0 / (1.0 + std::exp(-z))
-                  : std::exp(z) / (1.0 + std::exp(z));
-}
 
 void ValidateTrial(const RnnParameters& p, const RnnTrial& trial, Index i) {
   const std::string what = "RNN trial " + std::to_string(i);
@@ -90,234 +66,94 @@ void ScaleBy(double s, RnnParameters* g) {
   g->offset *= s;
 }
 
-// One trial with a prepared operator: the body of EvaluateTrial.
-RnnTrialLoss TrialLoss(const RnnParameters& p,
-                       const internal::RecurrentOperator& op,
-                       const RnnTrial& trial,
-                       const RnnLossOptions& options,
-                       const RnnBlocks& blocks,
-                       RnnParameters* g) {
-  const bool grad = g != nullptr;
-  const Index t_max = trial.num_steps();
-  const Index n_out = p.num_outputs();
-  const Index k = trial.trial;
-  const Index cond = trial.condition;
-  const double alpha = p.alpha;
+// --- Data terms of a batch ---------------------------------------------------
+//
+// Each writes S_k and M_k of trial j of the batch into *out and, when e is
+// given, dS_k/dy_hat into its columns t * B + j.
 
-  internal::ForwardStates s;
-  internal::RunForward(
-      p, op, k, cond, t_max, trial.inputs, grad, 0.0, nullptr, &s);
-
-  // Outputs and the data term; e = dS/dy_hat.
-  MatrixXd y_hat = p.readout * s.phi;
-  y_hat.colwise() += p.offset;
-  MatrixXd e;
-  if (grad) e.setZero(n_out, t_max);
+void MseTerm(const RnnTrial& trial,
+             const Eigen::Map<const MatrixXd>& y_hat,
+             Index j,
+             Index nb,
+             Eigen::Map<MatrixXd>* e,
+             RnnTrialLoss* out) {
+  // Whole columns at once; a missing target (mask 0) may hold NaN, so its
+  // residual is selected away rather than multiplied by 0.
   const bool has_mask = trial.mask.size() > 0;
-  RnnTrialLoss out;
-  const double floor = options.poisson_rate_floor;
-  if (options.output_loss) {
-    out.data =
-        options.output_loss(trial, y_hat, grad ? &e : nullptr, &out.mask_sum);
+  for (Index t = 0; t < trial.num_steps(); ++t) {
+    const Index col = t * nb + j;
+    const auto z = y_hat.col(col).array();
+    const auto y = trial.targets.col(t).array();
+    if (has_mask) {
+      const auto m = trial.mask.col(t).array();
+      const auto r = (m != 0.0).select(z - y, 0.0);
+      out->mask_sum += m.sum();
+      out->data += 0.5 * (m * r.square()).sum();
+      if (e != nullptr) e->col(col) = (m * r).matrix();
+    } else {
+      out->mask_sum += static_cast<double>(y_hat.rows());
+      out->data += 0.5 * (z - y).square().sum();
+      if (e != nullptr) e->col(col) = (z - y).matrix();
+    }
   }
-  for (Index t = 0; t < t_max && !options.output_loss; ++t) {
-    for (Index i = 0; i < n_out; ++i) {
+}
+
+void PoissonTerms(const RnnTrial& trial,
+                  const Eigen::Map<const MatrixXd>& y_hat,
+                  Index j,
+                  Index nb,
+                  double floor,
+                  Eigen::Map<MatrixXd>* e,
+                  RnnTrialLoss* out) {
+  const bool has_mask = trial.mask.size() > 0;
+  double d = 0.0;
+  for (Index t = 0; t < trial.num_steps(); ++t) {
+    const Index col = t * nb + j;
+    for (Index i = 0; i < y_hat.rows(); ++i) {
       const double m = has_mask ? trial.mask(i, t) : 1.0;
       if (m == 0.0) continue;  // missing targets may hold NaN
-      out.mask_sum += m;
-      const double y = trial.targets(i, t);
-      const double z = y_hat(i, t);
-      if (options.loss == RnnLoss::kMse) {
-        const double r = z - y;
-        out.data += 0.5 * m * r * r;
-        if (grad) e(i, t) = m * r;
-      } else {
-        double rate = Softplus(z);
-        double drate = Logistic(z);
-        if (!(rate >= floor)) {
-          rate = floor;
-          drate = 0.0;
-        }
-        out.data += m * (rate - y * std::log(rate));
-        if (grad) e(i, t) = m * (1.0 - y / rate) * drate;
-      }
+      out->mask_sum += m;
+      out->data += internal::PoissonTerm(
+          m, y_hat(i, col), trial.targets(i, t), floor, &d);
+      if (e != nullptr) (*e)(i, col) = d;
     }
   }
-  out.activity = 0.5 * s.phi.squaredNorm();
-  if (!grad) return out;
-
-  // direct_t = phi'(x_t) .* (readout^T e_t + l2_activity phi_t).
-  MatrixXd direct = p.readout.transpose() * e;
-  if (options.l2_activity != 0.0) direct += options.l2_activity * s.phi;
-  direct.array() *= s.dphi.array();
-
-  if (blocks.readout) g->readout.noalias() += e * s.phi.transpose();
-  if (blocks.offset) g->offset += e.rowwise().sum();
-
-  // Adjoint recursion backwards in time; G(:, t) = g_t+1 drives step t.
-  const Index steps = t_max - 1;
-  const Index n = p.units();
-  MatrixXd big_g(n, steps);
-  MatrixXd rho = MatrixXd::Zero(op.factor_rank(), steps);
-  VectorXd lambda = direct.col(t_max - 1);
-  VectorXd back(n);
-  for (Index t = steps - 1; t >= 0; --t) {
-    big_g.col(t) = alpha * lambda;
-    op.ApplyTranspose(k, big_g.col(t), back, rho.col(t));
-    lambda = (1.0 - alpha) * lambda +
-             (s.dphi.col(t).array() * back.array()).matrix() + direct.col(t);
-  }
-  if (blocks.x0) g->x0.col(cond) += lambda;
-  if (steps == 0) return out;
-
-  const auto phi_steps = s.phi.leftCols(steps);
-  if (blocks.w) {
-    if (p.kind == WeightKind::kFull) {
-      g->w.noalias() += big_g * phi_steps.transpose();
-    } else {
-      const auto kappa = s.kappa.leftCols(steps);
-      if (p.kind == WeightKind::kLowTensorRank) {
-        const auto ck = p.c.row(k).transpose().asDiagonal();
-        g->a.noalias() += big_g * (ck * kappa).transpose();
-        g->b.noalias() += phi_steps * (ck * rho).transpose();
-      } else {
-        g->a.noalias() += big_g * kappa.transpose();
-        g->b.noalias() += phi_steps * rho.transpose();
-      }
-    }
-  }
-  if (blocks.c && p.kind == WeightKind::kLowTensorRank) {
-    g->c.row(k) += (rho.array() * s.kappa.leftCols(steps).array())
-                       .rowwise()
-                       .sum()
-                       .transpose()
-                       .matrix();
-  }
-  if (blocks.w_in && p.num_inputs() > 0)
-    g->w_in.noalias() += big_g * trial.inputs.leftCols(steps).transpose();
-  if ((blocks.h && p.h.size() > 0) || blocks.bias) {
-    const VectorXd sum_g = big_g.rowwise().sum();
-    if (blocks.h && p.h.size() > 0) g->h.col(cond) += sum_g;
-    if (blocks.bias) g->bias += sum_g;
-  }
-  return out;
 }
 
-// --- Batched pass over a chunk of trials ---------------------------------
-//
-// The trials of a chunk are run together: the states of time bin t of all B
-// trials form the N x B block X_t, stored as columns t * B .. t * B + B - 1 of
-// an N x (T * B) matrix (T the longest trial of the chunk), so every product
-// with a weight matrix is a matrix-matrix product and phi is applied to whole
-// blocks. A trial shorter than T is padded: its states after its last bin
-// are held at zero and its adjoints there are zero, so the padding changes
-// nothing.
-
-// tanh of a block with vectorised operations: (1 - e) / (1 + e),
-// e = exp(-2|x|), for |x| > 0.625 and the Cephes rational approximation
-// x + x s P(s) / Q(s), s = x^2, below (both within a few ulp of std::tanh).
-void TanhBlock(const Eigen::Ref<const MatrixXd>& x, Eigen::Ref<MatrixXd> y) {
-  const auto xa = x.array();
-  const Eigen::ArrayXXd e = (-2.0 * xa.abs()).exp();
-  const auto s = xa.square();
-  const auto p =
-      (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s -
-      1.61468768441708447952e3;
-  const auto q =
-      ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s +
-      4.84406305325125486048e3;
-  const auto large = xa.abs() > 0.625;
-  y.array() =
-      large.select((xa < 0.0).select(e - 1.0, 1.0 - e), xa * (q + s * p)) /
-      large.select(1.0 + e, q);
+void CustomTerm(const RnnTrial& trial,
+                const RnnOutputLoss& loss,
+                const Eigen::Map<const MatrixXd>& y_hat,
+                Index j,
+                Index nb,
+                Eigen::Map<MatrixXd>* e,
+                RnnTrialLoss* out) {
+  const Index tj = trial.num_steps();
+  MatrixXd yj(y_hat.rows(), tj), ej;
+  for (Index t = 0; t < tj; ++t) yj.col(t) = y_hat.col(t * nb + j);
+  if (e != nullptr) ej.setZero(y_hat.rows(), tj);
+  out->data = loss(trial, yj, e != nullptr ? &ej : nullptr, &out->mask_sum);
+  if (e != nullptr)
+    for (Index t = 0; t < tj; ++t) e->col(t * nb + j) = ej.col(t);
 }
 
-// phi (and phi' when dphi is given) of a block of states.
-void PhiBlock(Nonlinearity f,
-              const Eigen::Ref<const MatrixXd>& x,
-              Eigen::Ref<MatrixXd> phi,
-              Eigen::Map<MatrixXd>* dphi_all,
-              Index col,
-              Index cols) {
-  switch (f) {
-    case Nonlinearity::kTanh:
-      TanhBlock(x, phi);
-      if (dphi_all != nullptr)
-        dphi_all->middleCols(col, cols).array() = 1.0 - phi.array().square();
-      return;
-    case Nonlinearity::kRelu:
-      phi = x.cwiseMax(0.0);
-      if (dphi_all != nullptr)
-        dphi_all->middleCols(col, cols) = (x.array() > 0.0).cast<double>();
-      return;
-    case Nonlinearity::kSoftplus:
-      phi =
-          x.unaryExpr([](double v) { return Phi(Nonlinearity::kSoftplus, v); });
-      if (dphi_all != nullptr)
-        dphi_all->middleCols(col, cols) = x.unaryExpr(
-            [](double v) { return PhiDerivative(Nonlinearity::kSoftplus, v); });
-      return;
-    case Nonlinearity::kIdentity:
-      phi = x;
-      if (dphi_all != nullptr) dphi_all->middleCols(col, cols).setOnes();
-      return;
-  }
-}
-
-// Grow-only buffers for the large blocks of ChunkLoss (one set per thread).
+// Per-thread buffers of a batch, reused from call to call.
 struct Workspace {
-  std::vector<double> u, wu, x, phi, dphi, kappa, y_hat, e, direct, big_g, rho,
-      ck_kappa, ck_rho;
+  internal::BatchStates states;
+  internal::BackwardBuffers backward;
+  internal::BatchBuffer e;
 };
 
-Eigen::Map<MatrixXd> Take(std::vector<double>* buffer, Index rows, Index cols) {
-  const size_t size = static_cast<size_t>(rows * cols);
-  if (buffer->size() < size) buffer->resize(size);
-  return Eigen::Map<MatrixXd>(buffer->data(), rows, cols);
-}
-
-// Loss of trials [begin, end) run together; per-trial losses go to
-// per_trial[i], the unnormalised gradient is added to *g (if not null).
-void ChunkLoss(const RnnParameters& p,
+// Loss of trials[0 .. count) run as one batch; per-trial losses go to
+// per_trial[0 .. count), the unnormalised gradient is added to *g (if not
+// null).
+void BatchLoss(const RnnParameters& p,
                const internal::RecurrentOperator& op,
-               const std::vector<RnnTrial>& trials,
-               Index begin,
-               Index end,
+               const RnnTrial* trials,
+               Index count,
                const RnnLossOptions& options,
                const RnnBlocks& blocks,
                RnnParameters* g,
-               std::vector<RnnTrialLoss>* per_trial) {
-  const bool grad = g != nullptr;
-  const Index nb = end - begin;  // B
-  const Index n = p.units();
-  const Index n_out = p.num_outputs();
-  const Index n_in = p.num_inputs();
-  const Index rank = op.factor_rank();
-  const bool ltr = p.kind == WeightKind::kLowTensorRank;
-  const double alpha = p.alpha;
-  const MatrixXd* dense = op.dense();
-
-  std::vector<Index> len(nb);
-  Index t_max = 0;
-  for (Index j = 0; j < nb; ++j) {
-    len[j] = trials[begin + j].num_steps();
-    t_max = std::max(t_max, len[j]);
-  }
-  const Index steps = t_max - 1;
-
-  // Per-trial constants: drive bias + h[:, condition], c_k (R x B).
-  MatrixXd constant(n, nb);
-  MatrixXd ck;
-  if (ltr) ck.resize(rank, nb);
-  for (Index j = 0; j < nb; ++j) {
-    const RnnTrial& trial = trials[begin + j];
-    constant.col(j) = p.bias;
-    if (p.h.size() > 0) constant.col(j) += p.h.col(trial.condition);
-    if (ltr) ck.col(j) = p.c.row(trial.trial).transpose();
-  }
-  // Inputs of steps 0 .. T-2 (zero after a trial's end) and W_in u.
-  const bool has_inputs = n_in > 0 && steps > 0;
-  // Large blocks live in per-thread buffers reused from call to call.
+               RnnTrialLoss* per_trial) {
   // An output_loss that itself evaluated a loss on this thread would find
   // the buffers in use; it then gets fresh ones.
   thread_local Workspace shared;
@@ -330,215 +166,49 @@ void ChunkLoss(const RnnParameters& p,
     ~Claim() { *flag = was; }
   } claim{&busy, busy};
   busy = true;
-  const Index in_cols = has_inputs ? steps * nb : 0;
-  Eigen::Map<MatrixXd> u = Take(&ws.u, n_in, in_cols);
-  Eigen::Map<MatrixXd> wu = Take(&ws.wu, n, in_cols);
-  if (has_inputs) {
-    u.setZero();
-    for (Index j = 0; j < nb; ++j) {
-      const RnnTrial& trial = trials[begin + j];
-      for (Index t = 0; t + 1 < len[j]; ++t)
-        u.col(t * nb + j) = trial.inputs.col(t);
-    }
-    wu.noalias() = p.w_in * u;
-  }
 
-  // Forward.
-  Eigen::Map<MatrixXd> x = Take(&ws.x, n, t_max * nb);
-  Eigen::Map<MatrixXd> phi = Take(&ws.phi, n, t_max * nb);
-  Eigen::Map<MatrixXd> dphi = Take(&ws.dphi, n, grad ? t_max * nb : 0);
-  Eigen::Map<MatrixXd> kappa = Take(&ws.kappa, rank, steps * nb);
-  MatrixXd scaled(rank, nb);
-  for (Index j = 0; j < nb; ++j)
-    x.col(j) = p.x0.col(trials[begin + j].condition);
-  for (Index t = 0; t < t_max; ++t) {
-    const auto xt = x.middleCols(t * nb, nb);
-    auto phit = phi.middleCols(t * nb, nb);
-    PhiBlock(p.nonlinearity, xt, phit, grad ? &dphi : nullptr, t * nb, nb);
-    if (t + 1 == t_max) break;
-    auto next = x.middleCols((t + 1) * nb, nb);
-    if (dense != nullptr) {
-      next.noalias() = *dense * phit;
-    } else {
-      next.setZero();
-    }
-    if (rank > 0) {
-      auto kt = kappa.middleCols(t * nb, nb);
-      kt.noalias() = p.b.transpose() * phit;
-      if (ltr) {
-        scaled = ck.cwiseProduct(kt);
-        next.noalias() += p.a * scaled;
-      } else {
-        next.noalias() += p.a * kt;
-      }
-    }
-    // x[t+1] = (1 - alpha) x[t] + alpha (W phi + W_in u + constant), one
-    // pass over the block (same order of additions as RunForward).
-    if (has_inputs) {
-      next = (1.0 - alpha) * xt +
-             alpha * ((next + wu.middleCols(t * nb, nb)) + constant);
-    } else {
-      next = (1.0 - alpha) * xt + alpha * (next + constant);
-    }
-    for (Index j = 0; j < nb; ++j)
-      if (len[j] <= t + 1) next.col(j).setZero();
-  }
+  std::vector<internal::BatchTrial> batch(count);
+  for (Index j = 0; j < count; ++j)
+    batch[j] = {trials[j].trial,
+                trials[j].condition,
+                trials[j].num_steps(),
+                &trials[j].inputs};
+  const bool grad = g != nullptr;
+  internal::BatchStates& s = ws.states;
+  internal::Forward(p, op, batch, grad, 0.0, nullptr, &s);
 
-  // Outputs, data terms and e = dS/dy_hat (zero in the padding).
-  Eigen::Map<MatrixXd> y_hat = Take(&ws.y_hat, n_out, t_max * nb);
-  y_hat.noalias() = p.readout * phi;
-  y_hat.colwise() += p.offset;
-  Eigen::Map<MatrixXd> e = Take(&ws.e, n_out, grad ? t_max * nb : 0);
-  e.setZero();
-  const double floor = options.poisson_rate_floor;
-  for (Index j = 0; j < nb; ++j) {
-    const RnnTrial& trial = trials[begin + j];
+  const internal::BatchStates& states = s;
+  const Eigen::Map<const MatrixXd> y_hat = states.outputs.view();
+  Eigen::Map<MatrixXd> e = ws.e.Resize(y_hat.rows(), grad ? y_hat.cols() : 0);
+  e.setZero();  // and zero in the padding
+  Eigen::Map<MatrixXd>* e_or_null = grad ? &e : nullptr;
+  const auto phi = states.phi.view();
+  for (Index j = 0; j < count; ++j) {
+    const RnnTrial& trial = trials[j];
     RnnTrialLoss out;
-    const Index tj = len[j];
     if (options.output_loss) {
-      MatrixXd yj(n_out, tj), ej;
-      for (Index t = 0; t < tj; ++t) yj.col(t) = y_hat.col(t * nb + j);
-      if (grad) ej.setZero(n_out, tj);
-      out.data =
-          options.output_loss(trial, yj, grad ? &ej : nullptr, &out.mask_sum);
-      if (grad)
-        for (Index t = 0; t < tj; ++t) e.col(t * nb + j) = ej.col(t);
+      CustomTerm(trial, options.output_loss, y_hat, j, count, e_or_null, &out);
     } else if (options.loss == RnnLoss::kMse) {
-      // Whole columns at once; a missing target (mask 0) may hold NaN, so
-      // its residual is selected away rather than multiplied by 0.
-      const bool has_mask = trial.mask.size() > 0;
-      for (Index t = 0; t < tj; ++t) {
-        const Index col = t * nb + j;
-        const auto z = y_hat.col(col).array();
-        const auto y = trial.targets.col(t).array();
-        if (has_mask) {
-          const auto m = trial.mask.col(t).array();
-          const auto r = (m != 0.0).select(z - y, 0.0);
-          out.mask_sum += m.sum();
-          out.data += 0.5 * (m * r.square()).sum();
-          if (grad) e.col(col) = (m * r).matrix();
-        } else {
-          out.mask_sum += static_cast<double>(n_out);
-          out.data += 0.5 * (z - y).square().sum();
-          if (grad) e.col(col) = (z - y).matrix();
-        }
-      }
-    } else {  // kPoisson, entry by entry
-      const bool has_mask = trial.mask.size() > 0;
-      for (Index t = 0; t < tj; ++t) {
-        const Index col = t * nb + j;
-        for (Index i = 0; i < n_out; ++i) {
-          const double m = has_mask ? trial.mask(i, t) : 1.0;
-          if (m == 0.0) continue;  // missing targets may hold NaN
-          out.mask_sum += m;
-          const double y = trial.targets(i, t);
-          const double z = y_hat(i, col);
-          double rate = Softplus(z);
-          double drate = Logistic(z);
-          if (!(rate >= floor)) {
-            rate = floor;
-            drate = 0.0;
-          }
-          out.data += m * (rate - y * std::log(rate));
-          if (grad) e(i, col) = m * (1.0 - y / rate) * drate;
-        }
-      }
+      MseTerm(trial, y_hat, j, count, e_or_null, &out);
+    } else {
+      PoissonTerms(
+          trial, y_hat, j, count, options.poisson_rate_floor, e_or_null, &out);
     }
     double activity = 0.0;
-    for (Index t = 0; t < tj; ++t)
-      activity += phi.col(t * nb + j).squaredNorm();
+    for (Index t = 0; t < trial.num_steps(); ++t)
+      activity += phi.col(t * count + j).squaredNorm();
     out.activity = 0.5 * activity;
-    (*per_trial)[begin + j] = out;
+    per_trial[j] = out;
   }
-  if (!grad) return;
-
-  // direct_t = phi'(x_t) .* (readout^T e_t + l2_activity phi_t), zero in the
-  // padding.
-  Eigen::Map<MatrixXd> direct = Take(&ws.direct, n, t_max * nb);
-  direct.noalias() = p.readout.transpose() * e;
-  if (options.l2_activity != 0.0) direct += options.l2_activity * phi;
-  direct.array() *= dphi.array();
-  for (Index j = 0; j < nb; ++j)
-    for (Index t = len[j]; t < t_max; ++t) direct.col(t * nb + j).setZero();
-
-  if (blocks.readout) g->readout.noalias() += e * phi.transpose();
-  if (blocks.offset) g->offset += e.rowwise().sum();
-
-  // Adjoints backwards in time; G(:, t * B + j) = g_t+1 of trial j.
-  Eigen::Map<MatrixXd> big_g = Take(&ws.big_g, n, steps * nb);
-  Eigen::Map<MatrixXd> rho = Take(&ws.rho, rank, steps * nb);
-  MatrixXd lambda = direct.middleCols(steps * nb, nb);
-  MatrixXd back(n, nb);
-  for (Index t = steps - 1; t >= 0; --t) {
-    auto gt = big_g.middleCols(t * nb, nb);
-    gt = alpha * lambda;
-    if (dense != nullptr) {
-      back.noalias() = dense->transpose() * gt;
-    } else {
-      back.setZero();
-    }
-    if (rank > 0) {
-      auto rt = rho.middleCols(t * nb, nb);
-      rt.noalias() = p.a.transpose() * gt;
-      if (ltr) {
-        scaled = ck.cwiseProduct(rt);
-        back.noalias() += p.b * scaled;
-      } else {
-        back.noalias() += p.b * rt;
-      }
-    }
-    lambda = (1.0 - alpha) * lambda +
-             (dphi.middleCols(t * nb, nb).array() * back.array()).matrix() +
-             direct.middleCols(t * nb, nb);
-  }
-  if (blocks.x0)
-    for (Index j = 0; j < nb; ++j)
-      g->x0.col(trials[begin + j].condition) += lambda.col(j);
-  if (steps == 0) return;
-
-  const auto phi_steps = phi.leftCols(steps * nb);
-  if (blocks.w) {
-    if (p.kind == WeightKind::kFull) {
-      g->w.noalias() += big_g * phi_steps.transpose();
-    } else if (ltr) {
-      Eigen::Map<MatrixXd> ck_kappa = Take(&ws.ck_kappa, rank, steps * nb);
-      Eigen::Map<MatrixXd> ck_rho = Take(&ws.ck_rho, rank, steps * nb);
-      for (Index t = 0; t < steps; ++t) {
-        ck_kappa.middleCols(t * nb, nb) =
-            ck.cwiseProduct(kappa.middleCols(t * nb, nb));
-        ck_rho.middleCols(t * nb, nb) =
-            ck.cwiseProduct(rho.middleCols(t * nb, nb));
-      }
-      g->a.noalias() += big_g * ck_kappa.transpose();
-      g->b.noalias() += phi_steps * ck_rho.transpose();
-    } else {
-      g->a.noalias() += big_g * kappa.transpose();
-      g->b.noalias() += phi_steps * rho.transpose();
-    }
-  }
-  if (blocks.c && ltr) {
-    MatrixXd rk = MatrixXd::Zero(rank, nb);
-    for (Index t = 0; t < steps; ++t)
-      rk +=
-          rho.middleCols(t * nb, nb).cwiseProduct(kappa.middleCols(t * nb, nb));
-    for (Index j = 0; j < nb; ++j)
-      g->c.row(trials[begin + j].trial) += rk.col(j).transpose();
-  }
-  if (blocks.w_in && has_inputs) g->w_in.noalias() += big_g * u.transpose();
-  const bool want_h = blocks.h && p.h.size() > 0;
-  if (want_h || blocks.bias) {
-    MatrixXd sum_g = MatrixXd::Zero(n, nb);
-    for (Index t = 0; t < steps; ++t) sum_g += big_g.middleCols(t * nb, nb);
-    if (want_h)
-      for (Index j = 0; j < nb; ++j)
-        g->h.col(trials[begin + j].condition) += sum_g.col(j);
-    if (blocks.bias) g->bias += sum_g.rowwise().sum();
-  }
+  if (grad)
+    internal::Backward(
+        p, op, batch, s, e, options.l2_activity, blocks, &ws.backward, g);
 }
 
-// Trials per chunk: chunks depend only on the batch, never on the number of
-// threads, so per-trial losses have the same bits whatever the thread count.
-constexpr Index kChunkTrials = 16;
+// Trials per batch: batches depend only on the trials, never on the number
+// of threads, so per-trial losses have the same bits whatever the thread
+// count.
+constexpr Index kBatchTrials = 16;
 
 // 1/2 l2 ||block||^2 and its gradient l2 * block.
 template <typename Block>
@@ -549,10 +219,40 @@ double L2(double l2, const Block& value, bool want, Block* gradient) {
   return 0.5 * l2 * value.squaredNorm();
 }
 
+// The sum of the parameter penalties; adds their gradient to *g if given.
+double ParameterPenalties(const RnnParameters& p,
+                          const RnnLossOptions& options,
+                          const RnnBlocks& blocks,
+                          RnnParameters* g) {
+  const bool want = g != nullptr;
+  const bool factors = p.kind != WeightKind::kFull;
+  double l2 = 0.0;
+  l2 +=
+      L2(options.l2_w, p.w, want && blocks.w && !factors, g ? &g->w : nullptr);
+  l2 += L2(options.l2_w, p.a, want && blocks.w && factors, g ? &g->a : nullptr);
+  l2 += L2(options.l2_w, p.b, want && blocks.w && factors, g ? &g->b : nullptr);
+  if (p.kind == WeightKind::kLowTensorRank)
+    l2 += L2(options.l2_c, p.c, want && blocks.c, g ? &g->c : nullptr);
+  l2 +=
+      L2(options.l2_w_in, p.w_in, want && blocks.w_in, g ? &g->w_in : nullptr);
+  l2 += L2(options.l2_h, p.h, want && blocks.h, g ? &g->h : nullptr);
+  l2 +=
+      L2(options.l2_bias, p.bias, want && blocks.bias, g ? &g->bias : nullptr);
+  l2 += L2(options.l2_x0, p.x0, want && blocks.x0, g ? &g->x0 : nullptr);
+  l2 += L2(options.l2_readout,
+           p.readout,
+           want && blocks.readout,
+           g ? &g->readout : nullptr);
+  l2 += L2(options.l2_offset,
+           p.offset,
+           want && blocks.offset,
+           g ? &g->offset : nullptr);
+  return l2;
+}
+
 }  // namespace
 
-// --- Options
-// -----------------------------------------------------------------------
+// --- Options -----------------------------------------------------------------
 
 bool RnnLossOptions::IsValid(std::string* error) const {
   auto fail = [error](const std::string& message) {
@@ -577,109 +277,7 @@ bool RnnLossOptions::IsValid(std::string* error) const {
   return true;
 }
 
-bool TrialSmoothingOptions::IsValid(std::string* error) const {
-  auto fail = [error](const std::string& message) {
-    if (error != nullptr) *error = message;
-    return false;
-  };
-  if (!(weight >= 0.0) || !std::isfinite(weight))
-    return fail("smoothing weight must be finite and >= 0");
-  if (kind == TrialSmoothing::kGaussianProcess) {
-    if (!(length_scale > 0.0)) return fail("length_scale must be > 0");
-    if (!(amplitude > 0.0)) return fail("amplitude must be > 0");
-    if (!(shape > 0.0)) return fail("shape must be > 0");
-    if (!(jitter >= 0.0)) return fail("jitter must be >= 0");
-  }
-  return true;
-}
-
-// --- Smoothness prior
-// ------------------------------------------------------------------
-
-TrialSmoothingPenalty::TrialSmoothingPenalty(
-    const TrialSmoothingOptions& options,
-    Index num_trials,
-    const std::vector<int>& epochs)
-    : options_(options), num_trials_(num_trials) {
-  std::string error;
-  if (!options.IsValid(&error)) throw Error("trial smoothing: " + error);
-  if (num_trials < 0) throw Error("trial smoothing: negative number of trials");
-  if (!epochs.empty() && static_cast<Index>(epochs.size()) != num_trials)
-    throw Error("trial smoothing: " + std::to_string(epochs.size()) +
-                " epoch labels for " + std::to_string(num_trials) + " trials");
-  // Contiguous blocks of equal epoch label.
-  Index begin = 0;
-  for (Index k = 1; k <= num_trials; ++k) {
-    if (k == num_trials || (!epochs.empty() && epochs[k] != epochs[k - 1])) {
-      Block block;
-      block.begin = begin;
-      block.size = k - begin;
-      blocks_.push_back(block);
-      begin = k;
-    }
-  }
-  if (options.kind != TrialSmoothing::kGaussianProcess) return;
-  const double s2 = options.amplitude * options.amplitude;
-  const double a = options.shape;
-  const double l2 = options.length_scale * options.length_scale;
-  for (Block& block : blocks_) {
-    MatrixXd kernel(block.size, block.size);
-    for (Index i = 0; i < block.size; ++i)
-      for (Index j = 0; j < block.size; ++j) {
-        const double d = static_cast<double>(i - j);
-        kernel(i, j) = s2 * std::pow(1.0 + d * d / (2.0 * a * l2), -a);
-      }
-    kernel.diagonal().array() += options.jitter * s2;
-    const Eigen::LLT<MatrixXd> llt(kernel);
-    if (llt.info() != Eigen::Success)
-      throw Error(
-          "trial smoothing: the rational-quadratic kernel of a block of " +
-          std::to_string(block.size) +
-          " trials is not positive definite; raise the jitter");
-    MatrixXd inverse = llt.solve(MatrixXd::Identity(block.size, block.size));
-    block.precision = options.weight * 0.5 * (inverse + inverse.transpose());
-  }
-}
-
-double TrialSmoothingPenalty::Evaluate(const MatrixXd& c,
-                                       MatrixXd* gradient) const {
-  if (options_.kind == TrialSmoothing::kNone || options_.weight == 0.0)
-    return 0.0;
-  if (c.rows() != num_trials_)
-    throw Error("trial smoothing: c has " + std::to_string(c.rows()) +
-                " rows, the penalty was built for " +
-                std::to_string(num_trials_) + " trials");
-  if (gradient != nullptr &&
-      (gradient->rows() != c.rows() || gradient->cols() != c.cols()))
-    throw Error("trial smoothing: gradient shape differs from c");
-  double penalty = 0.0;
-  const double w = options_.weight;
-  for (const Block& block : blocks_) {
-    if (options_.kind == TrialSmoothing::kSecondDifference) {
-      for (Index r = 0; r < c.cols(); ++r) {
-        for (Index k = block.begin + 1; k + 1 < block.begin + block.size; ++k) {
-          const double s = c(k + 1, r) - 2.0 * c(k, r) + c(k - 1, r);
-          penalty += w * s * s;
-          if (gradient != nullptr) {
-            (*gradient)(k - 1, r) += 2.0 * w * s;
-            (*gradient)(k, r) -= 4.0 * w * s;
-            (*gradient)(k + 1, r) += 2.0 * w * s;
-          }
-        }
-      }
-    } else {
-      const auto c_block = c.middleRows(block.begin, block.size);
-      const MatrixXd pc = block.precision * c_block;
-      penalty += 0.5 * (c_block.array() * pc.array()).sum();
-      if (gradient != nullptr)
-        gradient->middleRows(block.begin, block.size) += pc;
-    }
-  }
-  return penalty;
-}
-
-// --- Loss
-// -----------------------------------------------------------------------------
+// --- Loss --------------------------------------------------------------------
 
 RnnParameters ZeroGradient(const RnnParameters& p, const RnnBlocks& blocks) {
   RnnParameters g;
@@ -724,11 +322,12 @@ RnnTrialLoss EvaluateTrial(const RnnParameters& parameters,
         !same(g.readout, like.readout) || g.offset.size() != like.offset.size())
       throw Error(
           "EvaluateTrial: the gradient is not shaped as "
-          "ZeroGradient(parameters, "
-          "blocks)");
+          "ZeroGradient(parameters, blocks)");
   }
   const internal::RecurrentOperator op(parameters);
-  return TrialLoss(parameters, op, trial, options, blocks, gradient);
+  RnnTrialLoss out;
+  BatchLoss(parameters, op, &trial, 1, options, blocks, gradient, &out);
+  return out;
 }
 
 RnnLossSummary EvaluateLoss(const RnnParameters& p,
@@ -757,31 +356,32 @@ RnnLossSummary EvaluateLoss(const RnnParameters& p,
     std::string error;
   };
   const bool want = gradient != nullptr;
-  // Fixed chunks of about kChunkTrials trials, run together; one contiguous
-  // block of chunks per thread, each thread with its own gradient
-  // accumulator; the accumulators are summed below in block order.
-  const Index n_chunks = (n_trials + kChunkTrials - 1) / kChunkTrials;
+  // Fixed batches of about kBatchTrials trials; one contiguous range of
+  // batches per thread, each thread with its own gradient accumulator; the
+  // accumulators are summed below in range order.
+  const Index n_batches = (n_trials + kBatchTrials - 1) / kBatchTrials;
   std::vector<Partial> partials = ParallelBlocks(
-      n_chunks, options.num_threads, [&](Index begin, Index end) {
+      n_batches, options.num_threads, [&](Index begin, Index end) {
         Partial partial;
         try {
           if (want) partial.gradient = ZeroGradient(p, blocks);
           // Trials are validated here, in parallel: the mask check reads
           // every entry, a serial cost per evaluation otherwise.
-          for (Index i = n_trials * begin / n_chunks;
-               i < n_trials * end / n_chunks;
+          for (Index i = n_trials * begin / n_batches;
+               i < n_trials * end / n_batches;
                ++i)
             ValidateTrial(p, trials[i], i);
-          for (Index c = begin; c < end; ++c)
-            ChunkLoss(p,
+          for (Index b = begin; b < end; ++b) {
+            const Index first = n_trials * b / n_batches;
+            BatchLoss(p,
                       op,
-                      trials,
-                      n_trials * c / n_chunks,
-                      n_trials * (c + 1) / n_chunks,
+                      &trials[first],
+                      n_trials * (b + 1) / n_batches - first,
                       options,
                       blocks,
                       want ? &partial.gradient : nullptr,
-                      &per_trial);
+                      &per_trial[first]);
+          }
         } catch (const std::exception& e) {
           partial.error = e.what();
         }
@@ -803,35 +403,12 @@ RnnLossSummary EvaluateLoss(const RnnParameters& p,
   const double inv_m = 1.0 / summary.mask_sum;
   summary.data = data * inv_m;
   summary.activity = options.l2_activity * activity * inv_m;
-
   if (want) {
     *gradient = ZeroGradient(p, blocks);
     for (const Partial& partial : partials) AddInto(partial.gradient, gradient);
     ScaleBy(inv_m, gradient);
   }
-  RnnParameters* g = gradient;
-  double l2 = 0.0;
-  const bool factors = p.kind != WeightKind::kFull;
-  l2 +=
-      L2(options.l2_w, p.w, want && blocks.w && !factors, g ? &g->w : nullptr);
-  l2 += L2(options.l2_w, p.a, want && blocks.w && factors, g ? &g->a : nullptr);
-  l2 += L2(options.l2_w, p.b, want && blocks.w && factors, g ? &g->b : nullptr);
-  if (ltr) l2 += L2(options.l2_c, p.c, want && blocks.c, g ? &g->c : nullptr);
-  l2 +=
-      L2(options.l2_w_in, p.w_in, want && blocks.w_in, g ? &g->w_in : nullptr);
-  l2 += L2(options.l2_h, p.h, want && blocks.h, g ? &g->h : nullptr);
-  l2 +=
-      L2(options.l2_bias, p.bias, want && blocks.bias, g ? &g->bias : nullptr);
-  l2 += L2(options.l2_x0, p.x0, want && blocks.x0, g ? &g->x0 : nullptr);
-  l2 += L2(options.l2_readout,
-           p.readout,
-           want && blocks.readout,
-           g ? &g->readout : nullptr);
-  l2 += L2(options.l2_offset,
-           p.offset,
-           want && blocks.offset,
-           g ? &g->offset : nullptr);
-  summary.l2 = l2;
+  summary.l2 = ParameterPenalties(p, options, blocks, gradient);
   if (ltr && smoothing != nullptr) {
     summary.smoothing =
         smoothing->Evaluate(p.c, want && blocks.c ? &gradient->c : nullptr);
@@ -841,8 +418,7 @@ RnnLossSummary EvaluateLoss(const RnnParameters& p,
   return summary;
 }
 
-// --- Flat-vector objective
-// ------------------------------------------------------------
+// --- Flat-vector objective ---------------------------------------------------
 
 RnnObjective::RnnObjective(RnnParameters parameters,
                            RnnBlocks blocks,

@@ -6,16 +6,9 @@
 
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
+#include "ltr/rnn/rnn.h"
 
 namespace ltr {
-
-namespace {
-
-double Softplus(double z) {
-  return z > 0.0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
-}
-
-}  // namespace
 
 bool SimulateOptions::IsValid(std::string* error) const {
   auto fail = [error](const std::string& message) {
@@ -97,7 +90,8 @@ Recording SimulateRecording(const FittedModel& model,
       for (Index i = 0; i < n_out; ++i) {
         const double z = run.outputs(i, t);
         if (model.loss == RnnLoss::kPoisson) {
-          std::poisson_distribution<long> draw(std::max(Softplus(z), 1e-12));
+          std::poisson_distribution<long> draw(
+              std::max(Phi(Nonlinearity::kSoftplus, z), 1e-12));
           y(i, t) = static_cast<double>(draw(noise_rng.engine()));
         } else {
           y(i, t) = z + options.observation_noise * noise_rng.Normal();

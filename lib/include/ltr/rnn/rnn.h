@@ -1,8 +1,9 @@
 // The rate RNN shared by fitting recordings, task training and theory: its
-// parameters, the one forward pass (Simulate and the loss step with the same
-// code), the loss of a batch of trials with its exact gradient by hand-written
-// backpropagation through time, smoothness priors on trial factors, and the
-// flat-vector view of the trainable parameters that optimisers use.
+// parameters, the one forward pass (Simulate and the loss run the same
+// batched code), the loss of a batch of trials with its exact gradient by
+// hand-written backpropagation through time, smoothness priors on trial
+// factors, and the flat-vector view of the trainable parameters that
+// optimisers use.
 //
 // Model (Euler discretisation of tau dx/dt = -x + W phi(x) + input):
 //
@@ -43,8 +44,10 @@
 namespace ltr {
 
 
-// phi and phi' elementwise. softplus(x) = log(1 + e^x) (computed stably),
-// softplus' = logistic; relu'(0) = 0.
+// phi and phi' elementwise, the same functions as in the forward pass.
+// softplus(x) = log(1 + e^x) (computed stably; also the Poisson rate),
+// softplus' = logistic; relu'(0) = 0; tanh is a vectorised form within 2 ulp
+// of std::tanh (docs/fit.md).
 double Phi(Nonlinearity f, double x);
 double PhiDerivative(Nonlinearity f, double x);
 Eigen::VectorXd Phi(Nonlinearity f, const Eigen::VectorXd& x);
