@@ -14,10 +14,6 @@ namespace ltr {
 
 namespace internal {
 
-double Softplus(double z) {
-  return z > 0.0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
-}
-
 double InverseSoftplus(double y) {
   y = std::max(y, 1e-6);
   return y > 30 ? y : std::log(std::expm1(y));
@@ -275,7 +271,8 @@ Tensor3 Predict(const FittedModel& model,
         auto y = out.Slice(k);
         y = run.outputs;
         if (model.loss == RnnLoss::kPoisson)
-          y = y.unaryExpr([](double z) { return internal::Softplus(z); });
+          y = y.unaryExpr(
+              [](double z) { return Phi(Nonlinearity::kSoftplus, z); });
       } catch (const std::exception& e) {
         errors[k] = e.what();
       }

@@ -27,7 +27,6 @@ inline double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-double Softplus(double z);
 double InverseSoftplus(double y);
 std::string Format(const char* format, double value);
 
