@@ -20,6 +20,7 @@
 #include "ltr/theory/analyze.h"
 #include "ltr/train/train.h"
 #include "signals.h"
+#include "gradient_check.h"
 #include "test_support.h"
 #include "train/train_fixtures.h"
 
@@ -48,20 +49,12 @@ double WorstGradientError(const RnnObjective& objective) {
   VectorXd g(x.size());
   double cost = 0.0;
   REQUIRE(objective.Evaluate(x.data(), &cost, g.data()));
-  const double step = 1e-5;
-  double worst = 0.0;
-  for (Index i = 0; i < x.size(); ++i) {
-    VectorXd xp = x, xm = x;
-    xp[i] += step;
-    xm[i] -= step;
-    double fp = 0.0, fm = 0.0;
-    objective.Evaluate(xp.data(), &fp, nullptr);
-    objective.Evaluate(xm.data(), &fm, nullptr);
-    const double fd = (fp - fm) / (2.0 * step);
-    worst =
-        std::max(worst, std::abs(fd - g[i]) / std::max(std::abs(g[i]), 1e-3));
-  }
-  return worst;
+  auto f = [&](const VectorXd& at) {
+    double value = 0.0;
+    objective.Evaluate(at.data(), &value, nullptr);
+    return value;
+  };
+  return testing::CheckGradient(f, x, g).max_error;
 }
 
 // Six significant digits, as the library's progress lines print a loss.
