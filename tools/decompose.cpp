@@ -277,9 +277,7 @@ Paths CommandPaths(const cli::po::variables_map& vm,
 }
 
 std::string AxesOf(const Paths& p) {
-  return io::HasAttribute(p.input, p.dataset, "axes")
-             ? io::ReadStringAttribute(p.input, p.dataset, "axes")
-             : "";
+  return io::StringAttributeOr(p.input, p.dataset, "axes");
 }
 
 // --stream, --subtract-first, or a --memory-budget the dataset exceeds.

@@ -11,6 +11,7 @@
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/synthetic_file.h"
+#include "ltr/formats/trajectory_file.h"
 #include "ltr/rnn/simulate.h"
 #include "ltr/synthetic/synthetic.h"
 
@@ -93,7 +94,7 @@ int WriteTrajectory(const cli::po::variables_map& vm,
   try {
     io::AppendableFile out(
         partial.string(), command, io::AppendableFile::Mode::kCreate);
-    AppendTrajectory(o, ex, &out);
+    WriteSyntheticWeights(o, ex, &out);
     WriteTrajectoryTruth(ex, o, &out);
   } catch (...) {
     std::error_code ec;

@@ -8,6 +8,7 @@
 #include "ltr/decompose/cp_stream.h"
 #include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/trajectory_file.h"
 #include "ltr/synthetic/synthetic.h"
 #include "planted.h"
 #include "test_support.h"
@@ -30,7 +31,7 @@ TrajectoryExample WriteSmallTrajectory(const std::string& path,
   o.seed = 7;
   TrajectoryExample ex = MakeTrajectoryExample(o);
   io::AppendableFile out(path, "test", io::AppendableFile::Mode::kCreate);
-  AppendTrajectory(o, ex, &out);
+  WriteSyntheticWeights(o, ex, &out);
   return ex;
 }
 

@@ -71,6 +71,30 @@ TEST_CASE("a Kruskal tensor and a CP fit read back as written", "[formats]") {
   CHECK(ReadModeNames(file, "/cp") == ModeNames{"trial", "time", "neuron"});
   CHECK(ReadModeNames(file, "/truth") == ModeNames{"mode0", "mode1", "mode2"});
   CHECK_THROWS_AS(ReadKruskal(file, "/nothing"), Error);
+  CHECK(ReadCpMethod(file, CpFitGroup()) == "cp-als");
+  CHECK(ReadCpMethod(file, "/truth") == "");
+  const DecompositionParts parts = FindDecompositionParts(file);
+  CHECK(parts.cp);
+  CHECK_FALSE(parts.tucker);
+  CHECK_FALSE(parts.ensemble);
+  CHECK_FALSE(parts.cross_validation);
+}
+
+// synth's trajectory truth is a Kruskal tensor in a file that grows.
+TEST_CASE("a Kruskal tensor written to an appendable file reads back",
+          "[formats]") {
+  test::ScratchDir dir;
+  const std::string file = dir / "grown.h5";
+  const Ktensor truth = testing::PlantedKtensor({6, 5, 5}, 2, 7);
+  {
+    io::AppendableFile out(file, "test", io::AppendableFile::Mode::kCreate);
+    WriteKruskal("/truth", truth, {"snapshot", "post", "pre"}, &out);
+  }
+  CHECK(SameKruskal(ReadKruskal(file, "/truth"), truth));
+  CHECK(ReadModeNames(file, "/truth") == ModeNames{"snapshot", "post", "pre"});
+  CHECK(io::ReadStringAttribute(file, "/truth/weights", "axes") == "component");
+  CHECK(io::ReadIntAttribute(file, "/truth", "rank") == 2);
+  CHECK(EnsembleFitGroup(3, 1) == "/ensemble/rank_3/run_1");
 }
 
 TEST_CASE("a Tucker fit and a streamed fit's record read back as written",

@@ -272,6 +272,7 @@ TEST_CASE("a model file reads back exactly as written", "[fit]") {
     CHECK(b.bias == a.bias);
     CHECK(b.readout == a.readout);
     CHECK(b.offset == a.offset);
+    CHECK(HasTrialFactors(path) == (a.kind == WeightKind::kLowTensorRank));
   }
   // x0 is stored conditions x N, as the format says.
   {
@@ -282,6 +283,52 @@ TEST_CASE("a model file reads back exactly as written", "[fit]") {
   CHECK(io::DatasetShape(dir / "full.h5", "/model/x0") ==
         std::vector<Index>{3, 5});
   CHECK_THROWS_WITH(ReadModel(dir / "missing.h5"), Contains("missing.h5"));
+}
+
+// What `ltr plot` draws of a sweep: its table, the best fit's model and its
+// loss per iteration, and a table whose shapes disagree is refused.
+TEST_CASE("a rank sweep reads back with its table and loss history", "[fit]") {
+  test::ScratchDir dir;
+  LtrTeacherOptions t;
+  t.units = 6;
+  t.neurons = 9;
+  RankSweepSummary sweep;
+  sweep.ranks = {1, 2};
+  sweep.train_loss = Eigen::MatrixXd::Constant(2, 3, 0.5);
+  sweep.test_loss = Eigen::MatrixXd::Constant(2, 3, 0.7);
+  sweep.test_r2 = Eigen::MatrixXd::Constant(2, 3, 0.2);
+  sweep.chosen_rank = 2;
+  sweep.best.model = MakeLtrTeacher(t);
+  sweep.best.termination = "converged";
+  sweep.best.history = {{0, 3.0, 4.0, 0.0}, {1, 2.0, std::nan(""), 0.0}};
+  const std::string path = dir / "sweep.h5";
+  {
+    io::OutputFile out(path, "test");
+    WriteRankSweep(sweep, &out);
+    out.Commit();
+  }
+  const FitParts parts = FindFitParts(path);
+  CHECK(parts.fit);
+  CHECK(parts.loss_history);
+  CHECK(parts.rank_sweep);
+  const RankSweepSummary back = ReadRankSweep(path);
+  CHECK(back.ranks == sweep.ranks);
+  CHECK(back.test_r2 == sweep.test_r2);
+  CHECK(back.chosen_rank == 2);
+  CHECK(back.best.model.parameters.c == sweep.best.model.parameters.c);
+  REQUIRE(back.best.history.size() == 2);
+  CHECK(back.best.history[0].loss == 3.0);
+  CHECK(back.best.history[0].test_loss == 4.0);
+  CHECK(std::isnan(back.best.history[1].test_loss));
+
+  sweep.test_r2 = Eigen::MatrixXd::Constant(2, 2, 0.2);
+  {
+    io::OutputFile out(path, "test");
+    WriteRankSweep(sweep, &out);
+    out.Commit();
+  }
+  CHECK_THROWS_WITH(ReadRankSweep(path),
+                    Contains("/cv losses do not match /cv/ranks"));
 }
 
 // --- Simulation

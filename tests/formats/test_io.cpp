@@ -339,3 +339,34 @@ TEST_CASE("a number replaces a same-typed array attribute", "[io]") {
   CHECK(io::ReadDoubleAttribute(file, "/", "step") == 17);
   CHECK(io::ReadDoubleAttribute(file, "/", "loss") == 0.25);
 }
+
+// ReadIntAttribute read through a double, which rounds an int64 above 2^53
+// (2^60 + 1 came back as 2^60).
+TEST_CASE(
+    "an integer attribute reads back exactly, and optional ones fall back",
+    "[io]") {
+  test::ScratchDir dir;
+  const std::string file = dir / "ints.h5";
+  const std::int64_t big = (std::int64_t{1} << 60) + 1;
+  {
+    io::OutputFile out(file, "ltr test");
+    out.SetAttribute("/g", "big", big);
+    out.SetAttribute("/g", "negative", -big);
+    out.SetAttribute("/g", "whole", 12.0);
+    out.SetAttribute("/g", "half", 2.5);
+    out.SetAttribute("/g", "name", "cp");
+    out.Commit();
+  }
+  CHECK(io::ReadIntAttribute(file, "/g", "big") == big);
+  CHECK(io::ReadIntAttribute(file, "/g", "negative") == -big);
+  CHECK(io::ReadIntAttribute(file, "/g", "whole") == 12);
+  CHECK_THROWS_WITH(io::ReadIntAttribute(file, "/g", "half"),
+                    Catch::Contains("is 2.5, expected a whole number"));
+  CHECK_THROWS_WITH(io::ReadIntAttribute(file, "/g", "big", 0, 100),
+                    Catch::Contains("expected a whole number from 0 to 100"));
+  CHECK(io::DoubleAttributeOr(file, "/g", "whole", -1) == 12.0);
+  CHECK(io::DoubleAttributeOr(file, "/g", "absent", -1) == -1.0);
+  CHECK(io::DoubleAttributeOr(file, "/absent", "whole", -1) == -1.0);
+  CHECK(io::StringAttributeOr(file, "/g", "name") == "cp");
+  CHECK(io::StringAttributeOr(file, "/g", "absent", "none") == "none");
+}

@@ -5,12 +5,12 @@
 #include <cmath>
 #include <filesystem>
 
-#include "ltr/decompose/crossval.h"
 #include "ltr/core/error.h"
+#include "ltr/core/random.h"
+#include "ltr/decompose/crossval.h"
 #include "ltr/fit/fit.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
-#include "ltr/core/random.h"
 #include "ltr/formats/recording.h"
 #include "test_support.h"
 
@@ -594,4 +594,35 @@ TEST_CASE("plot draws a transposed recording as the canonical one",
     CHECK_FALSE(a.empty());
     CHECK(a == test::ReadText(dir / "tnt" + "/" + figure));
   }
+}
+
+TEST_CASE("a recording's labels read without its activity", "[recording]") {
+  test::ScratchDir dir;
+  const std::string file = dir / "r.h5";
+  Recording r = Canonical();
+  r.dt = 0.025;
+  r.epoch.assign(static_cast<size_t>(r.trials()), 1);
+  {
+    io::OutputFile out(file, "test");
+    WriteRecording(r, &out);
+    out.SetAttribute("/", "input", "source.h5");
+    out.Commit();
+  }
+  CHECK(HasRecording(file));
+  const RecordingLabels labels = ReadRecordingLabels(file);
+  REQUIRE(labels.epoch.has_value());
+  CHECK(*labels.epoch == r.epoch);
+  CHECK(labels.dt == 0.025);
+  CHECK(labels.input == "source.h5");
+  const std::string bare = dir / "bare.h5";
+  {
+    io::OutputFile out(bare, "test");
+    out.WriteVector("/v", Vector::Ones(2));
+    out.Commit();
+  }
+  CHECK_FALSE(HasRecording(bare));
+  const RecordingLabels none = ReadRecordingLabels(bare);
+  CHECK_FALSE(none.epoch.has_value());
+  CHECK(none.dt == 0.0);
+  CHECK(none.input.empty());
 }

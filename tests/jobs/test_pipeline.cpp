@@ -10,6 +10,7 @@
 
 #include "ltr/core/error.h"
 #include "ltr/decompose/diagnostics.h"
+#include "ltr/formats/decomposition_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/pipeline_file.h"
@@ -60,15 +61,6 @@ PipelineOptions SmallPipeline(const std::string& input,
   return o;
 }
 
-Ktensor ReadCp(const std::string& file, const std::string& group) {
-  Ktensor k;
-  k.weights = io::ReadVector(file, group + "/weights");
-  for (int n = 0; n < 3; ++n)
-    k.factors[static_cast<size_t>(n)] =
-        io::ReadMatrix(file, group + "/factors/" + std::to_string(n));
-  return k;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -97,8 +89,8 @@ TEST_CASE(
   // rank is (numerically) exact: this checks the tensor was laid out
   // (trial, post, pre) consistently.
   const std::string fitted = dir / "out/fitted_update_cp.h5";
-  const std::string group = "/ensemble/rank_" + std::to_string(rank) + "/run_0";
-  const Ktensor f = ReadCp(fitted, group);
+  const std::string group = EnsembleFitGroup(rank, 0);
+  const Ktensor f = ReadKruskal(fitted, group);
   const FittedModel model = ReadModel(dir / "out/fit.h5");
   const RnnParameters& p = model.parameters;
   const Eigen::RowVectorXd baseline_c = p.c.topRows(6).colwise().mean();
@@ -118,7 +110,7 @@ TEST_CASE(
 
   // The true update W_k - W_0 is zero over the baseline epoch (no learning
   // there), so its CP trial factors are too.
-  const Ktensor t = ReadCp(dir / "out/true_update_cp.h5", group);
+  const Ktensor t = ReadKruskal(dir / "out/true_update_cp.h5", group);
   for (Index trial = 0; trial < 6; ++trial)
     for (Index r = 0; r < t.rank(); ++r)
       CHECK(std::abs(t.weights(r) * t.factors[0](trial, r)) < 1e-8);
@@ -142,11 +134,10 @@ TEST_CASE(
     if (r > compared) CHECK_FALSE(stable);
     if (r == compared && compared > 1) CHECK(stable);
   }
-  const std::string at =
-      "/ensemble/rank_" + std::to_string(compared) + "/run_0";
+  const std::string at = EnsembleFitGroup(compared, 0);
   CHECK(s.comparison.factor_match ==
-        Approx(FactorMatchScore(ReadCp(dir / "out/true_update_cp.h5", at),
-                                ReadCp(fitted, at))));
+        Approx(FactorMatchScore(ReadKruskal(dir / "out/true_update_cp.h5", at),
+                                ReadKruskal(fitted, at))));
   CHECK(io::ReadDoubleAttribute(dir / "out/summary.h5", "/", "factor_match") ==
         Approx(s.comparison.factor_match));
   CHECK(io::ReadDoubleAttribute(dir / "out/summary.h5", "/", "compare_rank") ==
@@ -160,10 +151,10 @@ TEST_CASE(
   CHECK(by_rank(compared - 1) == Approx(s.comparison.factor_match));
   CHECK(by_rank(rank - 1) == Approx(s.at_fit_rank.factor_match));
   for (int r = 1; r <= by_rank.size(); ++r) {
-    const std::string run = "/ensemble/rank_" + std::to_string(r) + "/run_0";
-    CHECK(by_rank(r - 1) ==
-          Approx(FactorMatchScore(ReadCp(dir / "out/true_update_cp.h5", run),
-                                  ReadCp(fitted, run))));
+    const std::string run = EnsembleFitGroup(r, 0);
+    CHECK(by_rank(r - 1) == Approx(FactorMatchScore(
+                                ReadKruskal(dir / "out/true_update_cp.h5", run),
+                                ReadKruskal(fitted, run))));
   }
   const Eigen::VectorXd scores =
       io::ReadVector(dir / "out/summary.h5", "/comparison/component_scores");

@@ -74,6 +74,34 @@ TEST_CASE(
   CHECK(std::equal(slab.begin(), slab.end(), w.data() + 2 * 100));
 }
 
+// A run's losses may come before its first snapshot: they read without
+// /weights, as ReadTrajectory reads them.
+TEST_CASE("a trajectory's losses read without its weights",
+          "[train][formats]") {
+  test::ScratchDir dir;
+  const std::string path = dir / "t.h5";
+  TrainToFile(SmallRun(), path, "test");
+  const TrajectoryParts parts = FindTrajectoryParts(path);
+  CHECK(parts.weights);
+  CHECK(parts.loss);
+  const Trajectory all = ReadTrajectory(path);
+  const Trajectory losses = ReadTrajectoryLosses(path);
+  CHECK(losses.weights_shape.empty());
+  CHECK(losses.loss == all.loss);
+  CHECK(losses.grad_norm == all.grad_norm);
+  CHECK(losses.loss_axis == "step");
+  CHECK(losses.epochs == all.epochs);
+  const std::string loss_only = dir / "loss_only.h5";
+  {
+    io::OutputFile out(loss_only, "test");
+    out.WriteVector("/loss", all.loss, "step");
+    out.Commit();
+  }
+  CHECK_FALSE(FindTrajectoryParts(loss_only).weights);
+  CHECK(ReadTrajectoryLosses(loss_only).loss == all.loss);
+  CHECK(ReadTrajectoryLosses(loss_only).grad_norm.size() == 0);
+}
+
 TEST_CASE(
     "an interrupted run's checkpoint reads back with the snapshots to keep",
     "[train][formats]") {

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 
-#include "formats/attribute_or.h"
 #include "ltr/core/error.h"
 
 namespace ltr {

@@ -187,8 +187,10 @@ void AppendableFile::Truncate(const std::string& dataset, Index rows) {
   });
 }
 
-void AppendableFile::WriteVector(const std::string& dataset, const Vector& v) {
-  WriteMatrix(dataset, v, "");
+void AppendableFile::WriteVector(const std::string& dataset,
+                                 const Vector& v,
+                                 const std::string& axes) {
+  WriteMatrix(dataset, v, axes);
 }
 
 void AppendableFile::WriteMatrix(const std::string& dataset,

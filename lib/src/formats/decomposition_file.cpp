@@ -1,30 +1,23 @@
 // The decomposition layouts of docs/formats.md (decomposition_file.h).
 #include "ltr/formats/decomposition_file.h"
 
-#include <H5Cpp.h>
-
 #include <filesystem>
 #include <limits>
 #include <sstream>
 #include <vector>
 
-#include "formats/io_checked.h"
 #include "ltr/core/error.h"
 
 namespace ltr {
 namespace {
 
+constexpr const char* kCp = "/cp";
 constexpr const char* kEnsemble = "/ensemble";
 constexpr const char* kCrossval = "/crossval";
 constexpr const char* kResumeKey = "resume_key";
 
 std::string FactorPath(const std::string& group, int mode) {
   return group + "/factors/" + std::to_string(mode);
-}
-
-std::string RunPath(int rank, Index restart) {
-  return std::string(kEnsemble) + "/rank_" + std::to_string(rank) + "/run_" +
-         std::to_string(restart);
 }
 
 int ReadInt(const std::string& file,
@@ -36,29 +29,6 @@ int ReadInt(const std::string& file,
                            name,
                            std::numeric_limits<int>::min(),
                            std::numeric_limits<int>::max()));
-}
-
-// Every bit of an integer attribute: io::ReadIntAttribute reads through a
-// double, which rounds above 2^53, and a seed needs all 64. (A generic
-// reader for formats/io when it is split.)
-std::int64_t ReadExactInt(const std::string& file,
-                          const std::string& object,
-                          const std::string& name) {
-  if (!io::HasAttribute(file, object, name))
-    throw Error("no attribute '" + name + "' on '" + object + "' in '" + file +
-                "'");
-  try {
-    H5::H5File f(file, H5F_ACC_RDONLY);
-    const H5::Attribute attr = f.childObjType(object) == H5O_TYPE_GROUP
-                                   ? f.openGroup(object).openAttribute(name)
-                                   : f.openDataSet(object).openAttribute(name);
-    std::int64_t value = 0;
-    attr.read(H5::PredType::NATIVE_INT64, &value);
-    return value;
-  } catch (const H5::Exception&) {
-    throw Error("cannot read attribute '" + name + "' of '" + object +
-                "' in '" + file + "' as an integer");
-  }
 }
 
 bool ReadFlag(const std::string& file,
@@ -129,7 +99,7 @@ ModeNames SplitModeNames(const std::string& axes) {
 void WriteKruskal(const std::string& group,
                   const Ktensor& k,
                   const ModeNames& modes,
-                  io::OutputFile* out) {
+                  io::DatasetWriter* out) {
   out->WriteVector(group + "/weights", k.weights, "component");
   for (int n = 0; n < 3; ++n)
     out->WriteMatrix(
@@ -154,9 +124,7 @@ ModeNames ReadModeNames(const std::string& file, const std::string& group) {
   ModeNames modes;
   for (int n = 0; n < 3; ++n) {
     const std::string factor = FactorPath(group, n);
-    const std::string axes = io::HasAttribute(file, factor, "axes")
-                                 ? io::ReadStringAttribute(file, factor, "axes")
-                                 : "";
+    const std::string axes = io::StringAttributeOr(file, factor, "axes");
     modes[n] = axes.empty() ? "mode" + std::to_string(n)
                             : axes.substr(0, axes.find(','));
   }
@@ -183,6 +151,17 @@ void WriteCpFit(const std::string& group,
   out->SetAttribute(group, "message", fit.message);
 }
 
+std::string CpFitGroup() { return kCp; }
+
+std::string EnsembleFitGroup(int rank, Index restart) {
+  return std::string(kEnsemble) + "/rank_" + std::to_string(rank) + "/run_" +
+         std::to_string(restart);
+}
+
+std::string ReadCpMethod(const std::string& file, const std::string& group) {
+  return io::StringAttributeOr(file, group, "method");
+}
+
 CpSummary ReadCpFit(const std::string& file, const std::string& group) {
   CpSummary s;
   s.model = ReadKruskal(file, group);
@@ -194,7 +173,7 @@ CpSummary ReadCpFit(const std::string& file, const std::string& group) {
   s.converged = ReadFlag(file, group, "converged");
   s.seconds = io::ReadDoubleAttribute(file, group, "seconds");
   if (io::HasAttribute(file, group, "seed"))
-    s.seed = static_cast<std::uint64_t>(ReadExactInt(file, group, "seed"));
+    s.seed = static_cast<std::uint64_t>(io::ReadIntAttribute(file, group, "seed"));
   s.message = io::ReadStringAttribute(file, group, "message");
   return s;
 }
@@ -215,7 +194,7 @@ StreamedFitRecord MakeStreamedFitRecord(const CpStreamOptions& options,
 }
 
 void WriteStreamedFitRecord(const StreamedFitRecord& r, io::OutputFile* out) {
-  const std::string cp = "/cp";
+  const std::string cp = kCp;
   out->SetAttribute(cp, "streamed", 1);
   out->SetAttribute(cp, "subtract_first", r.subtract_first ? 1 : 0);
   out->SetAttribute(cp, "memory_budget_bytes", r.memory_budget_bytes);
@@ -228,7 +207,7 @@ void WriteStreamedFitRecord(const StreamedFitRecord& r, io::OutputFile* out) {
 }
 
 StreamedFitRecord ReadStreamedFitRecord(const std::string& file) {
-  const std::string cp = "/cp";
+  const std::string cp = kCp;
   if (!io::HasAttribute(file, cp, "streamed"))
     throw Error(file + ": /cp is not a streamed fit");
   StreamedFitRecord r;
@@ -304,7 +283,7 @@ void WriteEnsemble(const std::string& method,
   for (size_t r = 0; r < e.fits.size(); ++r)
     for (size_t k = 0; k < e.fits[r].size(); ++k)
       if (e.restart(r, k) >= 0)
-        WriteCpFit(RunPath(e.ranks[r], k), method, e.fits[r][k], modes, out);
+        WriteCpFit(EnsembleFitGroup(e.ranks[r], k), method, e.fits[r][k], modes, out);
 }
 
 EnsembleSummary ReadEnsemble(const std::string& file) {
@@ -325,7 +304,7 @@ EnsembleSummary ReadEnsemble(const std::string& file) {
   for (Index r = 0; r < e.restart.rows(); ++r)
     for (Index k = 0; k < e.restart.cols(); ++k)
       if (e.restart(r, k) >= 0)
-        e.fits[r][k] = ReadCpFit(file, RunPath(e.ranks[r], k));
+        e.fits[r][k] = ReadCpFit(file, EnsembleFitGroup(e.ranks[r], k));
   return e;
 }
 
@@ -378,7 +357,7 @@ void WriteDecomposition(const DecomposeOptions& options,
                         io::OutputFile* out) {
   const ModeNames modes = SplitModeNames(axes);
   const std::string method = MethodName(options.method);
-  if (result.cp) WriteCpFit("/cp", method, *result.cp, modes, out);
+  if (result.cp) WriteCpFit(kCp, method, *result.cp, modes, out);
   if (result.tucker) WriteTuckerFit(method, *result.tucker, modes, out);
   if (result.ensemble) WriteEnsemble(method, *result.ensemble, modes, out);
   if (result.cross_validation)
@@ -398,19 +377,28 @@ DecomposeRecord ReadDecomposeRecord(const std::string& file) {
   DecomposeRecord record;
   record.input = io::ReadStringAttribute(file, "/", "input");
   record.dataset = io::ReadStringAttribute(file, "/", "dataset");
-  if (io::HasAttribute(file, "/", "failure"))
-    record.failure = io::ReadStringAttribute(file, "/", "failure");
+  record.failure = io::StringAttributeOr(file, "/", "failure");
   return record;
+}
+
+DecompositionParts FindDecompositionParts(const std::string& file) {
+  DecompositionParts parts;
+  parts.cp = io::HasDataset(file, std::string(kCp) + "/weights");
+  parts.tucker = io::HasDataset(file, "/tucker/core");
+  parts.ensemble = io::HasDataset(file, std::string(kEnsemble) + "/ranks");
+  parts.cross_validation =
+      io::HasDataset(file, std::string(kCrossval) + "/ranks");
+  return parts;
 }
 
 DecomposeResult ReadDecomposition(const std::string& file) {
   io::CheckReadable(file);
+  const DecompositionParts parts = FindDecompositionParts(file);
   DecomposeResult result;
-  if (io::HasDataset(file, "/cp/weights")) result.cp = ReadCpFit(file, "/cp");
-  if (io::HasDataset(file, "/tucker/core")) result.tucker = ReadTuckerFit(file);
-  if (io::HasDataset(file, std::string(kEnsemble) + "/ranks"))
-    result.ensemble = ReadEnsemble(file);
-  if (io::HasDataset(file, std::string(kCrossval) + "/ranks"))
+  if (parts.cp) result.cp = ReadCpFit(file, kCp);
+  if (parts.tucker) result.tucker = ReadTuckerFit(file);
+  if (parts.ensemble) result.ensemble = ReadEnsemble(file);
+  if (parts.cross_validation)
     result.cross_validation = ReadCrossValidation(file);
   if (io::HasAttribute(file, "/", kResumeKey))
     result.resume_key = io::ReadStringAttribute(file, "/", kResumeKey);

@@ -3,7 +3,6 @@
 
 #include <limits>
 
-#include "formats/io_checked.h"
 #include "ltr/core/error.h"
 
 namespace ltr {
@@ -245,14 +244,10 @@ FitSummary ReadFitSummary(const std::string& file) {
   if (!io::HasAttribute(file, g, "termination"))
     throw Error("'" + file + "' has no /fit (not written by ltr fit?)");
   auto number = [&](const char* name) {
-    return io::HasAttribute(file, g, name)
-               ? io::ReadDoubleAttribute(file, g, name)
-               : kNaN;
+    return io::DoubleAttributeOr(file, g, name, kNaN);
   };
   auto text = [&](const char* name) {
-    return io::HasAttribute(file, g, name)
-               ? io::ReadStringAttribute(file, g, name)
-               : std::string();
+    return io::StringAttributeOr(file, g, name);
   };
   FitSummary s;
   s.model = ReadModel(file);
@@ -277,7 +272,13 @@ FitSummary ReadFitSummary(const std::string& file) {
   s.init_one_step_r2 = number("init_one_step_r2");
   if (io::HasDataset(file, g + "/loss")) {
     const VectorXd loss = io::ReadVector(file, g + "/loss");
-    const VectorXd test = io::ReadVector(file, g + "/test_loss");
+    const VectorXd test =
+        io::HasDataset(file, g + "/test_loss")
+            ? io::ReadVector(file, g + "/test_loss")
+            : VectorXd::Constant(loss.size(), kNaN);
+    if (test.size() != loss.size())
+      throw Error("'" + file + "': " + g + "/test_loss and " + g +
+                  "/loss differ in length");
     for (Index i = 0; i < loss.size(); ++i)
       s.history.push_back({static_cast<int>(i), loss(i), test(i), kNaN});
   }
@@ -294,9 +295,22 @@ RankSweepSummary ReadRankSweep(const std::string& file) {
   s.train_loss = io::ReadMatrix(file, "/cv/train_loss");
   s.test_loss = io::ReadMatrix(file, "/cv/test_loss");
   s.test_r2 = io::ReadMatrix(file, "/cv/test_r2");
+  const Index rows = static_cast<Index>(s.ranks.size());
+  for (const Eigen::MatrixXd* table : {&s.test_loss, &s.test_r2})
+    if (s.train_loss.rows() != rows || table->rows() != rows ||
+        table->cols() != s.train_loss.cols())
+      throw Error("'" + file + "': /cv losses do not match /cv/ranks");
   s.chosen_rank =
       static_cast<int>(io::ReadDoubleAttribute(file, "/cv", "chosen_rank"));
   return s;
+}
+
+FitParts FindFitParts(const std::string& file) {
+  FitParts parts;
+  parts.fit = io::HasAttribute(file, "/fit", "termination");
+  parts.loss_history = io::HasDataset(file, "/fit/loss");
+  parts.rank_sweep = io::HasDataset(file, "/cv/ranks");
+  return parts;
 }
 
 void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out) {
@@ -340,9 +354,7 @@ FitOptions ReadFitCheckpointOptions(const std::string& file) {
   o.resume = ReadProgress(file);
   if (o.hold_out.scheme == HoldOut::kGiven)
     o.hold_out.test_mask = io::ReadMask3(file, "/heldout/test_mask");
-  o.command = io::HasAttribute(file, "/", "command")
-                  ? io::ReadStringAttribute(file, "/", "command")
-                  : std::string();
+  o.command = io::StringAttributeOr(file, "/", "command");
   return o;
 }
 

@@ -39,6 +39,10 @@ void WriteModel(const FittedModel& model, io::OutputFile* out) {
   out->WriteVector(g + "/offset", p.offset, "neuron");
 }
 
+bool HasTrialFactors(const std::string& file) {
+  return io::HasDataset(file, "/model/c");
+}
+
 FittedModel ReadModel(const std::string& file) {
   io::CheckReadable(file);
   const std::string g = "/model";

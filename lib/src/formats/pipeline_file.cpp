@@ -1,7 +1,6 @@
 // Reading and writing the pipeline's summary.h5 (pipeline_file.h).
 #include "ltr/formats/pipeline_file.h"
 
-#include "formats/attribute_or.h"
 #include "ltr/core/error.h"
 
 namespace ltr {

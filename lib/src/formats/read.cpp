@@ -10,7 +10,6 @@
 #include <type_traits>
 
 #include "formats/hdf5_common.h"
-#include "formats/io_checked.h"
 
 namespace ltr::io {
 namespace {
@@ -453,13 +452,48 @@ std::int64_t ReadIntAttribute(const std::string& file,
                               const std::string& name,
                               std::int64_t min,
                               std::int64_t max) {
-  const double v = ReadDoubleAttribute(file, object, name);
-  if (!IsInt64(v) || static_cast<std::int64_t>(v) < min ||
-      static_cast<std::int64_t>(v) > max)
+  // An integer attribute is read as int64, not through a double, which
+  // rounds above 2^53.
+  double v = 0;
+  bool whole = true;
+  std::int64_t value = 0;
+  ReadAttribute(file, object, name, [&](const H5::Attribute& attr) {
+    const H5T_class_t cls = attr.getTypeClass();
+    if ((cls != H5T_FLOAT && cls != H5T_INTEGER) || CountOf(attr) != 1)
+      throw Error(AttributeName(file, object, name) + " is not a number");
+    if (cls == H5T_INTEGER) {
+      attr.read(H5::PredType::NATIVE_INT64, &value);
+      v = static_cast<double>(value);
+    } else {
+      attr.read(H5::PredType::NATIVE_DOUBLE, &v);
+      whole = IsInt64(v);
+      if (whole) value = static_cast<std::int64_t>(v);
+    }
+    return 0;
+  });
+  if (!whole || value < min || value > max)
     throw Error(AttributeName(file, object, name) + " is " + NumberToString(v) +
                 ", expected a whole number from " + std::to_string(min) +
                 " to " + std::to_string(max));
-  return static_cast<std::int64_t>(v);
+  return value;
+}
+
+double DoubleAttributeOr(const std::string& file,
+                         const std::string& object,
+                         const std::string& name,
+                         double fallback) {
+  return HasAttribute(file, object, name)
+             ? ReadDoubleAttribute(file, object, name)
+             : fallback;
+}
+
+std::string StringAttributeOr(const std::string& file,
+                              const std::string& object,
+                              const std::string& name,
+                              const std::string& fallback) {
+  return HasAttribute(file, object, name)
+             ? ReadStringAttribute(file, object, name)
+             : fallback;
 }
 
 std::string ReadStringAttribute(const std::string& file,

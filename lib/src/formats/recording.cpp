@@ -393,6 +393,19 @@ void WriteRecording(const Recording& r, io::OutputFile* out) {
   out->SetAttribute("/", "dt", r.dt);
 }
 
+bool HasRecording(const std::string& file) {
+  return io::HasDataset(file, RecordingSource().activity);
+}
+
+RecordingLabels ReadRecordingLabels(const std::string& file) {
+  RecordingLabels labels;
+  if (io::HasDataset(file, "/epoch"))
+    labels.epoch = io::ReadIntVector(file, "/epoch");
+  labels.dt = io::DoubleAttributeOr(file, "/", "dt", 0.0);
+  labels.input = io::StringAttributeOr(file, "/", "input");
+  return labels;
+}
+
 namespace {
 
 template <typename T>

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <sstream>
 
-#include "formats/attribute_or.h"
 #include "ltr/core/error.h"
 
 namespace ltr {

@@ -4,7 +4,6 @@
 
 #include <limits>
 
-#include "formats/io_checked.h"
 #include "ltr/core/error.h"
 
 namespace ltr {
@@ -118,8 +117,7 @@ AdaptationOptions ReadAdaptationOptions(const AttributeReader& c) {
 // The first name of a dataset's `axes` attribute ("trial" of
 // "trial,post,pre"); empty when it has none.
 std::string FirstAxis(const std::string& path, const char* dataset) {
-  if (!io::HasAttribute(path, dataset, "axes")) return "";
-  const std::string axes = io::ReadStringAttribute(path, dataset, "axes");
+  const std::string axes = io::StringAttributeOr(path, dataset, "axes");
   return axes.substr(0, axes.find(','));
 }
 
@@ -157,6 +155,14 @@ void RequireDataset(const std::string& path, const char* dataset) {
   if (!io::HasDataset(path, dataset))
     throw Error("no dataset '" + std::string(dataset) + "' in '" + path +
                 "' (not a learning trajectory?)");
+}
+
+// The per-step datasets: /loss (and its axis), /grad_norm, /epoch.
+void ReadPerStep(const std::string& path, Trajectory* t) {
+  t->loss = ReadValuesIfPresent(path, kLoss);
+  if (io::HasDataset(path, kLoss)) t->loss_axis = FirstAxis(path, kLoss);
+  t->grad_norm = ReadValuesIfPresent(path, kGradNorm);
+  t->epochs = ReadIntsIfPresent(path, kEpoch);
 }
 
 }  // namespace
@@ -202,6 +208,18 @@ TrainOptions ReadTrainOptions(const std::string& path) {
   return o;
 }
 
+TrajectoryParts FindTrajectoryParts(const std::string& path) {
+  return {io::HasDataset(path, kWeights), io::HasDataset(path, kLoss)};
+}
+
+Trajectory ReadTrajectoryLosses(const std::string& path) {
+  io::CheckReadable(path);
+  Trajectory t;
+  t.path = path;
+  ReadPerStep(path, &t);
+  return t;
+}
+
 Trajectory ReadTrajectory(const std::string& path) {
   io::CheckReadable(path);
   RequireDataset(path, kWeights);
@@ -220,10 +238,7 @@ Trajectory ReadTrajectory(const std::string& path) {
   }
   t.w_in = ReadSnapshotBlock(t, kWIn);
   t.w_out = ReadSnapshotBlock(t, kWOut);
-  t.loss = ReadValuesIfPresent(path, kLoss);
-  if (io::HasDataset(path, kLoss)) t.loss_axis = FirstAxis(path, kLoss);
-  t.grad_norm = ReadValuesIfPresent(path, kGradNorm);
-  t.epochs = ReadIntsIfPresent(path, kEpoch);
+  ReadPerStep(path, &t);
   const AttributeReader config(path, kConfig);
   if (config.Has("task")) t.config = ReadTrainOptions(path);
   if (config.Has("protocol") && config.Text("protocol") == kAdaptationProtocol)
@@ -350,6 +365,18 @@ void TrajectoryWriter::MarkComplete() {
 
 void TrajectoryWriter::CommitTo(const std::string& final_path) {
   file_.CommitTo(final_path);
+}
+
+void WriteSyntheticWeights(const TrajectoryExampleOptions& options,
+                           const TrajectoryExample& example,
+                           io::AppendableFile* out) {
+  const Index n = example.w0.rows();
+  ForEachTrajectorySnapshot(options, example, [&](const Matrix& wt) {
+    if (options.float32)
+      out->AppendRowFloat32(kWeights, {n, n}, wt.data(), "snapshot,post,pre");
+    else
+      out->AppendRow(kWeights, {n, n}, wt.data(), "snapshot,post,pre");
+  });
 }
 
 }  // namespace ltr

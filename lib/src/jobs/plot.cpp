@@ -12,6 +12,7 @@
 #include "ltr/core/error.h"
 #include "ltr/formats/analysis_file.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/recording.h"
 #include "ltr/formats/pipeline_file.h"
 #include "ltr/formats/table_file.h"
 
@@ -55,7 +56,7 @@ std::vector<std::string> DetectPlotKinds(const std::string& path) {
   if (HasAnalysis(path)) kinds.push_back("analysis");
   if (HasBounds(path)) kinds.push_back("bounds");
   if (HasLinearTheory(path)) kinds.push_back("theory");
-  if (plot::HasRecordingForPlot(path)) kinds.push_back("recording");
+  if (HasRecording(path)) kinds.push_back("recording");
   if (HasPipelineSummary(path)) kinds.push_back("comparison");
   return kinds;
 }

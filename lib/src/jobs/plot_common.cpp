@@ -10,6 +10,7 @@
 
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/recording.h"
 
 namespace ltr::plot {
 namespace {
@@ -61,7 +62,7 @@ std::string EpochName(std::int64_t e) {
 }
 
 std::string InputRecording(const std::string& path) {
-  const std::string input = ReadRecordingLabelsForPlot(path).input;
+  const std::string input = ReadRecordingLabels(path).input;
   if (input.empty()) return "";
   for (const fs::path& candidate :
        {fs::path(input), fs::path(path).parent_path() / input}) {
@@ -79,7 +80,7 @@ std::string InputRecording(const std::string& path) {
 double InputDt(const std::string& path) {
   const std::string input = InputRecording(path);
   if (input.empty()) return 0.0;
-  return ReadRecordingLabelsForPlot(input).dt;
+  return ReadRecordingLabels(input).dt;
 }
 
 Epochs FindEpochs(const PlotOptions& options,
@@ -88,7 +89,7 @@ Epochs FindEpochs(const PlotOptions& options,
   if (!options.epochs_file.empty()) {
     const std::string& f = options.epochs_file;
     io::CheckReadable(f);
-    const std::optional<Epochs> e = ReadRecordingLabelsForPlot(f).epoch;
+    const std::optional<Epochs> e = ReadRecordingLabels(f).epoch;
     if (!e) throw Error("epochs file '" + f + "' has no dataset '/epoch'");
     if (static_cast<Index>(e->size()) != trials)
       throw Error("epochs file '" + f + "': /epoch has " +
@@ -98,7 +99,7 @@ Epochs FindEpochs(const PlotOptions& options,
   }
   for (const std::string& f : {path, InputRecording(path)}) {
     if (f.empty()) continue;
-    const std::optional<Epochs> e = ReadRecordingLabelsForPlot(f).epoch;
+    const std::optional<Epochs> e = ReadRecordingLabels(f).epoch;
     if (e && static_cast<Index>(e->size()) == trials) return *e;
   }
   return {};

@@ -1,55 +1,34 @@
-// Plot's reading of the layouts other modules own (plot_inputs.h).
+// Plot's view of the layouts other modules own (plot_inputs.h), read through
+// their typed readers in the formats layer.
 #include "jobs/plot_inputs.h"
 
 #include <cmath>
-#include <sstream>
 
-#include "formats/attribute_or.h"
-#include "ltr/core/error.h"
-#include "ltr/formats/io.h"
+#include "ltr/formats/decomposition_file.h"
+#include "ltr/formats/fit_file.h"
+#include "ltr/formats/model_file.h"
+#include "ltr/formats/trajectory_file.h"
 
 namespace ltr::plot {
 namespace {
 
-Vector ToVector(const std::vector<std::int64_t>& v) {
+template <typename Int>
+Vector ToVector(const std::vector<Int>& v) {
   Vector out(static_cast<Index>(v.size()));
-  for (size_t i = 0; i < v.size(); ++i) out(static_cast<Index>(i)) = v[i];
+  for (size_t i = 0; i < v.size(); ++i)
+    out(static_cast<Index>(i)) = static_cast<double>(v[i]);
   return out;
 }
 
-std::string FirstAxis(const std::string& axes, int mode) {
-  if (axes.empty()) return "mode" + std::to_string(mode);
-  std::istringstream in(axes);
-  std::string first;
-  std::getline(in, first, ',');
-  return first;
+PlotKruskalInput KruskalInput(const Ktensor& k,
+                              const std::string& path,
+                              const std::string& group) {
+  return {k.weights, k.factors, ReadModeNames(path, group)};
 }
 
-PlotKruskalInput ReadKruskal(const std::string& path,
-                             const std::string& group) {
-  PlotKruskalInput k;
-  k.weights = io::ReadVector(path, group + "/weights");
-  for (int n = 0; n < 3; ++n) {
-    const std::string ds = group + "/factors/" + std::to_string(n);
-    k.factors[n] = io::ReadMatrix(path, ds);
-    if (k.factors[n].cols() != k.weights.size())
-      throw Error("'" + path + "': " + ds + " has " +
-                  std::to_string(k.factors[n].cols()) + " columns but " +
-                  group + "/weights has " + std::to_string(k.weights.size()));
-    k.axes[n] = FirstAxis(io::StringAttributeOr(path, ds, "axes"), n);
-  }
-  return k;
-}
-
-Matrix DoneMask(const std::string& path,
-                const std::string& group,
-                const Matrix& like) {
-  const std::string ds = group + "/done";
-  if (!io::HasDataset(path, ds)) return Matrix::Ones(like.rows(), like.cols());
-  Matrix done = io::ReadMatrix(path, ds);
-  if (done.rows() != like.rows() || done.cols() != like.cols())
-    throw Error("'" + path + "': " + ds + " does not match its grid's shape");
-  return done;
+// 1 where a fit exists (restart index >= 0).
+Matrix DoneMask(const Eigen::MatrixXi& restart) {
+  return (restart.array() >= 0).cast<double>().matrix();
 }
 
 // The restart of row r with the lowest finite error among those done.
@@ -62,27 +41,23 @@ Index BestRestart(const PlotRankGridInput& grid, Index r) {
   return best;
 }
 
-void ReadEnsemble(const std::string& path, PlotDecompositionInput* d) {
+void EnsembleInput(const std::string& path, PlotDecompositionInput* d) {
+  const EnsembleSummary summary = ReadEnsemble(path);
   PlotRankGridInput e;
-  e.ranks = ToVector(io::ReadIntVector(path, "/ensemble/ranks"));
-  e.first = io::ReadMatrix(path, "/ensemble/relative_error");
-  e.second = io::ReadMatrix(path, "/ensemble/similarity");
-  if (e.first.rows() != e.ranks.size() || e.second.rows() != e.first.rows() ||
-      e.second.cols() != e.first.cols())
-    throw Error("'" + path +
-                "': /ensemble/relative_error and /similarity do not match "
-                "/ensemble/ranks");
-  e.done = DoneMask(path, "/ensemble", e.first);
+  e.ranks = ToVector(summary.ranks);
+  e.first = summary.relative_error;
+  e.second = summary.similarity;
+  e.done = DoneMask(summary.restart);
   for (Index r = 0; r < e.ranks.size(); ++r) {
     const Index best = BestRestart(e, r);
     d->ensemble_best.push_back(best);
-    const std::string group = "/ensemble/rank_" +
-                              std::to_string(static_cast<int>(e.ranks(r))) +
-                              "/run_" + std::to_string(best);
-    if (best >= 0 && io::HasDataset(path, group + "/weights"))
-      d->ensemble_best_fit.push_back(ReadKruskal(path, group));
-    else
+    if (best < 0) {
       d->ensemble_best_fit.push_back(std::nullopt);
+      continue;
+    }
+    const int rank = summary.ranks[static_cast<size_t>(r)];
+    d->ensemble_best_fit.push_back(KruskalInput(
+        summary.fits[r][best].model, path, EnsembleFitGroup(rank, best)));
   }
   d->ensemble = e;
 }
@@ -90,112 +65,92 @@ void ReadEnsemble(const std::string& path, PlotDecompositionInput* d) {
 }  // namespace
 
 bool HasDecompositionForPlot(const std::string& path) {
-  return io::HasDataset(path, "/cp/weights") ||
-         io::HasDataset(path, "/ensemble/ranks") ||
-         io::HasDataset(path, "/crossval/ranks");
+  const DecompositionParts parts = FindDecompositionParts(path);
+  return parts.cp || parts.ensemble || parts.cross_validation;
 }
 
 PlotDecompositionInput ReadDecompositionForPlot(const std::string& path) {
+  const DecompositionParts parts = FindDecompositionParts(path);
   PlotDecompositionInput d;
-  if (io::HasDataset(path, "/cp/weights")) {
-    d.cp = ReadKruskal(path, "/cp");
-    d.cp_relative_error =
-        io::DoubleAttributeOr(path, "/cp", "relative_error", std::nan(""));
-    d.cp_method = io::StringAttributeOr(path, "/cp", "method");
+  if (parts.cp) {
+    const CpSummary cp = ReadCpFit(path, CpFitGroup());
+    d.cp = KruskalInput(cp.model, path, CpFitGroup());
+    d.cp_relative_error = cp.relative_error;
+    d.cp_method = ReadCpMethod(path, CpFitGroup());
   }
-  if (io::HasDataset(path, "/ensemble/ranks")) ReadEnsemble(path, &d);
-  if (io::HasDataset(path, "/crossval/ranks")) {
-    PlotRankGridInput c;
-    c.ranks = ToVector(io::ReadIntVector(path, "/crossval/ranks"));
-    c.first = io::ReadMatrix(path, "/crossval/train_error");
-    c.second = io::ReadMatrix(path, "/crossval/test_error");
-    if (c.first.rows() != c.ranks.size() || c.second.rows() != c.ranks.size() ||
-        c.second.cols() != c.first.cols())
-      throw Error("'" + path + "': /crossval errors do not match its ranks");
-    c.done = DoneMask(path, "/crossval", c.first);
-    d.crossval = c;
-    d.crossval_test_fraction =
-        io::DoubleAttributeOr(path, "/crossval", "test_fraction", std::nan(""));
+  if (parts.ensemble) EnsembleInput(path, &d);
+  if (parts.cross_validation) {
+    const CrossValidationSummary cv =
+        ReadCrossValidation(path, &d.crossval_test_fraction);
+    d.crossval = PlotRankGridInput{ToVector(cv.ranks),
+                                   cv.train_error,
+                                   cv.test_error,
+                                   DoneMask(cv.restart)};
   }
   return d;
 }
 
 bool HasFitForPlot(const std::string& path) {
-  return io::HasDataset(path, "/cv/ranks") ||
-         io::HasDataset(path, "/model/c") || io::HasDataset(path, "/fit/loss");
+  const FitParts parts = FindFitParts(path);
+  return parts.rank_sweep || parts.loss_history || HasTrialFactors(path);
 }
 
 PlotFitInput ReadFitForPlot(const std::string& path) {
+  const FitParts parts = FindFitParts(path);
   PlotFitInput f;
-  if (io::HasDataset(path, "/cv/ranks")) {
-    PlotRankGridInput cv;
-    cv.ranks = ToVector(io::ReadIntVector(path, "/cv/ranks"));
-    cv.first = io::ReadMatrix(path, "/cv/train_loss");
-    cv.second = io::ReadMatrix(path, "/cv/test_loss");
-    f.cv_test_r2 = io::ReadMatrix(path, "/cv/test_r2");
-    const Matrix& r2 = f.cv_test_r2;
-    if (cv.first.rows() != cv.ranks.size() ||
-        cv.second.rows() != cv.ranks.size() || r2.rows() != cv.ranks.size() ||
-        cv.second.cols() != cv.first.cols() || r2.cols() != cv.first.cols())
-      throw Error("'" + path + "': /cv losses do not match /cv/ranks");
-    cv.done = Matrix::Ones(cv.first.rows(), cv.first.cols());
-    f.cv = cv;
-    f.cv_chosen_rank = io::DoubleAttributeOr(path, "/cv", "chosen_rank", 0.0);
+  std::optional<FitSummary> fit;
+  if (parts.rank_sweep) {
+    RankSweepSummary sweep = ReadRankSweep(path);
+    f.cv = PlotRankGridInput{
+        ToVector(sweep.ranks),
+        sweep.train_loss,
+        sweep.test_loss,
+        Matrix::Ones(sweep.train_loss.rows(), sweep.train_loss.cols())};
+    f.cv_test_r2 = sweep.test_r2;
+    f.cv_chosen_rank = sweep.chosen_rank;
+    fit = std::move(sweep.best);
+  } else if (parts.fit) {
+    fit = ReadFitSummary(path);
   }
-  if (io::HasDataset(path, "/model/c"))
-    f.trial_factors = io::ReadMatrix(path, "/model/c");
-  if (io::HasDataset(path, "/fit/loss")) {
+  if (HasTrialFactors(path))
+    f.trial_factors = (fit ? fit->model : ReadModel(path)).parameters.c;
+  if (fit && parts.loss_history) {
     f.has_loss = true;
-    f.loss = io::ReadVector(path, "/fit/loss");
-    f.test_loss = io::HasDataset(path, "/fit/test_loss")
-                      ? io::ReadVector(path, "/fit/test_loss")
-                      : Vector::Constant(f.loss.size(), std::nan(""));
-    if (f.test_loss.size() != f.loss.size())
-      throw Error("'" + path +
-                  "': /fit/test_loss and /fit/loss differ in "
-                  "length");
+    const Index n = static_cast<Index>(fit->history.size());
+    f.loss.resize(n);
+    f.test_loss.resize(n);
+    for (Index i = 0; i < n; ++i) {
+      f.loss(i) = fit->history[i].loss;
+      f.test_loss(i) = fit->history[i].test_loss;
+    }
   }
   return f;
 }
 
 bool HasTrajectoryForPlot(const std::string& path) {
-  return io::HasDataset(path, "/weights") || io::HasDataset(path, "/loss");
+  const TrajectoryParts parts = FindTrajectoryParts(path);
+  return parts.weights || parts.loss;
 }
 
 PlotTrajectoryInput ReadTrajectoryForPlot(const std::string& path) {
-  PlotTrajectoryInput t;
-  if (io::HasDataset(path, "/loss")) {
-    t.loss = io::ReadVector(path, "/loss");
-    t.loss_axis = io::StringAttributeOr(path, "/loss", "axes");
-    if (io::HasDataset(path, "/grad_norm"))
-      t.grad_norm = io::ReadVector(path, "/grad_norm");
+  const TrajectoryParts parts = FindTrajectoryParts(path);
+  const Trajectory t =
+      parts.weights ? ReadTrajectory(path) : ReadTrajectoryLosses(path);
+  PlotTrajectoryInput p;
+  if (parts.loss) {
+    p.loss = t.loss;
+    p.loss_axis = t.loss_axis;
+    if (t.grad_norm.size() > 0) p.grad_norm = t.grad_norm;
   }
-  if (io::HasDataset(path, "/weights")) {
-    const std::vector<Index> shape = io::DatasetShape(path, "/weights");
-    if (shape.size() != 3 || shape[1] != shape[2] || shape[0] < 1)
-      throw Error("'" + path + "': /weights should be (snapshots, N, N)");
-    t.weights = io::ReadTensor3(path, "/weights");
-    if (io::HasDataset(path, "/step")) {
-      t.step = ToVector(io::ReadIntVector(path, "/step"));
-      t.step_axis = io::StringAttributeOr(path, "/step", "axes");
+  if (parts.weights) {
+    p.weights = t.ReadWeights();
+    if (!t.steps.empty()) {
+      p.step = ToVector(t.steps);
+      p.step_axis = t.step_axis;
     }
   }
-  if (io::HasDataset(path, "/epoch"))
-    t.epoch = io::ReadIntVector(path, "/epoch");
-  return t;
-}
-
-bool HasRecordingForPlot(const std::string& path) {
-  return io::HasDataset(path, "/activity");
-}
-
-PlotRecordingLabels ReadRecordingLabelsForPlot(const std::string& path) {
-  PlotRecordingLabels labels;
-  if (io::HasDataset(path, "/epoch"))
-    labels.epoch = io::ReadIntVector(path, "/epoch");
-  labels.dt = io::DoubleAttributeOr(path, "/", "dt", 0.0);
-  labels.input = io::StringAttributeOr(path, "/", "input");
-  return labels;
+  p.epoch = t.epochs;
+  return p;
 }
 
 }  // namespace ltr::plot

@@ -1,9 +1,11 @@
-// What `ltr plot` reads of the layouts other modules own (decomposition,
-// fitted model, learning trajectory, recording), one function per layout.
-// Each body reads HDF5 paths directly until that layout has its typed reader
-// in the formats layer; the comment above each names the reader to switch
-// to. The layouts of this module (analysis, tables, pipeline summary) are
-// read through ltr/formats/{analysis,table,pipeline}_file.h.
+// What `ltr plot` draws of the layouts other modules own (decomposition,
+// fitted model, learning trajectory), one adapter per layout over its typed
+// reader in the formats layer (decomposition_file.h, fit_file.h and
+// model_file.h, trajectory_file.h): which parts a file holds, and the
+// tables and factors the figures take. Recording labels are read with
+// ReadRecordingLabels (recording.h); the layouts of this module (analysis,
+// tables, pipeline summary) through
+// ltr/formats/{analysis,table,pipeline}_file.h.
 #ifndef LTR_SRC_JOBS_PLOT_INPUTS_H_
 #define LTR_SRC_JOBS_PLOT_INPUTS_H_
 
@@ -19,7 +21,7 @@ namespace ltr::plot {
 
 using Epochs = std::vector<std::int64_t>;
 
-// --- Decomposition (/cp, /ensemble, /crossval) -----------------------------
+// --- Decomposition ---------------------------------------------------------
 
 struct PlotKruskalInput {
   Vector weights;
@@ -47,32 +49,30 @@ struct PlotDecompositionInput {
   double crossval_test_fraction = 0;          // NaN when not recorded
 };
 
+// A CP fit, an ensemble or a cross-validation (not a Tucker fit alone).
 bool HasDecompositionForPlot(const std::string& path);
-// formats: switch to ReadKruskal + ReadModeNames, ReadEnsemble and
-// ReadCrossValidation (formats/decomposition_file.h).
 PlotDecompositionInput ReadDecompositionForPlot(const std::string& path);
 
-// --- Fitted model (/cv, /model, /fit) ---------------------------------------
+// --- Fitted model and fit --------------------------------------------------
 
 struct PlotFitInput {
   std::optional<PlotRankGridInput> cv;  // train loss, test loss
   Matrix cv_test_r2;
   double cv_chosen_rank = 0;
-  std::optional<Matrix> trial_factors;  // /model/c
-  Vector loss, test_loss;  // /fit: per iteration, test NaN where absent
+  std::optional<Matrix> trial_factors;  // of an ltr model
+  Vector loss, test_loss;               // per iteration, test NaN where absent
   bool has_loss = false;
 };
 
+// A rank sweep, a fit's loss history or an ltr model's trial factors.
 bool HasFitForPlot(const std::string& path);
-// formats: switch to ReadRankSweep / ReadFitSummary (formats/fit_file.h) and
-// ReadModel (formats/model_file.h).
 PlotFitInput ReadFitForPlot(const std::string& path);
 
-// --- Learning trajectory (/loss, /weights, /step, /epoch) -------------------
+// --- Learning trajectory ---------------------------------------------------
 
 struct PlotTrajectoryInput {
   std::optional<Vector> loss;
-  std::string loss_axis;  // `axes` of /loss
+  std::string loss_axis;  // first axis name of the loss
   std::optional<Vector> grad_norm;
   std::optional<Tensor3> weights;  // (snapshots, N, N)
   std::optional<Vector> step;
@@ -80,22 +80,9 @@ struct PlotTrajectoryInput {
   Epochs epoch;  // empty when absent
 };
 
+// Weights or losses of a training run.
 bool HasTrajectoryForPlot(const std::string& path);
-// formats: switch to ReadTrajectory (formats/trajectory_file.h; its
-// weights_shape, steps, step_axis, loss, loss_axis), the weights read whole.
 PlotTrajectoryInput ReadTrajectoryForPlot(const std::string& path);
-
-// --- Recording labels (/epoch, dt, input) ------------------------------------
-
-struct PlotRecordingLabels {
-  std::optional<Epochs> epoch;  // /epoch
-  double dt = 0;                // root attribute dt, 0 when absent
-  std::string input;            // root attribute input (provenance), or ""
-};
-
-bool HasRecordingForPlot(const std::string& path);
-// formats: switch to the recording reader's labels (formats/recording.h).
-PlotRecordingLabels ReadRecordingLabelsForPlot(const std::string& path);
 
 }  // namespace ltr::plot
 

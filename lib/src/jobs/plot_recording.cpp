@@ -13,7 +13,7 @@ void PlotRecording(const Context& ctx) {
   const Tensor3 x = ReadRecording(path).activity;
   const Index trials = x.dim(0), steps = x.dim(1), neurons = x.dim(2);
   if (trials == 0 || steps == 0 || neurons == 0) return;
-  const double dt = ReadRecordingLabelsForPlot(path).dt;
+  const double dt = ReadRecordingLabels(path).dt;
   const std::string tlabel = dt > 0 ? "time (s)" : "time (bin)";
   const Vector time = Iota(steps) * (dt > 0 ? dt : 1.0);
 

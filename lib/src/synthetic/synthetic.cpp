@@ -113,10 +113,10 @@ TrajectoryExample MakeTrajectoryExample(const TrajectoryExampleOptions& o) {
   return ex;
 }
 
-void AppendTrajectory(const TrajectoryExampleOptions& o,
-                      const TrajectoryExample& ex,
-                      io::AppendableFile* out,
-                      const std::string& dataset) {
+void ForEachTrajectorySnapshot(
+    const TrajectoryExampleOptions& o,
+    const TrajectoryExample& ex,
+    const std::function<void(const Matrix& wt)>& snapshot) {
   const Ktensor& u = ex.update;
   const Index n = ex.w0.rows();
   // The noise stream is separate from the one that drew the factors.
@@ -133,10 +133,7 @@ void AppendTrajectory(const TrajectoryExampleOptions& o,
     if (ex.noise_sigma > 0)
       for (Index e = 0; e < wt.size(); ++e)
         wt.data()[e] += ex.noise_sigma * rng.Normal();
-    if (o.float32)
-      out->AppendRowFloat32(dataset, {n, n}, wt.data(), "snapshot,post,pre");
-    else
-      out->AppendRow(dataset, {n, n}, wt.data(), "snapshot,post,pre");
+    snapshot(wt);
   }
 }
 

@@ -46,10 +46,11 @@ using ModeNames = std::array<std::string, 3>;
 // (e.g. "" for a dataset without an axes attribute) -> mode0, mode1, mode2.
 ModeNames SplitModeNames(const std::string& axes);
 
+// To an OutputFile or an AppendableFile (synth's trajectory truth).
 void WriteKruskal(const std::string& group,
                   const Ktensor& k,
                   const ModeNames& modes,
-                  io::OutputFile* out);
+                  io::DatasetWriter* out);
 Ktensor ReadKruskal(const std::string& file, const std::string& group);
 // The mode names WriteKruskal labelled the factors with (the first name of
 // each factor's axes attribute; modeN where there is none).
@@ -61,6 +62,22 @@ void WriteCpFit(const std::string& group,
                 const ModeNames& modes,
                 io::OutputFile* out);
 CpSummary ReadCpFit(const std::string& file, const std::string& group);
+// The method attribute WriteCpFit recorded ("" when absent).
+std::string ReadCpMethod(const std::string& file, const std::string& group);
+
+// The groups of the Kruskal tensors of `ltr decompose`'s output: its CP
+// fit, and the fit of `restart` at `rank` of an ensemble.
+std::string CpFitGroup();
+std::string EnsembleFitGroup(int rank, Index restart);
+
+// Which parts of the decomposition layout a file holds.
+struct DecompositionParts {
+  bool cp = false;
+  bool tucker = false;
+  bool ensemble = false;
+  bool cross_validation = false;
+};
+DecompositionParts FindDecompositionParts(const std::string& file);
 
 // How `decompose --stream` read its data, beside its /cp fit.
 struct StreamedFitRecord {

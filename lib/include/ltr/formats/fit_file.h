@@ -23,6 +23,15 @@ void WriteRankSweep(const RankSweepSummary& summary, io::OutputFile* out);
 FitSummary ReadFitSummary(const std::string& file);
 RankSweepSummary ReadRankSweep(const std::string& file);
 
+// Which parts of the fit layout a file holds: the /fit statistics, its loss
+// per iteration (/fit/loss), a rank sweep's table (/cv).
+struct FitParts {
+  bool fit = false;
+  bool loss_history = false;
+  bool rank_sweep = false;
+};
+FitParts FindFitParts(const std::string& file);
+
 // The root attributes of a fit's output: the recording read (`input`), the
 // command of a resume (`resumed_command`) and why the fit must not be
 // trusted (`failure`, FitSummary::Failure); empty ones are not written.

@@ -10,6 +10,7 @@
 #define LTR_IO_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,24 @@ double ReadDoubleAttribute(const std::string& file,
 std::string ReadStringAttribute(const std::string& file,
                                 const std::string& object,
                                 const std::string& name);
+// A whole-number attribute, every bit of an integer one (an int64 seed
+// above 2^53 too); throws ltr::Error unless it lies in [min, max].
+std::int64_t ReadIntAttribute(
+    const std::string& file,
+    const std::string& object,
+    const std::string& name,
+    std::int64_t min = std::numeric_limits<std::int64_t>::min(),
+    std::int64_t max = std::numeric_limits<std::int64_t>::max());
+// Attributes a layout makes optional: the value, or `fallback` when the
+// file does not have it.
+double DoubleAttributeOr(const std::string& file,
+                         const std::string& object,
+                         const std::string& name,
+                         double fallback);
+std::string StringAttributeOr(const std::string& file,
+                              const std::string& object,
+                              const std::string& name,
+                              const std::string& fallback = "");
 
 // Reads a 3-way dataset a slab of its first dimension at a time (snapshots
 // [begin, end) of a trajectory), so that a dataset larger than memory can be
@@ -140,6 +159,18 @@ class AttributeWriter {
   virtual detail::WritableFile& writable() = 0;
 };
 
+// Datasets written whole, to an OutputFile or an AppendableFile: what a
+// layout writer needs that may go to either (a Kruskal tensor).
+class DatasetWriter : public AttributeWriter {
+ public:
+  virtual void WriteMatrix(const std::string& dataset,
+                           const Matrix& m,
+                           const std::string& axes = "") = 0;
+  virtual void WriteVector(const std::string& dataset,
+                           const Vector& v,
+                           const std::string& axes = "") = 0;
+};
+
 // An output file that appears only when complete: data go to a temporary
 // file beside `path`, which Commit() renames to `path`. Destroyed without a
 // Commit (an error, an exception), the temporary file is removed and `path`
@@ -148,7 +179,7 @@ class AttributeWriter {
 // directory does not exist or is not writable. Intermediate groups are
 // created as needed. Root attributes ltr_version, command and created are
 // written on construction.
-class OutputFile : public AttributeWriter {
+class OutputFile : public DatasetWriter {
  public:
   OutputFile(const std::string& path, const std::string& command);
   ~OutputFile() override;
@@ -165,10 +196,10 @@ class OutputFile : public AttributeWriter {
                   const std::string& axes);
   void WriteMatrix(const std::string& dataset,
                    const Matrix& m,
-                   const std::string& axes = "");
+                   const std::string& axes = "") override;
   void WriteVector(const std::string& dataset,
                    const Vector& v,
-                   const std::string& axes = "");
+                   const std::string& axes = "") override;
   void WriteIntVector(const std::string& dataset,
                       const std::vector<std::int64_t>& v,
                       const std::string& axes = "");
@@ -188,7 +219,7 @@ class OutputFile : public AttributeWriter {
 // at the last flush, provided the caller writes only inside the flush
 // "transactions" (append, then Flush). Unlike OutputFile it writes `path`
 // in place, so that an interrupted run can be resumed.
-class AppendableFile : public AttributeWriter {
+class AppendableFile : public DatasetWriter {
  public:
   enum class Mode {
     kCreate,  // create or truncate `path`; writes the root attributes
@@ -236,10 +267,12 @@ class AppendableFile : public AttributeWriter {
 
   // A fixed-size float64 vector, overwritten in place when it exists with
   // the same length (checkpoints), recreated otherwise.
-  void WriteVector(const std::string& dataset, const Vector& v);
+  void WriteVector(const std::string& dataset,
+                   const Vector& v,
+                   const std::string& axes = "") override;
   void WriteMatrix(const std::string& dataset,
                    const Matrix& m,
-                   const std::string& axes = "");
+                   const std::string& axes = "") override;
 
   void Flush();
   // Closes the file and renames it to `final_path` (replacing it): a file

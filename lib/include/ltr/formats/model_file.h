@@ -36,6 +36,8 @@ void WriteModel(const FittedModel& model, io::OutputFile* out);
 // Reads /model of `file`. Throws ltr::Error naming the file and dataset when
 // something is missing or shapes disagree.
 FittedModel ReadModel(const std::string& file);
+// True when `file` holds a model's trial factors (/model/c: an ltr model).
+bool HasTrialFactors(const std::string& file);
 
 }  // namespace ltr
 

@@ -81,6 +81,19 @@ Recording ReadRecording(const std::string& file,
                         const std::string& activity = "/activity");
 void WriteRecording(const Recording& recording, io::OutputFile* out);
 
+// True when `file` holds a recording at the standard place (/activity).
+bool HasRecording(const std::string& file);
+// What labels a file's trials and time without reading its activity (for
+// figures): /epoch (none when absent), the root attribute dt (0 when
+// absent) and the root attribute input, the file an output was made from
+// ("" when absent).
+struct RecordingLabels {
+  std::optional<std::vector<std::int64_t>> epoch;
+  double dt = 0;
+  std::string input;
+};
+RecordingLabels ReadRecordingLabels(const std::string& file);
+
 // A further mask of the recording's shape (e.g. the entries held out of a
 // fit), found and ordered as the recording's own mask would be (`path` as a
 // companion path of RecordingSource). Throws ltr::Error unless it has

@@ -1,7 +1,7 @@
 // The planted data `ltr synth` writes (docs/formats.md "Synthetic data"):
 // a TCA example's recording with its ground truth under /truth (the layout
 // of a /cp decomposition), and a learning trajectory's /truth beside its
-// streamed /weights (synthetic.h AppendTrajectory).
+// streamed /weights (trajectory_file.h WriteSyntheticWeights).
 #ifndef LTR_FORMATS_SYNTHETIC_FILE_H_
 #define LTR_FORMATS_SYNTHETIC_FILE_H_
 

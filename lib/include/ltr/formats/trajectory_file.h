@@ -22,6 +22,7 @@
 
 #include "ltr/core/tensor.h"
 #include "ltr/formats/io.h"
+#include "ltr/synthetic/synthetic.h"
 #include "ltr/train/train.h"
 
 namespace ltr {
@@ -68,6 +69,17 @@ struct Trajectory {
 // and whose /w_in, /w_out and /step, where present, have as many snapshots
 // and N rows; every part but /weights may be absent.
 Trajectory ReadTrajectory(const std::string& path);
+
+// Which parts of a trajectory a file holds: /weights (what ReadTrajectory
+// needs) and /loss (a run may have losses before its first snapshot).
+struct TrajectoryParts {
+  bool weights = false;
+  bool loss = false;
+};
+TrajectoryParts FindTrajectoryParts(const std::string& path);
+// The per-step part of a trajectory only (loss, loss_axis, grad_norm,
+// epochs), of a file that need not hold /weights; weights_shape stays empty.
+Trajectory ReadTrajectoryLosses(const std::string& path);
 
 // As ReadTrajectory, and throws unless the file holds all that `ltr train`
 // writes: /weights, /w_in, /w_out, /step and /config, with N = /config units.
@@ -150,6 +162,13 @@ class TrajectoryWriter : public TrainSink {
 
   io::AppendableFile file_;
 };
+
+// A synthetic trajectory's /weights (`ltr synth --kind trajectory`): the
+// snapshots of `example` appended one at a time (axes snapshot,post,pre;
+// float32 when options.float32), so memory stays at one snapshot.
+void WriteSyntheticWeights(const TrajectoryExampleOptions& options,
+                           const TrajectoryExample& example,
+                           io::AppendableFile* out);
 
 }  // namespace ltr
 

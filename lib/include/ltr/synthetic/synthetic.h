@@ -3,6 +3,7 @@
 #define LTR_SYNTHETIC_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "ltr/core/tensor.h"
@@ -93,13 +94,14 @@ struct TrajectoryExample {
 TrajectoryExample MakeTrajectoryExample(
     const TrajectoryExampleOptions& options);
 
-// Appends the snapshots W_0 .. W_{K-1} of `example` one at a time to
-// `dataset` of out (axes "snapshot,post,pre", float32 when options.float32),
-// with noise drawn from options.seed; memory stays at one snapshot.
-void AppendTrajectory(const TrajectoryExampleOptions& options,
-                      const TrajectoryExample& example,
-                      io::AppendableFile* out,
-                      const std::string& dataset = "/weights");
+// Each snapshot W_0 .. W_{K-1} of `example` in turn, with noise drawn from
+// options.seed, as snapshot(wt) with wt the column-major W_k^T (its data
+// are W_k row-major); memory stays at one snapshot. The file layout is
+// formats/trajectory_file.h's WriteSyntheticWeights.
+void ForEachTrajectorySnapshot(
+    const TrajectoryExampleOptions& options,
+    const TrajectoryExample& example,
+    const std::function<void(const Matrix& wt)>& snapshot);
 
 }  // namespace ltr
 
