@@ -21,6 +21,7 @@
 
 #include "ltr/decompose/cp_stream.h"
 #include "ltr/decompose/diagnostics.h"
+#include "ltr/formats/trajectory_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/synthetic/synthetic.h"
 
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
     {
       ltr::io::AppendableFile out(
           path, "bench_cp_stream", ltr::io::AppendableFile::Mode::kCreate);
-      ltr::AppendTrajectory(o, ex, &out);
+      ltr::WriteSyntheticWeights(o, ex, &out);
     }
     const double write_seconds = Seconds(write_start);
     std::printf("written in %.1f s (%.2f GB/s)\n",
