@@ -21,8 +21,8 @@
 
 #include "ltr/decompose/cp_stream.h"
 #include "ltr/decompose/diagnostics.h"
-#include "ltr/formats/trajectory_file.h"
 #include "ltr/formats/io.h"
+#include "ltr/formats/trajectory_file.h"
 #include "ltr/synthetic/synthetic.h"
 
 namespace {

@@ -76,7 +76,7 @@ void Setup() {
   if (!ok) std::abort();
   // From here on, long loops stop at once (see the header comment).
   ltr::cli::SignalToken().Cancel(SIGINT);  // what commands poll now
-  std::cout.setstate(std::ios::failbit);  // keep the fuzzer's log readable
+  std::cout.setstate(std::ios::failbit);   // keep the fuzzer's log readable
   std::cerr.setstate(std::ios::failbit);
 }
 

@@ -56,7 +56,7 @@ int RunAnalyze(int argc, char** argv) {
   if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
 
   o.convergence_threshold = o.functional_rank_threshold;  // one --threshold
-  o.run = cli::CommandContext("analyze", threads, false);
+  o.run = cli::CommandContext(threads, false);
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
 

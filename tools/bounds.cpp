@@ -78,7 +78,7 @@ int RunBounds(int argc, char** argv) {
                     {"cp-error"},
                     cp_max_rank > 0,
                     "needs the CP rank estimate (--cp-max-rank > 0)");
-  b.run = cli::CommandContext("bounds", threads, false);
+  b.run = cli::CommandContext(threads, false);
   b.estimate_cp_rank = cp_max_rank > 0;
   b.cp.max_rank = b.estimate_cp_rank ? cp_max_rank : 1;
   b.cp.seed = s.seed;

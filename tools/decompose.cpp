@@ -218,12 +218,7 @@ void CompleteOptions(const cli::po::variables_map& vm,
   opt->method = ParseMethod(flags.method);
   opt->cp.init = ParseCpInit(flags.init);
   opt->cp.missing_data = ParseMissingData(flags.missing);
-  opt->run = cli::CommandContext("decompose", flags.threads, false);
-  // The progress lines as `ltr decompose` always printed them.
-  if (flags.progress)
-    opt->run.progress = [](const std::string& line) {
-      std::cerr << line << std::endl;
-    };
+  opt->run = cli::CommandContext(flags.threads, flags.progress);
   opt->tucker.max_iterations = opt->cp.max_iterations;
   if (opt->cp.tolerance > 0) opt->tucker.tolerance = opt->cp.tolerance;
   opt->corcondia = !flags.no_corcondia;

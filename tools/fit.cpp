@@ -322,12 +322,7 @@ int FitWith(int argc,
         "fit with it)");
   FitOptions o = ParsedOptions(vm, flags);
   if (!resume) o.command = cli::CommandLine(argc, argv);
-  o.run = cli::CommandContext("fit", flags.threads, o.progress_every > 0);
-  // Progress lines as they always were: bare, one a line.
-  if (o.run.progress)
-    o.run.progress = [](const std::string& line) {
-      std::cerr << line << std::endl;
-    };
+  o.run = cli::CommandContext(flags.threads, o.progress_every > 0);
   const std::string output = vm["output"].as<std::string>();
   // Checkpoints, and what a signal leaves, go beside the output: an earlier
   // complete result in `output` is only replaced by a complete one.

@@ -95,16 +95,12 @@ int RunPipeline(int argc, char** argv) {
   o.output_dir = vm["output"].as<std::string>();
   o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
   o.fit.smoothing.kind = o.fit.smoothing.weight > 0
-                            ? TrialSmoothing::kSecondDifference
-                            : TrialSmoothing::kNone;
+                             ? TrialSmoothing::kSecondDifference
+                             : TrialSmoothing::kNone;
   o.fit.loss.l2_c = o.fit.loss.l2_w;
   o.plots = !vm["no-plots"].as<bool>();
   o.command = cli::CommandLine(argc, argv);
-  o.run = cli::CommandContext("pipeline", threads, false);
-  // The pipeline's step lines carry their own "[k/5]" prefix.
-  o.run.progress = [](const std::string& line) {
-    std::cerr << line << std::endl;
-  };
+  o.run = cli::CommandContext(threads, true);
 
   const PipelineSummary s = RunLearningPipeline(o);
   for (const std::string& w : s.warnings)

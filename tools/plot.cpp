@@ -77,7 +77,7 @@ int RunPlot(int argc, char** argv) {
   o.svg = format.find("svg") != std::string::npos;
   if (vm.count("ranks"))
     o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
-  o.run = cli::CommandContext("plot", threads, false);
+  o.run = cli::CommandContext(threads, false);
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
 

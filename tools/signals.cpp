@@ -38,16 +38,14 @@ CancellationToken& SignalToken() { return g_signal_token; }
 
 int SignalExitStatus() { return 128 + g_signal_token.reason(); }
 
-RunContext CommandContext(const std::string& command,
-                          int threads,
-                          bool progress) {
+RunContext CommandContext(int threads, bool progress) {
   RunContext run;
   run.num_threads = ResolveThreads(threads);
   run.cancellation = &g_signal_token;
   run.communicator = distributed::World();
   if (progress)
-    run.progress = [command](const std::string& line) {
-      std::cerr << "ltr " << command << ": " << line << std::endl;
+    run.progress = [](const std::string& line) {
+      std::cerr << line << std::endl;
     };
   return run;
 }

@@ -25,10 +25,9 @@ int SignalExitStatus();
 
 // The context of a command: `threads` as --threads gives it (0 = every core
 // this process may use), SignalToken(), the MPI world under mpirun, and
-// progress lines printed to stderr as "ltr COMMAND: LINE" when `progress`.
-RunContext CommandContext(const std::string& command,
-                          int threads,
-                          bool progress);
+// progress lines printed to stderr as the library words them, one a line, when
+// `progress` (they name their own step: "[2/5] ...", "iter 50 ...").
+RunContext CommandContext(int threads, bool progress);
 
 }  // namespace ltr::cli
 

@@ -97,7 +97,7 @@ int RunTheoryLinear(int argc, char** argv) {
   if (!cli::Parse(argc, argv, kUsage, options, positional, &vm)) return 0;
 
   o.gains = ParseGrid(vm["g"].as<std::string>());
-  o.run = cli::CommandContext("theory", threads, false);
+  o.run = cli::CommandContext(threads, false);
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
 

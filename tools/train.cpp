@@ -209,7 +209,7 @@ int Resume(const cli::po::variables_map& vm,
                     "be given)");
   const int steps = vm["steps"].defaulted() ? 0 : f.train.steps;
   const TrainSummary s = ResumeTrainToFile(
-      f.output, command, steps, cli::CommandContext("train", f.threads, false));
+      f.output, command, steps, cli::CommandContext(f.threads, false));
   return Finish(s, f.output, true);
 }
 
@@ -235,7 +235,7 @@ int RunTrain(int argc, char** argv) {
   o.nonlinearity = ParseNonlinearity(f.nonlinearity);
   o.optimizer = ParseOptimizer(f.optimizer);
   ParseTrainedBlocks(f.blocks, &o);
-  o.run = cli::CommandContext("train", f.threads, false);
+  o.run = cli::CommandContext(f.threads, false);
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
 

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "ltr/formats/io.h"
 #include "ltr/core/random.h"
+#include "ltr/formats/io.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

@@ -14,13 +14,13 @@
 #include <sstream>
 
 #include "commands.h"
+#include "gradient_check.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/trajectory_file.h"
 #include "ltr/theory/analyze.h"
 #include "ltr/train/train.h"
 #include "signals.h"
-#include "gradient_check.h"
 #include "test_support.h"
 #include "train/train_fixtures.h"
 

@@ -7,8 +7,8 @@
 #include <numeric>
 #include <sstream>
 
-#include "ltr/core/error.h"
 #include "core/parallel.h"
+#include "ltr/core/error.h"
 
 namespace ltr {
 

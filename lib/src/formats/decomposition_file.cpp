@@ -173,7 +173,8 @@ CpSummary ReadCpFit(const std::string& file, const std::string& group) {
   s.converged = ReadFlag(file, group, "converged");
   s.seconds = io::ReadDoubleAttribute(file, group, "seconds");
   if (io::HasAttribute(file, group, "seed"))
-    s.seed = static_cast<std::uint64_t>(io::ReadIntAttribute(file, group, "seed"));
+    s.seed =
+        static_cast<std::uint64_t>(io::ReadIntAttribute(file, group, "seed"));
   s.message = io::ReadStringAttribute(file, group, "message");
   return s;
 }
@@ -283,7 +284,8 @@ void WriteEnsemble(const std::string& method,
   for (size_t r = 0; r < e.fits.size(); ++r)
     for (size_t k = 0; k < e.fits[r].size(); ++k)
       if (e.restart(r, k) >= 0)
-        WriteCpFit(EnsembleFitGroup(e.ranks[r], k), method, e.fits[r][k], modes, out);
+        WriteCpFit(
+            EnsembleFitGroup(e.ranks[r], k), method, e.fits[r][k], modes, out);
 }
 
 EnsembleSummary ReadEnsemble(const std::string& file) {

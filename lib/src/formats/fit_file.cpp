@@ -272,10 +272,9 @@ FitSummary ReadFitSummary(const std::string& file) {
   s.init_one_step_r2 = number("init_one_step_r2");
   if (io::HasDataset(file, g + "/loss")) {
     const VectorXd loss = io::ReadVector(file, g + "/loss");
-    const VectorXd test =
-        io::HasDataset(file, g + "/test_loss")
-            ? io::ReadVector(file, g + "/test_loss")
-            : VectorXd::Constant(loss.size(), kNaN);
+    const VectorXd test = io::HasDataset(file, g + "/test_loss")
+                              ? io::ReadVector(file, g + "/test_loss")
+                              : VectorXd::Constant(loss.size(), kNaN);
     if (test.size() != loss.size())
       throw Error("'" + file + "': " + g + "/test_loss and " + g +
                   "/loss differ in length");

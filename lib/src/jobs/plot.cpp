@@ -12,8 +12,8 @@
 #include "ltr/core/error.h"
 #include "ltr/formats/analysis_file.h"
 #include "ltr/formats/io.h"
-#include "ltr/formats/recording.h"
 #include "ltr/formats/pipeline_file.h"
+#include "ltr/formats/recording.h"
 #include "ltr/formats/table_file.h"
 
 namespace ltr {

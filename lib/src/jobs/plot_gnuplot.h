@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "ltr/jobs/plot.h"
 #include "ltr/core/tensor.h"
+#include "ltr/jobs/plot.h"
 
 namespace ltr::plot {
 

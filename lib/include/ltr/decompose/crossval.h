@@ -30,11 +30,10 @@
 #include <optional>
 #include <string>
 
-#include "ltr/core/tensor.h"
 #include "ltr/core/enums.h"
+#include "ltr/core/tensor.h"
 
 namespace ltr {
-
 
 struct HoldOutOptions {
   HoldOut scheme = HoldOut::kBlocks;

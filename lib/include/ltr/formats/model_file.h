@@ -18,12 +18,11 @@
 
 #include <string>
 
+#include "ltr/core/enums.h"
 #include "ltr/formats/io.h"
 #include "ltr/rnn/rnn.h"
-#include "ltr/core/enums.h"
 
 namespace ltr {
-
 
 struct FittedModel {
   RnnParameters parameters;

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "ltr/formats/io.h"
 #include "ltr/core/tensor.h"
+#include "ltr/formats/io.h"
 
 namespace ltr {
 

@@ -38,11 +38,10 @@
 #include <string>
 #include <vector>
 
-#include "ltr/core/random.h"
 #include "ltr/core/enums.h"
+#include "ltr/core/random.h"
 
 namespace ltr {
-
 
 // phi and phi' elementwise, the same functions as in the forward pass.
 // softplus(x) = log(1 + e^x) (computed stably; also the Poisson rate),

@@ -14,12 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/enums.h"
 #include "ltr/core/random.h"
 #include "ltr/rnn/rnn.h"
-#include "ltr/core/enums.h"
 
 namespace ltr {
-
 
 struct TaskOptions {
   TaskKind kind = TaskKind::kFlipFlop;
