@@ -1,16 +1,14 @@
 #include "cli.h"
 
-#include <sched.h>
-
 #include <charconv>
 #include <fstream>
 #include <iostream>
 #include <set>
 #include <sstream>
-#include <thread>
 #include <utility>
 
 #include "ltr/core/error.h"
+#include "ltr/core/run_context.h"
 
 namespace ltr::cli {
 
@@ -252,11 +250,7 @@ int ResolveThreads(int threads) {
   if (threads < 0)
     throw Error("option --threads: " + std::to_string(threads) +
                 " is negative (0 = every core)");
-  if (threads > 0) return threads;
-  cpu_set_t cpus;
-  if (sched_getaffinity(0, sizeof cpus, &cpus) == 0)
-    return std::max(1, CPU_COUNT(&cpus));
-  return std::max(1u, std::thread::hardware_concurrency());
+  return threads > 0 ? threads : UsableCores();
 }
 
 bool Given(const po::variables_map& vm, const std::string& option) {

@@ -151,13 +151,20 @@ class CeresObjective : public ceres::FirstOrderFunction {
 // Stops the solver once the relative error is at most the tolerance: from
 // there no iteration can change it by more than the tolerance, which is when
 // CpOptions says to stop. It is what ends fits of noiseless data, where the
-// cost keeps falling by large factors towards round-off.
+// cost keeps falling by large factors towards round-off. It also aborts the
+// solver, keeping the last iterate, when the run is cancelled.
 class ErrorFloorCallback : public ceres::IterationCallback {
  public:
-  ErrorFloorCallback(double squared_norm, double tolerance)
-      : squared_norm_(squared_norm), tolerance_(tolerance) {}
+  ErrorFloorCallback(double squared_norm,
+                     double tolerance,
+                     const RunContext& run)
+      : squared_norm_(squared_norm), tolerance_(tolerance), run_(run) {}
   ceres::CallbackReturnType operator()(
       const ceres::IterationSummary& summary) override {
+    if (run_.cancelled()) {
+      cancelled_ = true;
+      return ceres::SOLVER_ABORT;
+    }
     if (summary.iteration > 0 && tolerance_ > 0 &&
         2 * summary.cost <= tolerance_ * tolerance_ * squared_norm_) {
       reached_ = true;
@@ -166,11 +173,14 @@ class ErrorFloorCallback : public ceres::IterationCallback {
     return ceres::SOLVER_CONTINUE;
   }
   bool reached() const { return reached_; }
+  bool cancelled() const { return cancelled_; }
 
  private:
   double squared_norm_;
   double tolerance_;
+  const RunContext& run_;
   bool reached_ = false;
+  bool cancelled_ = false;
 };
 
 }  // namespace
@@ -231,7 +241,7 @@ CpSummary CpOpt(const CpOptions& options,
   solver_options.parameter_tolerance = 0;
   solver_options.logging_type = ceres::SILENT;
   solver_options.minimizer_progress_to_stdout = false;
-  ErrorFloorCallback error_floor(squared_norm, options.tolerance);
+  ErrorFloorCallback error_floor(squared_norm, options.tolerance, options.run);
   solver_options.callbacks.push_back(&error_floor);
 
   auto function = std::make_unique<CeresObjective>(&objective);
@@ -251,7 +261,9 @@ CpSummary CpOpt(const CpOptions& options,
                       ceres_summary.termination_type == ceres::USER_SUCCESS;
   std::ostringstream message;
   message << "(Ceres L-BFGS after " << kAlsWarmUpSweeps << " ALS sweeps): ";
-  if (error_floor.reached())
+  if (error_floor.cancelled())
+    message << "interrupted after iteration " << summary.iterations;
+  else if (error_floor.reached())
     message << "relative error " << summary.relative_error
             << " at most the tolerance " << options.tolerance;
   else

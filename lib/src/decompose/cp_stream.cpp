@@ -457,13 +457,9 @@ CpStreamSummary CpStream(const CpStreamOptions& options,
   SlabPasses passes(source, result.plan, options.prefetch);
   CpSummary& summary = result.cp;
   const auto iterations_start = Clock::now();
-  while (!internal::RecordIteration(cp, als.Iterate(&passes), &summary)) {
-    if (options.run.cancelled()) {
-      summary.converged = false;
-      summary.message = "interrupted by a signal after iteration " +
-                        std::to_string(summary.iterations);
-      break;
-    }
+  CpOptions polled = cp;  // the loop polls options.run's cancellation
+  polled.run = options.run;
+  while (!internal::RecordIteration(polled, als.Iterate(&passes), &summary)) {
   }
   const double als_seconds = Seconds(iterations_start);
   const int als_passes = passes.passes();

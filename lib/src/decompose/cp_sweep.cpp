@@ -213,6 +213,12 @@ bool RecordIteration(const CpOptions& options,
       return true;
     }
   }
+  if (options.run.cancelled()) {
+    summary->converged = false;
+    message << "interrupted after iteration " << summary->iterations;
+    summary->message = message.str();
+    return true;
+  }
   if (summary->iterations >= options.max_iterations) {
     summary->converged = false;
     message << "stopped after max_iterations = " << options.max_iterations;

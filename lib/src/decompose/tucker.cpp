@@ -184,8 +184,11 @@ TuckerSummary Tucker(const TuckerOptions& options, const Tensor3& x) {
         summary.converged = true;
         break;
       }
+      if (options.run.cancelled()) break;
     }
-    if (summary.converged)
+    if (options.run.cancelled() && !summary.converged)
+      message << ": interrupted after iteration " << summary.iterations;
+    else if (summary.converged)
       message << ": relative-error change below " << options.tolerance;
     else
       message << ": stopped after max_iterations = " << options.max_iterations;

@@ -219,7 +219,7 @@ void AppendableFile::CommitTo(const std::string& final_path) {
   std::error_code ec;
   fs::rename(impl_->path, final_path, ec);
   if (ec)
-    throw Error("cannot write " + Quote(final_path) + ": " + ec.message());
+    throw FileError("cannot write " + Quote(final_path) + ": " + ec.message());
 }
 
 }  // namespace ltr::io

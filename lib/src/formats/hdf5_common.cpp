@@ -78,15 +78,15 @@ H5::H5File OpenForReading(const std::string& file) {
   QuietHdf5();
   std::error_code ec;
   if (!fs::exists(file, ec))
-    throw Error("cannot open " + Quote(file) + ": no such file");
+    throw FileError("cannot open " + Quote(file) + ": no such file");
   if (fs::is_directory(file, ec))
-    throw Error("cannot open " + Quote(file) + ": it is a directory");
+    throw FileError("cannot open " + Quote(file) + ": it is a directory");
   try {
     if (!H5::H5File::isHdf5(file))
-      throw Error("cannot open " + Quote(file) + ": not an HDF5 file");
+      throw FileError("cannot open " + Quote(file) + ": not an HDF5 file");
     return H5::H5File(file, H5F_ACC_RDONLY);
   } catch (const H5::Exception&) {
-    throw Error("cannot open " + Quote(file) +
+    throw FileError("cannot open " + Quote(file) +
                 ": not a readable HDF5 file (truncated or corrupt?)");
   }
 }
@@ -152,12 +152,12 @@ fs::path CheckOutputTarget(const std::string& path) {
       target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
   if (!fs::is_directory(directory, ec))
-    throw Error("cannot write " + Quote(path) + ": directory " +
+    throw FileError("cannot write " + Quote(path) + ": directory " +
                 Quote(directory.string()) + " does not exist");
   if (fs::is_directory(target, ec))
-    throw Error("cannot write " + Quote(path) + ": it is a directory");
+    throw FileError("cannot write " + Quote(path) + ": it is a directory");
   if (access(directory.c_str(), W_OK) != 0)
-    throw Error("cannot write " + Quote(path) + ": directory " +
+    throw FileError("cannot write " + Quote(path) + ": directory " +
                 Quote(directory.string()) + " is not writable");
   return directory;
 }

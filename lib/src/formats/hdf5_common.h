@@ -57,7 +57,7 @@ auto Guard(const std::string& what,
   try {
     return body();
   } catch (const H5::Exception& e) {
-    throw Error(what + ": HDF5 error in " + e.getFuncName() + " (" + hint +
+    throw FileError(what + ": HDF5 error in " + e.getFuncName() + " (" + hint +
                 ")");
   }
 }

@@ -122,7 +122,7 @@ void OutputFile::Commit() {
   std::error_code ec;
   fs::rename(impl_->temporary, impl_->path, ec);
   if (ec)
-    throw Error("cannot write " + Quote(impl_->path) + ": " + ec.message());
+    throw FileError("cannot write " + Quote(impl_->path) + ": " + ec.message());
   impl_->committed = true;
   fs::remove(PartialPath(impl_->path), ec);
 }

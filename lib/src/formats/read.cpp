@@ -311,7 +311,7 @@ const std::string& SlabReader::dtype() const { return impl_->dtype; }
 void SlabReader::Read(Index begin, Index end, double* buffer) {
   const Dims& d = impl_->dims;
   if (begin < 0 || end < begin || end > d[0])
-    throw Error("cannot read rows [" + std::to_string(begin) + ", " +
+    throw FileError("cannot read rows [" + std::to_string(begin) + ", " +
                 std::to_string(end) + ") of " + Quote(impl_->dataset) + " in " +
                 Quote(impl_->file) + ", which has " + std::to_string(d[0]) +
                 " rows");

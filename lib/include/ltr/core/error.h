@@ -16,6 +16,15 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// A file that cannot be opened, read or written (no such file, not HDF5, a
+// directory that is not writable, a failed rename). Bad content in a file
+// that opens (a missing dataset, a wrong shape) is a plain Error. The Python
+// binding raises OSError for this one and ValueError for the others.
+class FileError : public Error {
+ public:
+  explicit FileError(const std::string& message) : Error(message) {}
+};
+
 }  // namespace ltr
 
 #endif  // LTR_ERROR_H_

@@ -70,6 +70,11 @@ struct RunContext {
   }
 };
 
+// The cores this process may run on (its CPU affinity, which taskset, cgroups
+// and batch schedulers narrow), at least 1: what a caller passes as
+// num_threads when the user asks for every core.
+int UsableCores();
+
 }  // namespace ltr
 
 #endif  // LTR_CORE_RUN_CONTEXT_H_

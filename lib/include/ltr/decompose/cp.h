@@ -31,8 +31,10 @@ struct CpOptions {
   MissingData missing_data = MissingData::kExact;
   std::uint64_t seed = 0;
   // Threads of the MTTKRPs and gradients (the result does not depend on
-  // them). A single fit runs to its end: cancellation and progress are for
-  // the sweeps that run many fits (RunEnsemble, CrossValidate).
+  // them) and cancellation, polled after every iteration: a cancelled fit
+  // returns its current model, not converged, with a message saying so.
+  // Progress is for the sweeps that run many fits (RunEnsemble,
+  // CrossValidate).
   RunContext run;
 
   // False, with a one-line reason, if the options cannot apply to a tensor of

@@ -21,7 +21,9 @@ struct TuckerOptions {
   double error_tolerance = 1e-2;
   int max_iterations = 100;  // HOOI
   double tolerance = 1e-8;   // HOOI: stop on relative-error change below this
-  RunContext run;            // threads of the mode products and Gram matrices
+  // Threads of the mode products and Gram matrices; cancellation, polled
+  // after every HOOI iteration, returns the current model, not converged.
+  RunContext run;
 
   bool IsValid(const Dims& dims, std::string* error) const;
 };

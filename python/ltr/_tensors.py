@@ -1,0 +1,58 @@
+"""The decompositions' results, shaped as TensorLy shapes them.
+
+A ``CPTensor`` is a 2-tuple ``(weights, factors)`` and a ``TuckerTensor`` a
+2-tuple ``(core, factors)``, so ``weights, factors = ltr.parafac(X, 3)``
+unpacks exactly as with ``tensorly.decomposition.parafac``, and either can be
+passed wherever TensorLy or tensortools code expects that pair.
+"""
+import numpy as np
+
+
+class CPTensor(tuple):
+    """X ~ sum_r weights[r] * a_r o b_r o c_r, as ``(weights, factors)``.
+
+    ``weights`` has shape (R,); ``factors[n]`` has shape (X.shape[n], R).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, weights, factors):
+        factors = [np.asarray(f) for f in factors]
+        if weights is None:
+            weights = np.ones(factors[0].shape[1], dtype=factors[0].dtype)
+        return super().__new__(cls, (np.asarray(weights), factors))
+
+    weights = property(lambda self: self[0])
+    factors = property(lambda self: self[1])
+    rank = property(lambda self: len(self[0]))
+    shape = property(lambda self: tuple(f.shape[0] for f in self[1]))
+
+    def to_tensor(self):
+        """The full tensor sum_r w_r a_r o b_r o c_r as a numpy array."""
+        a, b, c = self.factors
+        return np.einsum("r,ir,jr,kr->ijk", self.weights, a, b, c)
+
+    def __repr__(self):
+        return f"CPTensor(rank={self.rank}, shape={self.shape})"
+
+
+class TuckerTensor(tuple):
+    """X ~ core x_0 U0 x_1 U1 x_2 U2, as ``(core, factors)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, core, factors):
+        return super().__new__(cls, (np.asarray(core), [np.asarray(f) for f in factors]))
+
+    core = property(lambda self: self[0])
+    factors = property(lambda self: self[1])
+    rank = property(lambda self: self[0].shape)
+    shape = property(lambda self: tuple(f.shape[0] for f in self[1]))
+
+    def to_tensor(self):
+        """The full tensor core x_0 U0 x_1 U1 x_2 U2 as a numpy array."""
+        u0, u1, u2 = self.factors
+        return np.einsum("pqr,ip,jq,kr->ijk", self.core, u0, u1, u2)
+
+    def __repr__(self):
+        return f"TuckerTensor(rank={self.rank}, shape={self.shape})"
