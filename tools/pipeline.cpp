@@ -94,10 +94,7 @@ int RunPipeline(int argc, char** argv) {
   o.axes = cli::RecordingSourceFrom(vm, o.input, false).axes;
   o.output_dir = vm["output"].as<std::string>();
   o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
-  o.fit.smoothing.kind = o.fit.smoothing.weight > 0
-                             ? TrialSmoothing::kSecondDifference
-                             : TrialSmoothing::kNone;
-  o.fit.loss.l2_c = o.fit.loss.l2_w;
+  SetPipelinePriors(o.fit.smoothing.weight, o.fit.loss.l2_w, &o.fit);
   o.plots = !vm["no-plots"].as<bool>();
   o.command = cli::CommandLine(argc, argv);
   o.run = cli::CommandContext(threads, true);

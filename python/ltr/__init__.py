@@ -10,6 +10,6 @@ KeyboardInterrupt), sends progress to ``progress=callable`` or to the
 ``ltr`` logger, and takes ``threads=`` (default: every core it may use).
 """
 from . import _ltr
-from ._ltr import __version__, usable_cores
-
-__all__ = ["__version__", "usable_cores"]
+from ._ltr import *  # noqa: F401,F403 -- every binding is public
+from ._ltr import __version__
+from ._tensors import CPTensor, TuckerTensor  # noqa: F401

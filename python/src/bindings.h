@@ -1,14 +1,30 @@
-// One Bind function per library module; module.cpp calls them all.
+// One Bind function per library area, and the readers ltr.load dispatches
+// to; module.cpp calls the Bind functions.
 #ifndef LTR_PYTHON_BINDINGS_H_
 #define LTR_PYTHON_BINDINGS_H_
 
 #include <pybind11/pybind11.h>
+
+#include <string>
 
 namespace ltr::python {
 
 // Library errors as Python exceptions: ltr::FileError -> OSError, every
 // other ltr::Error -> ValueError, with the library's one-line message.
 void RegisterErrors(pybind11::module_& m);
+
+void BindPipeline(pybind11::module_& m);
+void BindFiles(pybind11::module_& m);
+
+// Each reads one layout of docs/formats.md into its Python object.
+pybind11::object LoadPipelineSummary(const std::string& path);
+pybind11::object LoadDecomposition(const std::string& path);
+pybind11::object LoadFit(const std::string& path);
+pybind11::object LoadAnalysis(const std::string& path);
+pybind11::object LoadBounds(const std::string& path);
+pybind11::object LoadLinearTheory(const std::string& path);
+pybind11::object LoadRecording(const std::string& path);
+pybind11::object LoadTrajectory(const std::string& path);
 
 }  // namespace ltr::python
 

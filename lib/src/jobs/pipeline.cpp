@@ -194,6 +194,13 @@ FitOptions PipelineFitDefaults() {
   return fit;
 }
 
+void SetPipelinePriors(double smoothing_weight, double l2, FitOptions* fit) {
+  fit->smoothing.weight = smoothing_weight;
+  fit->smoothing.kind = smoothing_weight > 0 ? TrialSmoothing::kSecondDifference
+                                             : TrialSmoothing::kNone;
+  fit->loss.l2_w = fit->loss.l2_c = l2;
+}
+
 bool PipelineOptions::IsValid(std::string* error) const {
   auto fail = [&](const std::string& m) {
     if (error) *error = m;

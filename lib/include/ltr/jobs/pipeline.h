@@ -34,6 +34,11 @@ namespace ltr {
 // penalty of 1e-5 on the ltr factors.
 FitOptions PipelineFitDefaults();
 
+// The pipeline's two fit priors as one caller sets them: a second-difference
+// prior of weight `smoothing_weight` on the trial factors (0: none) and one
+// L2 penalty `l2` on the factors a, b and c.
+void SetPipelinePriors(double smoothing_weight, double l2, FitOptions* fit);
+
 struct PipelineOptions {
   std::string input;  // recording over learning with /weights and /epoch
   // Stored order of /activity's axes (RecordingSource::axes); empty = its
