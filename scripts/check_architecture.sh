@@ -10,6 +10,11 @@ breach() { echo "architecture: $1"; status=1; }
 hits=$(grep -rnE 'std::(cout|cerr|clog)|[^n]printf\(|\bputs\(' lib/ || true)
 [ -n "$hits" ] && breach "the library prints (return the text, or use RunContext::Report):"$'\n'"$hits"
 
+# Nor does the Python binding from C++: progress goes to a callable or the
+# logging module, warnings to Python's warnings (python/src/call.h).
+hits=$(grep -rnE 'std::(cout|cerr|clog)|[^n]printf\(|\bputs\(' python/src/ || true)
+[ -n "$hits" ] && breach "the Python binding prints from C++ (use Call's progress or warnings.warn):"$'\n'"$hits"
+
 # ... and never reads process-wide state: signal flags, the MPI world, the
 # environment (the MPI launcher detection of core/distributed.cpp aside).
 hits=$(grep -rnE 'InterruptRequested|InterruptSignal|RequestInterrupt|distributed::(Rank|Size|IsRoot)\(' lib/ || true)

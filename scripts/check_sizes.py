@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The size rule of lib/ (docs/architecture.md): no file in lib/src over 600 lines and no
+"""The size rule of lib/ and the Python binding (docs/architecture.md): no file in lib/src
+or python/src over 600 lines and no
 function over 120, unless the function's first line carries a comment `// size: REASON`.
 Prints each breach and exits 1 if there is one. Usage: check_sizes.py [ROOT]"""
 import pathlib
@@ -48,7 +49,8 @@ def functions(lines):
 
 
 breaches = []
-for path in sorted((root / "lib" / "src").rglob("*")):
+sources = list((root / "lib" / "src").rglob("*")) + list((root / "python" / "src").rglob("*"))
+for path in sorted(sources):
     if path.suffix not in (".cpp", ".h"):
         continue
     lines = path.read_text().splitlines()
