@@ -11,5 +11,9 @@ KeyboardInterrupt), sends progress to ``progress=callable`` or to the
 """
 from . import _ltr
 from ._ltr import __version__, usable_cores
+from ._ltr import Recording, RnnFit, RankSweep, load_recording
+from ._fit import fit_rnn, sweep_ranks, load_fit
 
 __all__ = ["__version__", "usable_cores"]
+__all__ += ["Recording", "RnnFit", "RankSweep", "load_recording", "fit_rnn",
+            "sweep_ranks", "load_fit"]

@@ -4,11 +4,21 @@
 
 #include <pybind11/pybind11.h>
 
+#include <string>
+
 namespace ltr::python {
 
 // Library errors as Python exceptions: ltr::FileError -> OSError, every
 // other ltr::Error -> ValueError, with the library's one-line message.
 void RegisterErrors(pybind11::module_& m);
+
+// Fitting RNNs (fit.cpp, fit_sweep.cpp) and recordings (recording.cpp).
+void BindFit(pybind11::module_& m);
+void BindRecording(pybind11::module_& m);
+// For ltr.load: a fit file as ltr.RnnFit (a model file without /fit too),
+// a rank sweep as ltr.RankSweep; a recording as ltr.Recording.
+pybind11::object LoadFit(const std::string& path);
+pybind11::object LoadRecording(const std::string& path);
 
 }  // namespace ltr::python
 
