@@ -4,6 +4,7 @@
 // save (WriteFit), and LoadFit for ltr.load.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
 
 #include <cmath>
 #include <cstdio>
@@ -169,7 +170,8 @@ py::array Predict(const FitObject& fit,
   }));
 }
 
-void Save(const FitObject& fit, const std::string& path) {
+void Save(const FitObject& fit, const std::filesystem::path& file) {
+  const std::string path = file.string();
   io::RefuseOutputOverInput(path, {fit.input});
   io::OutputFile out(path, "ltr.fit_rnn (Python)");
   if (fit.has_statistics) {

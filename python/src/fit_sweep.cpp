@@ -2,6 +2,7 @@
 // held-out rank sweep, and ltr.RankSweep, its table.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
 
 #include "arrays.h"
 #include "call.h"
@@ -67,7 +68,8 @@ py::object SweepBinding(const py::object& activity,
   return MakeSweep(std::move(sweep));
 }
 
-void Save(const SweepObject& sweep, const std::string& path) {
+void Save(const SweepObject& sweep, const std::filesystem::path& file) {
+  const std::string path = file.string();
   io::RefuseOutputOverInput(path, {sweep.input});
   io::OutputFile out(path, "ltr.sweep_ranks (Python)");
   WriteRankSweep(sweep.summary, &out);

@@ -2,6 +2,7 @@
 // functions build from their array arguments (ltr/formats/recording.h).
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
 
 #include <cmath>
 
@@ -139,7 +140,8 @@ RecordingObject NewRecording(const py::object& activity,
   return o;
 }
 
-void Save(const RecordingObject& o, const std::string& path) {
+void Save(const RecordingObject& o, const std::filesystem::path& file) {
+  const std::string path = file.string();
   io::RefuseOutputOverInput(path, {o.file});
   io::OutputFile out(path, "ltr.Recording.save (Python)");
   WriteRecording(o.recording, &out);
@@ -167,13 +169,14 @@ void Warn(const std::vector<std::string>& lines) {
       throw py::error_already_set();
 }
 
-py::object ReadRecordingObject(const std::string& path,
+py::object ReadRecordingObject(const std::filesystem::path& file,
                                const std::string& dataset,
                                const std::string& axes,
                                const std::string& inputs,
                                const std::string& mask,
                                const std::string& condition,
                                const std::string& epoch) {
+  const std::string path = file.string();
   RecordingSource source;
   source.file = path;
   source.activity = dataset;
