@@ -31,8 +31,7 @@ PYBIND11_MODULE(_ltr, m) {
   ltr::python::RegisterErrors(m);
   ltr::python::BindRecording(m);
   ltr::python::BindFit(m);
-  m.def("usable_cores",
-        &ltr::UsableCores,
+  m.def("usable_cores", &ltr::UsableCores,
         "The cores this process may run on: the default of every threads= "
         "argument.");
 }
