@@ -384,3 +384,26 @@ def test_every_keyword_has_the_librarys_default():
     assert defaults["model"] == "ltr" and defaults["max_iters"] == 2000
     assert defaults["tol"] == 1e-9 and defaults["held_out"] == "blocks"
     assert "model" in ltr.fit_rnn.__doc__ and "Returns an ltr.RnnFit" in ltr.fit_rnn.__doc__
+
+
+def test_checkpoints_and_ctrl_c_leave_a_fit_that_loads(tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+    x = np.tanh(np.random.default_rng(6).normal(size=(10, 20, 6)))
+    path = tmp_path / "fit.h5.partial"
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        ltr.fit_rnn(x, "ltr", 2, condition=np.zeros(10, int), optimizer="adam",
+                    max_iters=10**8, checkpoint=path, checkpoint_every=1000, threads=1)
+    assert time.monotonic() - start < 1.5
+    stopped = ltr.load_fit(path)
+    assert stopped.termination == "interrupted" and stopped.iterations > 0
+    assert np.isfinite(stopped.c).all()
+    # ... from which a new fit starts.
+    warm = ltr.fit_rnn(x, "ltr", 2, condition=np.zeros(10, int), init=str(path),
+                       max_iters=3, threads=1)
+    assert warm.initialization == "given"
