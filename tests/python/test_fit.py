@@ -20,6 +20,7 @@ FIT = dict(readout="identity", max_iters=30, seed=1, threads=1)
 FIT_FLAGS = ["--model", "ltr", "--rank", 2, "--readout", "identity", "--max-iters", 30,
              "--seed", 1, "--threads", 1]
 MODEL_BLOCKS = ["a", "b", "c", "bias", "readout", "offset"]
+EXAMPLE = __import__("pathlib").Path(__file__).resolve().parents[2] / "data" / "example_learning.h5"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,60 @@ def test_fit_equals_the_command_on_the_same_file(teacher, tmp_path, run_ltr):
     np.testing.assert_array_equal(fit.train_mask, cli["train_mask"].astype(bool))
     np.testing.assert_array_equal(fit.test_mask, cli["test_mask"].astype(bool))
     assert fit.input == str(teacher)
+
+
+# Other models, losses, optimisers and splits: flags and the same keywords.
+CASES = {
+    "full": (["--model", "full"], dict(model="full", rank=None)),
+    "lowrank orthonormal": (["--model", "lowrank", "--rank", 2, "--readout", "orthonormal",
+                             "--units", 5, "--held-out", "neurons", "--held-out-seed", 3],
+                            dict(model="lowrank", rank=2, readout="orthonormal", units=5,
+                                 held_out="neurons", held_out_seed=3)),
+    "ltr adam gp": (["--model", "ltr", "--rank", 2, "--optimizer", "adam", "--lr", 0.01,
+                     "--lr-decay", 0.1, "--smoothing", "gp", "--smoothing-length", 5,
+                     "--l2-w", 0.01, "--l2-inputs", 0.1, "--condition-inputs", "--start",
+                     "data", "--base-gain", 0.5],
+                    dict(model="ltr", rank=2, optimizer="adam", learning_rate=0.01,
+                         lr_decay=0.1, smoothing="gp", smoothing_length=5.0, l2_w=0.01,
+                         l2_inputs=0.1, condition_inputs=True, start="data",
+                         base_gain=0.5)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_kind_of_fit_equals_the_command(case, teacher, tmp_path, run_ltr):
+    flags, kwargs = CASES[case]
+    run_ltr("fit", teacher, *flags, "--max-iters", 20, "--seed", 4, "--threads", 2,
+            "-o", tmp_path / "cli.h5")
+    cli = read_fit(tmp_path / "cli.h5")
+    model, rank = kwargs.pop("model"), kwargs.pop("rank")
+    fit = quiet_fit(ltr.load_recording(teacher), model, rank, max_iters=20, seed=4,
+                    threads=2, **kwargs)
+    blocks = ["w"] if model == "full" else ["a", "b"] + (["c"] if model == "ltr" else [])
+    for name in blocks + ["bias", "readout", "offset"] + (["w0"] if "gp" in case else []):
+        np.testing.assert_array_equal(getattr(fit, name), cli[name], err_msg=name)
+    if "gp" in case:  # the file holds h as conditions x N
+        np.testing.assert_array_equal(fit.h.T, cli["h"])
+    np.testing.assert_array_equal(fit.history["loss"], cli["loss"])
+    assert fit.test_loss == cli["fit"]["test_loss"]
+    assert fit.optimizer == cli["fit"]["optimizer"]
+
+
+def test_inputs_and_epochs_of_the_example_recording_as_the_command(tmp_path, run_ltr):
+    data = ltr.load_recording(EXAMPLE) if EXAMPLE.exists() else pytest.skip("no example")
+    assert data.inputs is not None and data.epoch is not None
+    flags = ["--model", "ltr", "--rank", 3, "--units", 10, "--smoothing", "second-diff",
+             "--smoothing-weight", 0.1, "--max-iters", 4, "--seed", 2, "--threads", 2]
+    run_ltr("fit", EXAMPLE, *flags, "-o", tmp_path / "cli.h5")
+    cli = read_fit(tmp_path / "cli.h5")
+    with h5py.File(EXAMPLE, "r") as f:
+        arrays = {name: f[name][()] for name in ["activity", "inputs", "condition", "epoch"]}
+    fit = quiet_fit(arrays.pop("activity"), "ltr", 3, units=10, smoothing="second-diff",
+                    smoothing_weight=0.1, max_iters=4, seed=2, threads=2, **arrays)
+    assert fit.w_in.shape == (10, data.inputs.shape[2])
+    for name in ["a", "b", "c", "w_in", "readout"]:
+        np.testing.assert_array_equal(getattr(fit, name), cli[name], err_msg=name)
+    np.testing.assert_array_equal(fit.history["loss"], cli["loss"])
 
 
 def test_arrays_in_any_layout_give_the_recordings_bits(teacher):
@@ -234,6 +289,9 @@ def test_saved_fits_are_read_by_the_command_and_load_back(teacher, tmp_path, run
     path = tmp_path / "model.h5"
     fit.save(path)
     assert run_ltr("info", path).returncode == 0
+    if __import__("shutil").which("gnuplot"):
+        run_ltr("plot", path, "-o", tmp_path / "figures")
+        assert list((tmp_path / "figures").glob("*.png"))
     run_ltr("simulate", "--model", path, "--steps", 20, "-o", tmp_path / "sim.h5")
     with h5py.File(tmp_path / "sim.h5", "r") as f:
         np.testing.assert_array_equal(f["activity"][()], fit.simulate(steps=20).activity)
@@ -407,3 +465,29 @@ def test_checkpoints_and_ctrl_c_leave_a_fit_that_loads(tmp_path):
     warm = ltr.fit_rnn(x, "ltr", 2, condition=np.zeros(10, int), init=str(path),
                        max_iters=3, threads=1)
     assert warm.initialization == "given"
+
+
+def test_no_references_or_memory_leak_over_a_thousand_calls():
+    import gc
+    import sys
+    x = np.tanh(np.random.default_rng(7).normal(size=(8, 10, 5)))
+    fit = quiet_fit(x, "ltr", 2, condition=np.zeros(8, int), max_iters=2, threads=1)
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096
+    def calls(n):
+        for _ in range(n):
+            fit.a, fit.c, fit.history, fit.test_metrics, fit.train_mask
+            fit.predict(steps=10, threads=1)
+            fit.simulate(steps=10).activity
+            quiet_fit(x, "lowrank", 1, condition=np.zeros(8, int), max_iters=1, threads=1)
+    calls(50)
+    gc.collect()
+    references, before = sys.getrefcount(fit), rss()
+    calls(1000)
+    gc.collect()
+    assert sys.getrefcount(fit) == references
+    assert rss() - before < 8 * 2**20, (rss() - before) / 2**20
+    view = fit.a
+    del fit
+    assert view.base is not None and view.sum() == view.sum()  # the view keeps it alive
