@@ -64,6 +64,10 @@ py::object FitRnnBinding(const py::object& activity,
   o.command = "ltr.fit_rnn (Python)";
   o.source.file = fit.input;
   CheckProgress(progress, o);
+  if (!o.checkpoint_path.empty()) {
+    io::RefuseOutputOverInput(o.checkpoint_path, {fit.input});
+    io::OutputFile probe(o.checkpoint_path, o.command);  // writable, now
+  }
   std::string error;
   if (!o.IsValid(&error)) throw Error(error);
   fit.warnings = FitWarnings(o, recording);
@@ -158,10 +162,10 @@ py::array Predict(const FitObject& fit,
   if (trials == 0 && !HasDrive(inputs, condition) &&
       p.kind == WeightKind::kLowTensorRank)
     trials = p.num_trials();
-  if (!HasDrive(inputs, condition) && (trials == 0 || steps == 0))
-    throw py::value_error("give trials= and steps= (or inputs)");
   if (inputs.is_none() && steps == 0)
-    throw py::value_error("give steps= (time bins per trial)");
+    throw py::value_error("give steps= (time bins per trial) or inputs");
+  if (!HasDrive(inputs, condition) && trials == 0)
+    throw py::value_error("give trials= (or inputs or condition)");
   const Recording drive =
       Drive(inputs, condition, trials, steps, p.num_outputs());
   Call call(threads, py::bool_(false));

@@ -246,6 +246,9 @@ void RejectIgnored(const FitOptions& o) {
          "l2_readout",
          "needs a learned readout (readout=\"free\" or "
          "\"orthonormal\")");
+  reject(o.checkpoint_every > 0 && o.checkpoint_path.empty(),
+         "checkpoint_every",
+         "needs checkpoint=PATH (where the fit goes)");
   reject(o.loss.poisson_rate_floor != d.loss.poisson_rate_floor &&
              o.loss.loss != RnnLoss::kPoisson,
          "poisson_rate_floor",

@@ -50,6 +50,10 @@ py::object SweepBinding(const py::object& activity,
   o.fit = FitOptionsFromKeywords(keywords, py::none(), false);
   SetFitData(
       InCanonicalOrder(test_mask, axes), init, base_weights, recording, &o.fit);
+  if (!o.fit.checkpoint_path.empty() || o.fit.checkpoint_every > 0)
+    throw py::value_error(
+        "a rank sweep writes no checkpoints; drop checkpoint and "
+        "checkpoint_every");
   o.ranks = Ranks(ranks);
   o.seeds = seeds;
   o.relative_tolerance = relative_tolerance;

@@ -156,6 +156,7 @@ def test_arrays_in_any_layout_give_the_recordings_bits(teacher):
     assert a.train_loss == b.train_loss
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_sweep_equals_the_command_and_reads_back(teacher, tmp_path, run_ltr):
     flags = ["--model", "ltr", "--ranks", "1:2", "--seeds", 2, "--readout", "identity",
              "--max-iters", 15, "--threads", 1]
@@ -411,6 +412,10 @@ def test_errors_map_to_python_exceptions_with_one_line():
     assert "ranks" in error_of(lambda: ltr.sweep_ranks(x, [1, 2], rank=2), TypeError)
     assert "held-out" in error_of(lambda: ltr.sweep_ranks(x, [1, 2], held_out="none"),
                                   ValueError)
+    assert "checkpoint" in error_of(lambda: fit(x, "ltr", 2, checkpoint_every=5), ValueError)
+    assert "checkpoint" in error_of(
+        lambda: ltr.sweep_ranks(x, [1], checkpoint="/tmp/x.h5"), ValueError)
+    error_of(lambda: fit(x, "ltr", 2, checkpoint="/nonexistent/dir/c.h5"), OSError)
     error_of(lambda: ltr.load_recording("/nonexistent/rec.h5"), OSError)
     error_of(lambda: ltr.load_fit("/nonexistent/fit.h5"), OSError)
     model = ltr.fit_rnn(x, "ltr", 2, max_iters=2, threads=1, condition=np.zeros(6, int))
