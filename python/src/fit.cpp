@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "arrays.h"
 #include "bindings.h"
@@ -137,17 +138,15 @@ py::object Simulate(const FitObject& fit,
   o.observation_noise = obs_noise;
   o.dt = dt;
   o.seed = seed;
-  if (HasDrive(inputs, condition) && (!inputs.is_none() || steps > 0)) {
-    const Recording drive = Drive(inputs, condition, trials, steps, 0);
-    py::gil_scoped_release release;
-    return MakeRecording({SimulateRecording(fit.summary.model, o, &drive), ""});
-  }
-  if (!condition.is_none())
+  std::optional<Recording> drive;
+  if (HasDrive(inputs, condition) && (!inputs.is_none() || steps > 0))
+    drive = Drive(inputs, condition, trials, steps, 0);
+  else if (!condition.is_none())
     throw py::value_error("give steps= (time bins per trial) with condition");
   Recording r;
   {
-    py::gil_scoped_release release;
-    r = SimulateRecording(fit.summary.model, o, nullptr);
+    py::gil_scoped_release release;  // no Python object in here
+    r = SimulateRecording(fit.summary.model, o, drive ? &*drive : nullptr);
   }
   return MakeRecording({std::move(r), ""});
 }
