@@ -100,6 +100,10 @@ shutil.copy("no_options.h5.partial", "checkpoint.h5.partial")
 with h5py.File("checkpoint.h5.partial", "a") as f:
     g = f.require_group("fit/options"); g.attrs["kind"] = "ltr"
     g.attrs["rank"] = 1; g.attrs["recording_file"] = "good.h5"
+# --- python fit ---
+shutil.copy("model.h5", "heldout_2d.h5")  # the split, read back with the fit
+with h5py.File("heldout_2d.h5", "a") as f:
+    del f["heldout/train_mask"]; f["heldout/train_mask"] = np.ones((9, 6), "u1")
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -257,3 +261,5 @@ row "analyze a trajectory whose /step is shorter than /weights" analyze short_st
 # --- fit (resume from the recorded options) ---
 row "fit --resume of a checkpoint without recorded options" fit --resume -o no_options.h5
 row "fit --resume with --init" fit --resume --init model.h5 -o checkpoint.h5
+# --- python fit ---
+row "fit file whose /heldout/train_mask is not 3-way" plot heldout_2d.h5 -o figs

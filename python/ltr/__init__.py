@@ -13,3 +13,4 @@ from . import _ltr
 from ._ltr import *  # noqa: F401,F403 -- every binding is public
 from ._ltr import __version__
 from ._tensors import CPTensor, TuckerTensor  # noqa: F401
+from ._fit import fit_rnn, sweep_ranks, load_fit  # noqa: F401

@@ -19,12 +19,18 @@ void BindFiles(pybind11::module_& m);
 // Each reads one layout of docs/formats.md into its Python object.
 pybind11::object LoadPipelineSummary(const std::string& path);
 pybind11::object LoadDecomposition(const std::string& path);
-pybind11::object LoadFit(const std::string& path);
 pybind11::object LoadAnalysis(const std::string& path);
 pybind11::object LoadBounds(const std::string& path);
 pybind11::object LoadLinearTheory(const std::string& path);
-pybind11::object LoadRecording(const std::string& path);
 pybind11::object LoadTrajectory(const std::string& path);
+
+// Fitting RNNs (fit.cpp, fit_sweep.cpp) and recordings (recording.cpp).
+void BindFit(pybind11::module_& m);
+void BindRecording(pybind11::module_& m);
+// For ltr.load: a fit file as ltr.RnnFit (a model file without /fit too),
+// a rank sweep as ltr.RankSweep; a recording as ltr.Recording.
+pybind11::object LoadFit(const std::string& path);
+pybind11::object LoadRecording(const std::string& path);
 
 }  // namespace ltr::python
 

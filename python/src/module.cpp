@@ -29,6 +29,8 @@ PYBIND11_MODULE(_ltr, m) {
   m.doc() = "ltr: the rank structure of learning (the C++ library's binding)";
   m.attr("__version__") = ltr::kVersion;
   ltr::python::RegisterErrors(m);
+  ltr::python::BindRecording(m);
+  ltr::python::BindFit(m);
   m.def("usable_cores", &ltr::UsableCores,
         "The cores this process may run on: the default of every threads= "
         "argument.");

@@ -301,6 +301,11 @@ TEST_CASE("a rank sweep reads back with its table and loss history", "[fit]") {
   sweep.best.model = MakeLtrTeacher(t);
   sweep.best.termination = "converged";
   sweep.best.history = {{0, 3.0, 4.0, 0.0}, {1, 2.0, std::nan(""), 0.0}};
+  sweep.best.train_loss = 0.25;
+  sweep.best.null_train_loss = 0.5;
+  HoldOutOptions split;
+  split.scheme = HoldOut::kNeurons;
+  sweep.best.masks = MakeHoldOutMasks(split, Dims{10, 4, 9});
   const std::string path = dir / "sweep.h5";
   {
     io::OutputFile out(path, "test");
@@ -320,6 +325,11 @@ TEST_CASE("a rank sweep reads back with its table and loss history", "[fit]") {
   CHECK(back.best.history[0].loss == 3.0);
   CHECK(back.best.history[0].test_loss == 4.0);
   CHECK(std::isnan(back.best.history[1].test_loss));
+  // What Failure() and a second write need: the null loss and the split.
+  CHECK(back.best.null_train_loss == 0.5);
+  CHECK(back.best.Failure().empty());
+  CHECK(back.best.masks.train.values() == sweep.best.masks.train.values());
+  CHECK(back.best.masks.test.values() == sweep.best.masks.test.values());
 
   sweep.test_r2 = Eigen::MatrixXd::Constant(2, 2, 0.2);
   {

@@ -270,6 +270,13 @@ FitSummary ReadFitSummary(const std::string& file) {
   s.objective = number("objective");
   s.initial_loss = number("initial_loss");
   s.init_one_step_r2 = number("init_one_step_r2");
+  // Failure() compares with it: left at 0, every fit read back would fail.
+  s.null_train_loss = number("null_train_loss");
+  if (io::HasDataset(file, "/heldout/train_mask") &&
+      io::HasDataset(file, "/heldout/test_mask")) {
+    s.masks.train = io::ReadMask3(file, "/heldout/train_mask");
+    s.masks.test = io::ReadMask3(file, "/heldout/test_mask");
+  }
   if (io::HasDataset(file, g + "/loss")) {
     const VectorXd loss = io::ReadVector(file, g + "/loss");
     const VectorXd test = io::HasDataset(file, g + "/test_loss")
