@@ -11,5 +11,11 @@ KeyboardInterrupt), sends progress to ``progress=callable`` or to the
 """
 from . import _ltr
 from ._ltr import __version__, usable_cores
+from ._ltr import (Alignment, CpFit, CrossValidation, Decomposition, Ensemble, TuckerFit,
+                   align, corcondia, cross_validate, factor_match_score, load_decomposition,
+                   rank_ensemble, save_cp)
 
-__all__ = ["__version__", "usable_cores"]
+__all__ = ["__version__", "usable_cores",
+           "Alignment", "CpFit", "CrossValidation", "Decomposition", "Ensemble", "TuckerFit",
+           "align", "corcondia", "cross_validate", "factor_match_score", "load_decomposition",
+           "rank_ensemble", "save_cp"]

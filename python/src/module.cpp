@@ -29,7 +29,11 @@ PYBIND11_MODULE(_ltr, m) {
   m.doc() = "ltr: the rank structure of learning (the C++ library's binding)";
   m.attr("__version__") = ltr::kVersion;
   ltr::python::RegisterErrors(m);
-  m.def("usable_cores", &ltr::UsableCores,
+  ltr::python::BindRankSelection(m);
+  ltr::python::BindFitComparison(m);
+  ltr::python::BindDecompositionFiles(m);
+  m.def("usable_cores",
+        &ltr::UsableCores,
         "The cores this process may run on: the default of every threads= "
         "argument.");
 }
