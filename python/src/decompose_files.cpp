@@ -4,7 +4,9 @@
 // writers (ltr/formats/decomposition_file.h), so Python and the command
 // read each other's files. ltr.save_cp writes a CPTensor as a single fit.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl/filesystem.h>
 
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -64,6 +66,8 @@ void SaveDecomposition(const DecompositionFile& d, const std::string& path) {
     options.test_fraction = d.cross_validation->test_fraction;
   }
   result.resume_key = d.resume_key;
+  // The recording the file names as its input is never replaced.
+  io::RefuseOutputOverInput(path, {d.record.input});
   io::OutputFile out(path, kCommand);
   WriteDecomposition(options, result, Axes(ModesOf(d)), &out);
   WriteDecomposeRecord(d.record, &out);
@@ -182,11 +186,14 @@ ltr.Ensemble (Ensemble.fit(rank, k)). `.cp` is the model as a CPTensor.)")
             return py::make_tuple(f.modes[0], f.modes[1], f.modes[2]);
           },
           "the names of the factors' modes in the file (mode0.. by default)")
-      .def("save",
-           &SaveCpFit,
-           py::arg("path"),
-           "Writes the fit as `ltr decompose --rank R` does (/cp of "
-           "docs/formats.md), to a temporary file renamed to `path`.")
+      .def(
+          "save",
+          [](const CpFitResult& f, const std::filesystem::path& path) {
+            SaveCpFit(f, path.string());
+          },
+          py::arg("path"),
+          "Writes the fit as `ltr decompose --rank R` does (/cp of "
+          "docs/formats.md), to a temporary file renamed to `path`.")
       .def("__iter__",
            [](const CpFitResult& f) {
              return py::iter(ToCPTensor(f.summary.model));
@@ -253,11 +260,14 @@ trusted, '' when it can) from the root attributes.)")
                     &DecompositionFile::resume_key,
                     "the options of an interrupted sweep, for --resume ('' "
                     "for a single fit)")
-      .def("save",
-           &SaveDecomposition,
-           py::arg("path"),
-           "Writes every part back in the same layout (a temporary file "
-           "renamed to `path`).")
+      .def(
+          "save",
+          [](const DecompositionFile& d, const std::filesystem::path& path) {
+            SaveDecomposition(d, path.string());
+          },
+          py::arg("path"),
+          "Writes every part back in the same layout (a temporary file "
+          "renamed to `path`).")
       .def("__repr__", [](const DecompositionFile& d) {
         std::string parts;
         for (const auto& [present, name] :
@@ -272,7 +282,7 @@ trusted, '' when it can) from the root attributes.)")
 
 // ltr.save_cp: a CpFit as it is, or a CPTensor with the summary fields
 // given (the relative error computed from `tensor` when given).
-void SaveCp(const std::string& path,
+void SaveCp(const std::filesystem::path& path,
             const py::object& cp,
             const py::object& tensor,
             const std::string& method,
@@ -304,7 +314,7 @@ void SaveCp(const std::string& path,
           "axes must name three modes, e.g. 'trial,time,neuron'");
     fit.modes = modes;
   }
-  SaveCpFit(fit, path);
+  SaveCpFit(fit, path.string());
 }
 
 }  // namespace
@@ -343,7 +353,9 @@ void BindDecompositionFiles(py::module_& m) {
   BindDecompositionFile(m);
   m.def(
       "load_decomposition",
-      &LoadDecomposition,
+      [](const std::filesystem::path& path) {
+        return LoadDecomposition(path.string());
+      },
       py::arg("path"),
       R"(Reads an `ltr decompose` output (or a file Python saved in that layout)
 into an ltr.Decomposition: .cp (ltr.CpFit), .tucker (ltr.TuckerFit),

@@ -4,8 +4,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -338,12 +340,15 @@ best fit (lowest relative error) first within each rank.)")
           py::arg("rank"),
           "The similarities of `rank`'s fits to its best fit, best first "
           "(1.0 first; tensortools' Ensemble.similarities).")
-      .def("save",
-           &SaveEnsemble,
-           py::arg("path"),
-           "Writes the ensemble as `ltr decompose --ranks` does (/ensemble of "
-           "docs/formats.md), to a temporary file renamed to `path`. Raises "
-           "OSError if it cannot be written.")
+      .def(
+          "save",
+          [](const EnsembleResult& e, const std::filesystem::path& path) {
+            SaveEnsemble(e, path.string());
+          },
+          py::arg("path"),
+          "Writes the ensemble as `ltr decompose --ranks` does (/ensemble of "
+          "docs/formats.md), to a temporary file renamed to `path`. Raises "
+          "OSError if it cannot be written.")
       .def("__repr__", [](const EnsembleResult& e) {
         return Trimmed(e.summary.BriefReport());
       });
@@ -394,11 +399,15 @@ per restart, the fit with the lowest training error first.)")
       .def_readonly("failure",
                     &CrossValidationResult::failure,
                     "why a fit must not be trusted; '' when all can be")
-      .def("save",
-           &SaveCrossValidation,
-           py::arg("path"),
-           "Writes the table as `ltr decompose --cv` does (/crossval of "
-           "docs/formats.md), to a temporary file renamed to `path`.")
+      .def(
+          "save",
+          [](const CrossValidationResult& c,
+             const std::filesystem::path& path) {
+            SaveCrossValidation(c, path.string());
+          },
+          py::arg("path"),
+          "Writes the table as `ltr decompose --cv` does (/crossval of "
+          "docs/formats.md), to a temporary file renamed to `path`.")
       .def("__repr__", [](const CrossValidationResult& c) {
         return Trimmed(c.summary.BriefReport());
       });

@@ -52,9 +52,8 @@ struct CrossValidationResult {
 std::string FailureOf(const EnsembleSummary& ensemble);
 std::string FailureOf(const CrossValidationSummary& cv);
 
-// Writes the objects in the decomposition layout of docs/formats.md (a
-// temporary file renamed to `path` when complete). `command` is the root
-// attribute `command` (what made the file).
+// Write the objects in the decomposition layout of docs/formats.md (a
+// temporary file renamed to `path` when complete).
 void SaveEnsemble(const EnsembleResult& e, const std::string& path);
 void SaveCrossValidation(const CrossValidationResult& cv,
                          const std::string& path);

@@ -35,7 +35,7 @@ def assert_same_ensemble(a, b):
 def test_a_single_fit_from_the_command_loads_as_written(tmp_path, run_ltr):
     out = tmp_path / "cp.h5"
     run_ltr("decompose", EXAMPLE, "--rank", 3, "--seed", 2, "-o", out)
-    d = ltr.load_decomposition(str(out))
+    d = ltr.load_decomposition(out)
     assert d.ensemble is None and d.tucker is None and d.cross_validation is None
     assert d.input == str(EXAMPLE) and d.dataset == "/activity" and d.failure == ""
     fit = d.cp
@@ -57,7 +57,7 @@ def test_a_sweep_with_cv_from_the_command_loads_and_equals_python(tmp_path, run_
     out = tmp_path / "sweep.h5"
     run_ltr("decompose", EXAMPLE, "--ranks", "2:3", "--restarts", 2, "--cv", "--seed", 5,
             "--max-iters", 25, "--threads", 1, "-o", out)
-    d = ltr.load_decomposition(str(out))
+    d = ltr.load_decomposition(out)
     assert d.cp is None and d.ensemble is not None and d.cross_validation is not None
     ens = ltr.rank_ensemble(example, [2, 3], 2, seed=5, n_iter_max=25, threads=1,
                             progress=False)
@@ -77,7 +77,7 @@ def test_a_tucker_fit_from_the_command_loads(tmp_path, run_ltr):
     out = tmp_path / "tucker.h5"
     run_ltr("decompose", EXAMPLE, "--method", "tucker-hosvd", "--tucker-ranks", "3,3,3",
             "-o", out)
-    t = ltr.load_decomposition(str(out)).tucker
+    t = ltr.load_decomposition(out).tucker
     with h5py.File(out, "r") as f:
         np.testing.assert_array_equal(t.tucker.core, f["tucker/core"][()])
         np.testing.assert_array_equal(t.tucker.factors[2], f["tucker/factors/2"][()])
@@ -89,9 +89,9 @@ def test_python_saves_are_read_by_the_command_and_load_back_identically(tmp_path
                                                                        example):
     ens = ltr.rank_ensemble(example, [2, 3], 2, seed=1, n_iter_max=30, progress=False)
     cv = ltr.cross_validate(example, [2, 3], 2, seed=1, n_iter_max=30, progress=False)
-    ens.save(str(tmp_path / "ens.h5"))
-    cv.save(str(tmp_path / "cv.h5"))
-    ens.fit(3).save(str(tmp_path / "fit.h5"))
+    ens.save(tmp_path / "ens.h5")
+    cv.save(tmp_path / "cv.h5")
+    ens.fit(3).save(tmp_path / "fit.h5")
 
     info = run_ltr("info", tmp_path / "ens.h5").stdout
     assert "/ensemble/relative_error" in info and "/ensemble/rank_3/run_1/factors/2" in info
@@ -103,12 +103,12 @@ def test_python_saves_are_read_by_the_command_and_load_back_identically(tmp_path
                  "tca_cv_error_rank", "tca_factors_rank3"]:
         assert (tmp_path / "figs" / f"{name}.png").stat().st_size > 1000, name
 
-    assert_same_ensemble(ltr.load_decomposition(str(tmp_path / "ens.h5")).ensemble, ens)
-    back = ltr.load_decomposition(str(tmp_path / "cv.h5")).cross_validation
+    assert_same_ensemble(ltr.load_decomposition(tmp_path / "ens.h5").ensemble, ens)
+    back = ltr.load_decomposition(tmp_path / "cv.h5").cross_validation
     np.testing.assert_array_equal(back.test_error, cv.test_error)
     np.testing.assert_array_equal(back.restart, cv.restart)
     assert back.test_fraction == cv.test_fraction
-    fit = ltr.load_decomposition(str(tmp_path / "fit.h5")).cp
+    fit = ltr.load_decomposition(tmp_path / "fit.h5").cp
     np.testing.assert_array_equal(fit.factors[1], ens.fit(3).factors[1])
     assert (fit.relative_error, fit.seed) == (ens.fit(3).relative_error, ens.fit(3).seed)
 
@@ -117,9 +117,9 @@ def test_a_loaded_file_saves_back_the_same_parts(tmp_path, run_ltr):
     out = tmp_path / "sweep.h5"
     run_ltr("decompose", EXAMPLE, "--ranks", "2:3", "--restarts", 2, "--cv", "--seed", 4,
             "--max-iters", 20, "-o", out)
-    d = ltr.load_decomposition(str(out))
-    d.save(str(tmp_path / "copy.h5"))
-    again = ltr.load_decomposition(str(tmp_path / "copy.h5"))
+    d = ltr.load_decomposition(out)
+    d.save(tmp_path / "copy.h5")
+    again = ltr.load_decomposition(tmp_path / "copy.h5")
     assert_same_ensemble(again.ensemble, d.ensemble)
     np.testing.assert_array_equal(again.cross_validation.test_error,
                                   d.cross_validation.test_error)
@@ -133,8 +133,8 @@ def test_save_cp_writes_a_cptensor_as_a_single_fit(tmp_path, run_ltr, example):
         weights = f["truth/weights"][()]
         factors = [f[f"truth/factors/{n}"][()] for n in range(3)]
     path = tmp_path / "truth.h5"
-    ltr.save_cp(str(path), (weights, factors), example, axes="trial,time,neuron")
-    fit = ltr.load_decomposition(str(path)).cp
+    ltr.save_cp(path, (weights, factors), example, axes="trial,time,neuron")
+    fit = ltr.load_decomposition(path).cp
     np.testing.assert_array_equal(fit.weights, weights)
     np.testing.assert_array_equal(fit.factors[2], factors[2])
     model = np.einsum("r,ir,jr,kr->ijk", weights, *factors)
@@ -144,21 +144,59 @@ def test_save_cp_writes_a_cptensor_as_a_single_fit(tmp_path, run_ltr, example):
     run_ltr("plot", path, "-o", tmp_path / "figs")
     assert (tmp_path / "figs" / "tca_factors_rank3.png").exists()
     # Without the data the relative error is unknown: NaN, not a number made up.
-    ltr.save_cp(str(tmp_path / "bare.h5"), (None, factors))
-    assert np.isnan(ltr.load_decomposition(str(tmp_path / "bare.h5")).cp.relative_error)
+    ltr.save_cp(tmp_path / "bare.h5", (None, factors))
+    assert np.isnan(ltr.load_decomposition(tmp_path / "bare.h5").cp.relative_error)
 
 
 def test_file_errors(tmp_path, example):
     with pytest.raises(OSError):
-        ltr.load_decomposition(str(tmp_path / "absent.h5"))
+        ltr.load_decomposition(tmp_path / "absent.h5")
     with pytest.raises(ValueError, match="holds no decomposition"):
-        ltr.load_decomposition(str(EXAMPLE))
+        ltr.load_decomposition(EXAMPLE)
     ens = ltr.rank_ensemble(example[:20], 1, seed=1, n_iter_max=5, progress=False)
     with pytest.raises(OSError):
-        ens.save(str(tmp_path / "no" / "such" / "dir.h5"))
+        ens.save(tmp_path / "no" / "such" / "dir.h5")
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match="axes"):
-        ltr.save_cp(str(tmp_path / "x.h5"), ens.best[0], axes="trial,time")
+        ltr.save_cp(tmp_path / "x.h5", ens.best[0], axes="trial,time")
     with pytest.raises(ValueError, match="but cp is"):
-        ltr.save_cp(str(tmp_path / "x.h5"), ens.best[0], example)
+        ltr.save_cp(tmp_path / "x.h5", ens.best[0], example)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_loaded_file_is_never_saved_over_the_recording_it_names(tmp_path, run_ltr):
+    data = tmp_path / "rec.h5"
+    data.write_bytes(EXAMPLE.read_bytes())
+    out = tmp_path / "cp.h5"
+    run_ltr("decompose", data, "--rank", 2, "-o", out)
+    d = ltr.load_decomposition(out)
+    before = data.read_bytes()
+    with pytest.raises(ValueError, match="rec.h5"):
+        d.save(data)
+    assert data.read_bytes() == before
+
+
+def test_an_interrupted_sweeps_partial_file_loads_incomplete(tmp_path, ltr_binary):
+    import signal
+    import subprocess
+    out = tmp_path / "ens.h5"
+    proc = subprocess.Popen([ltr_binary, "decompose", str(EXAMPLE), "--ranks", "1:8",
+                             "--restarts", "4", "--threads", "1", "--progress", "-o", str(out)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    # A fit's line comes as it finishes, just before the sweep records it:
+    # after the second line the first fit is recorded.
+    proc.stderr.readline()
+    proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    partial = tmp_path / "ens.h5.partial"
+    assert not out.exists() and partial.exists()
+    d = ltr.load_decomposition(partial)
+    e = d.ensemble
+    assert not e.complete and d.resume_key != ""
+    done = e.restart >= 0
+    assert 1 <= done.sum() < 32
+    assert np.all(np.isnan(e.relative_error[~done])) and np.all(e.iterations[~done] == -1)
+    assert np.all(np.isfinite(e.relative_error[done]))
+    assert e.best[-1] is None and e.best[0].rank == 1
+    assert "interrupted" in repr(e)

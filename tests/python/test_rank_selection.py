@@ -311,3 +311,17 @@ def test_a_raising_progress_callable_stops_the_ensemble_and_is_reraised(tmp_path
         lines.clear()
         ltr.cross_validate(x, range(1, 7), 5, progress=progress)
     assert lines[0] == "cross-validation: rank 1 restart 0 done"
+
+
+def test_ctrl_c_stops_an_ensemble_within_a_second():
+    import signal
+    import threading
+    import time
+    x, _ = planted(shape=(60, 50, 40), rank=5)
+    timer = threading.Timer(0.3, lambda: signal.raise_signal(signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        ltr.rank_ensemble(x, range(1, 11), 20, tol=0, n_iter_max=500, progress=False)
+    assert time.monotonic() - start < 1.3
+    timer.join()
