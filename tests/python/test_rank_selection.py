@@ -41,7 +41,7 @@ def read_group(path, group):
 # --- equal to the command ----------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["cp-als", "ncp-hals"])
+@pytest.mark.parametrize("method", ["cp-als", "ncp-hals", "cp-opt"])
 def test_ensemble_equals_ltr_decompose_bitwise(tmp_path, run_ltr, method):
     x, _ = planted()
     if method == "ncp-hals":
