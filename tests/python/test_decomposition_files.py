@@ -15,6 +15,17 @@ EXAMPLE = ROOT / "data" / "example_tca.h5"
 
 
 @pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """The first 40 trials of the example, as a recording (path, array)."""
+    with h5py.File(EXAMPLE, "r") as f:
+        x = f["activity"][:40]
+    path = tmp_path_factory.mktemp("small") / "rec.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("activity", data=x).attrs["axes"] = "trial,time,neuron"
+    return path, x
+
+
+@pytest.fixture(scope="module")
 def example():
     with h5py.File(EXAMPLE, "r") as f:
         return f["activity"][()]
@@ -53,9 +64,10 @@ def test_a_single_fit_from_the_command_loads_as_written(tmp_path, run_ltr):
     assert factors[0].shape == (150, 3)
 
 
-def test_a_sweep_with_cv_from_the_command_loads_and_equals_python(tmp_path, run_ltr, example):
+def test_a_sweep_with_cv_from_the_command_loads_and_equals_python(tmp_path, run_ltr, small):
+    data, example = small
     out = tmp_path / "sweep.h5"
-    run_ltr("decompose", EXAMPLE, "--ranks", "2:3", "--restarts", 2, "--cv", "--seed", 5,
+    run_ltr("decompose", data, "--ranks", "2:3", "--restarts", 2, "--cv", "--seed", 5,
             "--max-iters", 25, "--threads", 1, "-o", out)
     d = ltr.load_decomposition(out)
     assert d.cp is None and d.ensemble is not None and d.cross_validation is not None
@@ -86,7 +98,8 @@ def test_a_tucker_fit_from_the_command_loads(tmp_path, run_ltr):
 
 
 def test_python_saves_are_read_by_the_command_and_load_back_identically(tmp_path, run_ltr,
-                                                                       example):
+                                                                       small):
+    example = small[1]
     ens = ltr.rank_ensemble(example, [2, 3], 2, seed=1, n_iter_max=30, progress=False)
     cv = ltr.cross_validate(example, [2, 3], 2, seed=1, n_iter_max=30, progress=False)
     ens.save(tmp_path / "ens.h5")
@@ -113,9 +126,9 @@ def test_python_saves_are_read_by_the_command_and_load_back_identically(tmp_path
     assert (fit.relative_error, fit.seed) == (ens.fit(3).relative_error, ens.fit(3).seed)
 
 
-def test_a_loaded_file_saves_back_the_same_parts(tmp_path, run_ltr):
+def test_a_loaded_file_saves_back_the_same_parts(tmp_path, run_ltr, small):
     out = tmp_path / "sweep.h5"
-    run_ltr("decompose", EXAMPLE, "--ranks", "2:3", "--restarts", 2, "--cv", "--seed", 4,
+    run_ltr("decompose", small[0], "--ranks", "2:3", "--restarts", 2, "--cv", "--seed", 4,
             "--max-iters", 20, "-o", out)
     d = ltr.load_decomposition(out)
     d.save(tmp_path / "copy.h5")
