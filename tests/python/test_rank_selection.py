@@ -280,6 +280,10 @@ def test_bad_arguments_raise_one_line_errors():
     assert "less than" in one_line(e)
     with pytest.raises(TypeError):
         ltr.align(cp, 3)
+    for run in (ltr.rank_ensemble, ltr.cross_validate):  # not a relative error of 0
+        with pytest.raises(ValueError) as e:
+            run(np.zeros((8, 7, 6)), [1, 2], progress=False)
+        assert "zero at every observed entry" in one_line(e)
     with pytest.raises(ValueError) as e:
         ltr.corcondia(x[:4], cp)
     assert "Corcondia" in one_line(e)
