@@ -329,3 +329,25 @@ def test_ctrl_c_stops_an_ensemble_within_a_second():
         ltr.rank_ensemble(x, range(1, 11), 20, tol=0, n_iter_max=500, progress=False)
     assert time.monotonic() - start < 1.3
     timer.join()
+
+
+def test_results_do_not_leak_over_a_thousand_calls():
+    def rss_mb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 2**20
+
+    x, cp = planted(shape=(400, 30, 20))
+    ens = ltr.rank_ensemble(x, [2, 3], 2, seed=1, n_iter_max=20, progress=False)
+
+    def calls():
+        a = ltr.align(cp, cp)
+        a.cp, a.permutation, ens.relative_error, ens.best, ens.fit(3).cp, ens.iterations
+        ltr.factor_match_score(cp, a.cp)
+
+    for _ in range(100):
+        calls()
+    before = rss_mb()
+    for _ in range(1000):
+        calls()
+    # Each round returns ~40 kB of factors (450 rows): a leak would be 40 MB.
+    assert rss_mb() - before < 5
