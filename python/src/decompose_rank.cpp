@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,24 +24,31 @@ namespace ltr::python {
 
 namespace {
 
-// ranks: an int (one rank) or a sequence of ints such as range(1, 7).
+// ranks: an int (one rank) or an iterable of ints such as range(1, 7) or
+// a numpy array; numpy integers count as ints. The library checks the
+// values (>= 1, increasing, at most the tensor's largest CP rank).
 std::vector<int> ToRanks(const py::handle& ranks) {
-  const auto one = [](const py::handle& value) {
-    if (py::isinstance<py::bool_>(value) || !py::isinstance<py::int_>(value))
+  const auto is_int = [](const py::handle& value) {
+    return !py::isinstance<py::bool_>(value) && PyIndex_Check(value.ptr());
+  };
+  const auto one = [&](const py::handle& value) {
+    if (!is_int(value))
       throw py::type_error(
           "ranks must be an int or a sequence of ints (e.g. range(1, 7)), "
           "not " +
           std::string(py::str(py::type::of(value))));
-    const long rank = value.cast<long>();
-    if (rank < 1 || rank > 1000000)
-      throw py::value_error("ranks must be >= 1, got " + std::to_string(rank));
+    const long long rank =
+        py::int_(py::reinterpret_borrow<py::object>(value)).cast<long long>();
+    if (rank > std::numeric_limits<int>::max() ||
+        rank < std::numeric_limits<int>::min())
+      throw py::value_error("rank " + std::to_string(rank) +
+                            " is out of range");
     return static_cast<int>(rank);
   };
-  if (py::isinstance<py::int_>(ranks)) return {one(ranks)};
-  if (py::isinstance<py::str>(ranks) || !py::isinstance<py::sequence>(ranks))
-    return {one(ranks)};  // raises the TypeError
+  if (py::isinstance<py::str>(ranks) || !py::isinstance<py::iterable>(ranks))
+    return {one(ranks)};  // an int, or the TypeError
   std::vector<int> out;
-  for (const py::handle value : py::reinterpret_borrow<py::sequence>(ranks))
+  for (const py::handle value : py::reinterpret_borrow<py::iterable>(ranks))
     out.push_back(one(value));
   if (out.empty())
     throw py::value_error("ranks is empty: give at least one rank");

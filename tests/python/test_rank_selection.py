@@ -122,6 +122,10 @@ def test_layouts_and_dtypes_give_the_same_ensemble():
     same = ltr.rank_ensemble(x32.astype(np.float64), [1, 2, 3], 2, mask=mask, seed=4,
                              progress=False)
     np.testing.assert_array_equal(from32.relative_error, same.relative_error)
+    # ranks as a numpy array of int64, or a generator, are the same ranks
+    from_array = ltr.rank_ensemble(x, np.arange(1, 4), 2, mask=mask, seed=4, progress=False)
+    np.testing.assert_array_equal(from_array.relative_error, base.relative_error)
+    assert list(ltr.rank_ensemble(x, (r for r in (1, 2)), progress=False).ranks) == [1, 2]
 
 
 # --- the planted rank ---------------------------------------------------------
