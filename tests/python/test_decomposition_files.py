@@ -95,6 +95,11 @@ def test_a_tucker_fit_from_the_command_loads(tmp_path, run_ltr):
         np.testing.assert_array_equal(t.tucker.factors[2], f["tucker/factors/2"][()])
         assert t.relative_error == f["tucker"].attrs["relative_error"]
     assert t.method == "tucker-hosvd" and t.tucker.core.shape == (3, 3, 3)
+    ltr.load_decomposition(out).save(tmp_path / "copy.h5")
+    again = ltr.load_decomposition(tmp_path / "copy.h5").tucker
+    np.testing.assert_array_equal(again.tucker.core, t.tucker.core)
+    np.testing.assert_array_equal(again.tucker.factors[0], t.tucker.factors[0])
+    assert (again.method, again.relative_error) == (t.method, t.relative_error)
 
 
 def test_python_saves_are_read_by_the_command_and_load_back_identically(tmp_path, run_ltr,
@@ -156,6 +161,14 @@ def test_save_cp_writes_a_cptensor_as_a_single_fit(tmp_path, run_ltr, example):
     assert fit.method == "cp-als" and fit.modes == ("trial", "time", "neuron")
     run_ltr("plot", path, "-o", tmp_path / "figs")
     assert (tmp_path / "figs" / "tca_factors_rank3.png").exists()
+    # A CpFit keeps its own summary.
+    ens = ltr.rank_ensemble(example, 2, seed=3, n_iter_max=10, progress=False)
+    ltr.save_cp(tmp_path / "fit.h5", ens.fit(2), axes="trial,time,neuron")
+    back = ltr.load_decomposition(tmp_path / "fit.h5").cp
+    assert (back.relative_error, back.iterations, back.seed) == (
+        ens.fit(2).relative_error, ens.fit(2).iterations, ens.fit(2).seed)
+    with pytest.raises(ValueError, match="CpFit has its relative error"):
+        ltr.save_cp(tmp_path / "x.h5", ens.fit(2), example)
     # Without the data the relative error is unknown: NaN, not a number made up.
     ltr.save_cp(tmp_path / "bare.h5", (None, factors))
     assert np.isnan(ltr.load_decomposition(tmp_path / "bare.h5").cp.relative_error)
