@@ -18,7 +18,6 @@ void BindFiles(pybind11::module_& m);
 
 // Each reads one layout of docs/formats.md into its Python object.
 pybind11::object LoadPipelineSummary(const std::string& path);
-pybind11::object LoadDecomposition(const std::string& path);
 pybind11::object LoadAnalysis(const std::string& path);
 pybind11::object LoadBounds(const std::string& path);
 pybind11::object LoadLinearTheory(const std::string& path);
@@ -31,6 +30,16 @@ void BindRecording(pybind11::module_& m);
 // a rank sweep as ltr.RankSweep; a recording as ltr.Recording.
 pybind11::object LoadFit(const std::string& path);
 pybind11::object LoadRecording(const std::string& path);
+
+// Choosing a rank (decompose_rank.cpp, decompose_diag.cpp): rank_ensemble,
+// cross_validate, align, factor_match_score, corcondia; decomposition files
+// (decompose_files.cpp): load_decomposition, save_cp.
+void BindRankSelection(pybind11::module_& m);
+void BindFitComparison(pybind11::module_& m);
+void BindDecompositionFiles(pybind11::module_& m);
+// Any `ltr decompose` output as an ltr.Decomposition (its /cp, /tucker,
+// /ensemble and /crossval parts).
+pybind11::object LoadDecomposition(const std::string& path);
 
 }  // namespace ltr::python
 

@@ -31,7 +31,11 @@ PYBIND11_MODULE(_ltr, m) {
   ltr::python::RegisterErrors(m);
   ltr::python::BindRecording(m);
   ltr::python::BindFit(m);
-  m.def("usable_cores", &ltr::UsableCores,
+  ltr::python::BindRankSelection(m);
+  ltr::python::BindFitComparison(m);
+  ltr::python::BindDecompositionFiles(m);
+  m.def("usable_cores",
+        &ltr::UsableCores,
         "The cores this process may run on: the default of every threads= "
         "argument.");
   ltr::python::BindPipeline(m);

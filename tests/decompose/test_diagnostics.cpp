@@ -380,6 +380,35 @@ TEST_CASE("Ensemble and cross-validation reject invalid options",
   CHECK_THROWS_AS(CrossValidate(cv, x, &nothing_observed), Error);
 }
 
+TEST_CASE("Ensemble and cross-validation refuse data that are zero or overflow",
+          "[diagnostics]") {
+  // ||X|| = 0 made every relative error 0 (a perfect fit of nothing), and
+  // ||X||^2 = inf made them NaN: both are errors, as in ltr::Decompose.
+  EnsembleOptions ensemble;
+  ensemble.ranks = {1, 2};
+  CrossValidationOptions cv;
+  cv.ranks = {1, 2};
+  const Tensor3 zero({6, 5, 4}, 0.0);
+  CHECK_THROWS_WITH(RunEnsemble(ensemble, zero),
+                    Catch::Contains("zero at every observed entry"));
+  CHECK_THROWS_WITH(CrossValidate(cv, zero),
+                    Catch::Contains("zero at every observed entry"));
+  // Zero where observed: the mask decides.
+  Tensor3 x = PlantedKtensor({6, 5, 4}, 2, 81).Full();
+  Mask3 first_only({6, 5, 4}, 0);
+  first_only.data()[0] = 1;
+  x.data()[0] = 0;
+  CHECK_THROWS_WITH(RunEnsemble(ensemble, x, &first_only),
+                    Catch::Contains("zero at every observed entry"));
+  Tensor3 huge = PlantedKtensor({6, 5, 4}, 2, 81).Full();
+  huge.data()[3] = 1e200;
+  CHECK_THROWS_WITH(RunEnsemble(ensemble, huge),
+                    Catch::Contains("overflows a double"));
+  // A NaN is Cp's to report, with its position.
+  huge.data()[3] = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(RunEnsemble(ensemble, huge), Catch::Contains("NaN at"));
+}
+
 TEST_CASE("Cross-validated test error is lowest from the planted rank on",
           "[diagnostics]") {
   const Dims dims{30, 25, 20};

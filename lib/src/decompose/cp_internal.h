@@ -22,6 +22,13 @@ CpSummary CpOpt(const CpOptions& options,
                 const Mask3* mask,
                 Ktensor init);
 
+// Relative errors divide by ||X||: throws ltr::Error when it is 0 or
+// overflows a double at the entries `mask` observes (may be null), which
+// would give NaN or zero errors. Non-finite observed entries are left to
+// ltr::Cp, which says where they are. Decompose, RunEnsemble and
+// CrossValidate check their data with it.
+void CheckSumOfSquares(const Tensor3& x, const Mask3* mask);
+
 }  // namespace ltr::internal
 
 #endif  // LTR_SRC_CP_INTERNAL_H_

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "decompose/cp_internal.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/decomposition_file.h"
 
@@ -57,27 +58,6 @@ std::optional<Mask3> EffectiveMask(const DecomposeOptions& options,
     out->data()[n] = 0;
   }
   return out;
-}
-
-// Relative errors divide by ||X||: refuse data where it is 0 or overflows
-// (values near 1e308), which would give NaN errors and zero factors.
-void CheckSumOfSquares(const Tensor3& x, const Mask3* mask) {
-  const double norm2 = SquaredNorm(x, mask);
-  if (norm2 == 0)
-    throw Error(
-        "the tensor is zero at every observed entry: nothing to decompose");
-  if (!std::isfinite(norm2)) {
-    double largest = 0;
-    for (Index n = 0; n < x.size(); ++n)
-      if (!mask || mask->data()[n])
-        largest = std::max(largest, std::abs(x.data()[n]));
-    std::ostringstream out;
-    out << "the sum of squares of the tensor overflows a double (largest "
-           "|value| "
-        << std::setprecision(3) << largest
-        << "); rescale the data (e.g. divide by their largest value)";
-    throw Error(out.str());
-  }
 }
 
 // Why one CP fit must not be trusted, "" when it can.
@@ -238,7 +218,7 @@ DecomposeResult Decompose(const DecomposeOptions& options,
   const Mask3* m = effective ? &*effective : nullptr;
   const std::optional<Tensor3> zero_filled = ZeroFilled(x, m);
   const Tensor3& data = zero_filled ? *zero_filled : x;
-  CheckSumOfSquares(data, m);
+  internal::CheckSumOfSquares(data, m);
 
   DecomposeResult result;
   if (!IsCp(options.method)) {

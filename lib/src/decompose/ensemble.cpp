@@ -11,6 +11,7 @@
 #include <sstream>
 #include <utility>
 
+#include "decompose/cp_internal.h"
 #include "ltr/core/distributed.h"
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
@@ -18,6 +19,27 @@
 #include "ltr/decompose/diagnostics.h"
 
 namespace ltr {
+
+void internal::CheckSumOfSquares(const Tensor3& x, const Mask3* mask) {
+  const double norm2 = SquaredNorm(x, mask);
+  if (norm2 == 0)
+    throw Error(
+        "the tensor is zero at every observed entry: nothing to decompose");
+  if (std::isfinite(norm2)) return;
+  double largest = 0;
+  for (Index n = 0; n < x.size(); ++n) {
+    if (mask && !mask->data()[n]) continue;
+    if (!std::isfinite(x.data()[n])) return;  // Cp names the entry
+    largest = std::max(largest, std::abs(x.data()[n]));
+  }
+  std::ostringstream out;
+  out << "the sum of squares of the tensor overflows a double (largest "
+         "|value| "
+      << std::setprecision(3) << largest
+      << "); rescale the data (e.g. divide by their largest value)";
+  throw Error(out.str());
+}
+
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -237,6 +259,7 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
                 std::to_string(options.restarts));
   CheckMask(x, mask, "RunEnsemble");
   CheckRanks(options.cp, ranks, x.dims(), "RunEnsemble");
+  internal::CheckSumOfSquares(x, mask);
 
   const int num_ranks = static_cast<int>(ranks.size());
   const int restarts = options.restarts;
@@ -396,6 +419,7 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
     throw Error("CrossValidate: test_fraction must be in (0, 0.9], got " +
                 std::to_string(options.test_fraction));
   CheckMask(x, mask, "CrossValidate");
+  internal::CheckSumOfSquares(x, mask);
 
   // The hold-out, then the fit seeds, all from one Rng.
   Rng rng(options.cp.seed);
