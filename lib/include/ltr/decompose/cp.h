@@ -30,8 +30,8 @@ struct CpOptions {
   std::vector<int> nonnegative_modes;
   MissingData missing_data = MissingData::kExact;
   std::uint64_t seed = 0;
-  // Threads of the MTTKRPs and gradients (the result does not depend on
-  // them) and cancellation, polled after every iteration: a cancelled fit
+  // Threads of the MTTKRPs and gradients (the same count gives the same
+  // bits; another count changes the last bits of sums) and cancellation, polled after every iteration: a cancelled fit
   // returns its current model, not converged, with a message saying so.
   // Progress is for the sweeps that run many fits (RunEnsemble,
   // CrossValidate).
