@@ -272,12 +272,23 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
 // (formats/trajectory_file.h).
 LearningRun ReadLearningRun(const std::string& path) {
   const Trajectory t = ReadTrainTrajectory(path);
+  return ToLearningRun(t, t.ReadWeights(), path);
+}
+
+LearningRun ToLearningRun(const Trajectory& t,
+                          Tensor3 weights,
+                          const std::string& name) {
+  if (!t.config || t.w_in.size() == 0 || t.w_out.size() == 0 ||
+      static_cast<Index>(t.steps.size()) != weights.dim(0))
+    throw Error("bounds: '" + name +
+                "' lacks the /config, W_in, W_out or steps of a trajectory "
+                "written by ltr train");
   const TrainOptions& config = *t.config;
   LearningRun run;
-  run.name = path;
+  run.name = name;
   run.nonlinearity = config.nonlinearity;
   run.optimizer = config.optimizer;
-  run.weights = t.ReadWeights();
+  run.weights = std::move(weights);
   run.steps = t.steps;
   run.w_in = t.w_in.Slice(0).transpose();
   run.w_out = t.w_out.Slice(0).transpose();

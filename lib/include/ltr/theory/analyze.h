@@ -16,6 +16,8 @@
 
 namespace ltr {
 
+struct Trajectory;  // ltr/formats/trajectory_file.h
+
 struct AnalyzeOptions {
   // Trials of the fixed test batch (drawn from Rng(seed)) on which the
   // truncation and shuffle losses are evaluated.
@@ -66,6 +68,13 @@ struct TrajectoryAnalysis {
 // analyses it. Throws ltr::Error on an unreadable or malformed file.
 TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
                                      const std::string& trajectory);
+// The same of a trajectory in memory (the Python binding's): `trajectory`
+// as ReadTrainTrajectory gives it (its config, w_in, w_out and loss), with
+// its snapshots in `weights`. Throws ltr::Error if it has no config or its
+// parts disagree in shape.
+TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
+                                     const Trajectory& trajectory,
+                                     const Tensor3& weights);
 
 // Singular values of W_k - W_0 (rows, descending) for every snapshot k of a
 // (snapshots, N, N) stack laid out as the trajectory's /weights; the

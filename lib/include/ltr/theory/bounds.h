@@ -28,6 +28,8 @@
 
 namespace ltr {
 
+struct Trajectory;  // ltr/formats/trajectory_file.h
+
 // What a bound needs to know about one learning run.
 struct LearningRun {
   std::string name;  // case label for tables
@@ -100,6 +102,12 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
 // Reads a trajectory written by `ltr train` (formats.md "Learning
 // trajectory": /weights, /w_in, /w_out, /step, /config).
 LearningRun ReadLearningRun(const std::string& path);
+// The same of a trajectory in memory (the Python binding's): `trajectory`
+// as ReadTrainTrajectory gives it, with its snapshots in `weights`, named
+// `name`. Throws ltr::Error if it has no config, W_in, W_out or steps.
+LearningRun ToLearningRun(const Trajectory& trajectory,
+                          Tensor3 weights,
+                          const std::string& name);
 
 // Tables (formats.md "Bounds and theory"): one row per case and bound with
 // columns BoundsTableColumns(); text for the terminal.
