@@ -22,7 +22,7 @@ void Validate(const Options& o) {
   if (!o.IsValid(&error)) throw Error(error);
 }
 
-py::object Analyze(const py::object& trajectory, AnalyzeOptions o, const py::object& threads,
+AnalysisObject Analyze(const py::object& trajectory, AnalyzeOptions o, const py::object& threads,
                    const py::object& progress) {
   std::string path;
   const TrajectoryObject* t = TrajectoryArgument(trajectory, "trajectory", &path);
@@ -37,7 +37,7 @@ py::object Analyze(const py::object& trajectory, AnalyzeOptions o, const py::obj
     io::CheckReadable(path);
     return AnalyzeTrajectory(o, path);
   });
-  return py::cast(std::move(a));
+  return a;
 }
 
 // The bounds' CP options, rejecting those an estimate_cp_rank=False run
@@ -57,7 +57,7 @@ void SetCpOptions(BoundsOptions* b, bool estimate, int max_rank, double error, i
   b->cp.seed = seed;
 }
 
-py::object Bounds(const py::object& trajectory, BoundsOptions b, const py::object& threads,
+BoundsObject Bounds(const py::object& trajectory, BoundsOptions b, const py::object& threads,
                   const py::object& progress) {
   std::string path;
   const TrajectoryObject* t = TrajectoryArgument(trajectory, "trajectory", &path);
@@ -73,7 +73,7 @@ py::object Bounds(const py::object& trajectory, BoundsOptions b, const py::objec
     return EvaluateBounds(b, ReadLearningRun(path));
   }));
   result.file = MakeBoundsTable(b, result.cases);
-  return py::cast(std::move(result));
+  return result;
 }
 
 // A list of names parsed by the library's parser (its error lists the
@@ -87,7 +87,7 @@ std::vector<T> ParseList(const py::handle& names, const char* argument, Parse pa
   return out;
 }
 
-py::object BoundsSweep(BoundsSweepOptions s, const py::object& dims, const py::object& optimizers,
+BoundsObject BoundsSweep(BoundsSweepOptions s, const py::object& dims, const py::object& optimizers,
                        const py::object& random_w0, const py::object& nonlinearities,
                        const py::object& threads, const py::object& progress) {
   s.dims.clear();
@@ -110,10 +110,10 @@ py::object BoundsSweep(BoundsSweepOptions s, const py::object& dims, const py::o
     return RunBoundsSweep(s);
   });
   result.file = MakeBoundsTable(s.bounds, result.cases);
-  return py::cast(std::move(result));
+  return result;
 }
 
-py::object TheoryLinear(LinearTheoryOptions o, const py::object& gains, const py::object& threads,
+LinearTheoryObject TheoryLinear(LinearTheoryOptions o, const py::object& gains, const py::object& threads,
                         const py::object& progress) {
   if (py::isinstance<py::float_>(gains) || py::isinstance<py::int_>(gains)) {
     o.gains = {gains.cast<double>()};
@@ -130,7 +130,7 @@ py::object TheoryLinear(LinearTheoryOptions o, const py::object& gains, const py
     return RunLinearTheory(o);
   });
   result.file = MakeLinearTheoryTable(o, *result.summary);
-  return py::cast(std::move(result));
+  return result;
 }
 
 py::list DefaultDims() {

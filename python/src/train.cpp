@@ -127,7 +127,7 @@ struct TrainArguments {
   }
 };
 
-py::object TrainToObject(const TrainArguments& arguments,
+TrajectoryObject TrainToObject(const TrainArguments& arguments,
                          const py::object& threads,
                          const py::object& progress) {
   Call call(threads, progress);
@@ -140,7 +140,7 @@ py::object TrainToObject(const TrainArguments& arguments,
     options.run = run;
     return Train(options, &sink);
   });
-  return py::cast(sink.Take(options, std::move(summary)));
+  return sink.Take(options, std::move(summary));
 }
 
 constexpr const char* kTrainDoc = R"(Trains a rate RNN on a task and returns its learning trajectory.

@@ -172,3 +172,23 @@ def test_progress_goes_to_a_callable():
     ltr.train(units=8, steps=4, batch=1, record_every=2, threads=1,
               progress=lines.append)
     assert lines[0].startswith("step 2 of 4: loss") and len(lines) == 2
+
+
+def test_ctrl_c_interrupts_training_within_a_second():
+    import os
+    import signal
+    import threading
+    import time
+
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ltr.train(units=64, steps=1_000_000, batch=8, record_every=1000,
+                      threads=1, progress=False)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 1.3
+    # The module still works after the interrupt.
+    assert ltr.train(units=8, steps=1, batch=1, threads=1, progress=False).complete
