@@ -22,10 +22,13 @@ void Validate(const Options& o) {
   if (!o.IsValid(&error)) throw Error(error);
 }
 
-AnalysisObject Analyze(const py::object& trajectory, AnalyzeOptions o, const py::object& threads,
-                   const py::object& progress) {
+AnalysisObject Analyze(const py::object& trajectory,
+                       AnalyzeOptions o,
+                       const py::object& threads,
+                       const py::object& progress) {
   std::string path;
-  const TrajectoryObject* t = TrajectoryArgument(trajectory, "trajectory", &path);
+  const TrajectoryObject* t =
+      TrajectoryArgument(trajectory, "trajectory", &path);
   Call call(threads, progress);
   o.run.num_threads = call.run().num_threads;
   Validate(o);
@@ -42,13 +45,18 @@ AnalysisObject Analyze(const py::object& trajectory, AnalyzeOptions o, const py:
 
 // The bounds' CP options, rejecting those an estimate_cp_rank=False run
 // would ignore.
-void SetCpOptions(BoundsOptions* b, bool estimate, int max_rank, double error, int restarts,
+void SetCpOptions(BoundsOptions* b,
+                  bool estimate,
+                  int max_rank,
+                  double error,
+                  int restarts,
                   std::uint64_t seed) {
   const CpRankOptions d;
   if (!estimate && (max_rank != d.max_rank || error != d.relative_error ||
                     restarts != d.restarts))
     throw py::value_error(
-        "cp_max_rank, cp_error and cp_restarts need estimate_cp_rank=True (they would be "
+        "cp_max_rank, cp_error and cp_restarts need estimate_cp_rank=True "
+        "(they would be "
         "ignored)");
   b->estimate_cp_rank = estimate;
   b->cp.max_rank = max_rank;
@@ -57,10 +65,13 @@ void SetCpOptions(BoundsOptions* b, bool estimate, int max_rank, double error, i
   b->cp.seed = seed;
 }
 
-BoundsObject Bounds(const py::object& trajectory, BoundsOptions b, const py::object& threads,
-                  const py::object& progress) {
+BoundsObject Bounds(const py::object& trajectory,
+                    BoundsOptions b,
+                    const py::object& threads,
+                    const py::object& progress) {
   std::string path;
-  const TrajectoryObject* t = TrajectoryArgument(trajectory, "trajectory", &path);
+  const TrajectoryObject* t =
+      TrajectoryArgument(trajectory, "trajectory", &path);
   Call call(threads, progress);
   b.run.num_threads = call.run().num_threads;
   Validate(b);
@@ -68,7 +79,9 @@ BoundsObject Bounds(const py::object& trajectory, BoundsOptions b, const py::obj
   result.source = path;
   result.cases.push_back(call([&](const RunContext& run) {
     b.run = run;
-    if (t != nullptr) return EvaluateBounds(b, ToLearningRun(t->record, t->weights, "trajectory"));
+    if (t != nullptr)
+      return EvaluateBounds(b,
+                            ToLearningRun(t->record, t->weights, "trajectory"));
     io::CheckReadable(path);
     return EvaluateBounds(b, ReadLearningRun(path));
   }));
@@ -79,25 +92,35 @@ BoundsObject Bounds(const py::object& trajectory, BoundsOptions b, const py::obj
 // A list of names parsed by the library's parser (its error lists the
 // choices).
 template <typename T, typename Parse>
-std::vector<T> ParseList(const py::handle& names, const char* argument, Parse parse) {
+std::vector<T> ParseList(const py::handle& names,
+                         const char* argument,
+                         Parse parse) {
   if (py::isinstance<py::str>(names) || !py::isinstance<py::sequence>(names))
     throw py::type_error(std::string(argument) + " must be a list of names");
   std::vector<T> out;
-  for (const py::handle& name : names) out.push_back(parse(py::str(name).cast<std::string>()));
+  for (const py::handle& name : names)
+    out.push_back(parse(py::str(name).cast<std::string>()));
   return out;
 }
 
-BoundsObject BoundsSweep(BoundsSweepOptions s, const py::object& dims, const py::object& optimizers,
-                       const py::object& random_w0, const py::object& nonlinearities,
-                       const py::object& threads, const py::object& progress) {
+BoundsObject BoundsSweep(BoundsSweepOptions s,
+                         const py::object& dims,
+                         const py::object& optimizers,
+                         const py::object& random_w0,
+                         const py::object& nonlinearities,
+                         const py::object& threads,
+                         const py::object& progress) {
   s.dims.clear();
   for (const py::handle& pair : dims) {
-    const py::tuple p = py::reinterpret_borrow<py::object>(pair).cast<py::tuple>();
-    if (p.size() != 2) throw py::value_error("dims must be a list of (N_in, N_out) pairs");
+    const py::tuple p =
+        py::reinterpret_borrow<py::object>(pair).cast<py::tuple>();
+    if (p.size() != 2)
+      throw py::value_error("dims must be a list of (N_in, N_out) pairs");
     s.dims.emplace_back(p[0].cast<int>(), p[1].cast<int>());
   }
   s.optimizers = ParseList<Optimizer>(optimizers, "optimizers", ParseOptimizer);
-  s.nonlinearities = ParseList<Nonlinearity>(nonlinearities, "nonlinearities", ParseNonlinearity);
+  s.nonlinearities = ParseList<Nonlinearity>(
+      nonlinearities, "nonlinearities", ParseNonlinearity);
   s.random_w0.clear();
   for (const py::handle& r : random_w0) s.random_w0.push_back(r.cast<bool>());
   Call call(threads, progress);
@@ -113,8 +136,10 @@ BoundsObject BoundsSweep(BoundsSweepOptions s, const py::object& dims, const py:
   return result;
 }
 
-LinearTheoryObject TheoryLinear(LinearTheoryOptions o, const py::object& gains, const py::object& threads,
-                        const py::object& progress) {
+LinearTheoryObject TheoryLinear(LinearTheoryOptions o,
+                                const py::object& gains,
+                                const py::object& threads,
+                                const py::object& progress) {
   if (py::isinstance<py::float_>(gains) || py::isinstance<py::int_>(gains)) {
     o.gains = {gains.cast<double>()};
   } else {
@@ -135,7 +160,8 @@ LinearTheoryObject TheoryLinear(LinearTheoryOptions o, const py::object& gains, 
 
 py::list DefaultDims() {
   py::list out;
-  for (const auto& [in, out_dim] : BoundsSweepOptions().dims) out.append(py::make_tuple(in, out_dim));
+  for (const auto& [in, out_dim] : BoundsSweepOptions().dims)
+    out.append(py::make_tuple(in, out_dim));
   return out;
 }
 
@@ -159,23 +185,45 @@ py::list DefaultRandomW0() {
 
 void BindAnalyze(py::module_& m);
 void BindBoundsFunctions(py::module_& m);
+void BindBoundsSweep(py::module_& m);
 
 void BindTheory(py::module_& m) {
   BindTheoryResults(m);
   BindAnalyze(m);
   BindBoundsFunctions(m);
+  BindBoundsSweep(m);
   // The loaders, private: ltr.load dispatches to them by the file's content.
-  m.def("_load_trajectory", &LoadTrajectory, py::arg("path"), "Reads a trajectory file.");
-  m.def("_load_analysis", &LoadAnalysis, py::arg("path"), "Reads an ltr analyze file.");
-  m.def("_load_bounds", &LoadBounds, py::arg("path"), "Reads an ltr bounds file.");
-  m.def("_load_linear_theory", &LoadLinearTheory, py::arg("path"),
+  m.def("_load_trajectory",
+        &LoadTrajectory,
+        py::arg("path"),
+        "Reads a trajectory file.");
+  m.def("_load_analysis",
+        &LoadAnalysis,
+        py::arg("path"),
+        "Reads an ltr analyze file.");
+  m.def("_load_bounds",
+        &LoadBounds,
+        py::arg("path"),
+        "Reads an ltr bounds file.");
+  m.def("_load_linear_theory",
+        &LoadLinearTheory,
+        py::arg("path"),
         "Reads an ltr theory linear file.");
   const LinearTheoryOptions d;
   m.def(
       "theory_linear",
-      [](int units, const py::object& gains, double z_hat, int seeds, double eta0,
-         double stop_loss_ratio, int max_steps, double convergence_threshold,
-         double early_tau_tilde, bool antithetic, std::uint64_t seed, const py::object& threads,
+      [](int units,
+         const py::object& gains,
+         double z_hat,
+         int seeds,
+         double eta0,
+         double stop_loss_ratio,
+         int max_steps,
+         double convergence_threshold,
+         double early_tau_tilde,
+         bool antithetic,
+         std::uint64_t seed,
+         const py::object& threads,
          const py::object& progress) {
         LinearTheoryOptions o;
         o.units = units;
@@ -224,12 +272,19 @@ Returns:
 
 Raises:
   ValueError: invalid options (units < 2, g outside [0, 1), ...).)",
-      py::kw_only(), py::arg("units") = d.units, py::arg("gains") = d.gains.front(),
-      py::arg("z_hat") = d.z_hat, py::arg("seeds") = d.seeds, py::arg("eta0") = d.eta0,
-      py::arg("stop_loss_ratio") = d.stop_loss_ratio, py::arg("max_steps") = d.max_steps,
+      py::kw_only(),
+      py::arg("units") = d.units,
+      py::arg("gains") = d.gains.front(),
+      py::arg("z_hat") = d.z_hat,
+      py::arg("seeds") = d.seeds,
+      py::arg("eta0") = d.eta0,
+      py::arg("stop_loss_ratio") = d.stop_loss_ratio,
+      py::arg("max_steps") = d.max_steps,
       py::arg("convergence_threshold") = d.convergence_threshold,
-      py::arg("early_tau_tilde") = d.early_tau_tilde, py::arg("antithetic") = d.antithetic,
-      py::arg("seed") = d.seed, py::arg("threads") = py::none(),
+      py::arg("early_tau_tilde") = d.early_tau_tilde,
+      py::arg("antithetic") = d.antithetic,
+      py::arg("seed") = d.seed,
+      py::arg("threads") = py::none(),
       py::arg("progress") = py::none());
 }
 
@@ -237,9 +292,16 @@ void BindAnalyze(py::module_& m) {
   const AnalyzeOptions d;
   m.def(
       "analyze",
-      [](const py::object& trajectory, int test_batch, int max_truncation_rank,
-         double functional_rank_threshold, double convergence_threshold, int cp_max_rank,
-         int cp_restarts, int cp_max_iterations, std::uint64_t seed, const py::object& threads,
+      [](const py::object& trajectory,
+         int test_batch,
+         int max_truncation_rank,
+         double functional_rank_threshold,
+         double convergence_threshold,
+         int cp_max_rank,
+         int cp_restarts,
+         int cp_max_iterations,
+         std::uint64_t seed,
+         const py::object& threads,
          const py::object& progress) {
         AnalyzeOptions o;
         o.test_batch = test_batch;
@@ -282,13 +344,18 @@ Returns:
 Raises:
   ValueError: invalid options, or a trajectory without what `ltr train`
     writes. OSError: a file that cannot be read.)",
-      py::arg("trajectory"), py::kw_only(), py::arg("test_batch") = d.test_batch,
+      py::arg("trajectory"),
+      py::kw_only(),
+      py::arg("test_batch") = d.test_batch,
       py::arg("max_truncation_rank") = d.max_truncation_rank,
       py::arg("functional_rank_threshold") = d.functional_rank_threshold,
       py::arg("convergence_threshold") = d.convergence_threshold,
-      py::arg("cp_max_rank") = d.cp_max_rank, py::arg("cp_restarts") = d.cp_restarts,
-      py::arg("cp_max_iterations") = d.cp_max_iterations, py::arg("seed") = d.seed,
-      py::arg("threads") = py::none(), py::arg("progress") = py::none());
+      py::arg("cp_max_rank") = d.cp_max_rank,
+      py::arg("cp_restarts") = d.cp_restarts,
+      py::arg("cp_max_iterations") = d.cp_max_iterations,
+      py::arg("seed") = d.seed,
+      py::arg("threads") = py::none(),
+      py::arg("progress") = py::none());
 }
 
 }  // namespace ltr::python
@@ -299,13 +366,21 @@ void BindBoundsFunctions(py::module_& m) {
   const BoundsOptions d;
   m.def(
       "bounds",
-      [](const py::object& trajectory, double tol, double subspace_tolerance,
-         bool estimate_cp_rank, int cp_max_rank, double cp_error, int cp_restarts,
-         std::uint64_t seed, const py::object& threads, const py::object& progress) {
+      [](const py::object& trajectory,
+         double tol,
+         double subspace_tolerance,
+         bool estimate_cp_rank,
+         int cp_max_rank,
+         double cp_error,
+         int cp_restarts,
+         std::uint64_t seed,
+         const py::object& threads,
+         const py::object& progress) {
         BoundsOptions b;
         b.rank.tolerance = tol;
         b.subspace_tolerance = subspace_tolerance;
-        SetCpOptions(&b, estimate_cp_rank, cp_max_rank, cp_error, cp_restarts, seed);
+        SetCpOptions(
+            &b, estimate_cp_rank, cp_max_rank, cp_error, cp_restarts, seed);
         return Bounds(trajectory, b, threads, progress);
       },
       R"(The rank bounds of learning checked on a trajectory (science.md §5), as `ltr bounds TRAJ.h5`.
@@ -338,21 +413,44 @@ Returns:
 Raises:
   ValueError: invalid options or a trajectory without what `ltr train`
     writes; OSError: a file that cannot be read.)",
-      py::arg("trajectory"), py::kw_only(), py::arg("tol") = d.rank.tolerance,
+      py::arg("trajectory"),
+      py::kw_only(),
+      py::arg("tol") = d.rank.tolerance,
       py::arg("subspace_tolerance") = d.subspace_tolerance,
-      py::arg("estimate_cp_rank") = d.estimate_cp_rank, py::arg("cp_max_rank") = d.cp.max_rank,
-      py::arg("cp_error") = d.cp.relative_error, py::arg("cp_restarts") = d.cp.restarts,
-      py::arg("seed") = d.cp.seed, py::arg("threads") = py::none(),
+      py::arg("estimate_cp_rank") = d.estimate_cp_rank,
+      py::arg("cp_max_rank") = d.cp.max_rank,
+      py::arg("cp_error") = d.cp.relative_error,
+      py::arg("cp_restarts") = d.cp.restarts,
+      py::arg("seed") = d.cp.seed,
+      py::arg("threads") = py::none(),
       py::arg("progress") = py::none());
 
+}
+
+void BindBoundsSweep(py::module_& m) {
   const BoundsSweepOptions s;
   m.def(
       "bounds_sweep",
-      [](const py::object& dims, const py::object& optimizers, const py::object& random_w0,
-         const py::object& nonlinearities, int units, int horizon, int batch, int steps, double g,
-         double alpha, double sgd_learning_rate, double adam_learning_rate, double tol,
-         bool estimate_cp_rank, int cp_max_rank, double cp_error, int cp_restarts,
-         std::uint64_t seed, const py::object& threads, const py::object& progress) {
+      [](const py::object& dims,
+         const py::object& optimizers,
+         const py::object& random_w0,
+         const py::object& nonlinearities,
+         int units,
+         int horizon,
+         int batch,
+         int steps,
+         double g,
+         double alpha,
+         double sgd_learning_rate,
+         double adam_learning_rate,
+         double tol,
+         bool estimate_cp_rank,
+         int cp_max_rank,
+         double cp_error,
+         int cp_restarts,
+         std::uint64_t seed,
+         const py::object& threads,
+         const py::object& progress) {
         BoundsSweepOptions o;
         o.units = units;
         o.horizon = horizon;
@@ -364,8 +462,14 @@ Raises:
         o.adam_learning_rate = adam_learning_rate;
         o.seed = seed;
         o.bounds.rank.tolerance = tol;
-        SetCpOptions(&o.bounds, estimate_cp_rank, cp_max_rank, cp_error, cp_restarts, seed);
-        return BoundsSweep(o, dims, optimizers, random_w0, nonlinearities, threads, progress);
+        SetCpOptions(&o.bounds,
+                     estimate_cp_rank,
+                     cp_max_rank,
+                     cp_error,
+                     cp_restarts,
+                     seed);
+        return BoundsSweep(
+            o, dims, optimizers, random_w0, nonlinearities, threads, progress);
       },
       R"(The synthetic sweep of science.md §5, as `ltr bounds --sweep`.
 
@@ -387,16 +491,27 @@ Args:
 
 Returns:
   ltr.BoundsTable with one case per combination.)",
-      py::kw_only(), py::arg("dims") = DefaultDims(), py::arg("optimizers") = DefaultNames(true),
-      py::arg("random_w0") = DefaultRandomW0(), py::arg("nonlinearities") = DefaultNames(false),
-      py::arg("units") = s.units, py::arg("horizon") = s.horizon, py::arg("batch") = s.batch,
-      py::arg("steps") = s.steps, py::arg("g") = s.g, py::arg("alpha") = s.alpha,
+      py::kw_only(),
+      py::arg("dims") = DefaultDims(),
+      py::arg("optimizers") = DefaultNames(true),
+      py::arg("random_w0") = DefaultRandomW0(),
+      py::arg("nonlinearities") = DefaultNames(false),
+      py::arg("units") = s.units,
+      py::arg("horizon") = s.horizon,
+      py::arg("batch") = s.batch,
+      py::arg("steps") = s.steps,
+      py::arg("g") = s.g,
+      py::arg("alpha") = s.alpha,
       py::arg("sgd_learning_rate") = s.sgd_learning_rate,
-      py::arg("adam_learning_rate") = s.adam_learning_rate, py::arg("tol") = s.bounds.rank.tolerance,
+      py::arg("adam_learning_rate") = s.adam_learning_rate,
+      py::arg("tol") = s.bounds.rank.tolerance,
       py::arg("estimate_cp_rank") = s.bounds.estimate_cp_rank,
-      py::arg("cp_max_rank") = s.bounds.cp.max_rank, py::arg("cp_error") = s.bounds.cp.relative_error,
-      py::arg("cp_restarts") = s.bounds.cp.restarts, py::arg("seed") = s.seed,
-      py::arg("threads") = py::none(), py::arg("progress") = py::none());
+      py::arg("cp_max_rank") = s.bounds.cp.max_rank,
+      py::arg("cp_error") = s.bounds.cp.relative_error,
+      py::arg("cp_restarts") = s.bounds.cp.restarts,
+      py::arg("seed") = s.seed,
+      py::arg("threads") = py::none(),
+      py::arg("progress") = py::none());
 }
 
 }  // namespace ltr::python

@@ -21,7 +21,8 @@ class MemorySink : public TrainSink {
  public:
   explicit MemorySink(const TrainOptions& o) {
     const TaskShape shape = GetTaskShape(o.task);
-    const Index most = 1 + o.steps / o.record_every + (o.steps % o.record_every != 0);
+    const Index most =
+        1 + o.steps / o.record_every + (o.steps % o.record_every != 0);
     weights_ = Tensor3(most, o.units, o.units);
     w_in_ = Tensor3(most, o.units, shape.inputs);
     w_out_ = Tensor3(most, o.units, shape.outputs);
@@ -32,7 +33,8 @@ class MemorySink : public TrainSink {
                 const std::vector<double>& loss,
                 const std::vector<double>& grad_norm) override {
     const Index k = static_cast<Index>(steps_.size());
-    if (k >= weights_.dim(0)) throw Error("train: more snapshots than the run can take");
+    if (k >= weights_.dim(0))
+      throw Error("train: more snapshots than the run can take");
     // Slice(k) is the transpose of the row-major (N, columns) block.
     weights_.Slice(k) = p.RecurrentWeights().transpose();
     w_in_.Slice(k) = p.w_in.transpose();
@@ -54,11 +56,13 @@ class MemorySink : public TrainSink {
     t.record.steps = std::move(steps_);
     t.record.step_axis = "snapshot";
     t.record.loss_axis = "step";
-    t.record.loss = Eigen::Map<const Vector>(loss_.data(), static_cast<Index>(loss_.size()));
-    t.record.grad_norm =
-        Eigen::Map<const Vector>(grad_norm_.data(), static_cast<Index>(grad_norm_.size()));
+    t.record.loss = Eigen::Map<const Vector>(loss_.data(),
+                                             static_cast<Index>(loss_.size()));
+    t.record.grad_norm = Eigen::Map<const Vector>(
+        grad_norm_.data(), static_cast<Index>(grad_norm_.size()));
     t.record.config = o;
-    t.record.config->run = RunContext().WithThreads(o.run.num_threads);  // no callbacks kept
+    t.record.config->run =
+        RunContext().WithThreads(o.run.num_threads);  // no callbacks kept
     t.record.complete = summary.complete;
     if (k > 0) t.checkpoint = std::move(checkpoint_);
     t.summary = std::move(summary);
@@ -84,29 +88,47 @@ class MemorySink : public TrainSink {
 // `given` is whether it differs from the library's default.
 void RejectIgnored(bool given, bool used, const char* name, const char* needs) {
   if (given && !used)
-    throw py::value_error(std::string(name) + " needs " + needs + " (it would be ignored)");
+    throw py::value_error(std::string(name) + " needs " + needs +
+                          " (it would be ignored)");
 }
 
 void RejectIgnoredOptions(const TrainOptions& o) {
   const TrainOptions d;
   const TaskKind task = o.task.kind;
-  RejectIgnored(o.momentum != d.momentum, o.optimizer == Optimizer::kMomentum, "momentum",
+  RejectIgnored(o.momentum != d.momentum,
+                o.optimizer == Optimizer::kMomentum,
+                "momentum",
                 "optimizer='momentum'");
   const bool adam = o.optimizer == Optimizer::kAdam;
-  RejectIgnored(o.adam_beta1 != d.adam_beta1, adam, "adam_beta1", "optimizer='adam'");
-  RejectIgnored(o.adam_beta2 != d.adam_beta2, adam, "adam_beta2", "optimizer='adam'");
-  RejectIgnored(o.adam_epsilon != d.adam_epsilon, adam, "adam_epsilon", "optimizer='adam'");
+  RejectIgnored(
+      o.adam_beta1 != d.adam_beta1, adam, "adam_beta1", "optimizer='adam'");
+  RejectIgnored(
+      o.adam_beta2 != d.adam_beta2, adam, "adam_beta2", "optimizer='adam'");
+  RejectIgnored(o.adam_epsilon != d.adam_epsilon,
+                adam,
+                "adam_epsilon",
+                "optimizer='adam'");
   RejectIgnored(o.task.fixed_point_target != d.task.fixed_point_target,
-                task == TaskKind::kFixedPoint, "target", "task='fixed-point'");
-  RejectIgnored(o.task.mante_noise != d.task.mante_noise, task == TaskKind::kMante,
-                "mante_noise", "task='mante'");
+                task == TaskKind::kFixedPoint,
+                "target",
+                "task='fixed-point'");
+  RejectIgnored(o.task.mante_noise != d.task.mante_noise,
+                task == TaskKind::kMante,
+                "mante_noise",
+                "task='mante'");
   const bool reach = task == TaskKind::kReach;
   RejectIgnored(o.task.curl != d.task.curl, reach, "curl", "task='reach'");
-  RejectIgnored(o.task.reach_effort != d.task.reach_effort, reach, "reach_effort",
+  RejectIgnored(o.task.reach_effort != d.task.reach_effort,
+                reach,
+                "reach_effort",
                 "task='reach'");
-  RejectIgnored(o.task.reach_conditions != d.task.reach_conditions, reach,
-                "reach_conditions", "task='reach'");
-  RejectIgnored(o.task.reach_radius != d.task.reach_radius, reach, "reach_radius",
+  RejectIgnored(o.task.reach_conditions != d.task.reach_conditions,
+                reach,
+                "reach_conditions",
+                "task='reach'");
+  RejectIgnored(o.task.reach_radius != d.task.reach_radius,
+                reach,
+                "reach_radius",
                 "task='reach'");
 }
 
@@ -128,8 +150,8 @@ struct TrainArguments {
 };
 
 TrajectoryObject TrainToObject(const TrainArguments& arguments,
-                         const py::object& threads,
-                         const py::object& progress) {
+                               const py::object& threads,
+                               const py::object& progress) {
   Call call(threads, progress);
   TrainOptions options = arguments.Options();
   options.run.num_threads = call.run().num_threads;
@@ -143,7 +165,8 @@ TrajectoryObject TrainToObject(const TrainArguments& arguments,
   return sink.Take(options, std::move(summary));
 }
 
-constexpr const char* kTrainDoc = R"(Trains a rate RNN on a task and returns its learning trajectory.
+constexpr const char* kTrainDoc =
+    R"(Trains a rate RNN on a task and returns its learning trajectory.
 
 The network is W = W0 + dW with W0 = g J fixed (J_ij ~ N(0, 1/N)) and S20's
 initialisation, trained on a fresh batch per step; a snapshot of W, W_in and
@@ -196,12 +219,30 @@ void BindTrain(py::module_& m) {
   const TrainOptions d;
   m.def(
       "train",
-      [](const std::string& task, int units, double g, const std::string& nonlinearity,
-         double alpha, const std::string& optimizer, double learning_rate, double momentum,
-         double adam_beta1, double adam_beta2, double adam_epsilon, int steps, int batch,
-         int record_every, const std::string& train, bool output_tanh, double target,
-         double mante_noise, int reach_conditions, double reach_radius, double curl,
-         double reach_effort, std::uint64_t seed, const py::object& threads,
+      [](const std::string& task,
+         int units,
+         double g,
+         const std::string& nonlinearity,
+         double alpha,
+         const std::string& optimizer,
+         double learning_rate,
+         double momentum,
+         double adam_beta1,
+         double adam_beta2,
+         double adam_epsilon,
+         int steps,
+         int batch,
+         int record_every,
+         const std::string& train,
+         bool output_tanh,
+         double target,
+         double mante_noise,
+         int reach_conditions,
+         double reach_radius,
+         double curl,
+         double reach_effort,
+         std::uint64_t seed,
+         const py::object& threads,
          const py::object& progress) {
         TrainArguments a{task, nonlinearity, optimizer, train, TrainOptions()};
         TrainOptions& o = a.o;
@@ -226,20 +267,33 @@ void BindTrain(py::module_& m) {
         o.seed = seed;
         return TrainToObject(a, threads, progress);
       },
-      kTrainDoc, py::arg("task") = TaskKindName(d.task.kind), py::kw_only(),
-      py::arg("units") = d.units, py::arg("g") = d.g,
-      py::arg("nonlinearity") = NonlinearityName(d.nonlinearity), py::arg("alpha") = d.alpha,
+      kTrainDoc,
+      py::arg("task") = TaskKindName(d.task.kind),
+      py::kw_only(),
+      py::arg("units") = d.units,
+      py::arg("g") = d.g,
+      py::arg("nonlinearity") = NonlinearityName(d.nonlinearity),
+      py::arg("alpha") = d.alpha,
       py::arg("optimizer") = OptimizerName(d.optimizer),
-      py::arg("learning_rate") = d.learning_rate, py::arg("momentum") = d.momentum,
-      py::arg("adam_beta1") = d.adam_beta1, py::arg("adam_beta2") = d.adam_beta2,
-      py::arg("adam_epsilon") = d.adam_epsilon, py::arg("steps") = d.steps,
-      py::arg("batch") = d.batch, py::arg("record_every") = d.record_every,
-      py::arg("train") = TrainedBlocksName(d), py::arg("output_tanh") = d.task.output_tanh,
-      py::arg("target") = d.task.fixed_point_target, py::arg("mante_noise") = d.task.mante_noise,
+      py::arg("learning_rate") = d.learning_rate,
+      py::arg("momentum") = d.momentum,
+      py::arg("adam_beta1") = d.adam_beta1,
+      py::arg("adam_beta2") = d.adam_beta2,
+      py::arg("adam_epsilon") = d.adam_epsilon,
+      py::arg("steps") = d.steps,
+      py::arg("batch") = d.batch,
+      py::arg("record_every") = d.record_every,
+      py::arg("train") = TrainedBlocksName(d),
+      py::arg("output_tanh") = d.task.output_tanh,
+      py::arg("target") = d.task.fixed_point_target,
+      py::arg("mante_noise") = d.task.mante_noise,
       py::arg("reach_conditions") = d.task.reach_conditions,
-      py::arg("reach_radius") = d.task.reach_radius, py::arg("curl") = d.task.curl,
-      py::arg("reach_effort") = d.task.reach_effort, py::arg("seed") = d.seed,
-      py::arg("threads") = py::none(), py::arg("progress") = py::none());
+      py::arg("reach_radius") = d.task.reach_radius,
+      py::arg("curl") = d.task.curl,
+      py::arg("reach_effort") = d.task.reach_effort,
+      py::arg("seed") = d.seed,
+      py::arg("threads") = py::none(),
+      py::arg("progress") = py::none());
 }
 
 }  // namespace ltr::python

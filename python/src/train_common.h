@@ -49,7 +49,8 @@ py::array View(const Matrix& m, const py::handle& owner);
 py::array View(const Vector& v, const py::handle& owner);
 template <typename T>
 py::array View(const std::vector<T>& v, const py::handle& owner) {
-  py::array a = py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data(), owner);
+  py::array a =
+      py::array_t<T>(static_cast<py::ssize_t>(v.size()), v.data(), owner);
   a.attr("setflags")(py::arg("write") = false);
   return a;
 }

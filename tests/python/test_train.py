@@ -192,3 +192,25 @@ def test_ctrl_c_interrupts_training_within_a_second():
     assert time.monotonic() - start < 1.3
     # The module still works after the interrupt.
     assert ltr.train(units=8, steps=1, batch=1, threads=1, progress=False).complete
+
+
+def test_a_synthetic_trajectory_loads_but_is_not_a_training_run(tmp_path, run_ltr):
+    path = tmp_path / "syn.h5"
+    run_ltr("synth", "--kind", "trajectory", "--units", 10, "-o", path)
+    t = ltr._ltr._load_trajectory(str(path))
+    assert np.array_equal(t.weights, read(path, "weights"))
+    assert t.config is None and t.w_in.shape == (0, 0, 0)
+    with pytest.raises(ValueError, match="no /config"):
+        t.save(tmp_path / "copy.h5")
+    with pytest.raises(ValueError, match="no /config"):
+        ltr.analyze(t)
+
+
+def test_ltr_plot_draws_a_saved_trajectory(tmp_path, run_ltr):
+    import shutil
+    if shutil.which("gnuplot") is None:
+        pytest.skip("gnuplot is not installed")
+    t = ltr.train(units=8, steps=10, batch=2, threads=1, progress=False)
+    t.save(tmp_path / "t.h5")
+    out = run_ltr("plot", tmp_path / "t.h5", "-o", tmp_path / "plots")
+    assert "wrote" in out.stdout and any((tmp_path / "plots").iterdir())

@@ -168,8 +168,7 @@ TEST_CASE("tables read back write the same tables (the Python objects' save)",
   const LinearTheoryFile linear = ReadLinearTheory(dir / "first.h5");
   CHECK(SameValues(bounds.table.values, BoundsTable(cases)));
   CHECK(linear.units == 16);
-  CHECK(io::ReadIntAttribute(dir / "first.h5", "/theory/linear", "seeds") ==
-        1);
+  CHECK(io::ReadIntAttribute(dir / "first.h5", "/theory/linear", "seeds") == 1);
   {
     io::OutputFile out(dir / "second.h5", "test");
     WriteBounds(bounds, &out);

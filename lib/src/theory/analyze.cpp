@@ -35,8 +35,9 @@ struct TrajectoryForAnalysis {
 // A trajectory in memory must hold what ReadTrainTrajectory requires.
 void CheckInMemory(const Trajectory& t, const Tensor3& weights) {
   if (!t.config)
-    throw Error("analyze: the trajectory has no /config (not written by ltr "
-                "train?)");
+    throw Error(
+        "analyze: the trajectory has no /config (not written by ltr "
+        "train?)");
   const Index snapshots = weights.dim(0), n = weights.dim(1);
   if (snapshots < 1 || weights.dim(2) != n || n != t.config->units)
     throw Error("analyze: the weights are " + DimsToString(weights.dims()) +
@@ -45,8 +46,8 @@ void CheckInMemory(const Trajectory& t, const Tensor3& weights) {
   for (const Tensor3* block : {&t.w_in, &t.w_out})
     if (block->dim(0) != snapshots || block->dim(1) != n)
       throw Error("analyze: W_in or W_out is " + DimsToString(block->dims()) +
-                  ", expected " + std::to_string(snapshots) +
-                  " snapshots of " + std::to_string(n) + " units");
+                  ", expected " + std::to_string(snapshots) + " snapshots of " +
+                  std::to_string(n) + " units");
 }
 
 // Row-major (N, N) snapshot k viewed column-major is W_k^T.
