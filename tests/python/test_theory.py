@@ -229,3 +229,23 @@ def test_errors(tmp_path, trajectory):
         ltr._ltr._load_bounds(str(tmp_path / "missing.h5"))
     with pytest.raises(ValueError):
         ltr._ltr._load_analysis(str(trajectory))  # a trajectory, not an analysis
+
+
+def test_ctrl_c_interrupts_theory_linear_within_a_second():
+    import os
+    import signal
+    import threading
+    import time
+
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            # Minutes of work uninterrupted.
+            ltr.theory_linear(units=128, gains=[0.0, 0.5, 0.9], seeds=4,
+                              stop_loss_ratio=1e-300, max_steps=1_000_000,
+                              threads=1, progress=False)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 1.3
