@@ -214,3 +214,26 @@ def test_ltr_plot_draws_a_saved_trajectory(tmp_path, run_ltr):
     t.save(tmp_path / "t.h5")
     out = run_ltr("plot", tmp_path / "t.h5", "-o", tmp_path / "plots")
     assert "wrote" in out.stdout and any((tmp_path / "plots").iterdir())
+
+
+def test_no_leak_over_1000_calls():
+    import gc
+
+    def resident_mb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 1e6
+
+    def once():
+        t = ltr.train(units=8, steps=2, batch=1, threads=1, progress=False)
+        a = ltr.analyze(t, test_batch=2, max_truncation_rank=1, cp_max_rank=0,
+                        threads=1, progress=False)
+        return t.weights.sum() + a.singular_values.sum() + t.summary.loss.sum()
+
+    for _ in range(100):
+        once()
+    gc.collect()
+    before = resident_mb()
+    for _ in range(1000):
+        once()
+    gc.collect()
+    assert resident_mb() - before < 2.0
