@@ -162,6 +162,15 @@ TrajectoryObject TrainToObject(const TrainArguments& arguments,
     options.run = run;
     return Train(options, &sink);
   });
+  if (!summary.finite) {
+    // As `ltr train` says so (and exits 1): never a silent divergence.
+    const std::string warning =
+        "ltr.train: the training diverged: " + summary.message +
+        "; the trajectory holds the run up to its last finite "
+        "parameters (summary.finite is False)";
+    if (PyErr_WarnEx(PyExc_RuntimeWarning, warning.c_str(), 1) != 0)
+      throw py::error_already_set();
+  }
   return sink.Take(options, std::move(summary));
 }
 
@@ -204,7 +213,8 @@ Returns:
   ltr.Trajectory: weights (snapshots, N, N), w_in, w_out, steps, loss and
   grad_norm per step, config, summary (the TrainSummary: complete, finite,
   message, seconds ...); .save(path) writes the file `ltr train` writes.
-  A run that diverges stops early with summary.finite False.
+  A run that diverges stops early with summary.finite False and a
+  RuntimeWarning (`ltr train` exits 1 there).
 
 Raises:
   ValueError: an unknown task, optimizer or nonlinearity (the message lists

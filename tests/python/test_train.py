@@ -237,3 +237,18 @@ def test_no_leak_over_1000_calls():
         once()
     gc.collect()
     assert resident_mb() - before < 2.0
+
+
+def test_a_diverging_run_warns_and_equals_the_command(tmp_path, run_ltr):
+    flags = ["--task", "flipflop", "--units", 8, "--steps", 50, "--batch", 2,
+             "--optimizer", "sgd", "--learning-rate", 1e6, "--threads", 1]
+    cli = tmp_path / "cli.h5"
+    result = run_ltr("train", *flags, "-o", cli, check=False)
+    assert result.returncode == 1 and "diverged" in result.stderr
+    with pytest.warns(RuntimeWarning, match="diverged.*1e10-fold"):
+        t = ltr.train("flipflop", units=8, steps=50, batch=2, optimizer="sgd",
+                      learning_rate=1e6, threads=1, progress=False)
+    assert not t.summary.finite and not t.complete
+    assert np.array_equal(t.loss, read(cli, "loss"))
+    t.save(tmp_path / "py.h5")
+    assert_same_file(tmp_path / "py.h5", cli)
