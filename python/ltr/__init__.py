@@ -11,9 +11,9 @@ KeyboardInterrupt), sends progress to ``progress=callable`` or to the
 """
 from . import _ltr
 from ._ltr import __version__, usable_cores
-from ._ltr import train, analyze, bounds, bounds_sweep, theory_linear
+from ._ltr import train, task_batch, analyze, bounds, bounds_sweep, theory_linear
 from ._ltr import Trajectory, Analysis, BoundsTable, LinearTheoryTable
 
 __all__ = ["__version__", "usable_cores"]
-__all__ += ["train", "analyze", "bounds", "bounds_sweep", "theory_linear",
+__all__ += ["train", "task_batch", "analyze", "bounds", "bounds_sweep", "theory_linear",
             "Trajectory", "Analysis", "BoundsTable", "LinearTheoryTable"]

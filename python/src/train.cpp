@@ -92,9 +92,35 @@ void RejectIgnored(bool given, bool used, const char* name, const char* needs) {
                           " (it would be ignored)");
 }
 
+}  // namespace
+
+void RejectIgnoredTaskOptions(const TaskOptions& o) {
+  const TaskOptions d;
+  const TaskKind task = o.kind;
+  RejectIgnored(o.fixed_point_target != d.fixed_point_target,
+                task == TaskKind::kFixedPoint,
+                "target",
+                "task='fixed-point'");
+  RejectIgnored(o.mante_noise != d.mante_noise,
+                task == TaskKind::kMante,
+                "mante_noise",
+                "task='mante'");
+  const bool reach = task == TaskKind::kReach;
+  RejectIgnored(o.curl != d.curl, reach, "curl", "task='reach'");
+  RejectIgnored(
+      o.reach_effort != d.reach_effort, reach, "reach_effort", "task='reach'");
+  RejectIgnored(o.reach_conditions != d.reach_conditions,
+                reach,
+                "reach_conditions",
+                "task='reach'");
+  RejectIgnored(
+      o.reach_radius != d.reach_radius, reach, "reach_radius", "task='reach'");
+}
+
+namespace {
+
 void RejectIgnoredOptions(const TrainOptions& o) {
   const TrainOptions d;
-  const TaskKind task = o.task.kind;
   RejectIgnored(o.momentum != d.momentum,
                 o.optimizer == Optimizer::kMomentum,
                 "momentum",
@@ -108,28 +134,7 @@ void RejectIgnoredOptions(const TrainOptions& o) {
                 adam,
                 "adam_epsilon",
                 "optimizer='adam'");
-  RejectIgnored(o.task.fixed_point_target != d.task.fixed_point_target,
-                task == TaskKind::kFixedPoint,
-                "target",
-                "task='fixed-point'");
-  RejectIgnored(o.task.mante_noise != d.task.mante_noise,
-                task == TaskKind::kMante,
-                "mante_noise",
-                "task='mante'");
-  const bool reach = task == TaskKind::kReach;
-  RejectIgnored(o.task.curl != d.task.curl, reach, "curl", "task='reach'");
-  RejectIgnored(o.task.reach_effort != d.task.reach_effort,
-                reach,
-                "reach_effort",
-                "task='reach'");
-  RejectIgnored(o.task.reach_conditions != d.task.reach_conditions,
-                reach,
-                "reach_conditions",
-                "task='reach'");
-  RejectIgnored(o.task.reach_radius != d.task.reach_radius,
-                reach,
-                "reach_radius",
-                "task='reach'");
+  RejectIgnoredTaskOptions(o.task);
 }
 
 // The options of the keyword arguments, as `ltr train` fills them.
@@ -226,6 +231,7 @@ Raises:
 
 void BindTrain(py::module_& m) {
   BindTrajectory(m);
+  BindTaskBatch(m);
   const TrainOptions d;
   m.def(
       "train",

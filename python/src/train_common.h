@@ -31,8 +31,12 @@ struct TrajectoryObject {
   std::optional<TrainSummary> summary;
 };
 
-// Binds ltr.Trajectory, ltr.TrainOptions and ltr.TrainSummary.
+// Binds ltr.Trajectory, ltr.TrainOptions and ltr.TrainSummary; ltr.task_batch.
 void BindTrajectory(py::module_& m);
+void BindTaskBatch(py::module_& m);
+
+// ValueError for a task option (not at its default) that `o.kind` ignores.
+void RejectIgnoredTaskOptions(const TaskOptions& o);
 
 // A trajectory argument: an ltr.Trajectory, or the path (str or
 // os.PathLike) of a trajectory file, returned in *path.

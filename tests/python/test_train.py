@@ -252,3 +252,36 @@ def test_a_diverging_run_warns_and_equals_the_command(tmp_path, run_ltr):
     assert np.array_equal(t.loss, read(cli, "loss"))
     t.save(tmp_path / "py.h5")
     assert_same_file(tmp_path / "py.h5", cli)
+
+
+def numpy_loss(w, w_in, w_out, batch, alpha=0.5):
+    """The MSE of rnn.h's rate RNN (x0 = 0, bias 0, phi = tanh), in numpy."""
+    inputs, targets, mask = batch["inputs"], batch["targets"], batch["mask"]
+    total = 0.0
+    for u, y, m in zip(inputs, targets, mask):
+        x = np.zeros(w.shape[0])
+        for t in range(y.shape[0]):
+            r = np.tanh(x)
+            total += 0.5 * np.sum(m[t] * (w_out.T @ r - y[t]) ** 2)
+            x = (1 - alpha) * x + alpha * (w @ r + w_in @ u[t])
+    return total / mask.sum()
+
+
+def test_task_batch_is_the_batch_of_a_training_step():
+    t = ltr.train("flipflop", units=10, steps=4, batch=3, record_every=1,
+                  seed=7, threads=1, progress=False)
+    for s in range(4):
+        batch = ltr.task_batch("flipflop", 3, seed=7, step=s)
+        assert batch["inputs"].shape[0] == 3 and batch["labels"].shape == (3,)
+        loss = numpy_loss(t.weights[s], t.w_in[s], t.w_out[s], batch)
+        assert loss == pytest.approx(t.loss[s], rel=1e-12)
+    other = ltr.task_batch("flipflop", 3, seed=7, step=9)
+    assert not np.array_equal(other["inputs"], batch["inputs"])
+    with pytest.raises(ValueError, match="flipflop"):
+        ltr.task_batch("nope")
+    with pytest.raises(ValueError, match="curl needs task='reach'"):
+        ltr.task_batch("romo", 2, curl=0.5)
+    with pytest.raises(ValueError, match="count must be >= 1"):
+        ltr.task_batch("romo", 0)
+    romo = ltr.task_batch("romo", 4, seed=1)
+    assert set(np.unique(romo["mask"])) <= {0.0, 1.0}
