@@ -230,6 +230,36 @@ TEST_CASE("analyze and bounds of a trajectory in memory equal its file's",
                     Catch::Contains("has no /config"));
 }
 
+TEST_CASE("a cancelled analysis or bounds run says so", "[theory][interrupt]") {
+  test::ScratchDir dir;
+  TrainOptions o;
+  o.units = 10;
+  o.steps = 4;
+  o.batch = 2;
+  o.record_every = 2;
+  TrainToFile(o, dir / "t.h5", "test");
+  CancellationToken token;
+  AnalyzeOptions a;
+  a.test_batch = 4;
+  a.run.cancellation = &token;
+  BoundsOptions b;
+  b.cp.max_rank = 2;
+  b.run.cancellation = &token;
+  CHECK_FALSE(AnalyzeTrajectory(a, dir / "t.h5").cancelled);
+  CHECK_FALSE(EvaluateBounds(b, ReadLearningRun(dir / "t.h5")).cancelled);
+  token.Cancel(2);
+  const TrajectoryAnalysis cancelled = AnalyzeTrajectory(a, dir / "t.h5");
+  CHECK(cancelled.cancelled);
+  CHECK(cancelled.truncation_loss.empty());
+  CHECK(cancelled.cp_ranks.empty());
+  CHECK(EvaluateBounds(b, ReadLearningRun(dir / "t.h5")).cancelled);
+  BoundsSweepOptions sweep;
+  sweep.units = 8;
+  sweep.steps = 2;
+  sweep.run.cancellation = &token;
+  CHECK(RunBoundsSweep(sweep).empty());
+}
+
 TEST_CASE("bounds: the rank estimates run on run.num_threads, same bits",
           "[theory]") {
   const LearningRun run = SmallRun();

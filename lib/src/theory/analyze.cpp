@@ -104,6 +104,7 @@ void AnalyzeTestLosses(const AnalyzeOptions& options,
       static_cast<int>(std::min<Index>(options.max_truncation_rank, n));
   double l_r0 = 0.0;
   for (int r = 0; r <= max_rank; ++r) {
+    if (options.run.cancelled()) return;
     RnnParameters p = final_net;
     if (r > 0)
       p.w = svd.matrixU().leftCols(r) *
@@ -245,7 +246,8 @@ TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
                        : 0.0;
   AnalyzeLoss(options, t.loss, &a);
   AnalyzeTestLosses(options, t, dw, &a);
-  AnalyzeUpdateTensor(options, t.weights, &a);
+  if (!options.run.cancelled()) AnalyzeUpdateTensor(options, t.weights, &a);
+  a.cancelled = options.run.cancelled();
   a.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

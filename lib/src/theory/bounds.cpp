@@ -190,7 +190,7 @@ void Prop1Rows(const BoundsOptions& options,
             why1,
             std::min<double>(static_cast<double>(s - 1), d * d),
             ml.ranks[0]);
-  if (!options.estimate_cp_rank) {
+  if (!options.estimate_cp_rank || options.run.cancelled()) {
     rows->Add("prop1_cp_rank", h1, why1, d * d, kNaN);
     return;
   }
@@ -262,6 +262,7 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
   BoundRows rows(run.name, &sum);
   Prop1Rows(options, run, sum, &rows);
   UpdateRows(options, run, sum, &rows);
+  sum.cancelled = options.run.cancelled();
   sum.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
@@ -525,6 +526,10 @@ std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& o) {
     for (Nonlinearity f : o.nonlinearities)
       for (bool random : o.random_w0)
         for (Optimizer opt : o.optimizers) {
+          if (o.run.cancelled()) {
+            if (!out.empty()) out.back().cancelled = true;
+            return out;
+          }
           LearningRun run = TrainSweepCase(
               o, d.first, d.second, opt, random, f, rng.NextSeed());
           std::ostringstream name;

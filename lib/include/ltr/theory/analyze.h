@@ -36,7 +36,8 @@ struct AnalyzeOptions {
   int cp_max_iterations = 200;
   // Seed of the test batch, the W0 permutation and the CP starts.
   std::uint64_t seed = 12345;
-  // Threads of the test losses and the CP fits.
+  // Threads of the test losses and the CP fits; run.cancellation is polled
+  // between test losses and in the CP fits.
   RunContext run;
 
   bool IsValid(std::string* error) const;
@@ -60,6 +61,9 @@ struct TrajectoryAnalysis {
   std::vector<int> cp_ranks;
   std::vector<double> cp_relative_error;  // best ||X - M|| / ||X|| per rank
   double seconds = 0.0;
+  // Stopped by options.run.cancellation (polled between the test losses
+  // and in the CP fits): the fields are incomplete.
+  bool cancelled = false;
 
   std::string BriefReport() const;
 };

@@ -89,6 +89,9 @@ struct BoundsSummary {
   std::vector<BoundRow> rows;
   double seconds = 0.0;
   int threads = 0;  // threads of the rank estimates (options.run.num_threads)
+  // Stopped by options.run.cancellation (polled in the CP fits and between
+  // the steps of the estimate): the rows are incomplete.
+  bool cancelled = false;
   std::string BriefReport() const;
 };
 
@@ -157,6 +160,8 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& options,
                            Nonlinearity nonlinearity,
                            std::uint64_t seed);
 
+// A cancelled sweep (options.run.cancellation, polled between cases) returns
+// the cases so far, the last one marked cancelled.
 std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& options);
 
 }  // namespace ltr
