@@ -89,16 +89,25 @@ BoundsObject Bounds(const py::object& trajectory,
   return result;
 }
 
+// A list or tuple argument (not a str); TypeError naming it otherwise.
+py::sequence Sequence(const py::handle& object, const char* argument) {
+  if (py::isinstance<py::str>(object) || !py::isinstance<py::sequence>(object))
+    throw py::type_error(std::string(argument) + " must be a list");
+  return py::reinterpret_borrow<py::sequence>(object);
+}
+
+bool IsInt(const py::handle& x) {
+  return py::isinstance<py::int_>(x) && !py::isinstance<py::bool_>(x);
+}
+
 // A list of names parsed by the library's parser (its error lists the
 // choices).
 template <typename T, typename Parse>
 std::vector<T> ParseList(const py::handle& names,
                          const char* argument,
                          Parse parse) {
-  if (py::isinstance<py::str>(names) || !py::isinstance<py::sequence>(names))
-    throw py::type_error(std::string(argument) + " must be a list of names");
   std::vector<T> out;
-  for (const py::handle& name : names)
+  for (const py::handle& name : Sequence(names, argument))
     out.push_back(parse(py::str(name).cast<std::string>()));
   return out;
 }
@@ -111,18 +120,21 @@ BoundsObject BoundsSweep(BoundsSweepOptions s,
                          const py::object& threads,
                          const py::object& progress) {
   s.dims.clear();
-  for (const py::handle& pair : dims) {
-    const py::tuple p =
-        py::reinterpret_borrow<py::object>(pair).cast<py::tuple>();
-    if (p.size() != 2)
-      throw py::value_error("dims must be a list of (N_in, N_out) pairs");
+  for (const py::handle& pair : Sequence(dims, "dims")) {
+    const py::sequence p = Sequence(pair, "dims entries");
+    if (p.size() != 2 || !IsInt(p[0]) || !IsInt(p[1]))
+      throw py::type_error("dims must be a list of (N_in, N_out) int pairs");
     s.dims.emplace_back(p[0].cast<int>(), p[1].cast<int>());
   }
   s.optimizers = ParseList<Optimizer>(optimizers, "optimizers", ParseOptimizer);
   s.nonlinearities = ParseList<Nonlinearity>(
       nonlinearities, "nonlinearities", ParseNonlinearity);
   s.random_w0.clear();
-  for (const py::handle& r : random_w0) s.random_w0.push_back(r.cast<bool>());
+  for (const py::handle& r : Sequence(random_w0, "random_w0")) {
+    if (!py::isinstance<py::bool_>(r))
+      throw py::type_error("random_w0 must be a list of True/False");
+    s.random_w0.push_back(r.cast<bool>());
+  }
   Call call(threads, progress);
   s.run.num_threads = s.bounds.run.num_threads = call.run().num_threads;
   Validate(s.bounds);
@@ -424,7 +436,6 @@ Raises:
       py::arg("seed") = d.cp.seed,
       py::arg("threads") = py::none(),
       py::arg("progress") = py::none());
-
 }
 
 void BindBoundsSweep(py::module_& m) {

@@ -249,3 +249,16 @@ def test_ctrl_c_interrupts_theory_linear_within_a_second():
     finally:
         timer.cancel()
     assert time.monotonic() - start < 1.3
+
+
+def test_bounds_sweep_argument_types():
+    with pytest.raises(TypeError, match="dims"):
+        ltr.bounds_sweep(dims=[(1, "2")])
+    with pytest.raises(TypeError, match="dims"):
+        ltr.bounds_sweep(dims="1,1")
+    with pytest.raises(TypeError, match="random_w0"):
+        ltr.bounds_sweep(random_w0=[0])
+    with pytest.raises(TypeError, match="optimizers"):
+        ltr.bounds_sweep(optimizers="sgd")
+    with pytest.raises(ValueError, match="N_in, N_out must be >= 1"):
+        ltr.bounds_sweep(dims=[[0, 1]])
