@@ -43,6 +43,11 @@ AnalysisObject Analyze(const py::object& trajectory,
   return a;
 }
 
+// A case is named by its file, as `ltr bounds` names it.
+std::string CaseName(const TrajectoryObject& t) {
+  return t.record.path.empty() ? "trajectory" : t.record.path;
+}
+
 // The bounds' CP options, rejecting those an estimate_cp_rank=False run
 // would ignore.
 void SetCpOptions(BoundsOptions* b,
@@ -81,7 +86,7 @@ BoundsObject Bounds(const py::object& trajectory,
     b.run = run;
     if (t != nullptr)
       return EvaluateBounds(b,
-                            ToLearningRun(t->record, t->weights, "trajectory"));
+                            ToLearningRun(t->record, t->weights, CaseName(*t)));
     io::CheckReadable(path);
     return EvaluateBounds(b, ReadLearningRun(path));
   }));

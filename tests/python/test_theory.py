@@ -86,10 +86,12 @@ def test_bounds_equal_the_command(tmp_path, run_ltr, trajectory):
     assert ";".join(b.case_names) == attrs["cases"]
     assert ",".join(b.bounds) == attrs["bounds"]
     assert b.rank_tolerance == attrs["rank_tolerance"]
-    # In memory: the same numbers (the case is named "trajectory").
+    # In memory: the same numbers (a case is named by its file, if any).
     loaded = ltr._ltr._load_trajectory(str(trajectory))
     m = ltr.bounds(loaded, cp_max_rank=3, threads=1, progress=False)
-    assert same(m.table, table) and m.case_names == ["trajectory"]
+    assert same(m.table, table) and m.case_names == [str(trajectory)]
+    trained = ltr.train("flipflop", units=8, steps=2, batch=1, threads=1, progress=False)
+    assert ltr.bounds(trained, cp_max_rank=2, threads=1).case_names == ["trajectory"]
     # Columns by name, and the summaries with their rows.
     assert same(b["measured"], table[:, b.columns.index("measured")])
     case = b.cases[0]
