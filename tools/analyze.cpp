@@ -66,6 +66,11 @@ int RunAnalyze(int argc, char** argv) {
   io::RefuseOutputOverInput(output, {input});
   io::OutputFile out(output, cli::CommandLine(argc, argv));
   const TrajectoryAnalysis a = AnalyzeTrajectory(o, input);
+  if (a.cancelled) {
+    std::cerr << "ltr analyze: interrupted by signal "
+              << cli::SignalToken().reason() << "; nothing written\n";
+    return cli::SignalExitStatus();
+  }
   WriteAnalysis(a, &out);
   out.Commit();
   std::cout << a.BriefReport() << "\nwrote " << out.path() << "\n";

@@ -105,6 +105,11 @@ int RunBounds(int argc, char** argv) {
                                              cli::CommandLine(argc, argv));
     cases.push_back(EvaluateBounds(b, ReadLearningRun(input)));
   }
+  if (cases.empty() || cases.back().cancelled) {
+    std::cerr << "ltr bounds: interrupted by signal "
+              << cli::SignalToken().reason() << "; nothing written\n";
+    return cli::SignalExitStatus();
+  }
   std::cout << (sweep && !vm["verbose"].as<bool>() ? FormatBoundsCompact(cases)
                                                    : FormatBounds(cases));
   if (out) {

@@ -108,6 +108,11 @@ int RunTheoryLinear(int argc, char** argv) {
         vm["output"].as<std::string>(), cli::CommandLine(argc + 1, argv - 1));
   }
   const LinearTheorySummary summary = RunLinearTheory(o);
+  if (summary.cancelled) {
+    std::cerr << "ltr theory linear: interrupted by signal "
+              << cli::SignalToken().reason() << "; nothing written\n";
+    return cli::SignalExitStatus();
+  }
   std::cout << summary.FormatTable() << summary.BriefReport() << "\n";
   if (out) {
     WriteLinearTheory(o, summary, out.get());

@@ -18,10 +18,6 @@ void BindFiles(pybind11::module_& m);
 
 // Each reads one layout of docs/formats.md into its Python object.
 pybind11::object LoadPipelineSummary(const std::string& path);
-pybind11::object LoadAnalysis(const std::string& path);
-pybind11::object LoadBounds(const std::string& path);
-pybind11::object LoadLinearTheory(const std::string& path);
-pybind11::object LoadTrajectory(const std::string& path);
 
 // Fitting RNNs (fit.cpp, fit_sweep.cpp) and recordings (recording.cpp).
 void BindFit(pybind11::module_& m);
@@ -40,6 +36,19 @@ void BindDecompositionFiles(pybind11::module_& m);
 // Any `ltr decompose` output as an ltr.Decomposition (its /cp, /tucker,
 // /ensemble and /crossval parts).
 pybind11::object LoadDecomposition(const std::string& path);
+
+// ltr.train and ltr.Trajectory (train*.cpp); ltr.analyze, ltr.bounds,
+// ltr.bounds_sweep, ltr.theory_linear and their results (theory*.cpp).
+void BindTrain(pybind11::module_& m);
+void BindTheory(pybind11::module_& m);
+// The CLI's outputs read back with the formats readers, for ltr.load:
+// a learning trajectory (ltr train, ltr synth --kind trajectory), an
+// analysis (ltr analyze), a bounds table (ltr bounds), a linear-theory
+// table (ltr theory linear). Raise OSError/ValueError as the readers do.
+pybind11::object LoadTrajectory(const std::string& path);
+pybind11::object LoadAnalysis(const std::string& path);
+pybind11::object LoadBounds(const std::string& path);
+pybind11::object LoadLinearTheory(const std::string& path);
 
 }  // namespace ltr::python
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "ltr/core/random.h"
 #include "ltr/decompose/rank.h"
@@ -227,6 +228,36 @@ TEST_CASE("ltr bounds and ltr theory: help, errors and outputs", "[theory]") {
   CHECK(t.rows() == 2);
   CHECK(t.cols() ==
         static_cast<Index>(LinearTheorySummary::TableColumns().size()));
+}
+
+TEST_CASE("Linear theory stops at a cancellation and returns no results",
+          "[theory]") {
+  LinearTheoryOptions o;
+  o.units = 128;
+  o.gains = {0.0, 0.5, 0.9};
+  o.seeds = 4;
+  o.stop_loss_ratio = 1e-300;  // every network runs all max_steps
+  o.max_steps = 1000000;
+  CancellationToken token;
+  o.run.cancellation = &token;
+  std::thread canceller([&token] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    token.Cancel(2);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const LinearTheorySummary s = RunLinearTheory(o);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  canceller.join();
+  CHECK(s.cancelled);
+  CHECK(s.runs.empty());
+  CHECK(s.rows.empty());
+  CHECK(seconds < 1.0);  // uncancelled, this takes minutes
+
+  o.max_steps = 10;
+  o.run.cancellation = nullptr;
+  CHECK_FALSE(RunLinearTheory(o).cancelled);
 }
 
 TEST_CASE("Predictions of the linear theory: exact identities", "[theory]") {

@@ -8,6 +8,8 @@
 #include "ltr/formats/analysis_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/table_file.h"
+#include "ltr/formats/trajectory_file.h"
+#include "ltr/theory/analyze.h"
 #include "ltr/theory/bounds.h"
 #include "ltr/theory/theory.h"
 #include "test_support.h"
@@ -140,6 +142,122 @@ TEST_CASE("bounds and theory tables read back with their attributes",
   CHECK(lin.eta0 == t.EffectiveEta0());
   CHECK(lin.seeds == 1);
   CHECK(lin.antithetic == 0);
+}
+
+TEST_CASE("tables read back write the same tables (the Python objects' save)",
+          "[theory][formats]") {
+  test::ScratchDir dir;
+  BoundsOptions b;
+  b.cp.max_rank = 3;
+  LearningRun run = SmallRun();
+  run.name = "small";
+  const std::vector<BoundsSummary> cases = {EvaluateBounds(b, run)};
+  LinearTheoryOptions t;
+  t.units = 16;
+  t.gains = {0.0, 0.5};
+  t.seeds = 1;
+  t.max_steps = 30;
+  const LinearTheorySummary theory = RunLinearTheory(t);
+  {
+    io::OutputFile out(dir / "first.h5", "test");
+    WriteBounds(MakeBoundsTable(b, cases), &out);
+    WriteLinearTheory(MakeLinearTheoryTable(t, theory), &out);
+    out.Commit();
+  }
+  const BoundsTableFile bounds = ReadBounds(dir / "first.h5");
+  const LinearTheoryFile linear = ReadLinearTheory(dir / "first.h5");
+  CHECK(SameValues(bounds.table.values, BoundsTable(cases)));
+  CHECK(linear.units == 16);
+  CHECK(io::ReadIntAttribute(dir / "first.h5", "/theory/linear", "seeds") == 1);
+  {
+    io::OutputFile out(dir / "second.h5", "test");
+    WriteBounds(bounds, &out);
+    WriteLinearTheory(linear, &out);
+    out.Commit();
+  }
+  const BoundsTableFile bounds2 = ReadBounds(dir / "second.h5");
+  const LinearTheoryFile linear2 = ReadLinearTheory(dir / "second.h5");
+  CHECK(SameValues(bounds2.table.values, bounds.table.values));
+  CHECK(bounds2.cases == bounds.cases);
+  CHECK(bounds2.bounds == bounds.bounds);
+  CHECK(bounds2.status_codes == bounds.status_codes);
+  CHECK(bounds2.rank_tolerance == bounds.rank_tolerance);
+  CHECK(SameValues(linear2.table.values, linear.table.values));
+  CHECK(linear2.table.columns == linear.table.columns);
+  CHECK(linear2.eta0 == linear.eta0);
+  CHECK(linear2.model == linear.model);
+  CHECK(io::ReadIntAttribute(dir / "second.h5", "/theory/linear", "units") ==
+        16);
+}
+
+TEST_CASE("analyze and bounds of a trajectory in memory equal its file's",
+          "[theory][train]") {
+  test::ScratchDir dir;
+  TrainOptions o;
+  o.units = 12;
+  o.steps = 8;
+  o.batch = 4;
+  o.record_every = 2;
+  TrainToFile(o, dir / "t.h5", "test");
+  Trajectory t = ReadTrainTrajectory(dir / "t.h5");
+  const Tensor3 weights = t.ReadWeights();
+  AnalyzeOptions a;
+  a.test_batch = 8;
+  a.cp_max_rank = 2;
+  const TrajectoryAnalysis from_file = AnalyzeTrajectory(a, dir / "t.h5");
+  const TrajectoryAnalysis in_memory = AnalyzeTrajectory(a, t, weights);
+  CHECK(SameValues(in_memory.singular_values, from_file.singular_values));
+  CHECK(in_memory.truncation_loss == from_file.truncation_loss);
+  CHECK(in_memory.cp_relative_error == from_file.cp_relative_error);
+  CHECK(in_memory.shuffle_loss == from_file.shuffle_loss);
+  CHECK(in_memory.convergence_step == from_file.convergence_step);
+
+  BoundsOptions b;
+  b.cp.max_rank = 2;
+  const BoundsSummary bf = EvaluateBounds(b, ReadLearningRun(dir / "t.h5"));
+  const BoundsSummary bm = EvaluateBounds(b, ToLearningRun(t, weights, "mem"));
+  CHECK(bm.case_name == "mem");
+  CHECK(SameValues(BoundsTable({bm}), BoundsTable({bf})));
+
+  // What the file would require is required in memory.
+  t.w_in = Tensor3();
+  CHECK_THROWS_WITH(AnalyzeTrajectory(a, t, weights),
+                    Catch::Contains("W_in or W_out"));
+  CHECK_THROWS_WITH(ToLearningRun(t, weights, "mem"),
+                    Catch::Contains("lacks the /config, W_in"));
+  t.config.reset();
+  CHECK_THROWS_WITH(AnalyzeTrajectory(a, t, weights),
+                    Catch::Contains("has no /config"));
+}
+
+TEST_CASE("a cancelled analysis or bounds run says so", "[theory][interrupt]") {
+  test::ScratchDir dir;
+  TrainOptions o;
+  o.units = 10;
+  o.steps = 4;
+  o.batch = 2;
+  o.record_every = 2;
+  TrainToFile(o, dir / "t.h5", "test");
+  CancellationToken token;
+  AnalyzeOptions a;
+  a.test_batch = 4;
+  a.run.cancellation = &token;
+  BoundsOptions b;
+  b.cp.max_rank = 2;
+  b.run.cancellation = &token;
+  CHECK_FALSE(AnalyzeTrajectory(a, dir / "t.h5").cancelled);
+  CHECK_FALSE(EvaluateBounds(b, ReadLearningRun(dir / "t.h5")).cancelled);
+  token.Cancel(2);
+  const TrajectoryAnalysis cancelled = AnalyzeTrajectory(a, dir / "t.h5");
+  CHECK(cancelled.cancelled);
+  CHECK(cancelled.truncation_loss.empty());
+  CHECK(cancelled.cp_ranks.empty());
+  CHECK(EvaluateBounds(b, ReadLearningRun(dir / "t.h5")).cancelled);
+  BoundsSweepOptions sweep;
+  sweep.units = 8;
+  sweep.steps = 2;
+  sweep.run.cancellation = &token;
+  CHECK(RunBoundsSweep(sweep).empty());
 }
 
 TEST_CASE("bounds: the rank estimates run on run.num_threads, same bits",

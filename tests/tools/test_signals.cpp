@@ -387,3 +387,24 @@ TEST_CASE(
   CHECK_THAT(resumed.err, Contains("reused " + out + "/baseline_fit.h5"));
   CHECK(std::filesystem::exists(out + "/summary.h5"));
 }
+
+TEST_CASE("SIGINT stops ltr theory linear with 128 + signal, writing nothing",
+          "[interrupt][theory]") {
+  test::ScratchDir dir;
+  const std::string out = dir / "lin.h5", err = dir / "err";
+  // About a minute of work uninterrupted.
+  Child child(Words("theory linear --units 512 --g 0,0.5,0.9 --seeds 10 "
+                    "--threads 1 -o " +
+                    out),
+              dir / "out",
+              err);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(child.SignalAndWait(SIGINT) == 128 + SIGINT);
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count() < 1.0);
+  CHECK_THAT(test::ReadText(err), Contains("interrupted by signal 2"));
+  CHECK_THAT(test::ReadText(err), Contains("nothing written"));
+  CHECK_FALSE(std::filesystem::exists(out));
+  CHECK_FALSE(std::filesystem::exists(io::PartialPath(out)));
+}

@@ -54,17 +54,31 @@ Index ColumnTable::Column(const std::string& name) const {
   return it - columns.begin();
 }
 
+BoundsTableFile MakeBoundsTable(const BoundsOptions& options,
+                                const std::vector<BoundsSummary>& cases) {
+  BoundsTableFile b;
+  b.table.values = BoundsTable(cases);
+  b.table.columns = BoundsTableColumns();
+  for (const auto& c : cases) b.cases.push_back(c.case_name);
+  b.bounds = BoundNames();
+  b.status_codes = "1 met, 0 exceeded, -1 unknown";
+  b.rank_tolerance = options.rank.tolerance;
+  return b;
+}
+
+void WriteBounds(const BoundsTableFile& b, io::OutputFile* out) {
+  WriteTable(b.table.values, b.table.columns, kBounds, "row,column", out);
+  out->SetAttribute(kBounds, "cases", Join(b.cases, ";"));
+  out->SetAttribute(kBounds, "bounds", Join(b.bounds, ","));
+  out->SetAttribute(kBounds, "status_codes", b.status_codes);
+  if (!std::isnan(b.rank_tolerance))
+    out->SetAttribute(kBounds, "rank_tolerance", b.rank_tolerance);
+}
+
 void WriteBounds(const BoundsOptions& options,
                  const std::vector<BoundsSummary>& cases,
                  io::OutputFile* out) {
-  std::vector<std::string> names;
-  for (const auto& c : cases) names.push_back(c.case_name);
-  WriteTable(
-      BoundsTable(cases), BoundsTableColumns(), kBounds, "row,column", out);
-  out->SetAttribute(kBounds, "cases", Join(names, ";"));
-  out->SetAttribute(kBounds, "bounds", Join(BoundNames(), ","));
-  out->SetAttribute(kBounds, "status_codes", "1 met, 0 exceeded, -1 unknown");
-  out->SetAttribute(kBounds, "rank_tolerance", options.rank.tolerance);
+  WriteBounds(MakeBoundsTable(options, cases), out);
 }
 
 bool HasBounds(const std::string& file) {
@@ -82,21 +96,42 @@ BoundsTableFile ReadBounds(const std::string& file) {
   return b;
 }
 
+LinearTheoryFile MakeLinearTheoryTable(const LinearTheoryOptions& o,
+                                       const LinearTheorySummary& summary) {
+  LinearTheoryFile t;
+  t.table.values = summary.Table();
+  t.table.columns = LinearTheorySummary::TableColumns();
+  t.units = o.units;
+  t.z_hat = o.z_hat;
+  t.eta0 = o.EffectiveEta0();
+  t.seeds = o.seeds;
+  t.antithetic = o.antithetic ? 1 : 0;
+  t.model = "gradient descent on z = w^T (I - W)^-1 m";
+  return t;
+}
+
+void WriteLinearTheory(const LinearTheoryFile& t, io::OutputFile* out) {
+  WriteTable(t.table.values, t.table.columns, kTheory, "case,column", out);
+  // Counts are stored as integers; NaN marks what was not recorded.
+  const auto count = [&](const char* name, double value) {
+    if (!std::isnan(value))
+      out->SetAttribute(kTheory, name, static_cast<int>(value));
+  };
+  const auto number = [&](const char* name, double value) {
+    if (!std::isnan(value)) out->SetAttribute(kTheory, name, value);
+  };
+  count("units", t.units);
+  number("z_hat", t.z_hat);
+  number("eta0", t.eta0);
+  count("seeds", t.seeds);
+  count("antithetic", t.antithetic);
+  if (!t.model.empty()) out->SetAttribute(kTheory, "model", t.model);
+}
+
 void WriteLinearTheory(const LinearTheoryOptions& o,
                        const LinearTheorySummary& summary,
                        io::OutputFile* out) {
-  WriteTable(summary.Table(),
-             LinearTheorySummary::TableColumns(),
-             kTheory,
-             "case,column",
-             out);
-  out->SetAttribute(kTheory, "units", o.units);
-  out->SetAttribute(kTheory, "z_hat", o.z_hat);
-  out->SetAttribute(kTheory, "eta0", o.EffectiveEta0());
-  out->SetAttribute(kTheory, "seeds", o.seeds);
-  out->SetAttribute(kTheory, "antithetic", o.antithetic ? 1 : 0);
-  out->SetAttribute(
-      kTheory, "model", "gradient descent on z = w^T (I - W)^-1 m");
+  WriteLinearTheory(MakeLinearTheoryTable(o, summary), out);
 }
 
 bool HasLinearTheory(const std::string& file) {

@@ -25,20 +25,29 @@ using Eigen::MatrixXd;
 
 // What the analyses read of a learning trajectory.
 struct TrajectoryForAnalysis {
-  TrainOptions config;
-  Tensor3 weights, w_in, w_out;  // (snapshots, ...) as stored
-  Vector loss;
+  const TrainOptions& config;
+  const Tensor3& weights;
+  const Tensor3& w_in;
+  const Tensor3& w_out;
+  const Vector& loss;
 };
 
-TrajectoryForAnalysis ReadTrajectoryForAnalysis(const std::string& path) {
-  Trajectory trajectory = ReadTrainTrajectory(path);
-  TrajectoryForAnalysis t;
-  t.config = *trajectory.config;
-  t.weights = trajectory.ReadWeights();
-  t.w_in = std::move(trajectory.w_in);
-  t.w_out = std::move(trajectory.w_out);
-  t.loss = std::move(trajectory.loss);
-  return t;
+// A trajectory in memory must hold what ReadTrainTrajectory requires.
+void CheckInMemory(const Trajectory& t, const Tensor3& weights) {
+  if (!t.config)
+    throw Error(
+        "analyze: the trajectory has no /config (not written by ltr "
+        "train?)");
+  const Index snapshots = weights.dim(0), n = weights.dim(1);
+  if (snapshots < 1 || weights.dim(2) != n || n != t.config->units)
+    throw Error("analyze: the weights are " + DimsToString(weights.dims()) +
+                ", expected (snapshots >= 1, N, N) with N = " +
+                std::to_string(t.config->units));
+  for (const Tensor3* block : {&t.w_in, &t.w_out})
+    if (block->dim(0) != snapshots || block->dim(1) != n)
+      throw Error("analyze: W_in or W_out is " + DimsToString(block->dims()) +
+                  ", expected " + std::to_string(snapshots) + " snapshots of " +
+                  std::to_string(n) + " units");
 }
 
 // Row-major (N, N) snapshot k viewed column-major is W_k^T.
@@ -95,6 +104,7 @@ void AnalyzeTestLosses(const AnalyzeOptions& options,
       static_cast<int>(std::min<Index>(options.max_truncation_rank, n));
   double l_r0 = 0.0;
   for (int r = 0; r <= max_rank; ++r) {
+    if (options.run.cancelled()) return;
     RnnParameters p = final_net;
     if (r > 0)
       p.w = svd.matrixU().leftCols(r) *
@@ -205,10 +215,24 @@ Matrix DeltaWSingularValues(const Tensor3& weights, const RunContext& run) {
 
 TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
                                      const std::string& path) {
+  std::string error;
+  if (!options.IsValid(&error)) throw Error(error);
+  const Trajectory trajectory = ReadTrainTrajectory(path);
+  return AnalyzeTrajectory(options, trajectory, trajectory.ReadWeights());
+}
+
+TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
+                                     const Trajectory& trajectory,
+                                     const Tensor3& weights) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
   if (!options.IsValid(&error)) throw Error(error);
-  const TrajectoryForAnalysis t = ReadTrajectoryForAnalysis(path);
+  CheckInMemory(trajectory, weights);
+  const TrajectoryForAnalysis t{*trajectory.config,
+                                weights,
+                                trajectory.w_in,
+                                trajectory.w_out,
+                                trajectory.loss};
   const MatrixXd w0 = SnapshotW(t.weights, 0);
   const MatrixXd dw = SnapshotW(t.weights, t.weights.dim(0) - 1) - w0;
 
@@ -222,7 +246,8 @@ TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
                        : 0.0;
   AnalyzeLoss(options, t.loss, &a);
   AnalyzeTestLosses(options, t, dw, &a);
-  AnalyzeUpdateTensor(options, t.weights, &a);
+  if (!options.run.cancelled()) AnalyzeUpdateTensor(options, t.weights, &a);
+  a.cancelled = options.run.cancelled();
   a.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -190,7 +190,7 @@ void Prop1Rows(const BoundsOptions& options,
             why1,
             std::min<double>(static_cast<double>(s - 1), d * d),
             ml.ranks[0]);
-  if (!options.estimate_cp_rank) {
+  if (!options.estimate_cp_rank || options.run.cancelled()) {
     rows->Add("prop1_cp_rank", h1, why1, d * d, kNaN);
     return;
   }
@@ -262,6 +262,7 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
   BoundRows rows(run.name, &sum);
   Prop1Rows(options, run, sum, &rows);
   UpdateRows(options, run, sum, &rows);
+  sum.cancelled = options.run.cancelled();
   sum.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
@@ -272,12 +273,23 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
 // (formats/trajectory_file.h).
 LearningRun ReadLearningRun(const std::string& path) {
   const Trajectory t = ReadTrainTrajectory(path);
+  return ToLearningRun(t, t.ReadWeights(), path);
+}
+
+LearningRun ToLearningRun(const Trajectory& t,
+                          Tensor3 weights,
+                          const std::string& name) {
+  if (!t.config || t.w_in.size() == 0 || t.w_out.size() == 0 ||
+      static_cast<Index>(t.steps.size()) != weights.dim(0))
+    throw Error("bounds: '" + name +
+                "' lacks the /config, W_in, W_out or steps of a trajectory "
+                "written by ltr train");
   const TrainOptions& config = *t.config;
   LearningRun run;
-  run.name = path;
+  run.name = name;
   run.nonlinearity = config.nonlinearity;
   run.optimizer = config.optimizer;
-  run.weights = t.ReadWeights();
+  run.weights = std::move(weights);
   run.steps = t.steps;
   run.w_in = t.w_in.Slice(0).transpose();
   run.w_out = t.w_out.Slice(0).transpose();
@@ -514,6 +526,10 @@ std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& o) {
     for (Nonlinearity f : o.nonlinearities)
       for (bool random : o.random_w0)
         for (Optimizer opt : o.optimizers) {
+          if (o.run.cancelled()) {
+            if (!out.empty()) out.back().cancelled = true;
+            return out;
+          }
           LearningRun run = TrainSweepCase(
               o, d.first, d.second, opt, random, f, rng.NextSeed());
           std::ostringstream name;

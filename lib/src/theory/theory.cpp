@@ -183,6 +183,7 @@ LinearRun RunLinearNetwork(const LinearTheoryOptions& o,
   double loss = 0.0;
   int k = 0;
   for (;; ++k) {
+    if (o.run.cancelled()) break;  // RunLinearTheory drops the run
     const double z = w.dot(x);
     const double e = o.z_hat - z;
     loss = 0.5 * e * e;
@@ -392,10 +393,16 @@ LinearTheorySummary RunLinearTheory(const LinearTheoryOptions& o) {
   ParallelFor(static_cast<Index>(jobs.size()),
               o.run.num_threads,
               [&](Index begin, Index end) {
-                for (Index j = begin; j < end; ++j)
+                for (Index j = begin; j < end && !o.run.cancelled(); ++j)
                   summary.runs[j] = RunLinearNetwork(
                       o, o.gains[jobs[j].gain], jobs[j].seed, jobs[j].negate);
               });
+  if (o.run.cancelled()) {
+    summary.runs.clear();
+    summary.cancelled = true;
+    summary.message = "cancelled";
+    return summary;
+  }
   const double eta0 = o.EffectiveEta0();
   const int early_step =
       std::max(1, static_cast<int>(std::lround(o.early_tau_tilde / eta0)));

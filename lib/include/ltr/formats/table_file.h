@@ -50,6 +50,11 @@ struct LinearTheoryFile {
 void WriteBounds(const BoundsOptions& options,
                  const std::vector<BoundsSummary>& cases,
                  io::OutputFile* out);
+// The table as written and read back; WriteBounds(MakeBoundsTable(o, c))
+// writes what WriteBounds(o, c) does (so does a table read back).
+BoundsTableFile MakeBoundsTable(const BoundsOptions& options,
+                                const std::vector<BoundsSummary>& cases);
+void WriteBounds(const BoundsTableFile& table, io::OutputFile* out);
 bool HasBounds(const std::string& file);
 // Throws ltr::Error naming the file when the table is missing or its
 // `columns` attribute does not match its width.
@@ -59,6 +64,10 @@ BoundsTableFile ReadBounds(const std::string& file);
 void WriteLinearTheory(const LinearTheoryOptions& options,
                        const LinearTheorySummary& summary,
                        io::OutputFile* out);
+// As for the bounds: the table in memory, and its writer.
+LinearTheoryFile MakeLinearTheoryTable(const LinearTheoryOptions& options,
+                                       const LinearTheorySummary& summary);
+void WriteLinearTheory(const LinearTheoryFile& table, io::OutputFile* out);
 bool HasLinearTheory(const std::string& file);
 LinearTheoryFile ReadLinearTheory(const std::string& file);
 

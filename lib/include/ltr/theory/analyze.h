@@ -16,6 +16,8 @@
 
 namespace ltr {
 
+struct Trajectory;  // ltr/formats/trajectory_file.h
+
 struct AnalyzeOptions {
   // Trials of the fixed test batch (drawn from Rng(seed)) on which the
   // truncation and shuffle losses are evaluated.
@@ -34,7 +36,8 @@ struct AnalyzeOptions {
   int cp_max_iterations = 200;
   // Seed of the test batch, the W0 permutation and the CP starts.
   std::uint64_t seed = 12345;
-  // Threads of the test losses and the CP fits.
+  // Threads of the test losses and the CP fits; run.cancellation is polled
+  // between test losses and in the CP fits.
   RunContext run;
 
   bool IsValid(std::string* error) const;
@@ -58,6 +61,9 @@ struct TrajectoryAnalysis {
   std::vector<int> cp_ranks;
   std::vector<double> cp_relative_error;  // best ||X - M|| / ||X|| per rank
   double seconds = 0.0;
+  // Stopped by options.run.cancellation (polled between the test losses
+  // and in the CP fits): the fields are incomplete.
+  bool cancelled = false;
 
   std::string BriefReport() const;
 };
@@ -66,6 +72,13 @@ struct TrajectoryAnalysis {
 // analyses it. Throws ltr::Error on an unreadable or malformed file.
 TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
                                      const std::string& trajectory);
+// The same of a trajectory in memory (the Python binding's): `trajectory`
+// as ReadTrainTrajectory gives it (its config, w_in, w_out and loss), with
+// its snapshots in `weights`. Throws ltr::Error if it has no config or its
+// parts disagree in shape.
+TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
+                                     const Trajectory& trajectory,
+                                     const Tensor3& weights);
 
 // Singular values of W_k - W_0 (rows, descending) for every snapshot k of a
 // (snapshots, N, N) stack laid out as the trajectory's /weights; the

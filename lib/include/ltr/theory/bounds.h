@@ -28,6 +28,8 @@
 
 namespace ltr {
 
+struct Trajectory;  // ltr/formats/trajectory_file.h
+
 // What a bound needs to know about one learning run.
 struct LearningRun {
   std::string name;  // case label for tables
@@ -87,6 +89,9 @@ struct BoundsSummary {
   std::vector<BoundRow> rows;
   double seconds = 0.0;
   int threads = 0;  // threads of the rank estimates (options.run.num_threads)
+  // Stopped by options.run.cancellation (polled in the CP fits and between
+  // the steps of the estimate): the rows are incomplete.
+  bool cancelled = false;
   std::string BriefReport() const;
 };
 
@@ -100,6 +105,12 @@ BoundsSummary EvaluateBounds(const BoundsOptions& options,
 // Reads a trajectory written by `ltr train` (formats.md "Learning
 // trajectory": /weights, /w_in, /w_out, /step, /config).
 LearningRun ReadLearningRun(const std::string& path);
+// The same of a trajectory in memory (the Python binding's): `trajectory`
+// as ReadTrainTrajectory gives it, with its snapshots in `weights`, named
+// `name`. Throws ltr::Error if it has no config, W_in, W_out or steps.
+LearningRun ToLearningRun(const Trajectory& trajectory,
+                          Tensor3 weights,
+                          const std::string& name);
 
 // Tables (formats.md "Bounds and theory"): one row per case and bound with
 // columns BoundsTableColumns(); text for the terminal.
@@ -149,6 +160,8 @@ LearningRun TrainSweepCase(const BoundsSweepOptions& options,
                            Nonlinearity nonlinearity,
                            std::uint64_t seed);
 
+// A cancelled sweep (options.run.cancellation, polled between cases) returns
+// the cases so far, the last one marked cancelled.
 std::vector<BoundsSummary> RunBoundsSweep(const BoundsSweepOptions& options);
 
 }  // namespace ltr

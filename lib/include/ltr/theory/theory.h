@@ -72,7 +72,8 @@ struct LinearTheoryOptions {
   // standard deviation is sqrt(beta / N)).
   bool antithetic = false;
   std::uint64_t seed = 0;
-  // Threads over the networks (g x seed).
+  // Threads over the networks (g x seed); run.cancellation is polled at
+  // every gradient step (a cancelled run returns no results).
   RunContext run;
 
   double EffectiveEta0() const;
@@ -122,6 +123,8 @@ struct LinearTheorySummary {
   std::vector<LinearRun> runs;
   double seconds = 0.0;
   std::string message;
+  // Stopped by options.run.cancellation: rows and runs are empty.
+  bool cancelled = false;
 
   std::string BriefReport() const;
   // The table (a row per g) with the column names of TableColumns().
