@@ -11,5 +11,11 @@ KeyboardInterrupt), sends progress to ``progress=callable`` or to the
 """
 from . import _ltr
 from ._ltr import __version__, usable_cores
+from ._ltr import (CpSummary, TuckerSummary, cp_opt, cp_to_tensor,
+                   non_negative_parafac_hals, parafac, tucker, tucker_to_tensor)
+from ._tensors import CPTensor, TuckerTensor
 
 __all__ = ["__version__", "usable_cores"]
+__all__ += ["CPTensor", "TuckerTensor", "CpSummary", "TuckerSummary", "parafac",
+            "non_negative_parafac_hals", "cp_opt", "tucker", "cp_to_tensor",
+            "tucker_to_tensor"]

@@ -10,6 +10,11 @@ namespace ltr::python {
 // other ltr::Error -> ValueError, with the library's one-line message.
 void RegisterErrors(pybind11::module_& m);
 
+// decompose_cp.cpp: parafac, non_negative_parafac_hals, cp_opt, cp_to_tensor.
+void BindDecomposeCp(pybind11::module_& m);
+// decompose_tucker.cpp: tucker, tucker_to_tensor.
+void BindDecomposeTucker(pybind11::module_& m);
+
 }  // namespace ltr::python
 
 #endif  // LTR_PYTHON_BINDINGS_H_

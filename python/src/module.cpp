@@ -32,4 +32,6 @@ PYBIND11_MODULE(_ltr, m) {
   m.def("usable_cores", &ltr::UsableCores,
         "The cores this process may run on: the default of every threads= "
         "argument.");
+  ltr::python::BindDecomposeCp(m);
+  ltr::python::BindDecomposeTucker(m);
 }
