@@ -1,5 +1,7 @@
 #include "decompose_common.h"
 
+#include <pybind11/numpy.h>
+
 #include <sstream>
 
 namespace ltr::python {
@@ -38,14 +40,26 @@ std::uint64_t SeedFrom(const py::object& random_state) {
       std::string(py::str(py::type::of(random_state))));
 }
 
+namespace {
+
+// A value as one short piece of text: its repr, or its type (and shape).
+std::string Brief(const py::object& value) {
+  if (py::isinstance<py::array>(value))
+    return "<array of shape " + std::string(py::str(value.attr("shape"))) + ">";
+  const std::string text = py::repr(value);
+  if (text.size() <= 60 && text.find('\n') == std::string::npos) return text;
+  return "<" + std::string(py::str(py::type::of(value).attr("__name__"))) + ">";
+}
+
+}  // namespace
+
 void RequireSupported(bool supported,
                       const std::string& function,
                       const std::string& argument,
                       const py::object& value,
                       const std::string& why) {
   if (supported) return;
-  throw py::value_error(function + ": " + argument + "=" +
-                        std::string(py::repr(value)) +
+  throw py::value_error(function + ": " + argument + "=" + Brief(value) +
                         " is not supported by ltr (" + why + ")");
 }
 
