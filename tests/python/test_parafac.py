@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+import weakref
 
 import h5py
 import numpy as np
@@ -421,7 +422,8 @@ def rss_mb():
 
 
 def test_no_leak_over_a_thousand_calls():
-    x, _ = planted((6, 7, 8), 2, 0.1, seed=10)
+    # 64 kB in, 64 kB out per call: a leaked copy would add 64 MB or more.
+    x, _ = planted((20, 20, 20), 2, 0.1, seed=10)
     mask = np.ones(x.shape, dtype=bool)
     for _ in range(100):  # warm up allocators and caches
         ltr.parafac(x, 2, n_iter_max=5, mask=mask, random_state=0, return_errors=True)
@@ -430,8 +432,11 @@ def test_no_leak_over_a_thousand_calls():
     for _ in range(1000):
         cp, errors = ltr.parafac(x, 2, n_iter_max=5, mask=mask, random_state=0,
                                  return_errors=True)
-        ltr.cp_to_tensor(cp)
-    del cp, errors
+        full = ltr.cp_to_tensor(cp)
     growth = rss_mb() - before
     assert (sys.getrefcount(x), sys.getrefcount(mask)) == refs
     assert growth < 4, f"RSS grew by {growth:.1f} MB over 1000 calls"
+    # The results are freed with their last reference.
+    alive = [weakref.ref(a) for a in (cp.weights, *cp.factors, full)]
+    del cp, errors, full
+    assert [r() for r in alive] == [None] * len(alive)
