@@ -61,6 +61,10 @@ def test_parafac_unpacks_and_reconstructs_as_tensorly():
     assert 0.09 < relative_error(X, full) < 0.1
     assert abs(relative_error(X, full) - cp.summary.relative_error) < 1e-12
     assert cp.summary.converged
+    # TensorLy's positional order: n_iter_max, init, svd, normalize_factors.
+    positional = ltr.parafac(X, 3, 7, "random", "truncated_svd", True)
+    assert positional.summary.iterations <= 7
+    assert abs(np.linalg.norm(positional.factors[0], axis=0) - 1).max() < 1e-12
 
 
 def test_return_errors_as_tensorly():
@@ -128,7 +132,10 @@ def test_the_same_parafac_call_through_both(tl):
     from tensorly.decomposition import parafac
     ours, our_errors = ltr.parafac(X, 3, init="svd", tol=1e-8, return_errors=True)
     theirs, their_errors = parafac(X, 3, init="svd", tol=1e-8, return_errors=True)
-    assert abs(our_errors[-1] / their_errors[-1] - 1) < 0.03
+    # The same algorithm from the same start: the same error to round-off
+    # (measured with TensorLy 0.9.0: 0.0987861095918 for both, 7 iterations
+    # each); another TensorLy's start may differ a little.
+    assert abs(our_errors[-1] / their_errors[-1] - 1) < 1e-3
     assert congruence(ours.factors, list(theirs.factors)) > 0.99
     # Each side's model goes through the other's functions.
     np.testing.assert_allclose(tl.cp_to_tensor(ours), ltr.cp_to_tensor(ours), rtol=1e-12,
