@@ -25,8 +25,9 @@ std::array<int, 3> ParseRanks(const py::object& rank) {
   if (py::isinstance<py::bool_>(rank))
     throw py::type_error(
         "tucker: rank must be None, an int or 3 ints, not bool");
-  if (py::isinstance<py::int_>(rank)) {
-    const int r = rank.cast<int>();
+  // An int, numpy's included (anything with __index__ that is not a list).
+  if (!py::isinstance<py::sequence>(rank) && PyIndex_Check(rank.ptr())) {
+    const int r = py::int_(rank).cast<int>();
     return {r, r, r};
   }
   if (!py::isinstance<py::sequence>(rank) || py::isinstance<py::str>(rank))

@@ -158,6 +158,8 @@ def test_tucker_chooses_ranks_by_error_tolerance():
     assert t.core.shape == (3, 3, 3)
     assert t.summary.relative_error <= 0.05
     assert ltr.tucker(x, [0, 3, 0], error_tolerance=0.05).core.shape == (3, 3, 3)
+    assert ltr.tucker(x, np.int64(2)).core.shape == (2, 2, 2)
+    assert ltr.tucker(x, np.array([4, 3, 2])).core.shape == (4, 3, 2)
 
 
 # --- planted factors ---------------------------------------------------------
