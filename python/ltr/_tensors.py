@@ -24,6 +24,9 @@ class CPTensor(tuple):
             weights = np.ones(factors[0].shape[1], dtype=factors[0].dtype)
         return super().__new__(cls, (np.asarray(weights), factors))
 
+    def __getnewargs__(self):  # pickle and copy.deepcopy
+        return tuple(self)
+
     weights = property(lambda self: self[0])
     factors = property(lambda self: self[1])
     rank = property(lambda self: len(self[0]))
@@ -49,6 +52,9 @@ class TuckerTensor(tuple):
 
     def __new__(cls, core, factors):
         return super().__new__(cls, (np.asarray(core), [np.asarray(f) for f in factors]))
+
+    def __getnewargs__(self):  # pickle and copy.deepcopy
+        return tuple(self)
 
     core = property(lambda self: self[0])
     factors = property(lambda self: self[1])

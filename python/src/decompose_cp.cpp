@@ -149,6 +149,29 @@ void BindCpSummary(py::module_& m) {
       .def_readonly("seconds", &CpSummary::seconds)
       .def_readonly("seed", &CpSummary::seed)
       .def("__str__", &CpSummary::BriefReport)
+      .def(py::pickle(
+          [](const CpSummary& s) {
+            return py::make_tuple(ToCPTensor(s.model),
+                                  s.relative_error,
+                                  s.iterations,
+                                  s.converged,
+                                  s.seconds,
+                                  s.seed,
+                                  s.message,
+                                  s.error_history);
+          },
+          [](const py::tuple& t) {
+            CpSummary s;
+            s.model = ToKtensor(t[0], "CpSummary state");
+            s.relative_error = t[1].cast<double>();
+            s.iterations = t[2].cast<int>();
+            s.converged = t[3].cast<bool>();
+            s.seconds = t[4].cast<double>();
+            s.seed = t[5].cast<std::uint64_t>();
+            s.message = t[6].cast<std::string>();
+            s.error_history = t[7].cast<std::vector<double>>();
+            return s;
+          }))
       .def("__repr__", [](const CpSummary& s) {
         std::ostringstream out;
         out << "CpSummary(relative_error=" << s.relative_error

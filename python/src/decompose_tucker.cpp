@@ -89,6 +89,25 @@ void BindTuckerSummary(py::module_& m) {
       .def_readonly("message", &TuckerSummary::message)
       .def_readonly("seconds", &TuckerSummary::seconds)
       .def("__str__", &TuckerSummary::BriefReport)
+      .def(py::pickle(
+          [](const TuckerSummary& s) {
+            return py::make_tuple(ToTuckerTensor(s.model),
+                                  s.relative_error,
+                                  s.iterations,
+                                  s.converged,
+                                  s.seconds,
+                                  s.message);
+          },
+          [](const py::tuple& t) {
+            TuckerSummary s;
+            s.model = ToTucker(t[0], "TuckerSummary state");
+            s.relative_error = t[1].cast<double>();
+            s.iterations = t[2].cast<int>();
+            s.converged = t[3].cast<bool>();
+            s.seconds = t[4].cast<double>();
+            s.message = t[5].cast<std::string>();
+            return s;
+          }))
       .def("__repr__", [](const TuckerSummary& s) {
         std::ostringstream out;
         out << "TuckerSummary(relative_error=" << s.relative_error

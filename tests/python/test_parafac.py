@@ -2,9 +2,11 @@
 cp_opt and tucker equal the `ltr decompose` command on the same inputs,
 recover planted factors, accept every array layout, map errors, stop on
 Ctrl-C, release the GIL and do not leak."""
+import copy
 import itertools
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -194,6 +196,21 @@ def test_normalize_factors_false_spreads_the_weights():
                                atol=1e-12 * np.abs(X).max())
     np.testing.assert_allclose(np.linalg.norm(unit.factors[0], axis=0), 1, rtol=1e-14)
     assert (np.diff(unit.weights) <= 0).all()
+
+
+def test_results_pickle_and_deepcopy():
+    cp = ltr.parafac(X, 3, random_state=0)
+    t = ltr.tucker(X, [3, 2, 2])
+    for result in (cp, t):
+        for twin in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
+            assert type(twin) is type(result) and len(twin) == 2
+            np.testing.assert_array_equal(twin[0], result[0])
+            for a, b in zip(twin[1], result[1]):
+                np.testing.assert_array_equal(a, b)
+            assert str(twin.summary) == str(result.summary)
+    twin = pickle.loads(pickle.dumps(cp))
+    np.testing.assert_array_equal(twin.summary.error_history, cp.summary.error_history)
+    assert (twin.summary.seed, twin.summary.converged) == (cp.summary.seed, cp.summary.converged)
 
 
 # --- layouts, dtypes, masks, seeds --------------------------------------------
