@@ -1,8 +1,12 @@
 #include "decompose_common.h"
 
 #include <pybind11/numpy.h>
+#include <pybind11/stl.h>
 
 #include <sstream>
+
+#include "arrays.h"
+#include "ltr/decompose/cp.h"
 
 namespace ltr::python {
 
@@ -94,6 +98,63 @@ py::object WithSummary(py::object result,
   py::list list;
   for (double e : errors) list.append(e);
   return py::make_tuple(result, list);
+}
+
+const char* const kSummaryDoc =
+    "The summary of one CP fit (ltr::CpSummary), as `.summary` of the "
+    "CPTensor a fit returns: relative_error = ||X - M|| / ||X|| over the "
+    "observed entries, fit = 1 - relative_error, iterations, converged "
+    "(the tolerance was met before n_iter_max), message (why it stopped), "
+    "error_history (the relative error after each iteration, as numpy), "
+    "seconds (in the library) and seed (the library's seed this fit used: "
+    "pass it as random_state to repeat the fit).";
+
+void BindCpSummary(py::module_& m) {
+  // Another binding (the ensembles') may have registered it already.
+  if (py::detail::get_type_info(typeid(CpSummary))) return;
+  py::class_<CpSummary>(m, "CpSummary", kSummaryDoc)
+      .def_readonly("relative_error", &CpSummary::relative_error)
+      .def_property_readonly("fit", &CpSummary::fit)
+      .def_readonly("iterations", &CpSummary::iterations)
+      .def_readonly("converged", &CpSummary::converged)
+      .def_readonly("message", &CpSummary::message)
+      .def_property_readonly(
+          "error_history",
+          [](const CpSummary& s) { return FromStdVector(s.error_history); })
+      .def_readonly("seconds", &CpSummary::seconds)
+      .def_readonly("seed", &CpSummary::seed)
+      .def("__str__", &CpSummary::BriefReport)
+      .def(py::pickle(
+          [](const CpSummary& s) {
+            return py::make_tuple(ToCPTensor(s.model),
+                                  s.relative_error,
+                                  s.iterations,
+                                  s.converged,
+                                  s.seconds,
+                                  s.seed,
+                                  s.message,
+                                  s.error_history);
+          },
+          [](const py::tuple& t) {
+            CpSummary s;
+            s.model = ToKtensor(t[0], "CpSummary state");
+            s.relative_error = t[1].cast<double>();
+            s.iterations = t[2].cast<int>();
+            s.converged = t[3].cast<bool>();
+            s.seconds = t[4].cast<double>();
+            s.seed = t[5].cast<std::uint64_t>();
+            s.message = t[6].cast<std::string>();
+            s.error_history = t[7].cast<std::vector<double>>();
+            return s;
+          }))
+      .def("__repr__", [](const CpSummary& s) {
+        std::ostringstream out;
+        out << "CpSummary(relative_error=" << s.relative_error
+            << ", iterations=" << s.iterations
+            << ", converged=" << (s.converged ? "True" : "False")
+            << ", message='" << s.message << "')";
+        return out.str();
+      });
 }
 
 }  // namespace ltr::python

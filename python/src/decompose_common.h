@@ -44,6 +44,10 @@ py::object WithSummary(py::object result,
                        bool return_errors,
                        const std::vector<double>& errors);
 
+// ltr.CpSummary, the `.summary` of every CP fit (ensembles' too): once per
+// module, whichever binding registers it first.
+void BindCpSummary(py::module_& m);
+
 }  // namespace ltr::python
 
 #endif  // LTR_PYTHON_DECOMPOSE_COMMON_H_
