@@ -82,12 +82,16 @@ void BindTuckerSummary(py::module_& m) {
       "The summary of one Tucker fit (ltr::TuckerSummary), as `.summary` of "
       "the TuckerTensor ltr.tucker returns: relative_error = ||X - M|| / "
       "||X||, iterations (HOOI), converged, message (why it stopped), "
-      "seconds (in the library).")
+      "error_history (the relative error after each HOOI iteration, as "
+      "numpy), seconds (in the library).")
       .def_readonly("relative_error", &TuckerSummary::relative_error)
       .def_readonly("iterations", &TuckerSummary::iterations)
       .def_readonly("converged", &TuckerSummary::converged)
       .def_readonly("message", &TuckerSummary::message)
       .def_readonly("seconds", &TuckerSummary::seconds)
+      .def_property_readonly(
+          "error_history",
+          [](const TuckerSummary& s) { return FromStdVector(s.error_history); })
       .def("__str__", &TuckerSummary::BriefReport)
       .def(py::pickle(
           [](const TuckerSummary& s) {
@@ -96,7 +100,8 @@ void BindTuckerSummary(py::module_& m) {
                                   s.iterations,
                                   s.converged,
                                   s.seconds,
-                                  s.message);
+                                  s.message,
+                                  s.error_history);
           },
           [](const py::tuple& t) {
             TuckerSummary s;
@@ -106,6 +111,7 @@ void BindTuckerSummary(py::module_& m) {
             s.converged = t[3].cast<bool>();
             s.seconds = t[4].cast<double>();
             s.message = t[5].cast<std::string>();
+            s.error_history = t[6].cast<std::vector<double>>();
             return s;
           }))
       .def("__repr__", [](const TuckerSummary& s) {
@@ -143,15 +149,15 @@ n_iter_max : int
     At most this many HOOI iterations (TensorLy's default 100).
 init : 'svd'
     The ST-HOSVD start (the only one).
-return_errors : False
-    Not supported (ltr's HOOI keeps only the final error, in
-    ``.summary.relative_error``): True raises ValueError.
+return_errors : bool
+    Also return the relative error after each HOOI iteration (a list of
+    floats), as TensorLy.
 tol : float
     Stop when the relative error changes by less than tol between
     iterations (TensorLy's default 10e-5).
 verbose : int
-    > 0: after the fit, log why it stopped to ``progress`` or the ``ltr``
-    logger at INFO.
+    > 0: after the fit, log each iteration's relative error and why it
+    stopped to ``progress`` or the ``ltr`` logger at INFO.
 error_tolerance : float (keyword)
     The largest relative error of the ST-HOSVD when ranks are chosen
     (TuckerOptions' default).
@@ -208,12 +214,6 @@ void BindTucker(py::module_& m) {
             "init",
             init,
             "HOOI starts from the ST-HOSVD: init='svd'");
-        RequireSupported(!return_errors,
-                         fn,
-                         "return_errors",
-                         py::bool_(return_errors),
-                         "HOOI keeps only the final error: "
-                         ".summary.relative_error");
         RequireSupported(svd == "truncated_svd",
                          fn,
                          "svd",
@@ -244,10 +244,13 @@ void BindTucker(py::module_& m) {
           options.run = run;
           return Tucker(options, x);
         });
-        LogIterations(progress, verbose, fn, {}, summary.message);
+        LogIterations(
+            progress, verbose, fn, summary.error_history, summary.message);
         // The summary keeps its copy of the model for its report.
         py::object result = TuckerResult(summary.model, tensor);
-        return WithSummary(result, py::cast(std::move(summary)), false, {});
+        const std::vector<double> errors = summary.error_history;
+        return WithSummary(
+            result, py::cast(std::move(summary)), return_errors, errors);
       },
       kTuckerDoc,
       py::arg("tensor"),

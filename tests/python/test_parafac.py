@@ -154,6 +154,15 @@ def test_tucker_equals_the_command(tmp_path, run_ltr):
     assert abs(err - t.summary.relative_error) < 1e-10
 
 
+def test_tucker_return_errors_as_tensorly():
+    t, errors = ltr.tucker(X, [4, 3, 2], tol=1e-12, n_iter_max=50, return_errors=True)
+    assert isinstance(errors, list) and all(type(e) is float for e in errors)
+    assert len(errors) == t.summary.iterations >= 1
+    np.testing.assert_array_equal(t.summary.error_history, errors)
+    assert all(b <= a + 1e-14 for a, b in zip(errors, errors[1:]))  # HOOI never rises
+    assert abs(errors[-1] - t.summary.relative_error) < 1e-8
+
+
 def test_tucker_chooses_ranks_by_error_tolerance():
     x, _ = planted((15, 20, 25), 3, 0.01, seed=5)
     t = ltr.tucker(x, None, error_tolerance=0.05)
@@ -341,7 +350,6 @@ def test_errors_map_to_exceptions(call, error, message):
     (ltr.non_negative_parafac_hals, "fixed_modes", [1]),
     (ltr.tucker, "fixed_factors", [0]),
     (ltr.tucker, "init", "random"),
-    (ltr.tucker, "return_errors", True),
     (ltr.tucker, "random_state", 0),
     (ltr.tucker, "mask", np.ones((15, 20, 25))),
 ])

@@ -166,7 +166,9 @@ def test_hals_and_tucker_through_both(tl):
     theirs = non_negative_parafac_hals(xn, 3, n_iter_max=300)
     assert abs(relative_error(xn, ltr.cp_to_tensor(ours)) /
                relative_error(xn, tl.cp_to_tensor(theirs)) - 1) < 0.03
-    ours_t, theirs_t = ltr.tucker(X, [4, 3, 2]), tucker(X, [4, 3, 2])
+    (ours_t, our_errors) = ltr.tucker(X, [4, 3, 2], return_errors=True)
+    (theirs_t, their_errors) = tucker(X, [4, 3, 2], return_errors=True)
     assert abs(relative_error(X, ltr.tucker_to_tensor(ours_t)) /
                relative_error(X, tl.tucker_to_tensor(theirs_t)) - 1) < 0.01
+    assert abs(our_errors[-1] / float(their_errors[-1]) - 1) < 0.01
     assert re.search("HOOI", ours_t.summary.message)
