@@ -172,6 +172,9 @@ TuckerTensor
     The 2-tuple ``(core, factors)``: core of shape (r0, r1, r2), factors[n]
     of shape (tensor.shape[n], r_n) with orthonormal columns; float32 for a
     float32 tensor. ``.summary`` is the fit's TuckerSummary.
+(TuckerTensor, errors)
+    With return_errors=True, as TensorLy: errors is a list of floats, the
+    relative error after each HOOI iteration.
 
 Raises
 ------
