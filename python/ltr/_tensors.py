@@ -12,15 +12,20 @@ class CPTensor(tuple):
     """X ~ sum_r weights[r] * a_r o b_r o c_r, as ``(weights, factors)``.
 
     ``weights`` has shape (R,); ``factors[n]`` has shape (X.shape[n], R).
+    ``summary`` is the fit's CpSummary when a decomposition returned it,
+    else None.
     """
 
-    __slots__ = ()
+    summary = None
 
     def __new__(cls, weights, factors):
         factors = [np.asarray(f) for f in factors]
         if weights is None:
             weights = np.ones(factors[0].shape[1], dtype=factors[0].dtype)
         return super().__new__(cls, (np.asarray(weights), factors))
+
+    def __getnewargs__(self):  # pickle and copy.deepcopy
+        return tuple(self)
 
     weights = property(lambda self: self[0])
     factors = property(lambda self: self[1])
@@ -37,12 +42,19 @@ class CPTensor(tuple):
 
 
 class TuckerTensor(tuple):
-    """X ~ core x_0 U0 x_1 U1 x_2 U2, as ``(core, factors)``."""
+    """X ~ core x_0 U0 x_1 U1 x_2 U2, as ``(core, factors)``.
 
-    __slots__ = ()
+    ``summary`` is the fit's TuckerSummary when ltr.tucker returned it, else
+    None.
+    """
+
+    summary = None
 
     def __new__(cls, core, factors):
         return super().__new__(cls, (np.asarray(core), [np.asarray(f) for f in factors]))
+
+    def __getnewargs__(self):  # pickle and copy.deepcopy
+        return tuple(self)
 
     core = property(lambda self: self[0])
     factors = property(lambda self: self[1])

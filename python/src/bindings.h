@@ -49,6 +49,10 @@ pybind11::object LoadTrajectory(const std::string& path);
 pybind11::object LoadAnalysis(const std::string& path);
 pybind11::object LoadBounds(const std::string& path);
 pybind11::object LoadLinearTheory(const std::string& path);
+// decompose_cp.cpp: parafac, non_negative_parafac_hals, cp_opt, cp_to_tensor.
+void BindDecomposeCp(pybind11::module_& m);
+// decompose_tucker.cpp: tucker, tucker_to_tensor.
+void BindDecomposeTucker(pybind11::module_& m);
 
 }  // namespace ltr::python
 

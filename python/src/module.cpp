@@ -29,6 +29,8 @@ PYBIND11_MODULE(_ltr, m) {
   m.doc() = "ltr: the rank structure of learning (the C++ library's binding)";
   m.attr("__version__") = ltr::kVersion;
   ltr::python::RegisterErrors(m);
+  ltr::python::BindDecomposeCp(m);
+  ltr::python::BindDecomposeTucker(m);
   ltr::python::BindRecording(m);
   ltr::python::BindFit(m);
   ltr::python::BindRankSelection(m);

@@ -158,6 +158,12 @@ TEST_CASE("HOOI error is at most the ST-HOSVD error for the same ranks",
   CHECK(hooi.iterations >= 1);
   CHECK(hooi.converged);
   CHECK(hosvd.iterations == 0);
+  // One error per HOOI iteration, never rising, the last the reported one.
+  CHECK(hosvd.error_history.empty());
+  REQUIRE(hooi.error_history.size() == static_cast<size_t>(hooi.iterations));
+  for (size_t i = 1; i < hooi.error_history.size(); ++i)
+    CHECK(hooi.error_history[i] <= hooi.error_history[i - 1] + 1e-14);
+  CHECK(hooi.error_history.back() == Approx(hooi.relative_error).epsilon(1e-8));
   CheckOrthonormal(hosvd.model);
   CheckOrthonormal(hooi.model);
   CHECK(hooi.relative_error ==

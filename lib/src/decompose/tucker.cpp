@@ -179,6 +179,7 @@ TuckerSummary Tucker(const TuckerOptions& options, const Tensor3& x) {
 
       const double previous = error;
       error = CheapRelativeError(norm2, model.core);
+      summary.error_history.push_back(error);
       summary.iterations = iteration;
       if (std::abs(previous - error) < options.tolerance) {
         summary.converged = true;

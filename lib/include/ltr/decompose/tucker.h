@@ -4,6 +4,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "ltr/core/enums.h"
 #include "ltr/core/run_context.h"
@@ -35,6 +36,8 @@ struct TuckerSummary {
   bool converged = true;
   double seconds = 0;
   std::string message;
+  // HOOI: the relative error after each iteration (empty for ST-HOSVD).
+  std::vector<double> error_history;
 
   std::string BriefReport() const;
 };
