@@ -234,15 +234,18 @@ std::string Trimmed(std::string text) {
   return text;
 }
 
+void BindEnsembleMethods(py::class_<EnsembleResult>& ensemble);
+
 void BindEnsemble(py::module_& m) {
-  py::class_<EnsembleResult>(
+  py::class_<EnsembleResult> ensemble(
       m,
       "Ensemble",
       R"(An ensemble of CP fits over ranks x restarts (ltr.rank_ensemble,
 or the /ensemble of an `ltr decompose --ranks` output).
 
 Tables have one row per rank (``ranks``) and one column per restart, the
-best fit (lowest relative error) first within each rank.)")
+best fit (lowest relative error) first within each rank.)");
+  ensemble
       .def_property_readonly(
           "ranks",
           [](const EnsembleResult& e) {
@@ -313,7 +316,13 @@ best fit (lowest relative error) first within each rank.)")
           [](const EnsembleResult& e) { return e.summary.seconds; },
           "wall time of the whole ensemble")
       .def_readonly(
-          "method", &EnsembleResult::method, "the CP method of every fit")
+          "method", &EnsembleResult::method, "the CP method of every fit");
+  BindEnsembleMethods(ensemble);
+}
+
+// The per-rank accessors (tensortools' names), save and repr.
+void BindEnsembleMethods(py::class_<EnsembleResult>& ensemble) {
+  ensemble
       .def_readonly("failure",
                     &EnsembleResult::failure,
                     "why a fit must not be trusted (no better than the zero "

@@ -44,7 +44,7 @@ std::vector<double> ReadAll(const std::string& file, const io::DatasetInfo& d) {
     }
     case 3: {
       const Tensor3 t = io::ReadTensor3(file, d.path);
-      return t.values();
+      return {t.values().begin(), t.values().end()};
     }
     default:
       FAIL("dataset " << d.path << " of rank " << d.shape.size()

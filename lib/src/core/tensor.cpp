@@ -1,8 +1,11 @@
 #include "ltr/core/tensor.h"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <cmath>
 #include <numeric>
 #include <sstream>
@@ -11,6 +14,31 @@
 #include "ltr/core/error.h"
 
 namespace ltr {
+
+namespace internal {
+
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kLargeBlock = std::size_t{8} << 20;
+}  // namespace
+
+void* AllocateTensorStorage(std::size_t bytes) {
+  if (bytes < kLargeBlock) return ::operator new(bytes);
+  const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* block = std::aligned_alloc(kHugePage, rounded);
+  if (block == nullptr) throw std::bad_alloc();
+  madvise(block, rounded, MADV_HUGEPAGE);  // a hint: failure is harmless
+  return block;
+}
+
+void FreeTensorStorage(void* block, std::size_t bytes) noexcept {
+  if (bytes < kLargeBlock)
+    ::operator delete(block);
+  else
+    std::free(block);
+}
+
+}  // namespace internal
 
 std::string DimsToString(const Dims& dims) {
   std::ostringstream out;

@@ -217,7 +217,7 @@ Tensor3 ReadTensor3(const std::string& file, const std::string& dataset) {
   std::vector<double> values =
       ReadAll<double>(file, dataset, 3, H5::PredType::NATIVE_DOUBLE, &shape);
   Tensor3 x(shape[0], shape[1], shape[2]);
-  x.values() = std::move(values);
+  std::copy(values.begin(), values.end(), x.data());
   return x;
 }
 
