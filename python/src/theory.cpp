@@ -255,7 +255,7 @@ void BindTheory(py::module_& m) {
         o.seed = seed;
         return TheoryLinear(o, gains, threads, progress);
       },
-      R"(The linear theory's predictions beside gradient descent (science.md §4, S20).
+      R"(The linear theory's predictions beside gradient descent (docs/theory.md; Schuessler et al., NeurIPS 2020).
 
 Trains the fixed point z = w^T (I - W)^-1 m of a linear network by gradient
 descent with eta = eta0 (1 - g^2)^2, `seeds` networks per g, and tabulates per
@@ -400,7 +400,7 @@ void BindBoundsFunctions(py::module_& m) {
             &b, estimate_cp_rank, cp_max_rank, cp_error, cp_restarts, seed);
         return Bounds(trajectory, b, threads, progress);
       },
-      R"(The rank bounds of learning checked on a trajectory (science.md §5), as `ltr bounds TRAJ.h5`.
+      R"(The rank bounds of learning checked on a trajectory (docs/theory.md), as `ltr bounds TRAJ.h5`.
 
 Prop 1 (linear RNN, W0 in span[W_in, W_out], an optimiser linear in
 gradients: rank W_k <= d, multilinear rank of [W_1..W_K] <= (d, d,
@@ -487,7 +487,7 @@ void BindBoundsSweep(py::module_& m) {
         return BoundsSweep(
             o, dims, optimizers, random_w0, nonlinearities, threads, progress);
       },
-      R"(The synthetic sweep of science.md §5, as `ltr bounds --sweep`.
+      R"(The synthetic sweep of docs/theory.md, as `ltr bounds --sweep`.
 
 Trains every case (N_in, N_out) x optimizer x (W0 = 0 or g J) x
 nonlinearity by full-batch gradient descent or Adam on a fixed random

@@ -202,7 +202,7 @@ Args:
   batch: trials per step.
   record_every: steps between snapshots.
   train: the trained blocks, a comma-separated subset of in, rec, out.
-  output_tanh: compare tanh(z) with the targets (S20's output nonlinearity).
+  output_tanh: compare tanh(z) with the targets (S20 reads z out linearly; off by default).
   target: the fixed-point task's target z-hat.
   mante_noise: the Mante task's sensory noise.
   reach_conditions, reach_radius, curl, reach_effort: the reach task's
