@@ -14,3 +14,6 @@ from ._ltr import *  # noqa: F401,F403 -- every binding is public
 from ._ltr import __version__
 from ._tensors import CPTensor, TuckerTensor  # noqa: F401
 from ._fit import fit_rnn, sweep_ranks, load_fit  # noqa: F401
+from ._errors import wrap_module as _wrap_module
+
+_wrap_module(globals(), _ltr)  # one-line TypeErrors for arguments of the wrong type

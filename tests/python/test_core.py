@@ -75,3 +75,21 @@ def test_results_own_their_memory_and_inputs_are_untouched():
     assert all(f.flags.owndata is False and f.base is not None for f in factors)
     del x  # the factors do not refer to the input
     assert factors[0].shape == (6, 2) and np.isfinite(weights).all()
+
+
+def test_a_wrong_argument_type_is_a_one_line_type_error():
+    x = small_tensor()
+    cases = [(lambda: ltr.rank_ensemble(x, [1], restarts=2.5),
+              "rank_ensemble: restarts must be int, not float (2.5)"),
+             (lambda: ltr.parafac(x, 2, n_iter_max="5"),
+              "parafac: n_iter_max must be int, not str ('5')"),
+             (lambda: ltr.rank_ensemble(x, [1], bogus=1),
+              "rank_ensemble: unexpected argument 'bogus'"),
+             (lambda: ltr.rank_ensemble(x, [1]).save(3),
+              "Ensemble.save: path must be os.PathLike, not int (3)")]
+    for call, message in cases:
+        with pytest.raises(TypeError) as error:
+            call()
+        assert str(error.value) == message
+    # The wrappers keep the signature in the docstring for help().
+    assert ltr.parafac.__doc__.startswith("parafac(tensor")
