@@ -12,8 +12,8 @@ class CPTensor(tuple):
     """X ~ sum_r weights[r] * a_r o b_r o c_r, as ``(weights, factors)``.
 
     ``weights`` has shape (R,); ``factors[n]`` has shape (X.shape[n], R).
-    ``summary`` is the fit's CpSummary when a decomposition returned it,
-    else None.
+    ``summary`` is the fit's CpSummary when a decomposition returned it or
+    a file held it (then also ``method`` and ``modes``), else None.
     """
 
     summary = None
@@ -36,6 +36,13 @@ class CPTensor(tuple):
         """The full tensor sum_r w_r a_r o b_r o c_r as a numpy array."""
         a, b, c = self.factors
         return np.einsum("r,ir,jr,kr->ijk", self.weights, a, b, c)
+
+    def save(self, path, tensor=None, *, method="cp-als", axes=None):
+        """Writes the model as `ltr decompose --rank R` writes /cp (ltr.save_cp):
+        with its .summary when it has one, else with the relative error to
+        `tensor` (NaN without it)."""
+        from . import _ltr
+        _ltr.save_cp(path, self, tensor, method=method, axes=axes)
 
     def __repr__(self):
         return f"CPTensor(rank={self.rank}, shape={self.shape})"

@@ -4,6 +4,7 @@
 // writers (ltr/formats/decomposition_file.h), so Python and the command
 // read each other's files. ltr.save_cp writes a CPTensor as a single fit.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
 #include <filesystem>
@@ -131,102 +132,35 @@ py::object OrNone(const std::optional<T>& part) {
   return part ? py::cast(*part) : py::none();
 }
 
-void BindCpFit(py::module_& m) {
-  py::class_<CpFitResult>(
-      m,
-      "CpFit",
-      R"(One CP fit with how it was fitted: a file's /cp, or one fit of an
-ltr.Ensemble (Ensemble.fit(rank, k)). `.cp` is the model as a CPTensor.)")
-      .def_property_readonly(
-          "cp",
-          [](const CpFitResult& f) { return ToCPTensor(f.summary.model); },
-          "the model as a CPTensor (weights, factors)")
-      .def_property_readonly("weights",
-                             [](const CpFitResult& f) {
-                               return FromVector(f.summary.model.weights);
-                             })
-      .def_property_readonly("factors",
-                             [](const CpFitResult& f) {
-                               py::list out;
-                               for (const Matrix& a : f.summary.model.factors)
-                                 out.append(FromMatrix(a));
-                               return out;
-                             })
-      .def_property_readonly(
-          "relative_error",
-          [](const CpFitResult& f) { return f.summary.relative_error; },
-          "||X - M|| / ||X|| over the observed entries")
-      .def_property_readonly(
-          "fit",
-          [](const CpFitResult& f) { return f.summary.fit(); },
-          "1 - relative_error")
-      .def_property_readonly(
-          "iterations",
-          [](const CpFitResult& f) { return f.summary.iterations; })
-      .def_property_readonly(
-          "converged", [](const CpFitResult& f) { return f.summary.converged; })
-      .def_property_readonly(
-          "seconds", [](const CpFitResult& f) { return f.summary.seconds; })
-      .def_property_readonly(
-          "seed", [](const CpFitResult& f) { return f.summary.seed; })
-      .def_property_readonly(
-          "message",
-          [](const CpFitResult& f) { return f.summary.message; },
-          "why the fit stopped")
-      .def_property_readonly(
-          "error_history",
-          [](const CpFitResult& f) {
-            return FromStdVector(f.summary.error_history);
-          },
-          "the relative error after each iteration")
-      .def_readonly("method", &CpFitResult::method)
-      .def_property_readonly(
-          "modes",
-          [](const CpFitResult& f) {
-            return py::make_tuple(f.modes[0], f.modes[1], f.modes[2]);
-          },
-          "the names of the factors' modes in the file (mode0.. by default)")
-      .def(
-          "save",
-          [](const CpFitResult& f, const std::filesystem::path& path) {
-            SaveCpFit(f, path.string());
-          },
-          py::arg("path"),
-          "Writes the fit as `ltr decompose --rank R` does (/cp of "
-          "docs/formats.md), to a temporary file renamed to `path`.")
-      .def("__iter__",
-           [](const CpFitResult& f) {
-             return py::iter(ToCPTensor(f.summary.model));
-           })
-      .def("__repr__", [](const CpFitResult& f) {
-        return "CpFit(" + f.summary.BriefReport() + ")";
-      });
+}  // namespace
+
+py::object ToCpFitObject(const CpFitResult& fit) {
+  py::object cp = ToCPTensor(fit.summary.model);
+  cp.attr("summary") = py::cast(fit.summary);
+  cp.attr("method") = fit.method;
+  cp.attr("modes") = py::make_tuple(fit.modes[0], fit.modes[1], fit.modes[2]);
+  return cp;
 }
 
-void BindTuckerFit(py::module_& m) {
-  py::class_<TuckerFitResult>(
-      m, "TuckerFit", "A file's /tucker: the model and how it was fitted.")
-      .def_property_readonly(
-          "tucker",
-          [](const TuckerFitResult& t) {
-            return ToTuckerTensor(t.summary.model);
-          },
-          "the model as a TuckerTensor (core, factors)")
-      .def_property_readonly(
-          "relative_error",
-          [](const TuckerFitResult& t) { return t.summary.relative_error; })
-      .def_property_readonly(
-          "iterations",
-          [](const TuckerFitResult& t) { return t.summary.iterations; })
-      .def_property_readonly(
-          "converged",
-          [](const TuckerFitResult& t) { return t.summary.converged; })
-      .def_property_readonly(
-          "seconds", [](const TuckerFitResult& t) { return t.summary.seconds; })
-      .def_readonly("method", &TuckerFitResult::method)
-      .def("__repr__", [](const TuckerFitResult& t) {
-        return "TuckerFit(" + t.summary.BriefReport() + ")";
-      });
+std::optional<CpFitResult> FromCpFitObject(const py::handle& cp) {
+  if (!py::hasattr(cp, "summary") ||
+      !py::isinstance<CpSummary>(cp.attr("summary")))
+    return std::nullopt;
+  CpFitResult fit;
+  fit.summary = cp.attr("summary").cast<CpSummary>();
+  fit.summary.model = ToKtensor(cp, "cp");
+  if (py::hasattr(cp, "method")) fit.method = py::str(cp.attr("method"));
+  if (py::hasattr(cp, "modes")) fit.modes = cp.attr("modes").cast<ModeNames>();
+  return fit;
+}
+
+namespace {
+
+py::object ToTuckerFitObject(const TuckerFitResult& fit) {
+  py::object tucker = ToTuckerTensor(fit.summary.model);
+  tucker.attr("summary") = py::cast(fit.summary);
+  tucker.attr("method") = fit.method;
+  return tucker;
 }
 
 void BindDecompositionFile(py::module_& m) {
@@ -234,14 +168,20 @@ void BindDecompositionFile(py::module_& m) {
       m,
       "Decomposition",
       R"(What an `ltr decompose` output holds (LoadDecomposition, ltr.load):
-`cp` (ltr.CpFit), `tucker` (ltr.TuckerFit), `ensemble` (ltr.Ensemble) and
+`cp` (a CPTensor with .summary, .method and .modes), `tucker` (a
+TuckerTensor with .summary and .method), `ensemble` (ltr.Ensemble) and
 `cross_validation` (ltr.CrossValidation), None where absent; `input`,
 `dataset` (what was decomposed) and `failure` (why the result must not be
 trusted, '' when it can) from the root attributes.)")
-      .def_property_readonly(
-          "cp", [](const DecompositionFile& d) { return OrNone(d.cp); })
-      .def_property_readonly(
-          "tucker", [](const DecompositionFile& d) { return OrNone(d.tucker); })
+      .def_property_readonly("cp",
+                             [](const DecompositionFile& d) {
+                               return d.cp ? ToCpFitObject(*d.cp) : py::none();
+                             })
+      .def_property_readonly("tucker",
+                             [](const DecompositionFile& d) {
+                               return d.tucker ? ToTuckerFitObject(*d.tucker)
+                                               : py::none();
+                             })
       .def_property_readonly(
           "ensemble",
           [](const DecompositionFile& d) { return OrNone(d.ensemble); })
@@ -280,19 +220,21 @@ trusted, '' when it can) from the root attributes.)")
       });
 }
 
-// ltr.save_cp: a CpFit as it is, or a CPTensor with the summary fields
-// given (the relative error computed from `tensor` when given).
+// ltr.save_cp: a fit with its .summary as it is, or a bare CPTensor with
+// the summary fields given (the relative error computed from `tensor` when given).
 void SaveCp(const std::filesystem::path& path,
             const py::object& cp,
             const py::object& tensor,
             const std::string& method,
             const py::object& axes) {
+  std::optional<CpFitResult> given = FromCpFitObject(cp);
   CpFitResult fit;
-  if (py::isinstance<CpFitResult>(cp)) {
-    fit = cp.cast<CpFitResult>();
+  if (given) {
+    fit = std::move(*given);
     if (!tensor.is_none())
       throw py::value_error(
-          "tensor is for a CPTensor: an ltr.CpFit has its relative error");
+          "tensor is for a CPTensor without a summary: this fit has its "
+          "relative error");
   } else {
     fit.summary.model = ToKtensor(cp, "cp");
     fit.method = MethodName(ParseMethod(method));
@@ -340,11 +282,6 @@ void SaveCpFit(const CpFitResult& fit, const std::string& path) {
   out.Commit();
 }
 
-void BindFitClasses(py::module_& m) {
-  BindCpFit(m);
-  BindTuckerFit(m);
-}
-
 py::object LoadDecomposition(const std::string& path) {
   return py::cast(ReadDecompositionFile(path));
 }
@@ -375,11 +312,12 @@ holds no decomposition or its parts are inconsistent.)");
 docs/formats.md), so that `ltr info`, `ltr plot` and ltr.load_decomposition
 read it; a temporary file renamed to `path` when complete.
 
-cp: an ltr.CpFit (written with its summary), or a CPTensor / (weights,
-factors) such as ltr.parafac returns (written with method `method`,
+cp: a CPTensor with its .summary (what ltr.parafac, Ensemble.fit and
+ltr.load return; written with it), or a bare CPTensor / (weights,
+factors) (written with method `method`,
 iterations 0 and, when `tensor` is given, the relative error
 ||tensor - cp|| / ||tensor||; else NaN). axes: the modes' names, e.g.
-'trial,time,neuron' (None: the CpFit's, or mode0,mode1,mode2), which
+'trial,time,neuron' (None: the fit's .modes, or mode0,mode1,mode2), which
 `ltr plot` uses to draw each factor. Raises OSError when `path` cannot be
 written, ValueError on shapes that disagree.)");
 }

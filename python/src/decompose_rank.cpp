@@ -206,7 +206,7 @@ Index RankRow(const std::vector<int>& ranks, int rank) {
                         " is not in the ensemble's ranks (" + known + ")");
 }
 
-CpFitResult FitAt(const EnsembleResult& e, int rank, Index k) {
+py::object FitAt(const EnsembleResult& e, int rank, Index k) {
   const Index r = RankRow(e.summary.ranks, rank);
   if (k < 0 || k >= e.summary.restart.cols())
     throw py::value_error("k must be in [0, " +
@@ -216,7 +216,7 @@ CpFitResult FitAt(const EnsembleResult& e, int rank, Index k) {
     throw py::value_error("rank " + std::to_string(rank) + " column " +
                           std::to_string(k) +
                           " was not fitted (the ensemble was interrupted)");
-  return {e.summary.fits[r][k], e.method, e.modes};
+  return ToCpFitObject({e.summary.fits[r][k], e.method, e.modes});
 }
 
 py::list ModelsOf(const EnsembleResult& e, int rank) {
@@ -331,7 +331,8 @@ void BindEnsembleMethods(py::class_<EnsembleResult>& ensemble) {
            &FitAt,
            py::arg("rank"),
            py::arg("k") = 0,
-           "The k-th best fit of `rank` as an ltr.CpFit (model and summary).")
+           "The k-th best fit of `rank`: a CPTensor with .summary (ltr.CpSummary), "
+           ".method and .modes, as ltr.parafac returns a fit.")
       .def("factors",
            &ModelsOf,
            py::arg("rank"),
@@ -445,7 +446,6 @@ std::string FailureOf(const CrossValidationSummary& cv) {
 }
 
 void BindRankSelection(py::module_& m) {
-  BindFitClasses(m);
   BindEnsemble(m);
   BindCrossValidation(m);
   const CpOptions cp;

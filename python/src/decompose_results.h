@@ -8,6 +8,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <optional>
 #include <string>
 
 #include "ltr/decompose/cp.h"
@@ -19,14 +20,14 @@ namespace ltr::python {
 
 namespace py = pybind11;
 
-// ltr.CpFit: one CP fit (a file's /cp, or one restart of an ensemble).
+// One CP fit (a file's /cp, or one restart of an ensemble).
 struct CpFitResult {
   CpSummary summary;
   std::string method;  // "cp-als", "cp-opt", "ncp-hals" ("" when unknown)
   ModeNames modes{"mode0", "mode1", "mode2"};
 };
 
-// ltr.TuckerFit: a file's /tucker.
+// A file's /tucker.
 struct TuckerFitResult {
   TuckerSummary summary;
   std::string method;
@@ -59,9 +60,11 @@ void SaveCrossValidation(const CrossValidationResult& cv,
                          const std::string& path);
 void SaveCpFit(const CpFitResult& fit, const std::string& path);
 
-// The classes ltr.CpFit and ltr.TuckerFit (decompose_files.cpp), used by
-// the Ensemble's fit() and by LoadDecomposition.
-void BindFitClasses(py::module_& m);
+// One CP fit as Python sees it: the CPTensor with its .summary (CpSummary),
+// .method and .modes, as ltr.parafac returns a fit; and back (nullopt for a
+// CPTensor without a CpSummary).
+py::object ToCpFitObject(const CpFitResult& fit);
+std::optional<CpFitResult> FromCpFitObject(const py::handle& cp);
 
 }  // namespace ltr::python
 

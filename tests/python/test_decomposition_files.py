@@ -1,6 +1,6 @@
 """Decomposition files between Python and the command: every `ltr decompose`
 output loads with ltr.load_decomposition, and what Python saves (Ensemble,
-CrossValidation, CpFit, Decomposition, ltr.save_cp) is read by `ltr info`
+CrossValidation, Decomposition, a fit's CPTensor through ltr.save_cp) is read by `ltr info`
 and `ltr plot` and loads back identically."""
 import pathlib
 
@@ -54,11 +54,11 @@ def test_a_single_fit_from_the_command_loads_as_written(tmp_path, run_ltr):
         g = f["cp"]
         np.testing.assert_array_equal(fit.weights, g["weights"][()])
         for n in range(3):
-            np.testing.assert_array_equal(fit.cp.factors[n], g[f"factors/{n}"][()])
-        assert fit.relative_error == g.attrs["relative_error"]
-        assert fit.iterations == g.attrs["iterations"]
-        assert fit.message == g.attrs["message"]
-        np.testing.assert_array_equal(fit.error_history, g["error_history"][()])
+            np.testing.assert_array_equal(fit.factors[n], g[f"factors/{n}"][()])
+        assert fit.summary.relative_error == g.attrs["relative_error"]
+        assert fit.summary.iterations == g.attrs["iterations"]
+        assert fit.summary.message == g.attrs["message"]
+        np.testing.assert_array_equal(fit.summary.error_history, g["error_history"][()])
     assert fit.method == "cp-als" and fit.modes == ("trial", "time", "neuron")
     weights, factors = fit  # unpacks as a CPTensor
     assert factors[0].shape == (150, 3)
@@ -91,15 +91,15 @@ def test_a_tucker_fit_from_the_command_loads(tmp_path, run_ltr):
             "-o", out)
     t = ltr.load_decomposition(out).tucker
     with h5py.File(out, "r") as f:
-        np.testing.assert_array_equal(t.tucker.core, f["tucker/core"][()])
-        np.testing.assert_array_equal(t.tucker.factors[2], f["tucker/factors/2"][()])
-        assert t.relative_error == f["tucker"].attrs["relative_error"]
-    assert t.method == "tucker-hosvd" and t.tucker.core.shape == (3, 3, 3)
+        np.testing.assert_array_equal(t.core, f["tucker/core"][()])
+        np.testing.assert_array_equal(t.factors[2], f["tucker/factors/2"][()])
+        assert t.summary.relative_error == f["tucker"].attrs["relative_error"]
+    assert t.method == "tucker-hosvd" and t.core.shape == (3, 3, 3)
     ltr.load_decomposition(out).save(tmp_path / "copy.h5")
     again = ltr.load_decomposition(tmp_path / "copy.h5").tucker
-    np.testing.assert_array_equal(again.tucker.core, t.tucker.core)
-    np.testing.assert_array_equal(again.tucker.factors[0], t.tucker.factors[0])
-    assert (again.method, again.relative_error) == (t.method, t.relative_error)
+    np.testing.assert_array_equal(again.core, t.core)
+    np.testing.assert_array_equal(again.factors[0], t.factors[0])
+    assert (again.method, again.summary.relative_error) == (t.method, t.summary.relative_error)
 
 
 def test_python_saves_are_read_by_the_command_and_load_back_identically(tmp_path, run_ltr,
@@ -109,7 +109,7 @@ def test_python_saves_are_read_by_the_command_and_load_back_identically(tmp_path
     cv = ltr.cross_validate(example, [2, 3], 2, seed=1, n_iter_max=30, progress=False)
     ens.save(tmp_path / "ens.h5")
     cv.save(tmp_path / "cv.h5")
-    ens.fit(3).save(tmp_path / "fit.h5")
+    ltr.save_cp(tmp_path / "fit.h5", ens.fit(3))
 
     info = run_ltr("info", tmp_path / "ens.h5").stdout
     assert "/ensemble/relative_error" in info and "/ensemble/rank_3/run_1/factors/2" in info
@@ -128,7 +128,7 @@ def test_python_saves_are_read_by_the_command_and_load_back_identically(tmp_path
     assert back.test_fraction == cv.test_fraction
     fit = ltr.load_decomposition(tmp_path / "fit.h5").cp
     np.testing.assert_array_equal(fit.factors[1], ens.fit(3).factors[1])
-    assert (fit.relative_error, fit.seed) == (ens.fit(3).relative_error, ens.fit(3).seed)
+    assert (fit.summary.relative_error, fit.summary.seed) == (ens.fit(3).summary.relative_error, ens.fit(3).summary.seed)
 
 
 def test_a_loaded_file_saves_back_the_same_parts(tmp_path, run_ltr, small):
@@ -156,22 +156,22 @@ def test_save_cp_writes_a_cptensor_as_a_single_fit(tmp_path, run_ltr, example):
     np.testing.assert_array_equal(fit.weights, weights)
     np.testing.assert_array_equal(fit.factors[2], factors[2])
     model = np.einsum("r,ir,jr,kr->ijk", weights, *factors)
-    assert fit.relative_error == pytest.approx(
+    assert fit.summary.relative_error == pytest.approx(
         np.linalg.norm(example - model) / np.linalg.norm(example), rel=1e-12)
     assert fit.method == "cp-als" and fit.modes == ("trial", "time", "neuron")
     run_ltr("plot", path, "-o", tmp_path / "figs")
     assert (tmp_path / "figs" / "tca_factors_rank3.png").exists()
-    # A CpFit keeps its own summary.
+    # A fit with its .summary is written with it.
     ens = ltr.rank_ensemble(example, 2, seed=3, n_iter_max=10, progress=False)
     ltr.save_cp(tmp_path / "fit.h5", ens.fit(2), axes="trial,time,neuron")
     back = ltr.load_decomposition(tmp_path / "fit.h5").cp
-    assert (back.relative_error, back.iterations, back.seed) == (
-        ens.fit(2).relative_error, ens.fit(2).iterations, ens.fit(2).seed)
-    with pytest.raises(ValueError, match="CpFit has its relative error"):
+    assert (back.summary.relative_error, back.summary.iterations, back.summary.seed) == (
+        ens.fit(2).summary.relative_error, ens.fit(2).summary.iterations, ens.fit(2).summary.seed)
+    with pytest.raises(ValueError, match="this fit has its relative error"):
         ltr.save_cp(tmp_path / "x.h5", ens.fit(2), example)
     # Without the data the relative error is unknown: NaN, not a number made up.
     ltr.save_cp(tmp_path / "bare.h5", (None, factors))
-    assert np.isnan(ltr.load_decomposition(tmp_path / "bare.h5").cp.relative_error)
+    assert np.isnan(ltr.load_decomposition(tmp_path / "bare.h5").cp.summary.relative_error)
 
 
 def test_file_errors(tmp_path, example):
@@ -226,3 +226,16 @@ def test_an_interrupted_sweeps_partial_file_loads_incomplete(tmp_path, ltr_binar
     assert np.all(np.isfinite(e.relative_error[done]))
     assert e.best[-1] is None and e.best[0].rank == 1
     assert "interrupted" in repr(e)
+
+
+def test_one_fit_is_one_object_whether_fitted_loaded_or_from_an_ensemble(tmp_path, example):
+    fitted = ltr.parafac(example, 3, init="random", random_state=4, normalize_factors=True)
+    fitted.save(tmp_path / "fit.h5", axes="trial,time,neuron")
+    loaded = ltr.load(str(tmp_path / "fit.h5")).cp
+    member = ltr.rank_ensemble(example, 3, seed=2, n_iter_max=20, progress=False).fit(3)
+    for fit in (fitted, loaded, member):
+        assert type(fit) is ltr.CPTensor and isinstance(fit.summary, ltr.CpSummary)
+    np.testing.assert_array_equal(loaded.factors[0], fitted.factors[0])
+    assert loaded.summary.relative_error == fitted.summary.relative_error
+    assert loaded.summary.seed == fitted.summary.seed
+    assert loaded.modes == ("trial", "time", "neuron")
