@@ -138,7 +138,7 @@ TEST_CASE("import bins the human MTL spike times as numpy does",
                      "0,5,34",
                      "old_new"});
   CheckAgainstNumpy(
-      {f, "timediscrimination_table", "start_time", "0:1", "0.3", "-", "-"});
+      {f, "timediscrimination_table", "start_time", "0:1.2", "0.3", "-", "-"});
   CheckAgainstNumpy(
       {f, "encoding_table", "boundary1_time", "-0.25:0.25", "0.001", "-", "-"});
 }

@@ -118,11 +118,16 @@ void ZScore(Tensor3& x, std::vector<std::string>* warnings) {
 Index BinCount(const SpikeBinning& b) {
   if (!(b.bin > 0) || !std::isfinite(b.bin))
     throw Error("bin width must be positive, not " + Number(b.bin));
-  const double bins = std::round((b.window_stop - b.window_start) / b.bin);
+  const double ratio = (b.window_stop - b.window_start) / b.bin;
+  const double bins = std::round(ratio);
+  const std::string window =
+      "window " + Number(b.window_start) + ":" + Number(b.window_stop);
   if (!(bins >= 1) || !std::isfinite(b.window_start))
-    throw Error("window " + Number(b.window_start) + ":" +
-                Number(b.window_stop) + " holds no bin of " + Number(b.bin) +
-                " s");
+    throw Error(window + " holds no bin of " + Number(b.bin) + " s");
+  // A partial last bin would count fewer spikes than the others.
+  if (std::abs(ratio - bins) > 1e-6)
+    throw Error(window + " is " + Number(ratio) + " bins of " + Number(b.bin) +
+                " s, not a whole number of bins");
   if (bins > 1e8) throw Error("window holds more than 1e8 bins");
   return static_cast<Index>(bins);
 }
