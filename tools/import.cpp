@@ -22,26 +22,29 @@ constexpr const char* kUsage =
     "       ltr import ARRAY.npy|ARCHIVE.npz [--variable NAME] [--axes "
     "trial,time,neuron]\n"
     "                  [--dt S] -o OUT.h5\n\n"
-    "Makes a recording (docs/formats.md) from an NWB 2.x file or a NumPy "
-    "array.\nNWB: the spike times of /units are cut into the trials of the "
-    "TimeIntervals\ntable /intervals/TABLE, each aligned to the time in "
-    "column --align, and\ncounted in bins of --bin seconds over --window "
-    "A:B around it: a spike at\nrelative time t is in bin floor((t - A) / "
-    "bin) when A <= t < B. Trials whose\nalignment is NaN are dropped with a "
-    "warning. --table none takes the whole\nrecording as one trial (window "
-    "default: 0 to the last spike). String\ncondition or epoch columns "
-    "become codes 0, 1, ... (sorted), their names in the\nattribute names "
-    "of /condition or /epoch. Preprocessing, applied in this order\nand "
-    "recorded in the attributes of /import: --min-rate, --sqrt, "
-    "--smooth-sd,\n--baseline, --soft-normalize, --zscore. See "
-    "docs/import.md.\n\nexamples:\n"
+    "Makes a recording (docs/formats.md) from an NWB 2.x file or a NumPy\n"
+    "array. NWB: the spike times of /units are cut into the trials of the\n"
+    "TimeIntervals table /intervals/TABLE, each aligned to the time in column\n"
+    "--align, and counted in bins of --bin seconds over --window A:B around\n"
+    "it: a spike at relative time t is in bin floor((t - A) / bin) when\n"
+    "A <= t < B. Trials whose alignment is NaN are dropped with a warning.\n"
+    "--series NAME cuts a TimeSeries instead (interpolated at bin centres or\n"
+    "averaged per bin; bins without samples are masked). --table none takes\n"
+    "the whole recording as one trial (window default: 0 to the last spike).\n"
+    "String condition or epoch columns become codes 0, 1, ... (sorted), their\n"
+    "names in the attribute names of /condition or /epoch. Preprocessing,\n"
+    "applied in this order and recorded in the attributes of /import:\n"
+    "--min-rate, --sqrt, --smooth-sd, --baseline, --soft-normalize, --zscore.\n"
+    "See docs/import.md.\n\nexamples:\n"
     "  ltr import human_mtl_sub-4_ses-4.nwb --table encoding_table --align "
     "start_time \\\n"
     "      --window -0.5:1.5 --bin 0.05 --condition-column stimCategory -o "
     "mtl.h5\n"
-    "  ltr import alm.nwb --align cue_start_time --window -1:2 --bin 0.02 "
+    "  ltr import alm.nwb --align start_time --window -1:2 --bin 0.02 "
     "\\\n      --condition-column type -o alm.h5\n"
     "  ltr import septum.nwb --table none --bin 0.1 -o septum.h5\n"
+    "  ltr import septum.nwb --table none --series ElectricalSeries_lfp "
+    "--bin 0.01 -o lfp.h5\n"
     "  ltr import counts.npz --variable spikes --axes neuron,time,trial "
     "--dt 0.02 -o rec.h5";
 
@@ -108,6 +111,11 @@ void AddOptions(cli::po::options_description& options,
      "NWB: the table column of /condition")
     ("epoch-column", po::value<std::string>(&o.epoch_column),
      "NWB: the table column of /epoch")
+    ("series", po::value<std::string>(&o.series),
+     "NWB: a TimeSeries (by name or path) instead of the spikes of /units")
+    ("series-mode",
+     po::value<std::string>(&o.series_mode)->default_value(d.series_mode),
+     "interpolate (at bin centres) or mean (of the samples in each bin)")
     ("variable", po::value<std::string>(&o.variable),
      "npz: the array (default: the only one)")
     ("axes", po::value<std::string>(&o.axes)->default_value(d.axes),

@@ -117,7 +117,91 @@ bool HaveSharedNwb() {
   return true;
 }
 
+// A TimeSeries cut by numpy: np.interp at bin centres, or the mean of the
+// samples in each bin (BinSpikes' convention on the sample times); NaN
+// (no sample) is 0 and masked.
+const char* kNumpySeries = R"(
+import sys, h5py, numpy as np
+nwb, out, series, table, window, b, mode = sys.argv[1:8]
+b = float(b)
+f = h5py.File(nwb, 'r'); o = h5py.File(out, 'r')
+g = f[series]; data = g['data'][:].astype(float)
+data = data[:, None] if data.ndim == 1 else data
+if 'timestamps' in g: ts = g['timestamps'][:]
+else: ts = g['starting_time'][()] + np.arange(len(data)) / g['starting_time'].attrs['rate']
+if table == 'none': aligns = np.array([0.0])
+else: aligns = f['intervals/' + table + '/start_time'][:]
+if window == '-': ws = 0.0; we = (np.floor(ts[-1] / b) + 1) * b
+else: ws, we = (float(v) for v in window.split(':'))
+nb = int(round((we - ws) / b))
+want = np.full((len(aligns), nb, data.shape[1]), np.nan)
+for i, a in enumerate(aligns):
+    if mode == 'interpolate':
+        centre = a + (ws + (np.arange(nb) + 0.5) * b)
+        for c in range(data.shape[1]):
+            want[i, :, c] = np.interp(centre, ts, data[:, c], left=np.nan, right=np.nan)
+    else:
+        rel = ts - a
+        keep = (rel >= ws) & (rel < we)
+        k = np.floor((rel[keep] - ws) / b).astype(np.int64); d = data[keep]
+        d = d[k < nb]; k = k[k < nb]
+        for j in np.unique(k): want[i, j, :] = d[k == j].mean(axis=0)
+mask = ~np.isnan(want); want[~mask] = 0
+x = o['activity'][:]
+assert x.shape == want.shape, (x.shape, want.shape)
+err = np.abs(x - want).max() / max(1.0, np.abs(want).max())
+assert err < 1e-12, err
+if mask.all(): assert 'mask' not in o
+else: assert np.array_equal(o['mask'][:], mask.astype(np.uint8))
+print(err, int((~mask).sum()))
+)";
+
+void CheckSeriesAgainstNumpy(const std::string& input,
+                             const std::string& series,
+                             const std::string& name,
+                             const std::string& table,
+                             const std::string& window,
+                             const std::string& bin,
+                             const std::string& mode) {
+  test::ScratchDir dir;
+  const std::string out = dir / "rec.h5";
+  std::string args = "import " + input + " --series " + name + " --table " +
+                     table + " --bin " + bin + " --series-mode " + mode +
+                     " -o " + out;
+  if (window != "-") args += " --window " + window;
+  INFO(args);
+  const test::RunResult r = test::RunLtr(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  { std::ofstream(dir / "check.py") << kNumpySeries; }
+  bool ok = false;
+  const std::string py = test::RunPython(
+      "import sys, runpy\nsys.argv = ['check', '" + input + "', '" + out +
+          "', '" + series + "', '" + table + "', '" + window + "', '" + bin +
+          "', '" + mode + "']\nrunpy.run_path('" + (dir / "check.py") +
+          "', run_name='__main__')\n",
+      &ok);
+  INFO(py);
+  CHECK(ok);
+}
+
 }  // namespace
+
+TEST_CASE("import cuts the septum LFP series as numpy does", "[import][real]") {
+  if (!HaveSharedNwb()) return;
+  const std::string f = kNwb + "septum_no_trials.nwb";
+  const std::string s = "/processing/ecephys/LFP/ElectricalSeries_lfp";
+  CheckSeriesAgainstNumpy(f, s, s, "none", "-", "0.01", "interpolate");
+  CheckSeriesAgainstNumpy(f, s, s, "none", "0:0.08", "0.004", "mean");
+  // Bins past the last sample (t = 0.0792 s) are masked.
+  CheckSeriesAgainstNumpy(f,
+                          s,
+                          "ElectricalSeries_lfp",
+                          "none",
+                          "0.01:0.11",
+                          "0.002",
+                          "interpolate");
+}
 
 TEST_CASE("import bins the human MTL spike times as numpy does",
           "[import][real]") {

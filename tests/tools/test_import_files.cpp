@@ -33,6 +33,13 @@ def good(path, index=(3, 5, 9), stop=None, table=True, start=(0.0, 1.0, np.nan, 
         t['kind'] = np.array(['b', 'a', 'b', 'c'], dtype=h5py.string_dtype())
         t['go_time'] = np.array([0.1, 1.1, 2.1, 3.1])
         t['tags'] = np.array([1, 2, 3, 4, 5]); t['tags_index'] = np.array([1, 2, 4, 5])
+    ts = np.arange(40) * 0.1
+    f['acquisition/rate/data'] = np.stack([ts, 2 * ts], axis=1)
+    f['acquisition/rate/timestamps'] = ts
+    f['acquisition/back/data'] = np.zeros(3)
+    f['acquisition/back/timestamps'] = np.array([0.0, 2.0, 1.0])
+    f['acquisition/short/data'] = np.zeros(3)
+    f['acquisition/short/timestamps'] = np.array([0.0, 2.0])
     return f
 good(d + '/good.nwb').close()
 good(d + '/past_end.nwb', index=(3, 5, 12)).close()
@@ -108,6 +115,54 @@ TEST_CASE("import refuses NWB files that break the schema", "[import]") {
   CheckRefused(f,
                f / "good.nwb --window 0:1 --bin 0.3",
                "window 0:1 is 3.33333 bins of 0.3 s, not a whole number");
+}
+
+TEST_CASE("import cuts a series into the trials and masks bins without data",
+          "[import]") {
+  Fixture f;
+  if (!f.ok) {
+    WARN("python3 with h5py not found; skipped");
+    return;
+  }
+  const std::string out = f / "series.h5";
+  const test::RunResult r =
+      test::RunLtr("import " + f / "good.nwb" +
+                   " --series rate --window 0:1.5 --bin 0.25 -o " + out);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err,
+             Contains("1 of 4 trials dropped") &&
+                 Contains("4 of 36 entries have no sample"));
+  const Tensor3 x = io::ReadTensor3(out, "/activity");
+  const Mask3 mask = io::ReadMask3(out, "/mask");
+  REQUIRE(x.dims() == Dims{3, 6, 2});
+  // Channel 0 is the time itself, channel 1 twice it: interpolation at the
+  // bin centres gives them back.
+  CHECK(x(1, 2, 0) == Approx(1.625).epsilon(1e-12));
+  CHECK(x(1, 2, 1) == Approx(3.25).epsilon(1e-12));
+  CHECK(x(2, 3, 0) == Approx(3.875).epsilon(1e-12));
+  CHECK(mask(2, 3, 0) == 1);
+  CHECK(mask(2, 4, 0) == 0);  // 4.125 s, past the last sample (3.9 s)
+  CHECK(x(2, 4, 0) == 0);
+  // The mean of the samples in each bin: 0.0, 0.1, 0.2 in [0, 0.25).
+  const std::string mean = f / "mean.h5";
+  REQUIRE(test::RunLtr("import " + f / "good.nwb" +
+                       " --series rate --series-mode mean --window 0:1 --bin "
+                       "0.25 -o " +
+                       mean)
+              .exit_code == 0);
+  CHECK(io::ReadTensor3(mean, "/activity")(0, 0, 0) ==
+        Approx(0.1).epsilon(1e-12));
+  CheckRefused(f,
+               f / "good.nwb --series back --window 0:1",
+               "timestamps decrease at sample 2");
+  CheckRefused(f,
+               f / "good.nwb --series short --window 0:1",
+               "has 3 samples but 2 timestamps");
+  CheckRefused(f,
+               f / "good.nwb --series nope --window 0:1",
+               "its series are: /acquisition/back, /acquisition/rate, "
+               "/acquisition/short");
 }
 
 TEST_CASE("import drops NaN alignments with a count and codes string columns",

@@ -72,7 +72,84 @@ std::vector<std::string> ReadStrings(const H5::DataSet& ds) {
 
 std::string TableGroup(const std::string& name) { return "/intervals/" + name; }
 
+// Every group below `path` holding a dataset `data` (a series).
+void FindSeries(const H5::Group& g,
+                const std::string& path,
+                std::vector<std::string>* found) {
+  for (const std::string& c : ChildNames(g, H5O_TYPE_GROUP)) {
+    const std::string child = path + "/" + c;
+    H5::Group sub = g.openGroup(c);
+    if (sub.nameExists("data") && sub.childObjType("data") == H5O_TYPE_DATASET)
+      found->push_back(child);
+    FindSeries(sub, child, found);
+  }
+}
+
+std::vector<std::string> SeriesPaths(const std::string& file) {
+  return io::Guard("cannot read " + Quote(file), [&] {
+    H5::H5File f = io::OpenForReading(file);
+    std::vector<std::string> found;
+    for (const char* top : {"/acquisition", "/processing"})
+      if (io::PathExists(f, top)) FindSeries(f.openGroup(top), top, &found);
+    return found;
+  });
+}
+
+Vector SeriesTimes(const std::string& file, const std::string& path, Index n) {
+  if (io::HasDataset(file, path + "/timestamps"))
+    return io::ReadVector(file, path + "/timestamps");
+  const std::string start = path + "/starting_time";
+  if (!io::HasDataset(file, start) || !io::HasAttribute(file, start, "rate"))
+    throw Error("series " + Quote(path) + " in " + Quote(file) +
+                " has neither timestamps nor starting_time with a rate");
+  const double rate = io::ReadDoubleAttribute(file, start, "rate");
+  if (!(rate > 0))
+    throw Error("series " + Quote(path) + ": the rate must be positive");
+  // starting_time is a scalar dataset, which the io readers do not take.
+  const double t0 = io::Guard("cannot read " + Quote(start), [&] {
+    double v = 0;
+    H5::H5File f = io::OpenForReading(file);
+    H5::DataSet ds = f.openDataSet(start);
+    if (ds.getSpace().getSimpleExtentNpoints() != 1)
+      throw Error(Quote(start) + " in " + Quote(file) + " is not one number");
+    ds.read(&v, H5::PredType::NATIVE_DOUBLE);
+    return v;
+  });
+  Vector t(n);
+  for (Index i = 0; i < n; ++i) t(i) = t0 + static_cast<double>(i) / rate;
+  return t;
+}
+
 }  // namespace
+
+NwbSeries ReadNwbSeries(const std::string& file, const std::string& name) {
+  const std::vector<std::string> paths = SeriesPaths(file);
+  NwbSeries series;
+  for (const std::string& p : paths)
+    if (p == name || p.substr(p.rfind('/') + 1) == name) series.path = p;
+  if (series.path.empty())
+    throw Error("no series " + Quote(name) +
+                " in /acquisition or /processing of " + Quote(file) +
+                "; its series are: " + Join(paths));
+  const std::string data = series.path + "/data";
+  const std::vector<Index> shape = io::DatasetShape(file, data);
+  if (shape.size() == 1) {
+    series.data = io::ReadVector(file, data);
+  } else if (shape.size() == 2) {
+    series.data = io::ReadMatrix(file, data);
+  } else {
+    throw Error(
+        Quote(data) + " in " + Quote(file) + " has " +
+        std::to_string(shape.size()) +
+        " dimensions; a series needs (samples,) or (samples, channels)");
+  }
+  series.timestamps = SeriesTimes(file, series.path, series.data.rows());
+  if (series.timestamps.size() != series.data.rows())
+    throw Error("series " + Quote(series.path) + " in " + Quote(file) +
+                " has " + std::to_string(series.data.rows()) + " samples but " +
+                std::to_string(series.timestamps.size()) + " timestamps");
+  return series;
+}
 
 NwbUnits ReadNwbUnits(const std::string& file) {
   const bool has = io::Guard("cannot read " + Quote(file), [&] {

@@ -4,9 +4,9 @@
 #include <map>
 #include <sstream>
 
+#include "jobs/import_internal.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/nwb_file.h"
-#include "ltr/jobs/import.h"
 
 namespace ltr::detail {
 namespace {
@@ -72,12 +72,6 @@ NwbUnits SelectUnits(const NwbUnits& all,
   }
   return kept;
 }
-
-struct Trials {
-  std::vector<std::int64_t> ids;
-  std::vector<double> alignment;
-  std::vector<Index> rows;  // rows of the table kept
-};
 
 Trials ReadTrials(const ImportOptions& o,
                   const NwbTable& table,
@@ -146,15 +140,10 @@ void SetLabels(const std::string& file,
 }
 
 // Table "none": one trial at time 0; the default window spans every spike.
-Trials WholeRecording(const ImportOptions& o,
-                      const NwbUnits& units,
-                      SpikeBinning* b) {
+Trials WholeRecording(const ImportOptions& o, double last, SpikeBinning* b) {
   if (!o.condition_column.empty() || !o.epoch_column.empty())
     throw Error("--condition-column and --epoch-column need a trial table");
   if (std::isnan(o.window_start) || std::isnan(o.window_stop)) {
-    double last = 0;
-    for (const auto& s : units.spike_times)
-      for (double t : s) last = std::max(last, t);
     b->window_start = 0;
     b->window_stop = (std::floor(last / b->bin) + 1) * b->bin;
   }
@@ -163,55 +152,76 @@ Trials WholeRecording(const ImportOptions& o,
 
 }  // namespace
 
-ImportResult ImportNwb(const ImportOptions& o) {
-  ImportResult result;
-  const NwbUnits units = SelectUnits(ReadNwbUnits(o.input), o.units);
-  SpikeBinning b{o.window_start, o.window_stop, o.bin};
-  Trials trials;
-  Index table_rows = 1;
-  ImportedRecording& im = result.imported;
-  Recording& r = im.recording;
+NwbTrials ReadNwbTrials(const ImportOptions& o,
+                        double last_time,
+                        SpikeBinning* b,
+                        ImportResult* result) {
+  NwbTrials t;
+  Recording& r = result->imported.recording;
   if (o.table == "none") {
-    trials = WholeRecording(o, units, &b);
-  } else {
-    const NwbTable table = ReadNwbTable(o.input, o.table);
-    if (std::isnan(o.window_start) || std::isnan(o.window_stop))
-      throw Error("give --window A:B, seconds around each trial's " + o.align);
-    trials = ReadTrials(o, table, &result.warnings);
-    table_rows = table.rows();
-    SetLabels(o.input,
-              table,
-              o.condition_column,
-              trials,
-              &r.condition,
-              &im.condition_names);
-    SetLabels(
-        o.input, table, o.epoch_column, trials, &r.epoch, &im.epoch_names);
+    t.trials = WholeRecording(o, last_time, b);
+    return t;
   }
-  const TrialSpikes cut = CutTrials(units, trials, b);
-  r.activity = BinSpikes(cut, b);
+  const NwbTable table = ReadNwbTable(o.input, o.table);
+  if (std::isnan(o.window_start) || std::isnan(o.window_stop))
+    throw Error("give --window A:B, seconds around each trial's " + o.align);
+  t.trials = ReadTrials(o, table, &result->warnings);
+  t.table_rows = table.rows();
+  SetLabels(o.input,
+            table,
+            o.condition_column,
+            t.trials,
+            &r.condition,
+            &result->imported.condition_names);
+  SetLabels(o.input,
+            table,
+            o.epoch_column,
+            t.trials,
+            &r.epoch,
+            &result->imported.epoch_names);
+  return t;
+}
+
+void RecordNwbTrials(const ImportOptions& o,
+                     const NwbTrials& t,
+                     const SpikeBinning& b,
+                     ImportResult* result) {
+  ImportedRecording& im = result->imported;
+  Recording& r = im.recording;
   r.dt = b.bin;
-  result.window_start = b.window_start;
+  result->window_start = b.window_start;
   r.time.resize(r.activity.dim(1));
   for (Index k = 0; k < r.time.size(); ++k)
     r.time[k] = b.window_start + (static_cast<double>(k) + 0.5) * b.bin;
-  im.trial_ids = cut.trial_ids;
-  im.alignment_times =
-      Eigen::Map<const Vector>(cut.alignment_times.data(),
-                               static_cast<Index>(cut.alignment_times.size()));
-  im.unit_ids = cut.unit_ids;
+  im.trial_ids = t.trials.ids;
+  im.alignment_times = Eigen::Map<const Vector>(
+      t.trials.alignment.data(), static_cast<Index>(t.trials.alignment.size()));
   im.text_attributes = {{"format", "nwb"},
                         {"table", o.table},
                         {"align", o.table == "none" ? "" : o.align},
                         {"condition_column", o.condition_column},
-                        {"epoch_column", o.epoch_column}};
-  im.number_attributes = {
-      {"window_start", b.window_start},
-      {"window_stop", b.window_stop},
-      {"bin", b.bin},
-      {"trials_dropped",
-       static_cast<double>(table_rows -
-                           static_cast<Index>(trials.rows.size()))}};
+                        {"epoch_column", o.epoch_column},
+                        {"series", o.series}};
+  const Index dropped = t.table_rows - static_cast<Index>(t.trials.rows.size());
+  im.number_attributes = {{"window_start", b.window_start},
+                          {"window_stop", b.window_stop},
+                          {"bin", b.bin},
+                          {"trials_dropped", static_cast<double>(dropped)}};
+}
+
+ImportResult ImportNwb(const ImportOptions& o) {
+  if (!o.series.empty()) return ImportNwbSeries(o);
+  ImportResult result;
+  const NwbUnits units = SelectUnits(ReadNwbUnits(o.input), o.units);
+  double last = 0;
+  for (const auto& s : units.spike_times)
+    for (double t : s) last = std::max(last, t);
+  SpikeBinning b{o.window_start, o.window_stop, o.bin};
+  const NwbTrials t = ReadNwbTrials(o, last, &b, &result);
+  const TrialSpikes cut = CutTrials(units, t.trials, b);
+  result.imported.recording.activity = BinSpikes(cut, b);
+  RecordNwbTrials(o, t, b, &result);
+  result.imported.unit_ids = cut.unit_ids;
   return result;
 }
 

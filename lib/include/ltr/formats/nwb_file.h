@@ -48,6 +48,19 @@ NwbColumn ReadNwbColumn(const std::string& file,
                         const NwbTable& table,
                         const std::string& column);
 
+// A TimeSeries (or RoiResponseSeries, ElectricalSeries ...): `data`,
+// (samples,) or (samples, channels), and its sample times, from
+// `timestamps` or from `starting_time` and its attribute `rate`.
+struct NwbSeries {
+  std::string path;   // the series' group
+  Matrix data;        // (samples, channels)
+  Vector timestamps;  // (samples,) seconds
+};
+// The series named `name` (its group's name or full path) in /acquisition
+// or /processing. Throws ltr::Error naming the series present when none
+// matches, and on data and timestamps of different lengths.
+NwbSeries ReadNwbSeries(const std::string& file, const std::string& name);
+
 // True when `file` is HDF5 with a root attribute nwb_version or /units.
 bool LooksLikeNwb(const std::string& file);
 

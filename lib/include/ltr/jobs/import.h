@@ -39,6 +39,14 @@ struct ImportOptions {
   // become codes 0, 1, ... in sorted order with their names written.
   std::string condition_column, epoch_column;
 
+  // NWB continuous data instead of spikes: a TimeSeries (RoiResponseSeries,
+  // ...) in /acquisition or /processing, by name or path, cut into the same
+  // windows. "interpolate": linear interpolation at each bin's centre;
+  // "mean": the mean of the samples in each bin. Bins without data are
+  // masked (value 0), with a warning.
+  std::string series;
+  std::string series_mode = "interpolate";
+
   // NumPy: the array of an .npz archive (empty: its only one), the stored
   // order of its three axes and the seconds per bin.
   std::string variable;
