@@ -128,8 +128,12 @@ NumpyArray ParseNpy(const std::vector<unsigned char>& b,
                 " is not supported (little-endian float32/64, int, uint or "
                 "bool)");
   size_t count = 1;
-  for (Index d : a.shape) count *= static_cast<size_t>(d);
-  if (b.size() - data_at < count * static_cast<size_t>(size))
+  double bytes = size;  // in double: a hostile shape must not wrap around
+  for (Index d : a.shape) {
+    count *= static_cast<size_t>(d);
+    bytes *= static_cast<double>(d);
+  }
+  if (static_cast<double>(b.size() - data_at) < bytes)
     throw Error(where + ": truncated data (" + std::to_string(count) +
                 " elements of " + a.dtype + " expected)");
   a.values.resize(count);
