@@ -198,6 +198,29 @@ TEST_CASE("import drops NaN alignments with a count and codes string columns",
   CHECK(x(1, 0, 2) == 2);
   CHECK(x(2, 3, 2) == 1);
   CHECK(x.AsVector().sum() == 9);  // every spike of trials 0, 1 and 3
+  // Rates over the 3 s kept: unit 10 1/s, 11 2/3 /s, 12 4/3 /s; the epoch
+  // column coded like the condition.
+  const std::string rated = f / "rated.h5";
+  const test::RunResult m = test::RunLtr(
+      "import " + f / "good.nwb" +
+      " --window 0:1 --bin 0.25 --min-rate 1 --epoch-column kind -o " + rated);
+  INFO(m.err);
+  REQUIRE(m.exit_code == 0);
+  CHECK_THAT(m.err, Contains("1 neurons below 1 spikes/s dropped"));
+  CHECK(io::ReadIntVector(rated, "/unit_id") ==
+        std::vector<std::int64_t>{10, 12});
+  CHECK(io::ReadTensor3(rated, "/activity").dims() == Dims{3, 4, 2});
+  CHECK(io::ReadIntVector(rated, "/epoch") ==
+        std::vector<std::int64_t>{1, 0, 2});
+  CHECK(io::ReadStringAttribute(rated, "/epoch", "names") ==
+        "[\"a\", \"b\", \"c\"]");
+  CHECK(io::ReadStringAttribute(rated, "/import", "preprocessing") ==
+        "min_rate=1");
+  // Every count zero: likely times of another clock.
+  const test::RunResult z = test::RunLtr("import " + f / "good.nwb" +
+                                         " --window 10:11 -o " + f / "z.h5");
+  CHECK(z.exit_code == 0);
+  CHECK_THAT(z.err, Contains("warning: no spike falls in any trial's window"));
 }
 
 TEST_CASE("import reads .npy and .npz arrays as numpy wrote them", "[import]") {

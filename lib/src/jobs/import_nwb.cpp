@@ -220,6 +220,10 @@ ImportResult ImportNwb(const ImportOptions& o) {
   const NwbTrials t = ReadNwbTrials(o, last, &b, &result);
   const TrialSpikes cut = CutTrials(units, t.trials, b);
   result.imported.recording.activity = BinSpikes(cut, b);
+  if (result.imported.recording.activity.AsVector().sum() == 0)
+    result.warnings.push_back(
+        "no spike falls in any trial's window: are the times in --align (" +
+        o.align + ") session times, as NWB requires, and the window right?");
   RecordNwbTrials(o, t, b, &result);
   result.imported.unit_ids = cut.unit_ids;
   return result;
