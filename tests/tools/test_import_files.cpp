@@ -46,6 +46,7 @@ good(d + '/past_end.nwb', index=(3, 5, 12)).close()
 good(d + '/decreasing.nwb', index=(5, 3, 9)).close()
 good(d + '/lengths.nwb', stop=[0.9, 1.9, 2.9]).close()
 good(d + '/no_tables.nwb', table=False).close()
+f = good(d + '/nan_spike.nwb'); f['units/spike_times'][1] = np.nan; f.close()
 f = h5py.File(d + '/no_units.nwb', 'w'); f.attrs['nwb_version'] = '2.4.0'; f.close()
 )";
 
@@ -216,6 +217,13 @@ TEST_CASE("import drops NaN alignments with a count and codes string columns",
         "[\"a\", \"b\", \"c\"]");
   CHECK(io::ReadStringAttribute(rated, "/import", "preprocessing") ==
         "min_rate=1");
+  // A NaN spike time is ignored, with a count.
+  const test::RunResult nan = test::RunLtr("import " + f / "nan_spike.nwb" +
+                                           " --window 0:1 -o " + f / "n.h5");
+  CHECK(nan.exit_code == 0);
+  CHECK_THAT(nan.err,
+             Contains("warning: 1 spike times are NaN and were ignored"));
+  CHECK(io::ReadTensor3(f / "n.h5", "/activity").AsVector().sum() == 8);
   // Every count zero: likely times of another clock.
   const test::RunResult z = test::RunLtr("import " + f / "good.nwb" +
                                          " --window 10:11 -o " + f / "z.h5");

@@ -60,6 +60,7 @@ Labels ColumnLabels(const NwbColumn& column) {
 NwbUnits SelectUnits(const NwbUnits& all,
                      const std::vector<std::int64_t>& ids) {
   if (ids.empty()) return all;
+  if (all.ids.empty()) throw Error("--units: the file has no units");
   NwbUnits kept;
   for (std::int64_t id : ids) {
     const auto at = std::find(all.ids.begin(), all.ids.end(), id);
@@ -99,6 +100,25 @@ Trials ReadTrials(const ImportOptions& o,
   return trials;
 }
 
+// Removes NaN spike times (which no window holds and no sort orders),
+// with a warning; returns the last spike time (0 when none).
+double DropNanSpikes(NwbUnits* units, std::vector<std::string>* warnings) {
+  size_t dropped = 0;
+  double last = 0;
+  for (auto& s : units->spike_times) {
+    const size_t before = s.size();
+    s.erase(std::remove_if(
+                s.begin(), s.end(), [](double t) { return std::isnan(t); }),
+            s.end());
+    dropped += before - s.size();
+    for (double t : s) last = std::max(last, t);
+  }
+  if (dropped > 0)
+    warnings->push_back(std::to_string(dropped) +
+                        " spike times are NaN and were ignored");
+  return last;
+}
+
 // The spikes of each trial's window, relative to its alignment time.
 TrialSpikes CutTrials(const NwbUnits& units,
                       const Trials& trials,
@@ -107,6 +127,7 @@ TrialSpikes CutTrials(const NwbUnits& units,
   cut.unit_ids = units.ids;
   cut.trial_ids = trials.ids;
   cut.alignment_times = trials.alignment;
+  // Sorted, for the binary search (NaN spike times were removed before).
   std::vector<std::vector<double>> sorted = units.spike_times;
   for (auto& s : sorted) std::sort(s.begin(), s.end());
   for (double align : trials.alignment) {
@@ -212,10 +233,8 @@ void RecordNwbTrials(const ImportOptions& o,
 ImportResult ImportNwb(const ImportOptions& o) {
   if (!o.series.empty()) return ImportNwbSeries(o);
   ImportResult result;
-  const NwbUnits units = SelectUnits(ReadNwbUnits(o.input), o.units);
-  double last = 0;
-  for (const auto& s : units.spike_times)
-    for (double t : s) last = std::max(last, t);
+  NwbUnits units = SelectUnits(ReadNwbUnits(o.input), o.units);
+  const double last = DropNanSpikes(&units, &result.warnings);
   SpikeBinning b{o.window_start, o.window_stop, o.bin};
   const NwbTrials t = ReadNwbTrials(o, last, &b, &result);
   const TrialSpikes cut = CutTrials(units, t.trials, b);
