@@ -293,5 +293,6 @@ row "import: window not a whole number of bins" import nwb_good.nwb --window 0:1
 row "import: NaN alignment (dropped with a warning)" import nwb_good.nwb --window 0:1 -o o.h5
 row "import: no spike in any trial's window (warning)" import nwb_good.nwb --align stop_time --window 10:11 -o o.h5
 row "import: a 1-D .npy" import flat.npy -o o.h5
+row "import: an NWB option with a .npy" import flat.npy --table trials -o o.h5
 row "import: .npz of two arrays without --variable" import two.npz -o o.h5
 row "import: HDF5 file that is not NWB" import good.h5 --window 0:1 -o o.h5

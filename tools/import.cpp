@@ -175,6 +175,23 @@ int RunImport(int argc, char** argv) {
   }
   if (!units.empty())
     for (int id : cli::ParseIntList(units, "units")) o.units.push_back(id);
+  const bool nwb = ImportFormat(o) == "nwb";
+  cli::RejectUnless(vm,
+                    {"table",
+                     "align",
+                     "window",
+                     "units",
+                     "series",
+                     "condition-column",
+                     "epoch-column"},
+                    nwb,
+                    "applies to NWB input");
+  cli::RejectUnless(vm,
+                    {"variable", "axes", "dt"},
+                    !nwb,
+                    "applies to NumPy input (.npy, .npz)");
+  cli::RejectUnless(
+      vm, {"series-mode"}, cli::Given(vm, "series"), "needs --series");
   o.run = cli::CommandContext(1, false);
 
   const std::string output = vm["output"].as<std::string>();

@@ -295,6 +295,11 @@ np.save(d + '/flat.npy', np.zeros(5))
     fs::remove(out);
   }
   // --axes: stored neuron,time,trial is brought to trial,time,neuron.
+  // Options of the other kind of input are errors, not silence (exit 2).
+  const test::RunResult table = test::RunLtr(
+      "import " + dir / "ref.npy" + " --table trials -o " + dir / "t.h5");
+  CHECK(table.exit_code == 2);
+  CHECK_THAT(table.err, Contains("--table is ignored here: it applies to NWB"));
   const std::string out = dir / "axes.h5";
   REQUIRE(test::RunLtr("import " + dir / "ref.npy" +
                        " --axes neuron,time,trial -o " + out)

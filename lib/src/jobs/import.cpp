@@ -15,7 +15,9 @@ bool EndsWith(const std::string& s, const std::string& tail) {
          s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-std::string FormatOf(const ImportOptions& o) {
+}  // namespace
+
+std::string ImportFormat(const ImportOptions& o) {
   if (o.format != "auto") {
     if (o.format != "nwb" && o.format != "npy" && o.format != "npz")
       throw Error("--format must be auto, nwb, npy or npz, not " + o.format);
@@ -25,6 +27,8 @@ std::string FormatOf(const ImportOptions& o) {
   if (EndsWith(o.input, ".npz")) return "npz";
   return "nwb";
 }
+
+namespace {
 
 // The (trial, time, neuron) tensor of a 3-way array stored in `axes` order.
 Tensor3 ToCanonical(const NumpyArray& a, const std::string& axes) {
@@ -79,7 +83,7 @@ void RecordPreprocessing(const ImportOptions& o,
 namespace detail {
 
 ImportResult ImportNumpy(const ImportOptions& o) {
-  const bool npz = FormatOf(o) == "npz";
+  const bool npz = ImportFormat(o) == "npz";
   if (!npz && !o.variable.empty())
     throw Error("--variable names an array of an .npz archive, not of a .npy");
   const NumpyArray a = npz ? ReadNpz(o.input, o.variable) : ReadNpy(o.input);
@@ -103,7 +107,7 @@ ImportResult ImportNumpy(const ImportOptions& o) {
 }  // namespace detail
 
 ImportResult ImportRecording(const ImportOptions& o) {
-  const std::string format = FormatOf(o);
+  const std::string format = ImportFormat(o);
   if (!std::filesystem::exists(o.input))
     throw FileError("cannot open '" + o.input + "': no such file");
   ImportResult result =

@@ -65,6 +65,10 @@ struct ImportResult {
   std::string summary;
 };
 
+// The format options.format names, or for "auto" the one the input's name
+// implies: "npy", "npz" or "nwb". Throws ltr::Error on an unknown format.
+std::string ImportFormat(const ImportOptions& options);
+
 // Throws ltr::Error (one line) on a file that breaks its schema, an unknown
 // table, column or unit, and options that do not fit the input.
 ImportResult ImportRecording(const ImportOptions& options);
