@@ -104,6 +104,22 @@ with h5py.File("checkpoint.h5.partial", "a") as f:
 shutil.copy("model.h5", "heldout_2d.h5")  # the split, read back with the fit
 with h5py.File("heldout_2d.h5", "a") as f:
     del f["heldout/train_mask"]; f["heldout/train_mask"] = np.ones((9, 6), "u1")
+# --- import ---
+def nwb(name, index=(2, 4), rows=3, units=True, start=(0.0, 1.0, np.nan)):
+    with h5py.File(name, "w") as f:
+        f.attrs["nwb_version"] = "2.4.0"
+        if units:
+            f["units/spike_times"] = np.array([0.1, 0.5, 1.2, 2.5])
+            f["units/spike_times_index"] = np.array(index, "u2")
+            f["units/id"] = np.arange(len(index))
+        f["intervals/trials/id"] = np.arange(3)
+        f["intervals/trials/start_time"] = np.array(start)
+        f["intervals/trials/stop_time"] = np.arange(rows) + 0.9
+        f["intervals/trials/kind"] = np.array(["a", "b", "a"], dtype=h5py.string_dtype())
+nwb("nwb_good.nwb"); nwb("nwb_past_end.nwb", index=(2, 9))
+nwb("nwb_decreasing.nwb", index=(3, 2)); nwb("nwb_lengths.nwb", rows=2)
+nwb("nwb_no_units.nwb", units=False)
+np.save("flat.npy", np.zeros(4)); np.savez("two.npz", a=x, b=x)
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -263,3 +279,20 @@ row "fit --resume of a checkpoint without recorded options" fit --resume -o no_o
 row "fit --resume with --init" fit --resume --init model.h5 -o checkpoint.h5
 # --- python fit ---
 row "fit file whose /heldout/train_mask is not 3-way" plot heldout_2d.h5 -o figs
+# --- import ---
+row "import: spike_times_index past the end of spike_times" import nwb_past_end.nwb --window 0:1 -o o.h5
+row "import: a decreasing spike_times_index" import nwb_decreasing.nwb --window 0:1 -o o.h5
+row "import: table columns of different lengths" import nwb_lengths.nwb --window 0:1 -o o.h5
+row "import: no /units" import nwb_no_units.nwb --window 0:1 -o o.h5
+row "import: unknown --table" import nwb_good.nwb --table encoding --window 0:1 -o o.h5
+row "import: unknown --align column" import nwb_good.nwb --align cue_time --window 0:1 -o o.h5
+row "import: --align of a string column" import nwb_good.nwb --align kind --window 0:1 -o o.h5
+row "import: unknown unit id" import nwb_good.nwb --units 0,5 --window 0:1 -o o.h5
+row "import: a table without --window" import nwb_good.nwb -o o.h5
+row "import: window not a whole number of bins" import nwb_good.nwb --window 0:1 --bin 0.3 -o o.h5
+row "import: NaN alignment (dropped with a warning)" import nwb_good.nwb --window 0:1 -o o.h5
+row "import: no spike in any trial's window (warning)" import nwb_good.nwb --align stop_time --window 10:11 -o o.h5
+row "import: a 1-D .npy" import flat.npy -o o.h5
+row "import: an NWB option with a .npy" import flat.npy --table trials -o o.h5
+row "import: .npz of two arrays without --variable" import two.npz -o o.h5
+row "import: HDF5 file that is not NWB" import good.h5 --window 0:1 -o o.h5

@@ -17,6 +17,7 @@ int RunTheory(int argc, char** argv);
 int RunBounds(int argc, char** argv);
 int RunPlot(int argc, char** argv);
 int RunPipeline(int argc, char** argv);
+int RunImport(int argc, char** argv);
 
 }  // namespace ltr
 

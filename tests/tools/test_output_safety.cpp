@@ -70,6 +70,7 @@ TEST_CASE(
       {data, "simulate " + model + " --inputs " + data + " -o %"},
       {traj, "analyze " + traj + " -o %"},
       {traj, "bounds " + traj + " -o %"},
+      {data, "import " + data + " --table none -o %"},
   };
   for (const Case& c : cases) {
     const std::string before = test::ReadText(c.input);

@@ -1,0 +1,128 @@
+// `ltr import`: the input's format chosen, the NumPy half, and the
+// preprocessing and provenance both halves share.
+#include "ltr/jobs/import.h"
+
+#include <filesystem>
+
+#include "ltr/core/error.h"
+#include "ltr/formats/numpy_file.h"
+
+namespace ltr {
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() &&
+         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
+
+std::string ImportFormat(const ImportOptions& o) {
+  if (o.format != "auto") {
+    if (o.format != "nwb" && o.format != "npy" && o.format != "npz")
+      throw Error("--format must be auto, nwb, npy or npz, not " + o.format);
+    return o.format;
+  }
+  if (EndsWith(o.input, ".npy")) return "npy";
+  if (EndsWith(o.input, ".npz")) return "npz";
+  return "nwb";
+}
+
+namespace {
+
+// The (trial, time, neuron) tensor of a 3-way array stored in `axes` order.
+Tensor3 ToCanonical(const NumpyArray& a, const std::string& axes) {
+  const std::array<int, 3> position = RecordingAxes(axes);
+  Dims dims{0, 0, 0};
+  for (int s = 0; s < 3; ++s) dims[position[s]] = a.shape[s];
+  Tensor3 x(dims);
+  Index n = 0;
+  std::array<Index, 3> at{0, 0, 0};
+  for (at[0] = 0; at[0] < a.shape[0]; ++at[0])
+    for (at[1] = 0; at[1] < a.shape[1]; ++at[1])
+      for (at[2] = 0; at[2] < a.shape[2]; ++at[2]) {
+        std::array<Index, 3> c{0, 0, 0};
+        for (int s = 0; s < 3; ++s) c[position[s]] = at[s];
+        x(c[0], c[1], c[2]) = a.values[static_cast<size_t>(n++)];
+      }
+  return x;
+}
+
+void RecordPreprocessing(const ImportOptions& o,
+                         const PreprocessResult& p,
+                         ImportResult* result) {
+  ImportedRecording& im = result->imported;
+  const Preprocessing& s = o.preprocessing;
+  im.text_attributes.push_back({"input", o.input});
+  im.text_attributes.push_back({"preprocessing", s.Describe()});
+  im.number_attributes.push_back({"min_rate", s.min_rate});
+  im.number_attributes.push_back({"sqrt", s.sqrt ? 1.0 : 0.0});
+  im.number_attributes.push_back({"smooth_sd", s.smooth_sd});
+  im.number_attributes.push_back({"baseline", s.baseline ? 1.0 : 0.0});
+  if (s.baseline) {
+    im.number_attributes.push_back({"baseline_start", s.baseline_start});
+    im.number_attributes.push_back({"baseline_stop", s.baseline_stop});
+  }
+  im.number_attributes.push_back(
+      {"soft_normalize", s.soft_normalize ? 1.0 : 0.0});
+  if (s.soft_normalize)
+    im.number_attributes.push_back(
+        {"soft_normalize_epsilon", s.soft_normalize_epsilon});
+  im.number_attributes.push_back({"zscore", s.zscore ? 1.0 : 0.0});
+  if (!im.unit_ids.empty()) {
+    std::vector<std::int64_t> kept;
+    for (Index k : p.kept_neurons)
+      kept.push_back(im.unit_ids[static_cast<size_t>(k)]);
+    im.unit_ids = kept;
+  }
+  for (const std::string& w : p.warnings) result->warnings.push_back(w);
+}
+
+}  // namespace
+
+namespace detail {
+
+ImportResult ImportNumpy(const ImportOptions& o) {
+  const bool npz = ImportFormat(o) == "npz";
+  if (!npz && !o.variable.empty())
+    throw Error("--variable names an array of an .npz archive, not of a .npy");
+  const NumpyArray a = npz ? ReadNpz(o.input, o.variable) : ReadNpy(o.input);
+  if (a.shape.size() != 3)
+    throw Error("the array in '" + o.input + "' has " +
+                std::to_string(a.shape.size()) +
+                " dimensions; import needs 3 (see --axes)");
+  if (!(o.dt > 0)) throw Error("--dt must be positive");
+  ImportResult result;
+  Recording& r = result.imported.recording;
+  r.activity = ToCanonical(a, o.axes);
+  r.dt = o.dt;
+  result.imported.text_attributes = {{"format", npz ? "npz" : "npy"},
+                                     {"variable", o.variable},
+                                     {"axes", o.axes},
+                                     {"dtype", a.dtype},
+                                     {"order", a.fortran_order ? "F" : "C"}};
+  return result;
+}
+
+}  // namespace detail
+
+ImportResult ImportRecording(const ImportOptions& o) {
+  const std::string format = ImportFormat(o);
+  if (!std::filesystem::exists(o.input))
+    throw FileError("cannot open '" + o.input + "': no such file");
+  ImportResult result =
+      format == "nwb" ? detail::ImportNwb(o) : detail::ImportNumpy(o);
+  Recording& r = result.imported.recording;
+  PreprocessResult p =
+      Preprocess(r.activity, o.preprocessing, r.dt, result.window_start);
+  r.activity = std::move(p.data);
+  RecordPreprocessing(o, p, &result);
+  r.Validate(o.input);
+  result.summary = std::to_string(r.trials()) + " trials x " +
+                   std::to_string(r.steps()) + " bins x " +
+                   std::to_string(r.neurons()) + " neurons from '" + o.input +
+                   "' (" + format + ")";
+  return result;
+}
+
+}  // namespace ltr
