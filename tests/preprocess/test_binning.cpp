@@ -13,7 +13,7 @@ using Catch::Matchers::Contains;
 
 namespace ltr {
 
-TEST_CASE("BinSpikes counts [start, stop) in floor((t - start) / bin)",
+TEST_CASE("BinSpikes counts a spike at t in bin floor((t - start) / bin) when start <= t < stop",
           "[preprocess]") {
   TrialSpikes s;
   s.unit_ids = {7, 8};
