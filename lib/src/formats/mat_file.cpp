@@ -124,7 +124,8 @@ MatVariable Describe(const matvar_t& var) {
 
 // "cell 60x1", for "... is a cell 60x1 array".
 std::string KindOf(const matvar_t& var) {
-  return ClassName(var) + " " + DimsText(DimsOf(var));
+  return var.rank > 0 ? ClassName(var) + " " + DimsText(DimsOf(var))
+                      : ClassName(var);
 }
 
 // "WHAT (cell 2x1) is not EXPECTED", and why when matio knows no class.
@@ -132,11 +133,13 @@ std::string NotA(const matvar_t& var,
                  const std::string& what,
                  const std::string& expected) {
   std::string message = what + " (" + KindOf(var) + ") is not " + expected;
-  if (var.class_type == MAT_C_EMPTY && Numel(var) > 0)
-    message +=
-        "; libmatio found no MATLAB class for it (a v7.3 file written "
-        "without MATLAB's null-terminated MATLAB_class attributes?)";
-  return message;
+  if (var.class_type != MAT_C_EMPTY) return message;
+  return message + (Numel(var) > 0
+                        ? "; libmatio found no MATLAB class for it (a v7.3 "
+                          "file written without MATLAB's null-terminated "
+                          "MATLAB_class attributes?)"
+                        : "; it has no MATLAB class (file truncated or "
+                          "corrupt?)");
 }
 
 bool IsRealNumeric(const matvar_t& var) {
