@@ -339,6 +339,14 @@ TEST_CASE("MAT: numeric arrays of every class read back equal, row-major",
     INFO(name);
     CheckNumericArrays(dir / name);
   }
+  // v4 holds 2-D doubles only.
+  Python("import numpy as np, scipy.io as sio\n" + std::string(kNumericArrays) +
+         "sio.savemat('" + dir / "v4.mat" +
+         "', {'m': arrays['m'], 'row': arrays['row']}, format='4')\n");
+  const DenseArray m = ReadMatArray(dir / "v4.mat", "m");
+  CHECK(m.dims == std::vector<Index>{3, 4});
+  CHECK(m.values[7] == 7);
+  CHECK(ReadMatArray(dir / "v4.mat", "row").dims == std::vector<Index>{1, 5});
   const MatVariables vars = ListMatVariables(dir / "v5.mat");
   REQUIRE(vars.size() == 15);
   CHECK(DescribeMatVariables(vars).find("d (double 2x3x4), f (single 2x3x4)") ==
