@@ -26,6 +26,10 @@ hits=$(grep -rn 'getenv' lib/ | grep -v '^lib/src/core/distributed.cpp' || true)
 hits=$(grep -rlnE '#include [<"](H5Cpp|hdf5|H5[A-Za-z]*)\.h[>"]' lib/ tools/ python/ 2> /dev/null | grep -v '^lib/src/formats/' || true)
 [ -n "$hits" ] && breach "HDF5 headers outside lib/src/formats:"$'\n'"$hits"
 
+# matio (MATLAB files) only in the formats layer, in mat_file.cpp.
+hits=$(grep -rlnE '#include [<"]matio[A-Za-z_]*\.h[>"]' lib/ tools/ python/ 2> /dev/null | grep -v '^lib/src/formats/' || true)
+[ -n "$hits" ] && breach "matio headers outside lib/src/formats:"$'\n'"$hits"
+
 # Test names that ctest's discovery cannot split: a '[' or ']' in a name
 # (CMake list brackets) silently merges the tests after it into one entry
 # that runs none of them.

@@ -4,8 +4,8 @@
 #
 #   bash scripts/install-deps.sh [PACKAGE...]
 set -euo pipefail
-packages=(build-essential cmake pkg-config libeigen3-dev libceres-dev libhdf5-dev
-          libboost-program-options-dev catch2 python3-h5py python3-numpy
+packages=(build-essential cmake pkg-config libeigen3-dev libceres-dev libhdf5-dev libmatio-dev
+          libboost-program-options-dev catch2 python3-h5py python3-numpy python3-scipy
           python3-dev pybind11-dev python3-pytest
           libopenmpi-dev openmpi-bin gnuplot-nox "$@")
 missing=()

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "ltr/core/error.h"
+#include "ltr/formats/dense_array.h"
 
 namespace ltr {
 
@@ -54,7 +55,8 @@ std::string NormalName(std::string name) {
 
 // The names ltr takes for each axis, blank-separated with blanks at both
 // ends (docs/formats.md "Recording").
-constexpr const char* kTrialNames = " trial trials ";
+constexpr const char* kTrialNames =
+    " trial trials condition conditions stimulus stimuli ";
 constexpr const char* kTimeNames =
     " time times t bin bins timebin timebins time_bin time_bins sample "
     "samples frame frames ";
@@ -291,6 +293,43 @@ std::array<int, 3> RecordingAxes(const std::string& text, bool inputs) {
     order[d] = role;
   }
   return order;
+}
+
+namespace {
+
+// The array's dims as three: a missing trailing dimension is a singleton
+// (MATLAB drops them); further dimensions must be singletons.
+Dims ThreeDims(const std::vector<Index>& dims) {
+  Dims three{1, 1, 1};
+  std::string shape;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    shape += (d ? "x" : "") + std::to_string(dims[d]);
+    if (d < 3) three[d] = dims[d];
+  }
+  for (size_t d = 3; d < dims.size(); ++d)
+    if (dims[d] != 1)
+      throw Error("the array is " + std::to_string(dims.size()) + "-D (" +
+                  shape +
+                  "); a recording has three axes (trial, time, "
+                  "neuron)");
+  return three;
+}
+
+}  // namespace
+
+Tensor3 ToTrialTimeNeuron(const DenseArray& array, const std::string& axes) {
+  AxisOrder order;
+  try {
+    order = RecordingAxes(axes);
+  } catch (const Error& e) {
+    throw Error("the axes " + Quote(axes) + " " + e.what());
+  }
+  Tensor3 stored(ThreeDims(array.dims));
+  if (static_cast<size_t>(stored.size()) != array.values.size())
+    throw Error("the array has " + std::to_string(array.values.size()) +
+                " values for its shape " + DimsToString(stored.dims()));
+  std::copy(array.values.begin(), array.values.end(), stored.data());
+  return ToCanonical(stored, order);
 }
 
 std::vector<std::string> RecordingFiles(const RecordingSource& source,

@@ -104,7 +104,8 @@ Mask3 ReadRecordingMask(const RecordingSource& source,
 
 // The canonical position (0 trial, 1 time, 2 neuron, or input with
 // `inputs`) of each stored axis named in `names`: comma- (or blank-)
-// separated, case-insensitive, with the synonyms labs use (trials; times,
+// separated, case-insensitive, with the synonyms labs use (trials,
+// condition(s), stimulus, stimuli; times,
 // t, bin(s), timebin(s), sample(s), frame(s); neurons, unit(s), cell(s),
 // channel(s), roi(s); inputs). Throws ltr::Error unless the names cover
 // the three axes once each.
