@@ -263,3 +263,10 @@ row "fit --resume of a checkpoint without recorded options" fit --resume -o no_o
 row "fit --resume with --init" fit --resume --init model.h5 -o checkpoint.h5
 # --- python fit ---
 row "fit file whose /heldout/train_mask is not 3-way" plot heldout_2d.h5 -o figs
+# --- cp-apr ---
+row "cp-apr of negative data" decompose negative.h5 --method cp-apr --rank 2 -o o.h5
+row "cp-apr with --tol (it stops on --kkt-tol)" decompose counts.h5 --method cp-apr --rank 2 --tol 1e-5 -o o.h5
+row "--kappa without cp-apr" decompose counts.h5 --rank 2 --kappa 0.1 -o o.h5
+row "cp-apr with --apr-epsilon 0" decompose counts.h5 --method cp-apr --rank 2 --apr-epsilon 0 -o o.h5
+row "cp-apr with --inner-iters 0" decompose counts.h5 --method cp-apr --rank 2 --inner-iters 0 -o o.h5
+row "cp-apr of counts (accepted)" decompose counts.h5 --method cp-apr --rank 2 -o o.h5
