@@ -11,7 +11,9 @@
 #include "ltr/core/random.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/diagnostics.h"
+#include "ltr/formats/io.h"
 #include "planted.h"
+#include "test_support.h"
 
 namespace ltr {
 namespace {
@@ -235,6 +237,48 @@ TEST_CASE("CP-APR against ncp-hals on sparse Poisson counts", "[cp-apr]") {
   CHECK(apr.poisson_deviance < ncp.poisson_deviance);
   WARN("sparse counts (" << zeros << " zeros): FMS cp-apr " << apr_score
                          << ", ncp-hals " << ncp_score);
+}
+
+TEST_CASE("ltr decompose --method cp-apr writes deviances; bad input fails",
+          "[cp-apr][cli]") {
+  if (!test::HavePythonH5py()) {
+    WARN("skipped: python3 with h5py is not available");
+    return;
+  }
+  test::ScratchDir dir;
+  const std::string counts = dir / "counts.h5", out = dir / "apr.h5";
+  bool ok = false;
+  test::RunPython(
+      "import h5py, numpy as np\n"
+      "rng = np.random.default_rng(1)\n"
+      "x = rng.poisson(1.5, size=(12, 10, 8)).astype('u1')\n"
+      "with h5py.File('" +
+          counts +
+          "', 'w') as f:\n"
+          "    f['spikes'] = x\n"
+          "    f['signed'] = x - 1.0\n",
+      &ok);
+  REQUIRE(ok);
+  auto r = test::RunLtr("decompose " + counts +
+                        " --dataset /spikes --method cp-apr --rank 2 --cv "
+                        "--restarts 1 --inner-iters 5 -o " +
+                        out);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("Poisson deviance") && Contains("test dev"));
+  CHECK(io::ReadStringAttribute(out, "/cp", "method") == "cp-apr");
+  CHECK(io::ReadDoubleAttribute(out, "/cp", "poisson_deviance") > 0);
+  CHECK(io::HasDataset(out, "/cp/deviance_history"));
+  CHECK(io::ReadMatrix(out, "/crossval/test_deviance").allFinite());
+
+  r = test::RunLtr("decompose " + counts +
+                   " --dataset /signed --method cp-apr --rank 2 -o " + out);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("cp-apr needs counts >= 0"));
+  r = test::RunLtr("decompose " + counts +
+                   " --dataset /spikes --rank 2 --kappa 0.1 -o " + out);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("needs --method cp-apr"));
 }
 
 }  // namespace
