@@ -99,6 +99,28 @@ TEST_CASE("CP-APR recovers planted factors from Poisson counts", "[cp-apr]") {
   const double truth_deviance =
       Cp(truth_options, x, nullptr, &truth).poisson_deviance;
   CHECK(fit.poisson_deviance <= truth_deviance);
+  // The reported deviance is 2 sum (x log(x / m) - x + m), entry by entry.
+  const Tensor3 m = fit.model.Full();
+  double deviance = 0;
+  for (Index n = 0; n < x.size(); ++n) {
+    const double y = x.data()[n], mu = m.data()[n];
+    deviance += 2 * ((y > 0 ? y * std::log(y / mu) : 0.0) - y + mu);
+  }
+  CHECK(fit.poisson_deviance == Approx(deviance).epsilon(1e-10));
+}
+
+TEST_CASE("CP-APR with a mask of all ones is the unmasked fit", "[cp-apr]") {
+  // The masked update divides by N = MTTKRP(mask); with nothing missing N
+  // is 1 (the other factors' columns sum to 1) and the fits agree.
+  const Ktensor truth = PlantedRates({15, 12, 10}, 2, 2.0, 8);
+  const Tensor3 x = PoissonCounts(truth.Full(), 9);
+  const Mask3 all(x.dims(), 1);
+  const CpSummary plain = Cp(AprOptions(2), x);
+  const CpSummary masked = Cp(AprOptions(2), x, &all);
+  INFO(plain.BriefReport() << "\n" << masked.BriefReport());
+  CHECK(masked.poisson_deviance ==
+        Approx(plain.poisson_deviance).epsilon(1e-8));
+  CHECK(FactorMatchScore(plain.model, masked.model) > 0.999999);
 }
 
 TEST_CASE("CP-APR ignores the values of missing entries", "[cp-apr]") {
@@ -232,11 +254,11 @@ TEST_CASE("CP-APR against ncp-hals on sparse Poisson counts", "[cp-apr]") {
   INFO("zeros " << zeros << "\ncp-apr: " << apr.BriefReport()
                 << "\nncp-hals: " << ncp.BriefReport() << "\nFMS cp-apr "
                 << apr_score << ", ncp-hals " << ncp_score);
-  CHECK(apr_score >= 0.8);
+  // Measured: 93.1 % zeros; FMS 0.9789 (cp-apr) and 0.9741 (ncp-hals),
+  // deviance 35760 and 36074 (docs/decompose.md).
+  CHECK(apr_score >= 0.97);
   CHECK(apr_score > ncp_score);
   CHECK(apr.poisson_deviance < ncp.poisson_deviance);
-  WARN("sparse counts (" << zeros << " zeros): FMS cp-apr " << apr_score
-                         << ", ncp-hals " << ncp_score);
 }
 
 TEST_CASE("ltr decompose --method cp-apr writes deviances; bad input fails",
