@@ -296,3 +296,10 @@ row "import: a 1-D .npy" import flat.npy -o o.h5
 row "import: an NWB option with a .npy" import flat.npy --table trials -o o.h5
 row "import: .npz of two arrays without --variable" import two.npz -o o.h5
 row "import: HDF5 file that is not NWB" import good.h5 --window 0:1 -o o.h5
+# --- cp-apr ---
+row "cp-apr of negative data" decompose negative.h5 --method cp-apr --rank 2 -o o.h5
+row "cp-apr with --tol (it stops on --kkt-tol)" decompose counts.h5 --method cp-apr --rank 2 --tol 1e-5 -o o.h5
+row "--kappa without cp-apr" decompose counts.h5 --rank 2 --kappa 0.1 -o o.h5
+row "cp-apr with --apr-epsilon 0" decompose counts.h5 --method cp-apr --rank 2 --apr-epsilon 0 -o o.h5
+row "cp-apr with --inner-iters 0" decompose counts.h5 --method cp-apr --rank 2 --inner-iters 0 -o o.h5
+row "cp-apr of counts (accepted)" decompose counts.h5 --method cp-apr --rank 2 -o o.h5

@@ -42,6 +42,8 @@ constexpr const char* kUsage =
     "  ltr decompose data/example_tca.h5 --rank 3 -o tca.h5\n"
     "  ltr decompose data/example_tca.h5 --method ncp-hals --ranks 1:6 "
     "--restarts 3 -o ens.h5\n"
+    "  ltr decompose counts.h5 --dataset /spikes --method cp-apr --rank 4 "
+    "-o apr.h5\n"
     "  ltr decompose x.h5 --method tucker-hosvd --tucker-tol 0.05 -o tk.h5\n"
     "  mpirun -np 4 ltr decompose x.h5 --ranks 1:10 --restarts 8 --threads 1 "
     "-o ens.h5";
@@ -108,7 +110,8 @@ cli::po::options_description DescribeOptions(DecomposeOptions* opt,
      "the 3-way dataset to decompose")
     ("method", po::value<std::string>(&flags->method)
          ->default_value(MethodName(defaults.method)),
-     "cp-als | cp-opt | ncp-hals | tucker-hosvd | tucker-hooi")
+     "cp-als | cp-opt | ncp-hals | cp-apr | tucker-hosvd | tucker-hooi "
+     "(cp-apr: Poisson nonnegative CP of counts >= 0)")
     ("rank", po::value<int>(&opt->cp.rank), "CP rank R of a single fit")
     ("ranks", po::value<std::string>(),
      "rank sweep A:B or a list 1,3,5 (an ensemble of CP fits per rank)")
@@ -138,6 +141,23 @@ cli::po::options_description DescribeOptions(DecomposeOptions* opt,
     ("tol", po::value<double>(&opt->cp.tolerance)
          ->default_value(defaults.cp.tolerance),
      "stop when the relative error changes by less (0 = run max-iters)")
+    ("kkt-tol", po::value<double>(&opt->cp.apr.kkt_tolerance)
+         ->default_value(defaults.cp.apr.kkt_tolerance),
+     "cp-apr: stop when every mode's KKT violation max|min(B, 1 - Phi)| is "
+     "below this")
+    ("inner-iters", po::value<int>(&opt->cp.apr.max_inner_iterations)
+         ->default_value(defaults.cp.apr.max_inner_iterations),
+     "cp-apr: multiplicative updates per mode and outer iteration (at most)")
+    ("kappa", po::value<double>(&opt->cp.apr.kappa)
+         ->default_value(defaults.cp.apr.kappa),
+     "cp-apr: raise inadmissible zeros (factor entries below --kappa-tol "
+     "where the data want more) by this")
+    ("kappa-tol", po::value<double>(&opt->cp.apr.kappa_tolerance)
+         ->default_value(defaults.cp.apr.kappa_tolerance),
+     "cp-apr: factor entries below this count as zeros")
+    ("apr-epsilon", po::value<double>(&opt->cp.apr.epsilon)
+         ->default_value(defaults.cp.apr.epsilon),
+     "cp-apr: floor of the model where the data are divided by it")
     ("tucker-ranks", po::value<std::string>(),
      "Tucker multilinear ranks r0,r1,r2 (0 = chosen by --tucker-tol)")
     ("tucker-tol", po::value<double>(&opt->tucker.error_tolerance)
@@ -191,6 +211,14 @@ void RejectIgnoredOptions(const cli::po::variables_map& vm,
                     {"max-iters", "tol"},
                     method != DecompositionMethod::kTuckerHosvd,
                     "is for iterative methods (tucker-hosvd does not iterate)");
+  const bool apr = method == DecompositionMethod::kCpApr;
+  cli::RejectUnless(
+      vm,
+      {"kkt-tol", "inner-iters", "kappa", "kappa-tol", "apr-epsilon"},
+      apr,
+      "needs --method cp-apr");
+  cli::RejectUnless(
+      vm, {"tol"}, !apr, "is not cp-apr's stopping test: give --kkt-tol");
   cli::RejectUnless(vm,
                     {"nonneg-modes"},
                     method == DecompositionMethod::kNcpHals,

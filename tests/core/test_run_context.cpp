@@ -86,6 +86,7 @@ TEST_CASE("every enum name parses back to its value", "[core]") {
   for (auto m : {DecompositionMethod::kCpAls,
                  DecompositionMethod::kCpOpt,
                  DecompositionMethod::kNcpHals,
+                 DecompositionMethod::kCpApr,
                  DecompositionMethod::kTuckerHosvd,
                  DecompositionMethod::kTuckerHooi})
     CHECK(ParseMethod(MethodName(m)) == m);

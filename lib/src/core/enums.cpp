@@ -91,6 +91,7 @@ const NameTable<DecompositionMethod> kMethods = {
     {DecompositionMethod::kCpAls, "cp-als"},
     {DecompositionMethod::kCpOpt, "cp-opt"},
     {DecompositionMethod::kNcpHals, "ncp-hals"},
+    {DecompositionMethod::kCpApr, "cp-apr"},
     {DecompositionMethod::kTuckerHosvd, "tucker-hosvd"},
     {DecompositionMethod::kTuckerHooi, "tucker-hooi"}};
 const NameTable<HoldOut> kHoldOuts = {{HoldOut::kBlocks, "blocks"},

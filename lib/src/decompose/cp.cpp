@@ -32,6 +32,8 @@ const char* MethodName(CpMethod method) {
       return "CP-OPT";
     case CpMethod::kNonnegHals:
       return "nonnegative CP-HALS";
+    case CpMethod::kApr:
+      return "CP-APR";
   }
   return "CP";
 }
@@ -40,10 +42,29 @@ const char* MethodName(CpMethod method) {
 // none are listed.
 std::array<bool, 3> NonnegativeModes(const CpOptions& options) {
   std::array<bool, 3> nonneg{false, false, false};
+  if (options.method == CpMethod::kApr) return {true, true, true};
   if (options.method != CpMethod::kNonnegHals) return nonneg;
   if (options.nonnegative_modes.empty()) return {true, true, true};
   for (int mode : options.nonnegative_modes) nonneg[mode] = true;
   return nonneg;
+}
+
+bool AprOptionsValid(const CpOptions::AprOptions& apr, std::string* error) {
+  std::string why;
+  if (apr.max_inner_iterations < 1)
+    why = "cp-apr: max_inner_iterations must be >= 1, got " +
+          std::to_string(apr.max_inner_iterations);
+  else if (!(apr.kkt_tolerance >= 0) || !std::isfinite(apr.kkt_tolerance))
+    why = "cp-apr: the KKT tolerance must be finite and >= 0";
+  else if (!(apr.kappa >= 0) || !std::isfinite(apr.kappa))
+    why = "cp-apr: kappa must be finite and >= 0";
+  else if (!(apr.kappa_tolerance >= 0) || !std::isfinite(apr.kappa_tolerance))
+    why = "cp-apr: kappa_tolerance must be finite and >= 0";
+  else if (!(apr.epsilon > 0) || !std::isfinite(apr.epsilon))
+    why = "cp-apr: epsilon must be finite and > 0";
+  if (why.empty()) return true;
+  if (error) *error = why;
+  return false;
 }
 
 }  // namespace
@@ -82,14 +103,29 @@ bool CpOptions::IsValid(const Dims& dims, std::string* error) const {
                   " is not 0, 1 or 2");
   if (!nonnegative_modes.empty() && method != CpMethod::kNonnegHals)
     return fail("nonnegative_modes requires method kNonnegHals");
+  return method != CpMethod::kApr || AprOptionsValid(apr, error);
+}
+
+bool internal::CheckCounts(const Tensor3& x, const Mask3* mask, bool require) {
+  for (Index n = 0; n < x.size(); ++n) {
+    if ((mask && !mask->data()[n]) || x.data()[n] >= 0) continue;
+    if (!require) return false;
+    throw Error(
+        "cp-apr needs counts >= 0 (a Poisson model), but observed "
+        "entry " +
+        Position(x.dims(), n) + " is " + std::to_string(x.data()[n]) +
+        "; use ncp-hals or cp-als for signed data");
+  }
   return true;
 }
 
 std::string CpSummary::BriefReport() const {
   std::ostringstream out;
   out << "CP rank " << model.rank() << ": relative error "
-      << std::setprecision(6) << relative_error << " (fit " << fit()
-      << ") after " << iterations << " iterations in " << std::setprecision(3)
+      << std::setprecision(6) << relative_error << " (fit " << fit() << ")";
+  if (std::isfinite(poisson_deviance))
+    out << ", Poisson deviance " << poisson_deviance;
+  out << " after " << iterations << " iterations in " << std::setprecision(3)
       << seconds << " s; " << message;
   return out.str();
 }
@@ -202,6 +238,8 @@ CpSummary Cp(const CpOptions& options,
     start_model = InitialKtensor(options, *data, mask);
   }
 
+  const bool counts =
+      internal::CheckCounts(*data, mask, options.method == CpMethod::kApr);
   CpSummary summary;
   switch (options.method) {
     case CpMethod::kAls:
@@ -217,6 +255,9 @@ CpSummary Cp(const CpOptions& options,
     case CpMethod::kOpt:
       summary = internal::CpOpt(options, *data, mask, std::move(start_model));
       break;
+    case CpMethod::kApr:
+      summary = internal::CpApr(options, *data, mask, std::move(start_model));
+      break;
   }
   summary.seed = options.seed;
   summary.model.Canonicalize();
@@ -227,6 +268,13 @@ CpSummary Cp(const CpOptions& options,
   const double norm2 = SquaredNorm(*data, mask);
   summary.relative_error =
       norm2 > 0 ? std::sqrt(residual2 / norm2) : std::sqrt(residual2);
+  if (counts)
+    summary.poisson_deviance =
+        internal::PoissonDeviance(*data,
+                                  mask,
+                                  summary.model,
+                                  options.apr.epsilon,
+                                  options.run.num_threads);
   summary.message =
       std::string(MethodName(options.method)) + " " + summary.message;
   summary.seconds =

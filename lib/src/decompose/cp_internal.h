@@ -21,6 +21,25 @@ CpSummary CpOpt(const CpOptions& options,
                 const Tensor3& x,
                 const Mask3* mask,
                 Ktensor init);
+// Observed data must be >= 0 (ltr::Cp checks); fills deviance_history too.
+CpSummary CpApr(const CpOptions& options,
+                const Tensor3& x,
+                const Mask3* mask,
+                Ktensor init);
+
+// Whether every observed entry of x is >= 0 (data a Poisson model can
+// have). With `require` (cp-apr), a negative one is an ltr::Error naming it.
+bool CheckCounts(const Tensor3& x, const Mask3* mask, bool require);
+
+// Poisson deviance 2 sum (X log(X / M) - X + M) over the observed entries
+// (mask may be null), model values floored at `floor`, 0 log 0 = 0; one
+// threaded pass reconstructing the model slice by slice. Meaningful for
+// data >= 0.
+double PoissonDeviance(const Tensor3& x,
+                       const Mask3* mask,
+                       const Ktensor& model,
+                       double floor,
+                       int num_threads);
 
 // Relative errors divide by ||X||: throws ltr::Error when it is 0 or
 // overflows a double at the entries `mask` observes (may be null), which

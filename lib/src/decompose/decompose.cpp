@@ -17,7 +17,8 @@ namespace {
 bool IsCp(DecompositionMethod method) {
   return method == DecompositionMethod::kCpAls ||
          method == DecompositionMethod::kCpOpt ||
-         method == DecompositionMethod::kNcpHals;
+         method == DecompositionMethod::kNcpHals ||
+         method == DecompositionMethod::kCpApr;
 }
 
 CpMethod ToCpMethod(DecompositionMethod method) {
@@ -26,6 +27,8 @@ CpMethod ToCpMethod(DecompositionMethod method) {
       return CpMethod::kOpt;
     case DecompositionMethod::kNcpHals:
       return CpMethod::kNonnegHals;
+    case DecompositionMethod::kCpApr:
+      return CpMethod::kApr;
     default:
       return CpMethod::kAls;
   }
@@ -322,6 +325,12 @@ std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {
       << " tol=" << options.cp.tolerance
       << " missing=" << MissingDataName(options.cp.missing_data) << " nonneg=";
   for (int mode : options.cp.nonnegative_modes) key << mode << ";";
+  if (options.method == DecompositionMethod::kCpApr) {
+    const CpOptions::AprOptions& apr = options.cp.apr;
+    key << " inner_iters=" << apr.max_inner_iterations
+        << " kkt_tol=" << apr.kkt_tolerance << " kappa=" << apr.kappa
+        << " kappa_tol=" << apr.kappa_tolerance << " epsilon=" << apr.epsilon;
+  }
   key << " seed=" << options.cp.seed << " rank=" << options.cp.rank
       << " ranks=" << RanksKey(options.SweepRanks())
       << " restarts=" << options.restarts << " corcondia=" << options.corcondia

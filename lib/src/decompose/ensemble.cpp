@@ -1,6 +1,7 @@
 // Ensembles over ranks x restarts and their cross-validation: grids of
 // independent fits shared by distributed::RunTasks (diagnostics.h).
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -93,6 +94,8 @@ std::string SerializeFit(const CpSummary& fit, double corcondia) {
   b.PutDouble(fit.seconds);
   b.PutString(fit.message);
   b.PutDoubles(fit.error_history);
+  b.PutDouble(fit.poisson_deviance);
+  b.PutDoubles(fit.deviance_history);
   b.PutDouble(corcondia);
   return b.Release();
 }
@@ -108,6 +111,8 @@ CpSummary DeserializeFit(std::string bytes, double* corcondia) {
   fit.seconds = b.GetDouble();
   fit.message = b.GetString();
   fit.error_history = b.GetDoubles();
+  fit.poisson_deviance = b.GetDouble();
+  fit.deviance_history = b.GetDoubles();
   *corcondia = b.GetDouble();
   return fit;
 }
@@ -432,8 +437,10 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
 
   CrossValidationSummary summary;
   summary.ranks = options.ranks;
-  // (train, test) errors per task r * restarts + t.
-  using Errors = std::pair<double, double>;
+  // Held-out Poisson deviances where the data are counts.
+  const bool counts = internal::CheckCounts(x, mask, false);
+  // (train, test) errors and the test deviance per task r * restarts + t.
+  using Errors = std::array<double, 3>;
   const auto results = RunGrid<Errors>(
       options.run,
       resume,
@@ -441,7 +448,9 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
       restarts,
       "CrossValidate",
       [&](Index r, int k) {
-        return Errors(resume->train_error(r, k), resume->test_error(r, k));
+        return Errors{resume->train_error(r, k),
+                      resume->test_error(r, k),
+                      resume->test_deviance(r, k)};
       },
       [&](int i) {
         CpOptions cp = options.cp;
@@ -452,6 +461,12 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
         distributed::Buffer b;
         b.PutDouble(RelativeError(x, fit.model, &split.train));
         b.PutDouble(RelativeError(x, fit.model, &split.test));
+        b.PutDouble(counts ? internal::PoissonDeviance(x,
+                                                       &split.test,
+                                                       fit.model,
+                                                       cp.apr.epsilon,
+                                                       cp.run.num_threads)
+                           : kNaN);
         options.run.Report("cross-validation: rank " + std::to_string(cp.rank) +
                            " restart " + std::to_string(i % restarts) +
                            " done");
@@ -459,25 +474,28 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
       },
       [](std::string bytes) {
         distributed::Buffer b(std::move(bytes));
-        const double train_error = b.GetDouble();
-        return Errors(train_error, b.GetDouble());
+        Errors errors;
+        for (double& e : errors) e = b.GetDouble();
+        return errors;
       });
   summary.complete = AllDone(results);
   summary.train_error.setConstant(num_ranks, restarts, kNaN);
   summary.test_error.setConstant(num_ranks, restarts, kNaN);
+  summary.test_deviance.setConstant(num_ranks, restarts, kNaN);
   summary.restart.setConstant(num_ranks, restarts, -1);
   for (Index ri = 0; ri < num_ranks; ++ri) {
     // As in the ensemble, with the best training fit first.
     const std::vector<int> order =
         ColumnOrder(restarts, summary.complete, [&](int t) {
-          return results[ri * restarts + t]->first;
+          return (*results[ri * restarts + t])[0];
         });
     for (int k = 0; k < restarts; ++k) {
       const auto& result = results[ri * restarts + order[k]];
       if (!result) continue;
       summary.restart(ri, k) = order[k];
-      summary.train_error(ri, k) = result->first;
-      summary.test_error(ri, k) = result->second;
+      summary.train_error(ri, k) = (*result)[0];
+      summary.test_error(ri, k) = (*result)[1];
+      summary.test_deviance(ri, k) = (*result)[2];
     }
   }
   summary.seconds = SecondsSince(start);
@@ -498,19 +516,31 @@ std::string CrossValidationSummary::BriefReport() const {
                       train_error.cols(),
                       seconds);
   if (!complete) return out.str();
+  // The held-out deviance, for counts (cp-apr's held-out score).
+  const bool deviance = test_deviance.size() > 0 && test_deviance.allFinite();
   out << std::setw(5) << "rank" << std::setw(12) << "train" << std::setw(12)
-      << "test" << std::setw(12) << "min test" << std::setw(12) << "mean test"
-      << "\n";
+      << "test" << std::setw(12) << "min test" << std::setw(12) << "mean test";
+  if (deviance)
+    out << std::setw(14) << "test dev" << std::setw(14) << "min dev";
+  out << "\n";
   for (size_t r = 0; r < ranks.size(); ++r) {
     const Index i = static_cast<Index>(r);
     out << std::setw(5) << ranks[r] << std::setw(12)
         << FormatNumber(train_error(i, 0), 5) << std::setw(12)
         << FormatNumber(test_error(i, 0), 5) << std::setw(12)
         << FormatNumber(test_error.row(i).minCoeff(), 5) << std::setw(12)
-        << FormatNumber(test_error.row(i).mean(), 5) << "\n";
+        << FormatNumber(test_error.row(i).mean(), 5);
+    if (deviance)
+      out << std::setw(14) << FormatNumber(test_deviance(i, 0), 2)
+          << std::setw(14) << FormatNumber(test_deviance.row(i).minCoeff(), 2);
+    out << "\n";
   }
   out << "(train, test: relative errors of the fit with the lowest training "
-         "error)\n";
+         "error";
+  if (deviance)
+    out << "; test dev: its Poisson deviance on the held-out entries, min "
+           "dev: the lowest of the restarts";
+  out << ")\n";
   return out.str();
 }
 

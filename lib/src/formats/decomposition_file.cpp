@@ -1,6 +1,7 @@
 // The decomposition layouts of docs/formats.md (decomposition_file.h).
 #include "ltr/formats/decomposition_file.h"
 
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -149,6 +150,13 @@ void WriteCpFit(const std::string& group,
   out->SetAttribute(group, "seconds", fit.seconds);
   out->SetAttribute(group, "seed", static_cast<std::int64_t>(fit.seed));
   out->SetAttribute(group, "message", fit.message);
+  if (std::isfinite(fit.poisson_deviance))
+    out->SetAttribute(group, "poisson_deviance", fit.poisson_deviance);
+  if (!fit.deviance_history.empty())
+    out->WriteVector(group + "/deviance_history",
+                     Eigen::Map<const Vector>(fit.deviance_history.data(),
+                                              fit.deviance_history.size()),
+                     "iteration");
 }
 
 std::string CpFitGroup() { return kCp; }
@@ -176,6 +184,15 @@ CpSummary ReadCpFit(const std::string& file, const std::string& group) {
     s.seed =
         static_cast<std::uint64_t>(io::ReadIntAttribute(file, group, "seed"));
   s.message = io::ReadStringAttribute(file, group, "message");
+  s.poisson_deviance =
+      io::DoubleAttributeOr(file,
+                            group,
+                            "poisson_deviance",
+                            std::numeric_limits<double>::quiet_NaN());
+  if (io::HasDataset(file, group + "/deviance_history")) {
+    const Vector d = io::ReadVector(file, group + "/deviance_history");
+    s.deviance_history.assign(d.data(), d.data() + d.size());
+  }
   return s;
 }
 
@@ -317,6 +334,9 @@ void WriteCrossValidation(const CrossValidationSummary& cv,
   out->WriteIntVector(group + "/ranks", ToInt64(cv.ranks), "rank");
   out->WriteMatrix(group + "/train_error", cv.train_error, "rank,restart");
   out->WriteMatrix(group + "/test_error", cv.test_error, "rank,restart");
+  if (cv.test_deviance.size() > 0)
+    out->WriteMatrix(
+        group + "/test_deviance", cv.test_deviance, "rank,restart");
   WriteGridProgress(group, cv.complete, cv.restart, out);
   out->SetAttribute(group, "test_fraction", test_fraction);
   out->SetAttribute(group, "seconds", cv.seconds);
@@ -330,8 +350,18 @@ CrossValidationSummary ReadCrossValidation(const std::string& file,
   ReadGridProgress(file, group, &cv.complete, &cv.restart);
   cv.train_error = io::ReadMatrix(file, group + "/train_error");
   cv.test_error = io::ReadMatrix(file, group + "/test_error");
-  CheckGridShape(
-      file, group, cv.ranks, cv.restart, {&cv.train_error, &cv.test_error});
+  // Files written before held-out deviances existed have none: NaN.
+  cv.test_deviance =
+      io::HasDataset(file, group + "/test_deviance")
+          ? io::ReadMatrix(file, group + "/test_deviance")
+          : Matrix::Constant(cv.test_error.rows(),
+                             cv.test_error.cols(),
+                             std::numeric_limits<double>::quiet_NaN());
+  CheckGridShape(file,
+                 group,
+                 cv.ranks,
+                 cv.restart,
+                 {&cv.train_error, &cv.test_error, &cv.test_deviance});
   cv.seconds = io::ReadDoubleAttribute(file, group, "seconds");
   if (test_fraction)
     *test_fraction = io::ReadDoubleAttribute(file, group, "test_fraction");

@@ -72,6 +72,7 @@ enum class CpMethod {
   kAls,         // alternating least squares
   kOpt,         // all-at-once weighted least squares, L-BFGS via Ceres
   kNonnegHals,  // HALS on the nonnegative modes, least squares on the others
+  kApr,         // CP-APR: Poisson nonnegative CP by multiplicative updates
 };
 enum class CpInit {
   kRandom,  // entries N(0, 1); uniform in [0, 1) on nonnegative modes
@@ -91,6 +92,7 @@ enum class DecompositionMethod {
   kCpAls,
   kCpOpt,
   kNcpHals,
+  kCpApr,
   kTuckerHosvd,
   kTuckerHooi,
 };
@@ -102,7 +104,7 @@ CpInit ParseCpInit(const std::string& name);
 // "exact", "em".
 std::string MissingDataName(MissingData missing);
 MissingData ParseMissingData(const std::string& name);
-// "cp-als", "cp-opt", "ncp-hals", "tucker-hosvd", "tucker-hooi".
+// "cp-als", "cp-opt", "ncp-hals", "cp-apr", "tucker-hosvd", "tucker-hooi".
 std::string MethodName(DecompositionMethod method);
 DecompositionMethod ParseMethod(const std::string& name);
 // "none", "blocks", "neurons" ("given" is named, never parsed: it comes

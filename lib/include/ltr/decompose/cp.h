@@ -1,10 +1,12 @@
 // CP (canonical polyadic) decomposition of dense 3-way tensors:
 // alternating least squares, nonnegative HALS and all-at-once optimisation
-// through Ceres (CP-OPT), each with optional missing data.
+// through Ceres (CP-OPT), Poisson nonnegative CP for counts (CP-APR), each
+// with optional missing data.
 #ifndef LTR_CP_H_
 #define LTR_CP_H_
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -29,12 +31,28 @@ struct CpOptions {
   // empty list means all three modes.
   std::vector<int> nonnegative_modes;
   MissingData missing_data = MissingData::kExact;
+  // CP-APR (kApr) only, with the Tensor Toolbox's cp_apr defaults (its
+  // multiplicative-update algorithm 'mu'; Chi and Kolda 2012). An outer
+  // iteration (max_iterations of them) updates each mode in turn by at most
+  // max_inner_iterations multiplicative updates; the fit has converged when
+  // no mode needed one, i.e. every mode's KKT violation max|min(B, 1 - Phi)|
+  // is below kkt_tolerance (`tolerance` does not apply). Entries of a factor
+  // below kappa_tolerance where Phi > 1 (inadmissible zeros) are raised by
+  // kappa; model values are floored at epsilon where data are divided by
+  // them.
+  struct AprOptions {
+    int max_inner_iterations = 10;
+    double kkt_tolerance = 1e-4;
+    double kappa = 0.01;
+    double kappa_tolerance = 1e-10;
+    double epsilon = 1e-10;
+  } apr;
   std::uint64_t seed = 0;
   // Threads of the MTTKRPs and gradients (the same count gives the same
-  // bits; another count changes the last bits of sums) and cancellation, polled after every iteration: a cancelled fit
-  // returns its current model, not converged, with a message saying so.
-  // Progress is for the sweeps that run many fits (RunEnsemble,
-  // CrossValidate).
+  // bits; another count changes the last bits of sums) and cancellation, polled
+  // after every iteration: a cancelled fit returns its current model, not
+  // converged, with a message saying so. Progress is for the sweeps that run
+  // many fits (RunEnsemble, CrossValidate).
   RunContext run;
 
   // False, with a one-line reason, if the options cannot apply to a tensor of
@@ -53,6 +71,12 @@ struct CpSummary {
   std::uint64_t seed = 0;             // options.seed of this fit (set by Cp)
   std::string message;                // why it stopped
   std::vector<double> error_history;  // relative error after each iteration
+  // Poisson deviance 2 sum (X log(X / M) - X + M) over the observed entries,
+  // model values floored at apr.epsilon, when every observed entry is >= 0
+  // (NaN otherwise); deviance_history: after each outer iteration (CP-APR
+  // only, empty for the other methods).
+  double poisson_deviance = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> deviance_history;
 
   std::string BriefReport() const;
 };

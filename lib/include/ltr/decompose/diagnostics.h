@@ -126,6 +126,10 @@ struct CrossValidationSummary {
   bool complete = true;
   Matrix train_error;  // (ranks x restarts) relative error on training entries
   Matrix test_error;   // (ranks x restarts) relative error on held-out entries
+  // (ranks x restarts) Poisson deviance on the held-out entries (as
+  // CpSummary::poisson_deviance), for data >= 0 at every observed entry; NaN
+  // otherwise. The held-out score of cp-apr.
+  Matrix test_deviance;
   Eigen::MatrixXi restart;  // restart index of each column's fit, -1 if none
   double seconds = 0;
 
