@@ -123,6 +123,13 @@ void BindCpSummary(py::module_& m) {
           [](const CpSummary& s) { return FromStdVector(s.error_history); })
       .def_readonly("seconds", &CpSummary::seconds)
       .def_readonly("seed", &CpSummary::seed)
+      .def_readonly("poisson_deviance", &CpSummary::poisson_deviance,
+                    "2 sum(x log(x/m) - (x - m)) over the observed entries, "
+                    "for data >= 0 (NaN otherwise)")
+      .def_property_readonly(
+          "deviance_history",
+          [](const CpSummary& s) { return FromStdVector(s.deviance_history); },
+          "the Poisson deviance after each outer iteration (cp-apr)")
       .def("__str__", &CpSummary::BriefReport)
       .def(py::pickle(
           [](const CpSummary& s) {

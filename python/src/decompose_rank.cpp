@@ -64,8 +64,10 @@ CpMethod ToCpMethod(const std::string& name) {
       return CpMethod::kOpt;
     case DecompositionMethod::kNcpHals:
       return CpMethod::kNonnegHals;
+    case DecompositionMethod::kCpApr:
+      return CpMethod::kApr;
     default:
-      throw py::value_error("method must be cp-als, cp-opt or ncp-hals, got '" +
+      throw py::value_error("method must be cp-als, cp-opt, ncp-hals or cp-apr, got '" +
                             name + "' (a Tucker fit is ltr.tucker)");
   }
 }

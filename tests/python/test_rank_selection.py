@@ -355,3 +355,20 @@ def test_results_do_not_leak_over_a_thousand_calls():
         calls()
     # Each round returns ~40 kB of factors (450 rows): a leak would be 40 MB.
     assert rss_mb() - before < 5
+
+
+def test_cp_apr_runs_in_the_ensemble_with_its_poisson_deviance():
+    rng = np.random.default_rng(5)
+    rates = np.einsum("ir,jr,kr->ijk", rng.random((12, 2)), rng.random((10, 2)),
+                      rng.random((8, 2))) * 3
+    counts = rng.poisson(rates).astype(float)
+    ens = ltr.rank_ensemble(counts, [1, 2], 2, method="cp-apr", seed=1, threads=1,
+                            progress=False)
+    fit = ens.fit(2)
+    assert fit.method == "cp-apr"
+    m = np.maximum(fit.to_tensor(), 1e-10)
+    safe = np.where(counts > 0, counts, 1)
+    deviance = 2 * np.sum(np.where(counts > 0, counts * np.log(safe / m), 0) - counts + m)
+    assert fit.summary.poisson_deviance == pytest.approx(deviance, rel=1e-9)
+    assert fit.summary.deviance_history[-1] == pytest.approx(deviance, rel=1e-9)
+    assert np.all(np.diff(fit.summary.deviance_history) <= 1e-9 * deviance)
