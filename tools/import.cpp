@@ -21,9 +21,15 @@ constexpr const char* kUsage =
     "OUT.h5\n"
     "       ltr import ARRAY.npy|ARCHIVE.npz [--variable NAME] [--axes "
     "trial,time,neuron]\n"
-    "                  [--dt S] -o OUT.h5\n\n"
-    "Makes a recording (docs/formats.md) from an NWB 2.x file or a NumPy\n"
-    "array. NWB: the spike times of /units are cut into the trials of the\n"
+    "                  [--dt S] -o OUT.h5\n"
+    "       ltr import FILE.mat [--variable NAME] (an array: [--axes ...] "
+    "[--dt S];\n"
+    "                  spike cells: --window A:B [--bin 0.01] [--time-unit "
+    "ms]) -o OUT.h5\n\n"
+    "Makes a recording (docs/formats.md) from an NWB 2.x file, a NumPy array\n"
+    "or a MATLAB file (v5 or v7.3: a numeric array, or a cell of stimulus\n"
+    "cells of neurons x repeats spike-time vectors, one trial per stimulus and\n"
+    "repeat, /condition the stimulus). NWB: the spike times of /units are cut into the trials of the\n"
     "TimeIntervals table /intervals/TABLE, each aligned to the time in column\n"
     "--align, and counted in bins of --bin seconds over --window A:B around\n"
     "it: a spike at relative time t is in bin floor((t - A) / bin) when\n"
@@ -46,7 +52,18 @@ constexpr const char* kUsage =
     "  ltr import septum.nwb --table none --series ElectricalSeries_lfp "
     "--bin 0.01 -o lfp.h5\n"
     "  ltr import counts.npz --variable spikes --axes neuron,time,trial "
-    "--dt 0.02 -o rec.h5";
+    "--dt 0.02 -o rec.h5\n"
+    "  ltr import NaturalImages1.mat --variable Spikes --time-unit ms "
+    "--window 0:0.3 \\\n      --bin 0.01 -o retina.h5";
+
+// --time-unit: seconds per unit of the spike times.
+double TimeUnit(const std::string& name) {
+  if (name == "s") return 1.0;
+  if (name == "ms") return 1e-3;
+  if (name == "us") return 1e-6;
+  throw cli::po::error("option --time-unit: expected s, ms or us, not '" +
+                       name + "'");
+}
 
 // "-0.5:1.5" -> (-0.5, 1.5).
 void ParseWindow(const std::string& text,
@@ -95,10 +112,10 @@ void AddOptions(cli::po::options_description& options,
   // clang-format off
   options.add_options()
     ("input", po::value<std::string>(&o.input)->required(),
-     "NWB file, .npy or .npz")
+     "NWB file, .npy, .npz or .mat")
     ("output,o", po::value<std::string>()->required(), "recording to write")
     ("format", po::value<std::string>(&o.format)->default_value(d.format),
-     "auto (by the name), nwb, npy or npz")
+     "auto (by the name), nwb, npy, npz or mat")
     ("table", po::value<std::string>(&o.table)->default_value(d.table),
      "NWB: the trials' table /intervals/TABLE; none = the whole recording")
     ("align", po::value<std::string>(&o.align)->default_value(d.align),
@@ -117,11 +134,13 @@ void AddOptions(cli::po::options_description& options,
      po::value<std::string>(&o.series_mode)->default_value(d.series_mode),
      "interpolate (at bin centres) or mean (of the samples in each bin)")
     ("variable", po::value<std::string>(&o.variable),
-     "npz: the array (default: the only one)")
+     "npz/mat: the array or MATLAB variable (default: the only one)")
     ("axes", po::value<std::string>(&o.axes)->default_value(d.axes),
-     "npy/npz: the stored order of the array's axes")
+     "npy/npz/mat arrays: the stored order of the array's axes")
     ("dt", po::value<double>(&o.dt)->default_value(d.dt),
-     "npy/npz: seconds per time bin")
+     "npy/npz/mat arrays: seconds per time bin")
+    ("time-unit", po::value<std::string>(),
+     "mat spike cells: the unit of the spike times, s (default), ms or us")
     ("min-rate", po::value<double>(&p.min_rate)->default_value(p.min_rate),
      "drop neurons firing below this mean rate (spikes/s)")
     ("sqrt", po::bool_switch(&p.sqrt), "square root of every entry")
@@ -175,21 +194,25 @@ int RunImport(int argc, char** argv) {
   }
   if (!units.empty())
     for (int id : cli::ParseIntList(units, "units")) o.units.push_back(id);
-  const bool nwb = ImportFormat(o) == "nwb";
+  const std::string format = ImportFormat(o);
+  const bool nwb = format == "nwb", mat = format == "mat";
   cli::RejectUnless(vm,
                     {"table",
                      "align",
-                     "window",
                      "units",
                      "series",
                      "condition-column",
                      "epoch-column"},
                     nwb,
                     "applies to NWB input");
+  cli::RejectUnless(
+      vm, {"window"}, nwb || mat, "applies to NWB and MATLAB spike input");
   cli::RejectUnless(vm,
                     {"variable", "axes", "dt"},
                     !nwb,
-                    "applies to NumPy input (.npy, .npz)");
+                    "applies to NumPy and MATLAB input");
+  cli::RejectUnless(vm, {"time-unit"}, mat, "applies to MATLAB input");
+  if (vm.count("time-unit")) o.time_unit = TimeUnit(vm["time-unit"].as<std::string>());
   cli::RejectUnless(
       vm, {"series-mode"}, cli::Given(vm, "series"), "needs --series");
   o.run = cli::CommandContext(1, false);

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "ltr/core/error.h"
+#include "ltr/formats/dense_array.h"
 #include "ltr/formats/numpy_file.h"
 
 namespace ltr {
@@ -19,34 +20,19 @@ bool EndsWith(const std::string& s, const std::string& tail) {
 
 std::string ImportFormat(const ImportOptions& o) {
   if (o.format != "auto") {
-    if (o.format != "nwb" && o.format != "npy" && o.format != "npz")
-      throw Error("--format must be auto, nwb, npy or npz, not " + o.format);
+    if (o.format != "nwb" && o.format != "npy" && o.format != "npz" &&
+        o.format != "mat")
+      throw Error("--format must be auto, nwb, npy, npz or mat, not " +
+                  o.format);
     return o.format;
   }
   if (EndsWith(o.input, ".npy")) return "npy";
   if (EndsWith(o.input, ".npz")) return "npz";
+  if (EndsWith(o.input, ".mat")) return "mat";
   return "nwb";
 }
 
 namespace {
-
-// The (trial, time, neuron) tensor of a 3-way array stored in `axes` order.
-Tensor3 ToCanonical(const NumpyArray& a, const std::string& axes) {
-  const std::array<int, 3> position = RecordingAxes(axes);
-  Dims dims{0, 0, 0};
-  for (int s = 0; s < 3; ++s) dims[position[s]] = a.shape[s];
-  Tensor3 x(dims);
-  Index n = 0;
-  std::array<Index, 3> at{0, 0, 0};
-  for (at[0] = 0; at[0] < a.shape[0]; ++at[0])
-    for (at[1] = 0; at[1] < a.shape[1]; ++at[1])
-      for (at[2] = 0; at[2] < a.shape[2]; ++at[2]) {
-        std::array<Index, 3> c{0, 0, 0};
-        for (int s = 0; s < 3; ++s) c[position[s]] = at[s];
-        x(c[0], c[1], c[2]) = a.values[static_cast<size_t>(n++)];
-      }
-  return x;
-}
 
 void RecordPreprocessing(const ImportOptions& o,
                          const PreprocessResult& p,
@@ -94,7 +80,7 @@ ImportResult ImportNumpy(const ImportOptions& o) {
   if (!(o.dt > 0)) throw Error("--dt must be positive");
   ImportResult result;
   Recording& r = result.imported.recording;
-  r.activity = ToCanonical(a, o.axes);
+  r.activity = ToTrialTimeNeuron({a.shape, a.values, a.dtype}, o.axes);
   r.dt = o.dt;
   result.imported.text_attributes = {{"format", npz ? "npz" : "npy"},
                                      {"variable", o.variable},
@@ -110,8 +96,9 @@ ImportResult ImportRecording(const ImportOptions& o) {
   const std::string format = ImportFormat(o);
   if (!std::filesystem::exists(o.input))
     throw FileError("cannot open '" + o.input + "': no such file");
-  ImportResult result =
-      format == "nwb" ? detail::ImportNwb(o) : detail::ImportNumpy(o);
+  ImportResult result = format == "nwb"   ? detail::ImportNwb(o)
+                        : format == "mat" ? detail::ImportMat(o)
+                                          : detail::ImportNumpy(o);
   Recording& r = result.imported.recording;
   PreprocessResult p =
       Preprocess(r.activity, o.preprocessing, r.dt, result.window_start);

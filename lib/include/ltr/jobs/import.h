@@ -1,5 +1,6 @@
 // `ltr import`: an NWB 2.x file (spike times of /units cut into the trials
-// of a TimeIntervals table and binned) or a NumPy array (.npy, .npz) to a
+// of a TimeIntervals table and binned), a NumPy array (.npy, .npz) or a
+// MATLAB file (an array, or cells of spike-time vectors) to a
 // recording in the layout of docs/formats.md, with the preprocessing of
 // ltr/preprocess/binning.h recorded in its /import attributes.
 #ifndef LTR_JOBS_IMPORT_H_
@@ -18,7 +19,8 @@ namespace ltr {
 
 struct ImportOptions {
   std::string input;
-  // "auto" (by the name: .npy, .npz, else NWB), "nwb", "npy", "npz".
+  // "auto" (by the name: .npy, .npz, .mat, else NWB), "nwb", "npy", "npz",
+  // "mat".
   std::string format = "auto";
 
   // NWB: the TimeIntervals table of the trials (/intervals/NAME); "none":
@@ -49,9 +51,15 @@ struct ImportOptions {
 
   // NumPy: the array of an .npz archive (empty: its only one), the stored
   // order of its three axes and the seconds per bin.
+  // MATLAB: the variable (empty: the file's only one); a numeric one is
+  // read as an array with `axes` and `dt`, a cell array as spike-time
+  // vectors (stimulus cells of neurons x repeats, formats/mat_file.h) binned
+  // over the window, their times multiplied by `time_unit` (seconds per
+  // unit: 1e-3 for milliseconds).
   std::string variable;
   std::string axes = "trial,time,neuron";
   double dt = 1.0;
+  double time_unit = 1.0;
 
   Preprocessing preprocessing;
   RunContext run;
@@ -77,6 +85,7 @@ namespace detail {
 // The NWB and NumPy halves of ImportRecording, before preprocessing.
 ImportResult ImportNwb(const ImportOptions& options);
 ImportResult ImportNumpy(const ImportOptions& options);
+ImportResult ImportMat(const ImportOptions& options);
 }  // namespace detail
 
 }  // namespace ltr
