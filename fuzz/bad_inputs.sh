@@ -120,6 +120,23 @@ nwb("nwb_good.nwb"); nwb("nwb_past_end.nwb", index=(2, 9))
 nwb("nwb_decreasing.nwb", index=(3, 2)); nwb("nwb_lengths.nwb", rows=2)
 nwb("nwb_no_units.nwb", units=False)
 np.save("flat.npy", np.zeros(4)); np.savez("two.npz", a=x, b=x)
+# --- import: MATLAB ---
+try:
+    import scipy.io
+    cells = np.empty((2, 1), dtype=object)
+    for s in range(2):
+        inner = np.empty((3, 2), dtype=object)
+        for n in range(3):
+            for r in range(2):
+                inner[n, r] = np.array([[1.0, 5.0]])
+        cells[s, 0] = inner
+    scipy.io.savemat("spikes.mat", {"Spikes": cells, "n": 2.0})
+    nan_cells = cells.copy(); nan_inner = cells[0, 0].copy(); nan_inner[0, 0] = np.array([[np.nan]])
+    nan_cells[0, 0] = nan_inner
+    scipy.io.savemat("nan_spikes.mat", {"Spikes": nan_cells})
+except ImportError:
+    pass
+open("text.mat", "w").write("not a MAT file")
 PY
 
 row() {  # row DESCRIPTION ARGS...
@@ -296,6 +313,13 @@ row "import: a 1-D .npy" import flat.npy -o o.h5
 row "import: an NWB option with a .npy" import flat.npy --table trials -o o.h5
 row "import: .npz of two arrays without --variable" import two.npz -o o.h5
 row "import: HDF5 file that is not NWB" import good.h5 --window 0:1 -o o.h5
+row "import: MATLAB file of several variables without --variable" import spikes.mat --window 0:0.01 -o o.h5
+row "import: MATLAB variable that is not there" import spikes.mat --variable Spike --window 0:0.01 -o o.h5
+row "import: MATLAB spike cells without --window" import spikes.mat --variable Spikes -o o.h5
+row "import: MATLAB spike time that is NaN" import nan_spikes.mat --window 0:0.01 --time-unit ms -o o.h5
+row "import: a text file named .mat" import text.mat -o o.h5
+row "import: --time-unit with an NWB file" import nwb_good.nwb --window 0:1 --time-unit ms -o o.h5
+row "import: MATLAB spike cells (accepted)" import spikes.mat --variable Spikes --time-unit ms --window 0:0.01 --bin 0.001 -o o.h5
 # --- cp-apr ---
 row "cp-apr of negative data" decompose negative.h5 --method cp-apr --rank 2 -o o.h5
 row "cp-apr with --tol (it stops on --kkt-tol)" decompose counts.h5 --method cp-apr --rank 2 --tol 1e-5 -o o.h5
