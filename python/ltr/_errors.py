@@ -54,6 +54,13 @@ def _accepts(type_text, value):
               "os.PathLike": lambda v: isinstance(v, (str, os.PathLike))}
     if type_text in simple:
         return simple[type_text](value)
+    optional = re.fullmatch(r"Optional\[(.*)\]", type_text)
+    if optional:
+        return value is None or _accepts(optional.group(1), value)
+    pair = re.fullmatch(r"Tuple\[(\w+), (\w+)\]", type_text)
+    if pair and pair.group(1) in simple:
+        return (isinstance(value, (tuple, list)) and len(value) == 2 and
+                all(simple[pair.group(1)](v) for v in value))
     element = re.fullmatch(r"List\[(\w+)\]", type_text)
     if element and element.group(1) in simple:
         try:

@@ -14,6 +14,7 @@ namespace ltr::python {
 void RegisterErrors(pybind11::module_& m);
 
 void BindPipeline(pybind11::module_& m);
+void BindImport(pybind11::module_& m);
 void BindFiles(pybind11::module_& m);
 
 // Each reads one layout of docs/formats.md into its Python object.

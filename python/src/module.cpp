@@ -41,6 +41,7 @@ PYBIND11_MODULE(_ltr, m) {
         "The cores this process may run on: the default of every threads= "
         "argument.");
   ltr::python::BindPipeline(m);
+  ltr::python::BindImport(m);
   ltr::python::BindFiles(m);
   ltr::python::BindTrain(m);
   ltr::python::BindTheory(m);
