@@ -28,8 +28,10 @@ constexpr const char* kUsage =
     "ms]) -o OUT.h5\n\n"
     "Makes a recording (docs/formats.md) from an NWB 2.x file, a NumPy array\n"
     "or a MATLAB file (v5 or v7.3: a numeric array, or a cell of stimulus\n"
-    "cells of neurons x repeats spike-time vectors, one trial per stimulus and\n"
-    "repeat, /condition the stimulus). NWB: the spike times of /units are cut into the trials of the\n"
+    "cells of neurons x repeats spike-time vectors, one trial per stimulus "
+    "and\n"
+    "repeat, /condition the stimulus). NWB: the spike times of /units are cut "
+    "into the trials of the\n"
     "TimeIntervals table /intervals/TABLE, each aligned to the time in column\n"
     "--align, and counted in bins of --bin seconds over --window A:B around\n"
     "it: a spike at relative time t is in bin floor((t - A) / bin) when\n"
@@ -196,15 +198,11 @@ int RunImport(int argc, char** argv) {
     for (int id : cli::ParseIntList(units, "units")) o.units.push_back(id);
   const std::string format = ImportFormat(o);
   const bool nwb = format == "nwb", mat = format == "mat";
-  cli::RejectUnless(vm,
-                    {"table",
-                     "align",
-                     "units",
-                     "series",
-                     "condition-column",
-                     "epoch-column"},
-                    nwb,
-                    "applies to NWB input");
+  cli::RejectUnless(
+      vm,
+      {"table", "align", "units", "series", "condition-column", "epoch-column"},
+      nwb,
+      "applies to NWB input");
   cli::RejectUnless(
       vm, {"window"}, nwb || mat, "applies to NWB and MATLAB spike input");
   cli::RejectUnless(vm,
@@ -212,7 +210,8 @@ int RunImport(int argc, char** argv) {
                     !nwb,
                     "applies to NumPy and MATLAB input");
   cli::RejectUnless(vm, {"time-unit"}, mat, "applies to MATLAB input");
-  if (vm.count("time-unit")) o.time_unit = TimeUnit(vm["time-unit"].as<std::string>());
+  if (vm.count("time-unit"))
+    o.time_unit = TimeUnit(vm["time-unit"].as<std::string>());
   cli::RejectUnless(
       vm, {"series-mode"}, cli::Given(vm, "series"), "needs --series");
   o.run = cli::CommandContext(1, false);

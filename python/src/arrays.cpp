@@ -64,7 +64,9 @@ void CopyToDoubles(const py::array& a, double* out) {
   } else if (py::isinstance<py::array_t<float>>(a)) {
     CopyStrided<float>(a, out);
   } else {  // ints, bools, float16: numpy converts
-    auto converted = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
+    auto converted =
+        py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(
+            a);
     std::memcpy(out, converted.data(), sizeof(double) * a.size());
   }
 }
@@ -78,19 +80,22 @@ Tensor3 ToTensor3(const py::handle& object, const std::string& name) {
   return t;
 }
 
-Mask3 ToMask3(const py::handle& object, const Dims& dims, const std::string& name) {
+Mask3 ToMask3(const py::handle& object,
+              const Dims& dims,
+              const std::string& name) {
   const py::array a = RealArray(object, 3, name);
   if (a.shape(0) != dims[0] || a.shape(1) != dims[1] || a.shape(2) != dims[2])
-    throw py::value_error(name + " has shape " + ShapeText(a) +
-                          " but the data has shape (" + std::to_string(dims[0]) +
-                          ", " + std::to_string(dims[1]) + ", " +
-                          std::to_string(dims[2]) + ")");
+    throw py::value_error(
+        name + " has shape " + ShapeText(a) + " but the data has shape (" +
+        std::to_string(dims[0]) + ", " + std::to_string(dims[1]) + ", " +
+        std::to_string(dims[2]) + ")");
   std::vector<double> values(static_cast<size_t>(a.size()));
   CopyToDoubles(a, values.data());
   Mask3 mask(dims);
   for (size_t i = 0; i < values.size(); ++i) {
     if (values[i] != 0 && values[i] != 1)
-      throw py::value_error(name + " must hold only 0/1 or True/False (1 = observed)");
+      throw py::value_error(name +
+                            " must hold only 0/1 or True/False (1 = observed)");
     mask.values()[i] = values[i] != 0;
   }
   return mask;
@@ -101,9 +106,10 @@ Matrix ToMatrix(const py::handle& object, const std::string& name) {
   // Row-major copy, then one transpose into Eigen's column-major storage.
   std::vector<double> rows(static_cast<size_t>(a.size()));
   CopyToDoubles(a, rows.data());
-  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
-                                        Eigen::RowMajor>>(rows.data(), a.shape(0),
-                                                          a.shape(1));
+  return Eigen::Map<
+      const Eigen::
+          Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      rows.data(), a.shape(0), a.shape(1));
 }
 
 Vector ToVector(const py::handle& object, const std::string& name) {
@@ -125,14 +131,16 @@ py::array FromMatrix(Matrix matrix) {
   py::capsule free(owner, [](void* p) { delete static_cast<Matrix*>(p); });
   const py::ssize_t rows = owner->rows(), item = sizeof(double);
   return py::array_t<double>({rows, static_cast<py::ssize_t>(owner->cols())},
-                             {item, item * rows}, owner->data(), free);
+                             {item, item * rows},
+                             owner->data(),
+                             free);
 }
 
 py::array FromVector(Vector vector) {
   auto* owner = new Vector(std::move(vector));
   py::capsule free(owner, [](void* p) { delete static_cast<Vector*>(p); });
-  return py::array_t<double>(static_cast<py::ssize_t>(owner->size()),
-                             owner->data(), free);
+  return py::array_t<double>(
+      static_cast<py::ssize_t>(owner->size()), owner->data(), free);
 }
 
 py::array FromMask3(Mask3 mask) {
@@ -154,26 +162,28 @@ Ktensor ToKtensor(const py::handle& cp, const std::string& name) {
   py::sequence pair;
   if (!py::isinstance<py::sequence>(cp) ||
       (pair = py::reinterpret_borrow<py::sequence>(cp)).size() != 2)
-    throw py::type_error(name + " must be a CPTensor or a (weights, factors) pair");
+    throw py::type_error(name +
+                         " must be a CPTensor or a (weights, factors) pair");
   const py::object factors = pair[1];
   if (!py::isinstance<py::sequence>(factors) || py::len(factors) != 3)
     throw py::value_error(name + ": factors must be a list of 3 matrices");
   Ktensor k;
   for (int n = 0; n < 3; ++n) {
     const std::string which = name + " factor " + std::to_string(n);
-    k.factors[n] = ToMatrix(py::reinterpret_borrow<py::sequence>(factors)[n], which);
+    k.factors[n] =
+        ToMatrix(py::reinterpret_borrow<py::sequence>(factors)[n], which);
     if (k.factors[n].cols() != k.factors[0].cols())
-      throw py::value_error(which + " has " + std::to_string(k.factors[n].cols()) +
-                            " columns, factor 0 has " +
-                            std::to_string(k.factors[0].cols()));
+      throw py::value_error(
+          which + " has " + std::to_string(k.factors[n].cols()) +
+          " columns, factor 0 has " + std::to_string(k.factors[0].cols()));
   }
   const py::object weights = pair[0];
   k.weights = weights.is_none() ? Vector::Ones(k.factors[0].cols())
                                 : ToVector(weights, name + " weights");
   if (k.weights.size() != k.factors[0].cols())
     throw py::value_error(name + " has " + std::to_string(k.weights.size()) +
-                          " weights for " + std::to_string(k.factors[0].cols()) +
-                          " components");
+                          " weights for " +
+                          std::to_string(k.factors[0].cols()) + " components");
   return k;
 }
 
@@ -186,7 +196,8 @@ py::object ToTuckerTensor(TuckerTensor t) {
 
 bool IsFloat32(const py::handle& array) {
   return py::isinstance<py::array>(array) &&
-         py::reinterpret_borrow<py::array>(array).dtype().equal(py::dtype::of<float>());
+         py::reinterpret_borrow<py::array>(array).dtype().equal(
+             py::dtype::of<float>());
 }
 
 py::array AsDtypeOf(py::array result, const py::handle& like) {

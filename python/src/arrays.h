@@ -25,7 +25,9 @@ namespace py = pybind11;
 // `name` is the argument's name in error messages ("X must be 3-D, ...").
 Tensor3 ToTensor3(const py::handle& array, const std::string& name);
 // A mask of dims' shape: nonzero (True) = observed.
-Mask3 ToMask3(const py::handle& array, const Dims& dims, const std::string& name);
+Mask3 ToMask3(const py::handle& array,
+              const Dims& dims,
+              const std::string& name);
 Matrix ToMatrix(const py::handle& array, const std::string& name);
 Vector ToVector(const py::handle& array, const std::string& name);
 
@@ -36,8 +38,10 @@ py::array FromMask3(Mask3 mask);  // as bool
 template <typename T>
 py::array FromStdVector(std::vector<T> values) {
   auto* owner = new std::vector<T>(std::move(values));
-  py::capsule free(owner, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>(static_cast<py::ssize_t>(owner->size()), owner->data(), free);
+  py::capsule free(owner,
+                   [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>(
+      static_cast<py::ssize_t>(owner->size()), owner->data(), free);
 }
 
 // A Ktensor as ltr._tensors.CPTensor (weights, factors), and back: a

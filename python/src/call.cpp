@@ -50,9 +50,8 @@ void Call::ReportProgress(const std::string& line) {
   if (progress_error_) return;
   try {
     if (progress_.is_none())
-      py::module_::import("logging")
-          .attr("getLogger")("ltr")
-          .attr("info")(line);
+      py::module_::import("logging").attr("getLogger")("ltr").attr("info")(
+          line);
     else
       progress_(line);
   } catch (py::error_already_set&) {

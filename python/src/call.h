@@ -47,7 +47,7 @@ class Call {
 
   CancellationToken token_;
   RunContext run_;
-  py::object progress_;            // None, False or a callable
+  py::object progress_;  // None, False or a callable
   std::exception_ptr progress_error_;
 };
 

@@ -123,7 +123,8 @@ void BindCpSummary(py::module_& m) {
           [](const CpSummary& s) { return FromStdVector(s.error_history); })
       .def_readonly("seconds", &CpSummary::seconds)
       .def_readonly("seed", &CpSummary::seed)
-      .def_readonly("poisson_deviance", &CpSummary::poisson_deviance,
+      .def_readonly("poisson_deviance",
+                    &CpSummary::poisson_deviance,
                     "2 sum(x log(x/m) - (x - m)) over the observed entries, "
                     "for data >= 0 (NaN otherwise)")
       .def_property_readonly(

@@ -221,7 +221,8 @@ trusted, '' when it can) from the root attributes.)")
 }
 
 // ltr.save_cp: a fit with its .summary as it is, or a bare CPTensor with
-// the summary fields given (the relative error computed from `tensor` when given).
+// the summary fields given (the relative error computed from `tensor` when
+// given).
 void SaveCp(const std::filesystem::path& path,
             const py::object& cp,
             const py::object& tensor,

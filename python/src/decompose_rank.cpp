@@ -67,8 +67,9 @@ CpMethod ToCpMethod(const std::string& name) {
     case DecompositionMethod::kCpApr:
       return CpMethod::kApr;
     default:
-      throw py::value_error("method must be cp-als, cp-opt, ncp-hals or cp-apr, got '" +
-                            name + "' (a Tucker fit is ltr.tucker)");
+      throw py::value_error(
+          "method must be cp-als, cp-opt, ncp-hals or cp-apr, got '" + name +
+          "' (a Tucker fit is ltr.tucker)");
   }
 }
 
@@ -333,7 +334,8 @@ void BindEnsembleMethods(py::class_<EnsembleResult>& ensemble) {
            &FitAt,
            py::arg("rank"),
            py::arg("k") = 0,
-           "The k-th best fit of `rank`: a CPTensor with .summary (ltr.CpSummary), "
+           "The k-th best fit of `rank`: a CPTensor with .summary "
+           "(ltr.CpSummary), "
            ".method and .modes, as ltr.parafac returns a fit.")
       .def("factors",
            &ModelsOf,

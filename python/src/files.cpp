@@ -25,11 +25,14 @@ struct Kind {
 // In the order a file holding several is read by default: a fit file also
 // holds its recording's shape, a recording over learning its weights.
 const std::vector<Kind>& Kinds() {
-  static const std::vector<Kind> kinds = {
-      {"comparison", &LoadPipelineSummary}, {"decomposition", &LoadDecomposition},
-      {"model", &LoadFit},                  {"analysis", &LoadAnalysis},
-      {"bounds", &LoadBounds},              {"theory", &LoadLinearTheory},
-      {"recording", &LoadRecording},        {"trajectory", &LoadTrajectory}};
+  static const std::vector<Kind> kinds = {{"comparison", &LoadPipelineSummary},
+                                          {"decomposition", &LoadDecomposition},
+                                          {"model", &LoadFit},
+                                          {"analysis", &LoadAnalysis},
+                                          {"bounds", &LoadBounds},
+                                          {"theory", &LoadLinearTheory},
+                                          {"recording", &LoadRecording},
+                                          {"trajectory", &LoadTrajectory}};
   return kinds;
 }
 
@@ -42,15 +45,16 @@ std::string Join(const std::vector<std::string>& words) {
 py::object Load(const std::string& path, const std::string& kind) {
   const std::vector<std::string> held = DetectPlotKinds(path);
   if (held.empty())
-    throw py::value_error("'" + path + "' is not an ltr output (no dataset of "
+    throw py::value_error("'" + path +
+                          "' is not an ltr output (no dataset of "
                           "any layout in docs/formats.md)");
   for (const Kind& k : Kinds()) {
     const bool present =
         std::find(held.begin(), held.end(), k.name) != held.end();
     if (present && (kind.empty() || kind == k.name)) return k.load(path);
   }
-  throw py::value_error("'" + path + "' holds no " + kind + " (it holds: " +
-                        Join(held) + ")");
+  throw py::value_error("'" + path + "' holds no " + kind +
+                        " (it holds: " + Join(held) + ")");
 }
 
 }  // namespace
@@ -58,15 +62,21 @@ py::object Load(const std::string& path, const std::string& kind) {
 void BindFiles(py::module_& m) {
   std::vector<std::string> names;
   for (const Kind& k : Kinds()) names.push_back(k.name);
-  m.def("load", &Load,
+  m.def("load",
+        &Load,
         ("Reads an ltr output file (any command's, or an object's .save) into "
          "the object the function that makes it returns.\n\n"
-         "kind: \"\" (the file's main content) or one of " + Join(names) +
+         "kind: \"\" (the file's main content) or one of " +
+         Join(names) +
          ", for a file that holds several (ltr.file_kinds lists them).\n"
          "Raises OSError if the file cannot be read, ValueError if it holds "
-         "no ltr layout or not `kind`.").c_str(),
-        py::arg("path"), py::kw_only(), py::arg("kind") = "");
-  m.def("file_kinds", &DetectPlotKinds,
+         "no ltr layout or not `kind`.")
+            .c_str(),
+        py::arg("path"),
+        py::kw_only(),
+        py::arg("kind") = "");
+  m.def("file_kinds",
+        &DetectPlotKinds,
         "The kinds of ltr output a file holds, as ltr.load(kind=...) names "
         "them.",
         py::arg("path"));

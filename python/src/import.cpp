@@ -1,6 +1,8 @@
 // ltr.import_recording: `ltr import` (ltr/jobs/import.h) from Python, an
 // NWB, NumPy or MATLAB file to an ltr.Recording, written with its provenance
 // when an output path is given.
+#include "ltr/jobs/import.h"
+
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
@@ -16,7 +18,6 @@
 #include "call.h"
 #include "fit_common.h"
 #include "ltr/formats/io.h"
-#include "ltr/jobs/import.h"
 
 namespace ltr::python {
 
@@ -24,7 +25,9 @@ namespace {
 
 using Window = std::optional<std::pair<double, double>>;
 
-Preprocessing MakePreprocessing(double min_rate, bool sqrt, double smooth_sd,
+Preprocessing MakePreprocessing(double min_rate,
+                                bool sqrt,
+                                double smooth_sd,
                                 const Window& baseline,
                                 const std::optional<double>& soft_normalize,
                                 bool zscore) {
@@ -91,16 +94,30 @@ void BindImport(py::module_& m) {
   const ImportOptions d;
   m.def(
       "import_recording",
-      [](const std::filesystem::path& input, const Window& window, double bin,
+      [](const std::filesystem::path& input,
+         const Window& window,
+         double bin,
          const std::optional<std::filesystem::path>& output,
-         const std::string& format, const std::string& table,
-         const std::string& align, const std::vector<std::int64_t>& units,
-         const std::string& condition_column, const std::string& epoch_column,
-         const std::string& series, const std::string& series_mode,
-         const std::string& variable, const std::string& axes, double dt,
-         double time_unit, double min_rate, bool sqrt, double smooth_sd,
-         const Window& baseline, const std::optional<double>& soft_normalize,
-         bool zscore, const py::object& threads, const py::object& progress) {
+         const std::string& format,
+         const std::string& table,
+         const std::string& align,
+         const std::vector<std::int64_t>& units,
+         const std::string& condition_column,
+         const std::string& epoch_column,
+         const std::string& series,
+         const std::string& series_mode,
+         const std::string& variable,
+         const std::string& axes,
+         double dt,
+         double time_unit,
+         double min_rate,
+         bool sqrt,
+         double smooth_sd,
+         const Window& baseline,
+         const std::optional<double>& soft_normalize,
+         bool zscore,
+         const py::object& threads,
+         const py::object& progress) {
         ImportOptions o;
         o.input = input.string();
         if (window) {
@@ -120,8 +137,8 @@ void BindImport(py::module_& m) {
         o.axes = axes;
         o.dt = dt;
         o.time_unit = time_unit;
-        o.preprocessing = MakePreprocessing(min_rate, sqrt, smooth_sd, baseline,
-                                            soft_normalize, zscore);
+        o.preprocessing = MakePreprocessing(
+            min_rate, sqrt, smooth_sd, baseline, soft_normalize, zscore);
         return Import(std::move(o), output, threads, progress);
       },
       R"(`ltr import` from Python (docs/import.md): an NWB 2.x file (spike
@@ -144,22 +161,31 @@ attributes (a temporary file renamed when complete; an output equal to the
 input is refused). Warnings (trials dropped for a NaN alignment, ...) are
 Python warnings. Raises OSError for files that cannot be read or written,
 ValueError for files that break their schema and bad options.)",
-      py::arg("input"), py::arg("window") = py::none(),
-      py::arg("bin") = d.bin, py::kw_only(), py::arg("output") = py::none(),
-      py::arg("format") = d.format, py::arg("table") = d.table,
+      py::arg("input"),
+      py::arg("window") = py::none(),
+      py::arg("bin") = d.bin,
+      py::kw_only(),
+      py::arg("output") = py::none(),
+      py::arg("format") = d.format,
+      py::arg("table") = d.table,
       py::arg("align") = d.align,
       py::arg("units") = std::vector<std::int64_t>{},
       py::arg("condition_column") = d.condition_column,
-      py::arg("epoch_column") = d.epoch_column, py::arg("series") = d.series,
-      py::arg("series_mode") = d.series_mode, py::arg("variable") = d.variable,
-      py::arg("axes") = d.axes, py::arg("dt") = d.dt,
+      py::arg("epoch_column") = d.epoch_column,
+      py::arg("series") = d.series,
+      py::arg("series_mode") = d.series_mode,
+      py::arg("variable") = d.variable,
+      py::arg("axes") = d.axes,
+      py::arg("dt") = d.dt,
       py::arg("time_unit") = d.time_unit,
       py::arg("min_rate") = d.preprocessing.min_rate,
       py::arg("sqrt") = d.preprocessing.sqrt,
       py::arg("smooth_sd") = d.preprocessing.smooth_sd,
-      py::arg("baseline") = py::none(), py::arg("soft_normalize") = py::none(),
+      py::arg("baseline") = py::none(),
+      py::arg("soft_normalize") = py::none(),
       py::arg("zscore") = d.preprocessing.zscore,
-      py::arg("threads") = py::none(), py::arg("progress") = py::none());
+      py::arg("threads") = py::none(),
+      py::arg("progress") = py::none());
 }
 
 }  // namespace ltr::python

@@ -1,5 +1,7 @@
 // ltr.pipeline: the README's main job (ltr/jobs/pipeline.h), and the summary
 // file it writes.
+#include "ltr/jobs/pipeline.h"
+
 #include <pybind11/stl.h>
 
 #include <string>
@@ -10,7 +12,6 @@
 #include "call.h"
 #include "ltr/core/error.h"
 #include "ltr/formats/pipeline_file.h"
-#include "ltr/jobs/pipeline.h"
 
 namespace ltr::python {
 
@@ -36,7 +37,6 @@ py::dict ComparisonDict(const UpdateComparison& c) {
   d["epochs"] = FromStdVector(c.epochs);
   return d;
 }
-
 
 py::object RunPipeline(const std::string& input,
                        const std::string& output_dir,
@@ -112,7 +112,8 @@ py::object LoadPipelineSummary(const std::string& path) {
 
 void BindPipeline(py::module_& m) {
   const PipelineOptions d;
-  m.def("pipeline", &RunPipeline,
+  m.def("pipeline",
+        &RunPipeline,
         R"(The learning-over-trials pipeline (`ltr pipeline`, docs/pipeline.md).
 
 From a recording over learning that also holds the true weights of every
@@ -129,18 +130,24 @@ factor match per rank, `files` and `seconds`. Raises ValueError for bad
 options or input, OSError for unreadable or unwritable files, and
 KeyboardInterrupt on Ctrl-C (the finished steps keep their files: call again
 with resume=True).)",
-        py::arg("input"), py::arg("output_dir"), py::kw_only(),
-        py::arg("axes") = d.axes, py::arg("ranks") = d.ranks,
+        py::arg("input"),
+        py::arg("output_dir"),
+        py::kw_only(),
+        py::arg("axes") = d.axes,
+        py::arg("ranks") = d.ranks,
         py::arg("seeds") = d.seeds,
         py::arg("max_iters") = d.fit.max_iterations,
         py::arg("max_seconds") = d.fit.max_seconds,
         py::arg("smoothing_weight") = d.fit.smoothing.weight,
         py::arg("l2") = d.fit.loss.l2_w,
         py::arg("cp_restarts") = d.cp_restarts,
-        py::arg("compare_rank") = d.compare_rank, py::arg("plots") = d.plots,
+        py::arg("compare_rank") = d.compare_rank,
+        py::arg("plots") = d.plots,
         py::arg("progress_every") = d.fit.progress_every,
-        py::arg("seed") = d.seed, py::arg("resume") = d.resume,
-        py::arg("threads") = py::none(), py::arg("progress") = py::none());
+        py::arg("seed") = d.seed,
+        py::arg("resume") = d.resume,
+        py::arg("threads") = py::none(),
+        py::arg("progress") = py::none());
 }
 
 }  // namespace ltr::python

@@ -9,8 +9,8 @@
 #include "planted.h"
 
 using namespace ltr;
-using ltr::testing::PlantedKtensor;
 using Catch::Matchers::Contains;
+using ltr::testing::PlantedKtensor;
 
 namespace {
 

@@ -13,8 +13,10 @@ using Catch::Matchers::Contains;
 
 namespace ltr {
 
-TEST_CASE("BinSpikes counts a spike at t in bin floor((t - start) / bin) when start <= t < stop",
-          "[preprocess]") {
+TEST_CASE(
+    "BinSpikes counts a spike at t in bin floor((t - start) / bin) when start "
+    "<= t < stop",
+    "[preprocess]") {
   TrialSpikes s;
   s.unit_ids = {7, 8};
   s.trial_ids = {0};

@@ -67,12 +67,12 @@ void CheckAgainstNumpy(const std::string& file,
   const std::string a = window.substr(0, window.find(':'));
   const std::string b = window.substr(window.find(':') + 1);
   bool ok = false;
-  const std::string py = test::RunPython(
-      "import sys, runpy\nsys.argv = ['check', '" + kRetina + file + "', '" +
-          out + "', '" + a + "', '" + b + "', '" + bin +
-          "']\nrunpy.run_path('" + (dir / "check.py") +
-          "', run_name='__main__')\n",
-      &ok);
+  const std::string py =
+      test::RunPython("import sys, runpy\nsys.argv = ['check', '" + kRetina +
+                          file + "', '" + out + "', '" + a + "', '" + b +
+                          "', '" + bin + "']\nrunpy.run_path('" +
+                          (dir / "check.py") + "', run_name='__main__')\n",
+                      &ok);
   INFO(py);
   CHECK(ok);
 }
@@ -88,8 +88,7 @@ TEST_CASE("import bins Onken's MATLAB spike cells as numpy bins loadmat's",
   CheckAgainstNumpy("Shifts1.mat", "-0.01:0.29", "0.05");
 }
 
-TEST_CASE("import reads a MATLAB array in the order --axes names",
-          "[import]") {
+TEST_CASE("import reads a MATLAB array in the order --axes names", "[import]") {
   bool ok = false;
   test::RunPython("import scipy.io\n", &ok);
   if (!ok) {
@@ -102,18 +101,22 @@ TEST_CASE("import reads a MATLAB array in the order --axes names",
       "import numpy as np, scipy.io\n"
       "x = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)  # time, neuron, "
       "trial\n"
-      "scipy.io.savemat('" + mat + "', {'data': x, 'other': 1.0})\n";
+      "scipy.io.savemat('" +
+      mat + "', {'data': x, 'other': 1.0})\n";
   test::RunPython(make, &ok);
   REQUIRE(ok);
   const test::RunResult r = test::RunLtr("import " + mat +
                                          " --variable data --axes "
-                                         "time,neuron,trial --dt 0.5 -o " + out);
+                                         "time,neuron,trial --dt 0.5 -o " +
+                                         out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const std::string check =
       "import numpy as np, h5py\n"
       "x = np.arange(24, dtype=float).reshape(2, 3, 4)\n"
-      "o = h5py.File('" + out + "', 'r')\n"
+      "o = h5py.File('" +
+      out +
+      "', 'r')\n"
       "assert np.array_equal(o['activity'][:], x.transpose(2, 0, 1))\n"
       "assert o.attrs['dt'] == 0.5\n";
   test::RunPython(check, &ok);

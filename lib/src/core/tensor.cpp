@@ -4,9 +4,9 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <new>
-#include <cmath>
 #include <numeric>
 #include <sstream>
 

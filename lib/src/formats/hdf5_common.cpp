@@ -87,7 +87,7 @@ H5::H5File OpenForReading(const std::string& file) {
     return H5::H5File(file, H5F_ACC_RDONLY);
   } catch (const H5::Exception&) {
     throw FileError("cannot open " + Quote(file) +
-                ": not a readable HDF5 file (truncated or corrupt?)");
+                    ": not a readable HDF5 file (truncated or corrupt?)");
   }
 }
 
@@ -153,12 +153,12 @@ fs::path CheckOutputTarget(const std::string& path) {
   std::error_code ec;
   if (!fs::is_directory(directory, ec))
     throw FileError("cannot write " + Quote(path) + ": directory " +
-                Quote(directory.string()) + " does not exist");
+                    Quote(directory.string()) + " does not exist");
   if (fs::is_directory(target, ec))
     throw FileError("cannot write " + Quote(path) + ": it is a directory");
   if (access(directory.c_str(), W_OK) != 0)
     throw FileError("cannot write " + Quote(path) + ": directory " +
-                Quote(directory.string()) + " is not writable");
+                    Quote(directory.string()) + " is not writable");
   return directory;
 }
 

@@ -58,7 +58,7 @@ auto Guard(const std::string& what,
     return body();
   } catch (const H5::Exception& e) {
     throw FileError(what + ": HDF5 error in " + e.getFuncName() + " (" + hint +
-                ")");
+                    ")");
   }
 }
 

@@ -312,9 +312,9 @@ void SlabReader::Read(Index begin, Index end, double* buffer) {
   const Dims& d = impl_->dims;
   if (begin < 0 || end < begin || end > d[0])
     throw FileError("cannot read rows [" + std::to_string(begin) + ", " +
-                std::to_string(end) + ") of " + Quote(impl_->dataset) + " in " +
-                Quote(impl_->file) + ", which has " + std::to_string(d[0]) +
-                " rows");
+                    std::to_string(end) + ") of " + Quote(impl_->dataset) +
+                    " in " + Quote(impl_->file) + ", which has " +
+                    std::to_string(d[0]) + " rows");
   if (end == begin || d[1] * d[2] == 0) return;
   Guard("cannot read " + Quote(impl_->dataset) + " from " + Quote(impl_->file),
         [&] {

@@ -28,8 +28,9 @@ MatVariable ChooseVariable(const ImportOptions& o) {
 
 ImportResult ImportMatSpikes(const ImportOptions& o, const MatVariable& v) {
   if (!std::isfinite(o.window_start) || !std::isfinite(o.window_stop))
-    throw Error("MATLAB spike times need --window A:B (seconds after each "
-                "trial's onset)");
+    throw Error(
+        "MATLAB spike times need --window A:B (seconds after each "
+        "trial's onset)");
   const MatSpikeImport m = ReadMatSpikeCells(o.input, v.name, o.time_unit);
   SpikeBinning binning;
   binning.window_start = o.window_start;
@@ -43,7 +44,8 @@ ImportResult ImportMatSpikes(const ImportOptions& o, const MatVariable& v) {
   im.trial_ids = m.spikes.trial_ids;
   im.unit_ids = m.spikes.unit_ids;
   result.window_start = o.window_start;
-  im.text_attributes = {{"format", "mat"}, {"variable", v.name},
+  im.text_attributes = {{"format", "mat"},
+                        {"variable", v.name},
                         {"kind", "spike cells (stimulus x repeat trials)"}};
   im.number_attributes = {{"time_unit", o.time_unit},
                           {"window_start", o.window_start},
@@ -58,8 +60,10 @@ ImportResult ImportMatArray(const ImportOptions& o, const MatVariable& v) {
   ImportResult result;
   result.imported.recording.activity = ToTrialTimeNeuron(a, o.axes);
   result.imported.recording.dt = o.dt;
-  result.imported.text_attributes = {{"format", "mat"}, {"variable", v.name},
-                                     {"axes", o.axes}, {"class", a.type}};
+  result.imported.text_attributes = {{"format", "mat"},
+                                     {"variable", v.name},
+                                     {"axes", o.axes},
+                                     {"class", a.type}};
   return result;
 }
 

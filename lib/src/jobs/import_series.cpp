@@ -12,8 +12,7 @@ namespace {
 void CheckIncreasing(const NwbSeries& s) {
   for (Index n = 1; n < s.timestamps.size(); ++n)
     if (!(s.timestamps(n) >= s.timestamps(n - 1)))
-      throw Error("series " + s.path +
-                  ": timestamps decrease at sample " +
+      throw Error("series " + s.path + ": timestamps decrease at sample " +
                   std::to_string(n));
 }
 
