@@ -185,28 +185,11 @@ double PoissonDeviance(const Tensor3& x,
                        const Ktensor& model,
                        double floor,
                        int num_threads) {
-  const Dims& d = x.dims();
-  const Index slice_size = d[1] * d[2];
-  const std::array<Matrix, 3>& f = model.factors;
-  auto partial = ParallelBlocks(d[0], num_threads, [&](Index begin, Index end) {
-    double sum = 0;
-    Matrix slice(d[2], d[1]);
-    for (Index i = begin; i < end; ++i) {
-      const Vector scale = model.weights.cwiseProduct(f[0].row(i).transpose());
-      slice.noalias() = f[2] * scale.asDiagonal() * f[1].transpose();
-      const double* xs = x.data() + i * slice_size;
-      const std::uint8_t* ms = mask ? mask->data() + i * slice_size : nullptr;
-      for (Index n = 0; n < slice_size; ++n) {
-        if (ms && !ms[n]) continue;
-        const double m = std::max(slice.data()[n], floor), y = xs[n];
-        sum += y > 0 ? y * std::log(y / m) - y + m : m;
-      }
-    }
-    return sum;
-  });
-  double deviance = 0;
-  for (double p : partial) deviance += p;
-  return 2 * deviance;
+  return 2 *
+         SumOverModel(x, mask, model, num_threads, [floor](double y, double m) {
+           m = std::max(m, floor);
+           return y > 0 ? y * std::log(y / m) - y + m : m;
+         });
 }
 
 CpSummary CpApr(const CpOptions& options,

@@ -21,6 +21,7 @@
 #include <array>
 #include <functional>
 
+#include "core/parallel.h"
 #include "ltr/core/tensor.h"
 #include "ltr/decompose/cp.h"
 
@@ -60,6 +61,42 @@ Matrix GramInverse(const Matrix& v);
 // row's normal equations, with the same fallbacks; zero when G is zero (a row
 // with nothing observed).
 Vector SolveRowSystem(const Matrix& g, const Vector& rhs);
+
+// The sum of term(x_ijk, m_ijk) over the observed entries of X (all when
+// mask is null), M the Kruskal model: one threaded pass over X that
+// reconstructs M a slice at a time, never the whole tensor. The same
+// threads give the same bits (slices in order, then the blocks' sums).
+template <typename Term>
+double SumOverModel(const Tensor3& x,
+                    const Mask3* mask,
+                    const Ktensor& model,
+                    int num_threads,
+                    Term term) {
+  const Dims& d = x.dims();
+  const Index slice_size = d[1] * d[2];
+  const std::array<Matrix, 3>& f = model.factors;
+  auto partial = ParallelBlocks(d[0], num_threads, [&](Index begin, Index end) {
+    double sum = 0;
+    Matrix slice(d[2], d[1]);
+    for (Index i = begin; i < end; ++i) {
+      const Vector scale = model.weights.cwiseProduct(f[0].row(i).transpose());
+      slice.noalias() = f[2] * scale.asDiagonal() * f[1].transpose();
+      const double* xs = x.data() + i * slice_size;
+      const double* ms = slice.data();
+      if (mask) {
+        const std::uint8_t* observed = mask->data() + i * slice_size;
+        for (Index n = 0; n < slice_size; ++n)
+          if (observed[n]) sum += term(xs[n], ms[n]);
+      } else {
+        for (Index n = 0; n < slice_size; ++n) sum += term(xs[n], ms[n]);
+      }
+    }
+    return sum;
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
 
 // ||X - M||^2 over the observed entries (all when mask is null), by
 // reconstructing the model slice by slice; threaded, one pass over X.

@@ -110,31 +110,9 @@ double ResidualNorm2(const Tensor3& x,
                      const Mask3* mask,
                      const Ktensor& model,
                      int num_threads) {
-  const Dims& d = x.dims();
-  const Index slice_size = d[1] * d[2];
-  const std::array<Matrix, 3>& f = model.factors;
-  auto partial = ParallelBlocks(d[0], num_threads, [&](Index begin, Index end) {
-    double residual = 0;
-    Matrix slice(d[2], d[1]);
-    for (Index i = begin; i < end; ++i) {
-      const Vector scale = model.weights.cwiseProduct(f[0].row(i).transpose());
-      slice.noalias() = f[2] * scale.asDiagonal() * f[1].transpose();
-      const double* xs = x.data() + i * slice_size;
-      const double* ms = slice.data();
-      if (mask) {
-        const std::uint8_t* observed = mask->data() + i * slice_size;
-        for (Index n = 0; n < slice_size; ++n)
-          if (observed[n]) residual += (xs[n] - ms[n]) * (xs[n] - ms[n]);
-      } else {
-        for (Index n = 0; n < slice_size; ++n)
-          residual += (xs[n] - ms[n]) * (xs[n] - ms[n]);
-      }
-    }
-    return residual;
+  return SumOverModel(x, mask, model, num_threads, [](double y, double m) {
+    return (y - m) * (y - m);
   });
-  double residual = 0;
-  for (double p : partial) residual += p;
-  return residual;
 }
 
 Matrix GramInverse(const Matrix& v) {
