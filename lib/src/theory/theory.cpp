@@ -58,6 +58,12 @@ LowRankSpectrum TopSpectrum(const Matrix& a, int k, std::uint64_t seed) {
   return s;
 }
 
+// The largest eigenvalue of dW at early tau is this times
+// z_hat^2 beta^3 tau^2: dW ~ [[a, b], [c, a]] with a = z_hat^2 tau^2 / 2,
+// b = z_hat tau, c = z_hat^3 tau^3 / 3 (docs/theory.md §1), so
+// lambda = a + sqrt(b c) = (1/2 + 1/sqrt(3)) z_hat^2 tau^2 at g = 0.
+const double kEigenvalueCoefficient = 0.5 + 1.0 / std::sqrt(3.0);
+
 double Eta0ForTarget(double z_hat) {
   if (z_hat == 0.5) return 0.015;
   if (z_hat == 1.0) return 0.009;
@@ -92,6 +98,7 @@ LinearPrediction PredictLinear(double g, double z_hat) {
   p.beta = 1.0 / q;
   p.convergence_time_ratio = q * q;
   p.delta_w_norm = z_hat * q;
+  p.delta_w_norm_ratio = q;
   p.grad_norm_ratio = p.beta;
   p.alignment = std::sqrt(q);
   p.shuffle_loss_ratio = std::pow(g, 4) * std::pow(2.0 - g * g, 2);
@@ -111,7 +118,8 @@ LinearEarlyPrediction PredictLinearEarly(double g,
   p.s1 =
       (z_hat / beta) * (t - t * t / 2 + t * t * t / 6 * (1 + 3.5 * z2 * beta));
   p.s2 = z_hat * z2 * t * t * t / 12;
-  p.eigenvalue = p.tau * p.tau * z2 * beta * beta * beta;
+  p.eigenvalue =
+      kEigenvalueCoefficient * p.tau * p.tau * z2 * beta * beta * beta;
   return p;
 }
 
@@ -238,7 +246,9 @@ LinearRun RunLinearNetwork(const LinearTheoryOptions& o,
   const Vector x_shuffled =
       (Matrix::Identity(n, n) - w0_perm - dw).partialPivLu().solve(m);
   const double e_shuffled = o.z_hat - w.dot(x_shuffled);
-  run.shuffle_loss_ratio = 0.5 * e_shuffled * e_shuffled / run.initial_loss;
+  // Relative to z_hat^2 / 2, the loss of z = 0 (S20's L0), not to the run's
+  // own (z_hat - z0)^2 / 2, whose random z0 makes the ratio heavy-tailed.
+  run.shuffle_loss_ratio = (e_shuffled * e_shuffled) / (o.z_hat * o.z_hat);
   return run;
 }
 
@@ -260,6 +270,8 @@ std::vector<std::string> LinearTheorySummary::TableColumns() {
           "conv_time_ratio_meas",
           "dw_norm_pred",
           "dw_norm_meas",
+          "dw_norm_ratio_pred",
+          "dw_norm_ratio_meas",
           "grad_norm_ratio_pred",
           "grad_norm_ratio_meas",
           "alignment_pred",
@@ -293,6 +305,8 @@ Matrix LinearTheorySummary::Table() const {
                         r.measured.convergence_time_ratio,
                         r.predicted.delta_w_norm,
                         r.measured.delta_w_norm,
+                        r.predicted.delta_w_norm_ratio,
+                        r.measured.delta_w_norm_ratio,
                         r.predicted.grad_norm_ratio,
                         r.measured.grad_norm_ratio,
                         r.predicted.alignment,
@@ -331,9 +345,9 @@ std::string LinearTheorySummary::FormatTable() const {
   const int w = 22;
   out << "predicted/measured (relative error); ratios are to the first g\n";
   out << std::left << std::setw(5) << "g" << std::setw(w) << "conv_time_ratio"
-      << std::setw(w) << "|dW|" << std::setw(w) << "grad_norm_ratio"
-      << std::setw(w) << "align_w" << std::setw(w) << "align_m" << std::setw(w)
-      << "shuffle L/L0"
+      << std::setw(w) << "|dW|" << std::setw(w) << "|dW|/|dW|(g0)"
+      << std::setw(w) << "grad_norm_ratio" << std::setw(w) << "align_w"
+      << std::setw(w) << "align_m" << std::setw(w) << "shuffle L/L0"
       << "\n";
   for (const LinearTheoryRow& r : rows) {
     out << std::left << std::setw(5) << GainLabel(r.predicted.g) << std::setw(w)
@@ -341,6 +355,8 @@ std::string LinearTheorySummary::FormatTable() const {
                 r.measured.convergence_time_ratio)
         << std::setw(w)
         << cell(r.predicted.delta_w_norm, r.measured.delta_w_norm)
+        << std::setw(w)
+        << cell(r.predicted.delta_w_norm_ratio, r.measured.delta_w_norm_ratio)
         << std::setw(w)
         << cell(r.predicted.grad_norm_ratio, r.measured.grad_norm_ratio)
         << std::setw(w) << cell(r.predicted.alignment, r.measured_alignment_w)
@@ -352,7 +368,8 @@ std::string LinearTheorySummary::FormatTable() const {
   if (!rows.empty()) {
     out << "\nearly learning, at tau~ = beta^2 tau = "
         << rows.front().predicted_early.tau_tilde
-        << " (third-order expansion)\n";
+        << " (z, s1 to third order in tau~; s2 and the eigenvalue to leading "
+           "order)\n";
     out << std::left << std::setw(5) << "g" << std::setw(w) << "z"
         << std::setw(w) << "s1" << std::setw(w + 6) << "s2" << std::setw(w + 6)
         << "eigenvalue"
@@ -456,6 +473,9 @@ LinearTheorySummary RunLinearTheory(const LinearTheoryOptions& o) {
       r.predicted.convergence_time_ratio /=
           ref.predicted.convergence_time_ratio;
       r.predicted.grad_norm_ratio /= ref.predicted.grad_norm_ratio;
+      r.predicted.delta_w_norm_ratio /= ref.predicted.delta_w_norm_ratio;
+      r.measured.delta_w_norm_ratio =
+          r.measured.delta_w_norm / ref.measured.delta_w_norm;
       r.measured.convergence_time_ratio =
           r.measured_convergence_time / ref.measured_convergence_time;
       r.measured.grad_norm_ratio =

@@ -1,6 +1,7 @@
-// The linear theory of learning an input-driven fixed point (science.md §4,
-// S20): predictions for a linear network whose output is read from its fixed
-// point, beside measurements of gradient descent on the same model.
+// The linear theory of learning an input-driven fixed point (docs/theory.md
+// §1, after Schuessler et al., NeurIPS 2020): predictions for a linear network
+// whose output is read from its fixed point, beside measurements of gradient
+// descent on the same model.
 //
 // Model: x* = B m with B = (I - W)^-1, z = w^T x*, loss L = (z_hat - z)^2 / 2,
 // only W = W0 + dW trained; W0 = g J, J_ij ~ N(0, 1/N); ||m||^2 = N,
@@ -22,23 +23,29 @@
 
 namespace ltr {
 
-// Predictions at large N (science.md §4), beta = 1 / (1 - g^2).
+// Predictions at large N (docs/theory.md §1), beta = 1 / (1 - g^2).
 struct LinearPrediction {
   double g = 0.0;
   double beta = 1.0;
   // Convergence time in tau relative to g = 0: (1 - g^2)^2.
   double convergence_time_ratio = 1.0;
-  double delta_w_norm = 0.0;     // ||dW|| at convergence: z_hat (1 - g^2)
+  double delta_w_norm = 0.0;  // ||dW|| at convergence: z_hat (1 - g^2)
+  // ||dW|| relative to the first g's (1 - g^2 against g = 0).
+  double delta_w_norm_ratio = 1.0;
   double grad_norm_ratio = 1.0;  // mean gradient norm / its g = 0 value: beta
   double alignment = 1.0;        // cos(dW's singular vectors, w or m)
-  double shuffle_loss_ratio = 0.0;  // g^4 (2 - g^2)^2
+  // L(W0 permuted + dW) / (z_hat^2 / 2): g^4 (2 - g^2)^2.
+  double shuffle_loss_ratio = 0.0;
 };
 LinearPrediction PredictLinear(double g, double z_hat);
 
-// Third-order small-tau expansions (exact at g = 0; beta enters as stated):
-//   z  = z_hat [t - t^2/2 + t^3/6 (1 + 8 z_hat^2 beta)],  t = beta^2 tau,
+// Small-tau expansions, t = beta^2 tau: z and s1 to third order in t,
+//   z  = z_hat [t - t^2/2 + t^3/6 (1 + 8 z_hat^2 beta)],
 //   s1 = (z_hat / beta) [t - t^2/2 + t^3/6 (1 + 3.5 z_hat^2 beta)],
-//   s2 = z_hat^3 t^3 / 12,   lambda = tau^2 z_hat^2 beta^3.
+// s2 and the largest eigenvalue of dW to leading order,
+//   s2 = z_hat^3 t^3 / 12,   lambda = (1/2 + 1/sqrt(3)) z_hat^2 beta^3 tau^2
+// (relative corrections O(t)). At g = 0 they are the expansions of the exact
+// large-N flow; for g > 0 beta enters as stated (docs/theory.md §1).
 struct LinearEarlyPrediction {
   double tau = 0.0;
   double tau_tilde = 0.0;
@@ -90,13 +97,14 @@ struct LinearRun {
   double convergence_time = 0.0;  // convergence_step * eta (in tau)
   double initial_loss = 0.0;
   double final_loss = 0.0;
-  double delta_w_norm = 0.0;        // ||dW||_F at the end
-  double mean_grad_norm = 0.0;      // mean ||dL/dW||_F over steps < convergence
-  double alignment_w = 0.0;         // |cos(u1, w)| at the end
-  double alignment_m = 0.0;         // |cos(v1, m)| at the end
-  double s3_ratio = 0.0;            // s3 / s1 of dW at the end (0 at g = 0)
-  double shuffle_loss_ratio = 0.0;  // L(W0 permuted + dW) / L(0)
-  double early_z = 0.0;             // at tau~ = early_tau_tilde
+  double delta_w_norm = 0.0;    // ||dW||_F at the end
+  double mean_grad_norm = 0.0;  // mean ||dL/dW||_F over steps < convergence
+  double alignment_w = 0.0;     // |cos(u1, w)| at the end
+  double alignment_m = 0.0;     // |cos(v1, m)| at the end
+  double s3_ratio = 0.0;        // s3 / s1 of dW at the end (0 at g = 0)
+  // L(W0 permuted + dW) / (z_hat^2 / 2), the loss of z = 0 (not L(0)).
+  double shuffle_loss_ratio = 0.0;
+  double early_z = 0.0;  // at tau~ = early_tau_tilde
   double early_s1 = 0.0;
   double early_s2 = 0.0;
   double early_eigenvalue = 0.0;  // eigenvalue of dW of largest real part
