@@ -1,5 +1,6 @@
-// Benchmark of RNN fitting at P23's size: 250 trials x 21 bins x 200
-// neurons, N = 200 units, R = 5, low-tensor-rank model with a free readout.
+// Benchmark of RNN fitting at the size of Pellegrino et al. 2023: 250 trials x
+// 21 bins x 200 neurons, N = 200 units, R = 5, low-tensor-rank model with a
+// free readout.
 //
 // Prints: time per loss-and-gradient evaluation (1 and T threads),
 // evaluations per second, the FLOP rate implied by the forward + backward
@@ -149,7 +150,8 @@ int main(int argc, char** argv) {
   // --- Fits
   // ----------------------------------------------------------------------
   // Three fits from the same random start and split:
-  //   reference: P23's procedure, full-batch Adam at rate 1e-3 for
+  //   reference: Pellegrino et al.'s procedure, full-batch Adam at rate 1e-3
+  //   for
   //              adam_iterations (their fit runs 3000 iterations);
   //   annealed:  Adam at rate 3e-3 falling to 3e-5 along a half cosine, the
   //              same number of iterations (it settles: the gradient and

@@ -1,6 +1,6 @@
-// Adam on the S20 flip-flop task, N = 256, batch 32: time per training step
-// (one loss + gradient over 32 trials x 100 bins, plus the Adam update) and
-// the fraction of the machine's peak FLOP/s it reaches.
+// Adam on the flip-flop task of Schuessler et al. 2020, N = 256, batch 32: time
+// per training step (one loss + gradient over 32 trials x 100 bins, plus the
+// Adam update) and the fraction of the machine's peak FLOP/s it reaches.
 //
 // usage: bench_train [steps=1000] [threads=2] [peak_gflops_per_core=0]
 // With peak 0 the peak is measured with a 256 x 256 x 256 GEMM (Eigen) on

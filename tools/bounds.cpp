@@ -1,4 +1,5 @@
-// ltr bounds: rank bounds on learning beside measured ranks (science.md §5).
+// ltr bounds: rank bounds on learning beside measured ranks (docs/theory.md
+// §2).
 #include "ltr/theory/bounds.h"
 
 #include <iostream>
@@ -22,9 +23,13 @@ constexpr const char* kUsage =
     "d^2)), CP rank <= d^2; Prop 2:\nrank of the first update <= min(T N_in, "
     "T N_out, N); general: rank(W_K - W_0)\n<= min(N, K P T)) against a "
     "trajectory written by ltr train, stating which\nhypotheses hold (linear "
-    "network, W0 in span[W_in, W_out], optimiser linear in\ngradients). "
-    "--sweep trains the synthetic cases of science.md §5 instead.\n"
-    "See docs/theory.md.\n\nexamples:\n"
+    "network, W0 in span[W_in, W_out], optimiser linear in\ngradients; "
+    "x0 = bias = 0 is ltr train's, not stored in the file).\n"
+    "Props 1 and 2 are this project's derivations (proofs in docs/theory.md),"
+    "\nnot theorems of Pellegrino et al. 2023; a bound whose hypotheses fail "
+    "is\nshown but not claimed. --sweep trains synthetic cases (linear or "
+    "tanh,\nW0 = 0 or g J, GD or Adam) instead. See docs/theory.md.\n\n"
+    "examples:\n"
     "  ltr bounds traj.h5\n  ltr bounds --sweep -o sweep.h5";
 
 }  // namespace

@@ -158,7 +158,7 @@ cli::po::options_description FitOptionsDescription(FitFlags* f,
      "L2 on unit activity phi(x)")
     ("optimizer", po::value<std::string>(&f->optimizer)
          ->default_value(FitOptimizerName(d.optimizer)),
-     "lbfgs (Ceres) | adam (full batch, P23's procedure)")
+     "lbfgs (Ceres) | adam (full batch, Pellegrino et al. 2023's procedure)")
     ("max-iters", po::value<int>(&o.max_iterations)
          ->default_value(d.max_iterations),
      "maximum iterations per fit")

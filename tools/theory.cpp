@@ -1,5 +1,5 @@
 // ltr theory linear: the linear theory's predictions beside gradient descent
-// on the linear fixed-point model (science.md §4).
+// on the linear fixed-point model (docs/theory.md §1).
 #include "ltr/theory/theory.h"
 
 #include <cmath>
@@ -21,11 +21,14 @@ constexpr const char* kUsage =
     "usage: ltr theory linear [--units 1024] [--g 0:0.1:0.9] [--zhat 0.5]\n"
     "                         [--seeds 5] [--eta0 E] [-o LIN.h5]\n\n"
     "Trains the linear network's fixed point z = w^T (I - W)^-1 m by gradient\n"
-    "descent with eta = eta0 (1 - g^2)^2 (S20) and prints, per g, the large-N\n"
-    "predictions beside the seed means: convergence time and mean gradient\n"
-    "norm relative to the first g, ||dW||, alignment of dW's singular vectors\n"
-    "with w and m, shuffle loss, and at an early tau~ the output z, s1, s2\n"
-    "and the eigenvalue of dW (third order). See docs/theory.md.\n\n"
+    "descent with eta = eta0 (1 - g^2)^2 (the protocol of Schuessler et al.,\n"
+    "NeurIPS 2020) and prints, per g, the large-N predictions beside the seed\n"
+    "means: convergence time and mean gradient norm relative to the first g,\n"
+    "||dW|| and its ratio to the first g's, alignment of dW's singular "
+    "vectors\n"
+    "with w and m, the shuffle loss over z-hat^2/2, and at an early tau~ the\n"
+    "output z and s1 (third order), s2 and the eigenvalue of dW (leading\n"
+    "order). See docs/theory.md.\n\n"
     "example:\n"
     "  ltr theory linear --units 1024 --g 0:0.1:0.9 --zhat 0.5 --seeds 5 "
     "-o LIN.h5";
@@ -71,7 +74,7 @@ int RunTheoryLinear(int argc, char** argv) {
   // clang-format off
   options.add_options()
     ("units", po::value<int>(&o.units)->default_value(d.units), "N")
-    // The tool's grid of S20, where the library's default is g = 0 alone.
+    // The tool's grid is Schuessler et al.'s; the library's default is g = 0.
     ("g", po::value<std::string>()->default_value("0:0.1:0.9"),
      "gains: start:step:stop or a,b,c (each in [0, 1))")
     ("zhat", po::value<double>(&o.z_hat)->default_value(d.z_hat),
@@ -79,8 +82,8 @@ int RunTheoryLinear(int argc, char** argv) {
     ("seeds", po::value<int>(&o.seeds)->default_value(d.seeds),
      "networks per g")
     ("eta0", po::value<double>(&o.eta0)->default_value(d.eta0),
-     "eta = eta0 (1 - g^2)^2; 0 = S20's 0.015/0.009/0.003 for "
-     "z-hat 0.5/1/2")
+     "eta = eta0 (1 - g^2)^2; 0 = Schuessler et al.'s 0.015/0.009/0.003 "
+     "for z-hat 0.5/1/2")
     ("early-tau", po::value<double>(&o.early_tau_tilde)
                       ->default_value(d.early_tau_tilde),
      "tau~ at which z, s1, s2 and the eigenvalue are measured")

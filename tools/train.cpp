@@ -19,7 +19,8 @@ constexpr const char* kUsage =
     "                 -o TRAJ.h5\n"
     "       ltr train --resume -o TRAJ.h5\n"
     "       ltr train --task reach --protocol adaptation ... -o TRAJ.h5\n\n"
-    "Trains W = W0 + dW (W0 = g J fixed) with S20's initialisation on fresh\n"
+    "Trains W = W0 + dW (W0 = g J fixed) with Schuessler et al.'s "
+    "initialisation on fresh\n"
     "batches and streams the learning trajectory (snapshots of W, W_in, "
     "W_out;\nloss and gradient norm of every step) to TRAJ.h5.partial, "
     "flushed at every\nsnapshot and renamed to TRAJ.h5 when the run ends, so "
@@ -80,7 +81,7 @@ cli::po::options_description TrainFlagsDescription(TrainFlags* f) {
      "sgd | momentum | adam")
     ("learning-rate", po::value<double>(&o.learning_rate)
          ->default_value(defaults.learning_rate),
-     "learning rate (0 = S20's 0.05 / N)")
+     "learning rate (0 = Schuessler et al.'s 0.05 / N)")
     ("lr", po::value<double>(), "same as --learning-rate")
     ("momentum", po::value<double>(&o.momentum)
          ->default_value(defaults.momentum),
@@ -96,7 +97,7 @@ cli::po::options_description TrainFlagsDescription(TrainFlags* f) {
          ->default_value(TrainedBlocksName(defaults)),
      "trained blocks: comma-separated subset of in, rec, out")
     ("output-tanh", po::bool_switch(&o.task.output_tanh),
-     "compare tanh(z) with the targets (S20's output nonlinearity)")
+     "compare tanh(z) with the targets (off by default: z is read linearly, as by Schuessler et al. 2020)")
     ("target", po::value<double>(&o.task.fixed_point_target)
          ->default_value(defaults.task.fixed_point_target),
      "fixed-point task: the target z-hat")
@@ -107,7 +108,7 @@ cli::po::options_description TrainFlagsDescription(TrainFlags* f) {
          ->default_value(defaults.task.reach_effort),
      "reach: weight of the effort term 1/2 |F|^2")
     ("protocol", po::value<std::string>(&f->protocol)->default_value("none"),
-     "none | adaptation (reach: P23's learning-over-trials protocol)")
+     "none | adaptation (reach: Pellegrino et al. 2023's learning over trials)")
     ("baseline-trials", po::value<int>(&a.baseline_trials)
          ->default_value(adaptation_defaults.baseline_trials), "adaptation")
     ("adaptation-trials", po::value<int>(&a.adaptation_trials)

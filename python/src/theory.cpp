@@ -271,7 +271,7 @@ Args:
   gains: a g or a list of g values, each in [0, 1).
   z_hat: the target output.
   seeds: networks per g.
-  eta0: eta = eta0 (1 - g^2)^2; 0 = S20's 0.015 / 0.009 / 0.003 for z_hat
+  eta0: eta = eta0 (1 - g^2)^2; 0 = Schuessler et al.'s 0.015 / 0.009 / 0.003 for z_hat
     0.5 / 1 / 2.
   stop_loss_ratio, max_steps: training stops below stop_loss_ratio L(0) or
     after max_steps.

@@ -182,8 +182,8 @@ TrajectoryObject TrainToObject(const TrainArguments& arguments,
 constexpr const char* kTrainDoc =
     R"(Trains a rate RNN on a task and returns its learning trajectory.
 
-The network is W = W0 + dW with W0 = g J fixed (J_ij ~ N(0, 1/N)) and S20's
-initialisation, trained on a fresh batch per step; a snapshot of W, W_in and
+The network is W = W0 + dW with W0 = g J fixed (J_ij ~ N(0, 1/N)) and the
+initialisation of Schuessler et al. (NeurIPS 2020), trained on a fresh batch per step; a snapshot of W, W_in and
 W_out is kept at step 0, every `record_every` steps and after the last step.
 The same options, seed and threads give the same bits as
 `ltr train --task TASK ... --threads T -o TRAJ.h5` (docs/train.md).
@@ -195,14 +195,14 @@ Args:
   nonlinearity: tanh | relu | softplus | identity.
   alpha: dt / tau (also the task's bin width).
   optimizer: sgd | momentum | adam.
-  learning_rate: step size (0 = S20's 0.05 / N).
+  learning_rate: step size (0 = Schuessler et al.'s 0.05 / N).
   momentum: momentum coefficient (optimizer='momentum' only).
   adam_beta1, adam_beta2, adam_epsilon: Adam's (optimizer='adam' only).
   steps: optimiser steps, one fresh batch each.
   batch: trials per step.
   record_every: steps between snapshots.
   train: the trained blocks, a comma-separated subset of in, rec, out.
-  output_tanh: compare tanh(z) with the targets (S20 reads z out linearly; off by default).
+  output_tanh: compare tanh(z) with the targets (off by default; Schuessler et al. read z out linearly).
   target: the fixed-point task's target z-hat.
   mante_noise: the Mante task's sensory noise.
   reach_conditions, reach_radius, curl, reach_effort: the reach task's

@@ -54,9 +54,9 @@ FitOptions StudentOptions(int rank) {
   o.readout = ReadoutKind::kIdentity;
   o.max_iterations = 1500;
   o.run.num_threads = 1;
-  // The teacher's trial factors are smooth; so is the prior (P23's recipe).
-  // Without it L-BFGS from a random start often stalls far above the noise
-  // floor at the true rank.
+  // The teacher's trial factors are smooth; so is the prior (Pellegrino et al.
+  // 2023's recipe). Without it L-BFGS from a random start often stalls far
+  // above the noise floor at the true rank.
   o.smoothing.kind = TrialSmoothing::kSecondDifference;
   o.smoothing.weight = 0.1;
   return o;

@@ -163,8 +163,8 @@ def test_theory_linear_predictions_are_the_documented_formulas():
                           max_steps=20, early_tau_tilde=tau_tilde, threads=1,
                           progress=False)
     beta = 1 / (1 - gains**2)
-    # Measured, and predicted, at the step nearest tau~: step * eta0 (S20's
-    # eta0 = 0.009 for z_hat = 1).
+    # Measured, and predicted, at the step nearest tau~: step * eta0 (the
+    # eta0 = 0.009 of Schuessler et al. 2020 for z_hat = 1).
     assert t.eta0 == 0.009
     tau_tilde = max(1, round(tau_tilde / t.eta0)) * t.eta0
     tau = tau_tilde / beta**2
@@ -173,6 +173,7 @@ def test_theory_linear_predictions_are_the_documented_formulas():
         "beta": beta,
         "conv_time_ratio_pred": (1 - gains**2) ** 2,
         "dw_norm_pred": z_hat * (1 - gains**2),
+        "dw_norm_ratio_pred": (1 - gains**2) / (1 - gains[0] ** 2),
         "grad_norm_ratio_pred": beta,
         "alignment_pred": np.sqrt(1 - gains**2),
         "shuffle_ratio_pred": gains**4 * (2 - gains**2) ** 2,
@@ -182,7 +183,7 @@ def test_theory_linear_predictions_are_the_documented_formulas():
         "s1_pred": z_hat / beta * (tau_tilde - tau_tilde**2 / 2
                                    + tau_tilde**3 / 6 * (1 + 3.5 * z_hat**2 * beta)),
         "s2_pred": np.full_like(gains, z_hat**3 * tau_tilde**3 / 12),
-        "eigenvalue_pred": tau**2 * z_hat**2 * beta**3,
+        "eigenvalue_pred": (0.5 + 1 / np.sqrt(3)) * tau**2 * z_hat**2 * beta**3,
     }
     for name, values in expected.items():
         np.testing.assert_allclose(t[name], values, rtol=1e-12, atol=1e-15, err_msg=name)

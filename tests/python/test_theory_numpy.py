@@ -139,13 +139,15 @@ def test_shuffle_ratio_against_numpy(tmp_path, run_ltr, z_hat, g):
     spread = 0.3 if z_hat == 0.2 else 0.15
     assert t["shuffle_ratio_meas"][0] == pytest.approx(numpy_ratio, rel=spread)
     assert t["dw_norm_meas"][0] == pytest.approx(numpy_dw, rel=0.1)
-    if z_hat == 0.2:
-        assert numpy_ratio == pytest.approx(predicted, rel=0.5)
-        assert t["shuffle_ratio_meas"][0] == pytest.approx(predicted, rel=0.5)
+    if z_hat == 0.2:  # within the z0 spread of the prediction, not 10 x
+        assert 0.5 * predicted < numpy_ratio < 1.6 * predicted
+        assert 0.5 * predicted < t["shuffle_ratio_meas"][0] < 1.6 * predicted
+        return
     # The excess at larger z_hat follows the ||dW|| shortfall rho (docs/
     # theory.md §1): the shuffled output is ~ rho z_hat (1 - g^2)^2.
     rho = t["dw_norm_meas"][0] / t["dw_norm_pred"][0]
     explained = (1 - rho * (1 - g * g) ** 2) ** 2
     assert numpy_ratio == pytest.approx(explained, rel=0.15)
+    assert t["shuffle_ratio_meas"][0] == pytest.approx(explained, rel=0.15)
     if z_hat == 1.0:
         assert numpy_ratio > 1.15 * predicted

@@ -270,6 +270,12 @@ TEST_CASE("Predictions of the linear theory: exact identities", "[theory]") {
   const LinearEarlyPrediction e = PredictLinearEarly(0.0, 0.5, 0.3);
   CHECK(e.z == Approx(0.5 * (0.3 - 0.045 + 0.0045 * 3.0)));
   CHECK(e.s2 == Approx(0.125 * 0.027 / 12));
+  // lambda = (1/2 + 1/sqrt(3)) z_hat^2 beta^3 tau^2, tau = tau~ / beta^2.
+  const LinearEarlyPrediction e6 = PredictLinearEarly(0.6, 0.5, 0.3);
+  const double beta = 1 / 0.64, tau = 0.3 / (beta * beta);
+  CHECK(e6.eigenvalue == Approx((0.5 + 1 / std::sqrt(3.0)) * 0.25 * beta *
+                                beta * beta * tau * tau));
+  CHECK(PredictLinear(0.6, 0.5).delta_w_norm_ratio == Approx(0.64));
 }
 
 TEST_CASE("Sherman-Morrison gradient descent equals GD with fresh inverses",
@@ -308,7 +314,7 @@ TEST_CASE("Sherman-Morrison gradient descent equals GD with fresh inverses",
 
 TEST_CASE("Linear theory agrees with gradient descent at N = 256 (fast)",
           "[theory]") {
-  // Small z_hat keeps the O(z_hat^2 beta) corrections small (science.md §4).
+  // Small z_hat keeps the O(z_hat^2 beta) corrections small (docs/theory.md).
   LinearTheoryOptions o;
   // At N = 256 and 3 seeds the finite-N spread of the convergence rate is
   // ~10 %, so the fast check is looser than the [.slow] one at N = 512.
@@ -358,8 +364,9 @@ TEST_CASE("Linear theory agrees with gradient descent at N = 512",
     CHECK(r.measured.delta_w_norm ==
           Approx(r.predicted.delta_w_norm).epsilon(0.10));
   }
-  // Third order at g = 0 with S20's z_hat = 0.5, where the third-order
-  // term matters: within 5 %, and closer than the first-order curve.
+  // Third order at g = 0 with z_hat = 0.5 (Schuessler et al. 2020's), where the
+  // third-order term matters: within 5 %, and closer than the first-order
+  // curve.
   LinearTheoryOptions z = o;
   z.gains = {0.0};
   z.z_hat = 0.5;

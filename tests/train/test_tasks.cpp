@@ -1,4 +1,4 @@
-// Task generators: inputs, targets and masks against science.md §3 (dt = 0.5,
+// Task generators: inputs, targets and masks against docs/train.md (dt = 0.5,
 // so one tau is two bins).
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -25,7 +25,8 @@ Index NextPulse(const RnnTrial& trial, Index from) {
 }
 
 TEST_CASE(
-    "flip-flop (S20) pulses, holds the pulsed sign and masks the settling",
+    "flip-flop (Schuessler et al.) pulses, holds the pulsed sign and masks the "
+    "settling",
     "[train][tasks]") {
   const TaskOptions o = Task(TaskKind::kFlipFlop);
   const TaskShape shape = GetTaskShape(o);

@@ -119,7 +119,8 @@ TEST_CASE("reach loss is the squared position error of the point mass",
 }
 
 TEST_CASE(
-    "S20 initialisation: W0 = g J, input norms sqrt(N), output norms "
+    "Schuessler et al. initialisation: W0 = g J, input norms sqrt(N), output "
+    "norms "
     "1/sqrt(N), dW = 0",
     "[train]") {
   TrainOptions o = Small(TaskKind::kMante, 200);

@@ -73,17 +73,30 @@ bool BoundsOptions::IsValid(std::string* error) const {
 
 std::string BoundsSummary::BriefReport() const {
   std::ostringstream out;
-  int held = 0, violated = 0;
+  // Only bounds whose hypotheses hold are claimed; the others are counted
+  // apart, whatever their measured value.
+  int held = 0, violated = 0, unknown = 0, unclaimed = 0;
   for (const BoundRow& r : rows) {
+    if (!r.hypotheses_hold) {
+      ++unclaimed;
+      continue;
+    }
     held += r.status == BoundStatus::kHolds;
     violated += r.status == BoundStatus::kViolated;
+    unknown += r.status == BoundStatus::kUnknown;
   }
   out << case_name << ": N=" << units << " N_in=" << inputs
       << " N_out=" << outputs << " d=" << d << " K=" << optimizer_steps
       << "; hypotheses: linear " << (linear ? "yes" : "no") << ", W0 in S0 "
       << (w0_in_span ? "yes" : "no") << ", optimiser linear "
-      << (optimizer_linear ? "yes" : "no") << "; " << held << " bounds met, "
-      << violated << " exceeded";
+      << (optimizer_linear ? "yes" : "no") << ", x0 = bias = 0 "
+      << (!zero_state_and_bias ? "no"
+          : zero_state_and_bias_assumed
+              ? "assumed (ltr train's network; not stored in the file)"
+              : "yes")
+      << "; claimed bounds: " << held << " met, " << violated << " exceeded";
+  if (unknown > 0) out << ", " << unknown << " unknown";
+  out << "; " << unclaimed << " not claimed (hypotheses fail)";
   return out.str();
 }
 
@@ -153,6 +166,8 @@ BoundsSummary Hypotheses(const BoundsOptions& options, const LearningRun& run) {
   sum.linear = run.nonlinearity == Nonlinearity::kIdentity;
   sum.w0_in_span = sum.w0_outside_fraction <= options.subspace_tolerance;
   sum.optimizer_linear = run.optimizer != Optimizer::kAdam;
+  sum.zero_state_and_bias = run.zero_state_and_bias;
+  sum.zero_state_and_bias_assumed = run.zero_state_and_bias_assumed;
   return sum;
 }
 
@@ -295,6 +310,8 @@ LearningRun ToLearningRun(const Trajectory& t,
   run.w_out = t.w_out.Slice(0).transpose();
   run.horizon = GetTaskShape(config.task).steps;
   run.batch = config.batch;
+  // A trajectory holds no x0 or bias: ltr train's network has both 0.
+  run.zero_state_and_bias_assumed = true;
   if (t.adaptation) {
     // Trial-by-trial learning: plain SGD on one trial per step.
     run.optimizer = Optimizer::kSgd;
@@ -361,11 +378,17 @@ std::string FormatBounds(const std::vector<BoundsSummary>& cases) {
         measured << "n/a";
       else
         measured << (r.measured_is_lower_bound ? ">=" : "") << r.measured;
-      std::string result = r.status == BoundStatus::kHolds      ? "met"
-                           : r.status == BoundStatus::kViolated ? "EXCEEDED"
-                                                                : "unknown";
-      if (!r.hypotheses_hold)
-        result += " (hypotheses fail: " + r.why_not + "; bound not claimed)";
+      std::string result;
+      if (r.hypotheses_hold)
+        result = r.status == BoundStatus::kHolds      ? "met"
+                 : r.status == BoundStatus::kViolated ? "EXCEEDED"
+                                                      : "unknown";
+      else  // not a claim: say where the value lies, not "exceeded"
+        result = (r.status == BoundStatus::kHolds      ? "within"
+                  : r.status == BoundStatus::kViolated ? "above"
+                                                       : "unknown") +
+                 std::string(" (not claimed; hypotheses fail: ") + r.why_not +
+                 ")";
       out << "  " << std::left << std::setw(18) << r.bound << std::setw(12)
           << (r.hypotheses_hold ? "hold" : "FAIL") << std::right << std::setw(8)
           << r.bound_value << std::setw(10) << measured.str() << "  "

@@ -142,7 +142,7 @@ bool LinearTheoryOptions::IsValid(std::string* error) const {
   if (!(eta0 >= 0.0)) return fail("eta0 must be >= 0");
   if (EffectiveEta0() <= 0.0)
     return fail("no default eta0 for z_hat = " + std::to_string(z_hat) +
-                " (S20 gives 0.5, 1, 2); set eta0");
+                " (Schuessler et al. 2020 give 0.5, 1, 2); set eta0");
   if (!(stop_loss_ratio > 0.0 && stop_loss_ratio < 1.0))
     return fail("stop_loss_ratio must be in (0, 1)");
   if (max_steps < 1) return fail("max_steps must be >= 1");
@@ -157,8 +157,8 @@ LinearRun RunLinearNetwork(const LinearTheoryOptions& o,
                            double g,
                            std::uint64_t seed,
                            bool negate_input) {
-  // S20's initial network, exactly as `ltr train` draws it for the
-  // fixed-point task: W0 = g J, m = input column, w = readout row.
+  // The initial network of Schuessler et al. 2020, as `ltr train` draws it for
+  // the fixed-point task: W0 = g J, m = input column, w = readout row.
   TrainOptions t;
   t.task.kind = TaskKind::kFixedPoint;
   t.units = o.units;
@@ -246,8 +246,9 @@ LinearRun RunLinearNetwork(const LinearTheoryOptions& o,
   const Vector x_shuffled =
       (Matrix::Identity(n, n) - w0_perm - dw).partialPivLu().solve(m);
   const double e_shuffled = o.z_hat - w.dot(x_shuffled);
-  // Relative to z_hat^2 / 2, the loss of z = 0 (S20's L0), not to the run's
-  // own (z_hat - z0)^2 / 2, whose random z0 makes the ratio heavy-tailed.
+  // Relative to z_hat^2 / 2, the loss of z = 0 (Schuessler et al.'s L0), not to
+  // the run's own (z_hat - z0)^2 / 2, whose random z0 makes the ratio
+  // heavy-tailed.
   run.shuffle_loss_ratio = (e_shuffled * e_shuffled) / (o.z_hat * o.z_hat);
   return run;
 }

@@ -1,6 +1,6 @@
-// P23's learning-over-trials protocol on the reach task: pre-training, then
-// baseline, curl-force adaptation and washout trials with trial-by-trial
-// SGD, every trial recorded (weights and activity).
+// Pellegrino et al. (2023)'s learning-over-trials protocol on the reach task:
+// pre-training, then baseline, curl-force adaptation and washout trials with
+// trial-by-trial SGD, every trial recorded (weights and activity).
 #include <chrono>
 #include <cmath>
 #include <filesystem>

@@ -1,4 +1,4 @@
-// Task generators (science.md §3) and the reach task's point-mass plant.
+// Task generators (docs/train.md) and the reach task's point-mass plant.
 #include "ltr/train/tasks.h"
 
 #include <algorithm>
@@ -64,8 +64,8 @@ void FlipFlop(const TaskOptions& o,
     for (Index t = begin; t < std::min(begin + pulse, shape.steps); ++t)
       trial->inputs(channel, t) = sign;
     if (!bits) {
-      // S20: from onset + 5 to the next onset the pulsed channel holds
-      // sign * 0.5 and the other 0, both observed.
+      // Schuessler et al.: from onset + 5 to the next onset the pulsed channel
+      // holds sign * 0.5 and the other 0, both observed.
       for (Index t = begin + settle; t < next; ++t) {
         trial->targets(channel, t) = 0.5 * sign;
         trial->mask.col(t).setOnes();

@@ -1,6 +1,6 @@
-// Task training (S20): the options, the initial network and what is
-// trained. The loop is train_loop.cpp, the runs to a trajectory file
-// train_to_file.cpp, P23's protocol adaptation_protocol.cpp.
+// Task training (Schuessler et al. 2020): the options, the initial network
+// and what is trained. The loop is train_loop.cpp, the runs to a file
+// train_to_file.cpp, Pellegrino et al.'s protocol adaptation_protocol.cpp.
 #include "ltr/train/train.h"
 
 #include <cmath>

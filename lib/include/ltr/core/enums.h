@@ -39,8 +39,8 @@ ReadoutKind ParseReadoutKind(const std::string& name);
 
 // --- fit
 enum class FitInitialization { kAuto, kData, kRandom };
-// The optimiser of the fit: Ceres' L-BFGS, or Adam (P23's reference
-// procedure: full-batch Adam, learning rate 1e-3).
+// The optimiser of the fit: Ceres' L-BFGS, or Adam (the reference
+// procedure of Pellegrino et al. 2023: full-batch Adam, rate 1e-3).
 enum class FitOptimizer { kLbfgs, kAdam };
 // "auto", "data", "random".
 std::string FitInitializationName(FitInitialization init);
@@ -56,7 +56,7 @@ std::string OptimizerName(Optimizer optimizer);
 Optimizer ParseOptimizer(const std::string& name);
 
 enum class TaskKind {
-  kFlipFlop,      // S20's two-channel flip-flop (one channel active at a time)
+  kFlipFlop,      // Schuessler et al.'s two-channel flip-flop (one at a time)
   kFlipFlopBits,  // classic flip-flop: each channel holds its own last sign
   kMante,         // context-dependent integration
   kRomo,          // working memory: which of two frequencies was larger

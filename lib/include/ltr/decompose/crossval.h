@@ -5,7 +5,7 @@
 // sees) and `test` (entries it is scored on). Entries in neither are a guard
 // band (or were never observed). The two schemes:
 //
-// kBlocks (P23): the tensor is tiled by blocks of block_trials x block_time x
+// kBlocks (Pellegrino et al. 2023): tiles of block_trials x block_time x
 //   block_neurons entries. In every block the central test_trials x test_time
 //   x test_neurons entries are test, a ring `guard` entries wide around them
 //   (in the trial and time directions, and in the neuron direction when the

@@ -136,8 +136,8 @@ struct FitOptions {
   // readout the step is taken along the Riemannian gradient and retracted).
   double learning_rate = 1e-3;
   // The rate falls to learning_rate * learning_rate_decay at max_iterations
-  // along a half cosine (1 = constant, as P23; lower values let Adam settle
-  // instead of hovering around a minimum at the initial rate's noise level).
+  // along a half cosine (1 = constant, as Pellegrino et al. 2023; lower
+  // values let Adam settle instead of hovering at the initial rate's noise).
   double learning_rate_decay = 1.0;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;

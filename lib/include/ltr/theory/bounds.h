@@ -1,5 +1,9 @@
-// Rank bounds on learning (science.md §5) checked against a learning
-// trajectory: which hypotheses hold, each bound, and the measured value.
+// Rank bounds on learning checked against a learning trajectory: which
+// hypotheses hold, each bound, and the measured value. Propositions 1 and 2
+// are this project's own derivations (proofs in docs/theory.md §2), written
+// to test the claim of Pellegrino, Cayco-Gajic and Chadwick (NeurIPS 2023)
+// that learning gives low-tensor-rank weight trajectories; they are not
+// theorems of that paper.
 //
 //   Prop 1 (fixed subspace): linear RNN, x0 = 0, bias 0, W0 = 0 or with
 //     column and row spaces inside S0 = span[W_in(0), W_out(0)], an optimiser
@@ -43,8 +47,11 @@ struct LearningRun {
   Matrix w_out;                     // N x N_out at snapshot 0
   Index horizon = 0;                // T, bins per trial
   Index batch = 0;                  // P, trials per step
-  // x0 = 0 and bias = 0 untrained (always so for ltr train).
+  // x0 = 0 and bias = 0, untrained. A trajectory file stores neither, so
+  // for a file this is assumed from how ltr train builds its network
+  // (zero_state_and_bias_assumed); the sweep's cases set it themselves.
   bool zero_state_and_bias = true;
+  bool zero_state_and_bias_assumed = false;
 };
 
 struct BoundsOptions {
@@ -85,6 +92,8 @@ struct BoundsSummary {
   bool linear = false;
   bool w0_in_span = false;
   bool optimizer_linear = false;
+  bool zero_state_and_bias = true;  // LearningRun's, as given
+  bool zero_state_and_bias_assumed = false;
   double w0_outside_fraction = 0.0;  // ||W0 - P W0 P|| / ||W0||
   std::vector<BoundRow> rows;
   double seconds = 0.0;
@@ -123,7 +132,7 @@ std::string FormatBounds(const std::vector<BoundsSummary>& cases);
 // value above its bound.
 std::string FormatBoundsCompact(const std::vector<BoundsSummary>& cases);
 
-// --- The synthetic sweep of science.md §5 ----------------------------------
+// --- The synthetic sweep (docs/theory.md §2) ---------------------------------
 
 struct BoundsSweepOptions {
   // (N_in, N_out) of the cases.

@@ -64,7 +64,7 @@ struct LinearTheoryOptions {
   double z_hat = 0.5;                 // target output
   int seeds = 5;                      // networks per g
   // Step size eta = eta0 (1 - g^2)^2 (one step advances tau by eta and
-  // tau~ by eta0). eta0 = 0 takes S20's value for z_hat = 0.5 / 1 / 2
+  // tau~ by eta0). eta0 = 0 takes Schuessler et al.'s for z_hat = 0.5 / 1 / 2
   // (0.015 / 0.009 / 0.003); other z_hat need an explicit eta0.
   double eta0 = 0.0;
   // Training stops when L < stop_loss_ratio * L(0) or after max_steps.

@@ -1,4 +1,4 @@
-// Tasks for training rate RNNs (science.md §3): inputs, targets and masks of
+// Tasks for training rate RNNs (docs/train.md): inputs, targets and masks of
 // a batch of trials, drawn from an ltr::Rng. Time is measured in units of
 // tau; bin i covers t = i * dt, and a duration d lasts int(d / dt) bins.
 //
@@ -24,8 +24,8 @@ struct TaskOptions {
   TaskKind kind = TaskKind::kFlipFlop;
   // Bin width in units of tau (= alpha = dt / tau with tau = 1).
   double dt = 0.5;
-  // Output nonlinearity of S20: the loss compares tanh(z) with the target
-  // instead of z (not for kReach, whose outputs are forces).
+  // An ltr option, off by default (Schuessler et al. 2020 read z linearly):
+  // the loss compares tanh(z) with the target (not for kReach: forces).
   bool output_tanh = false;
 
   // kFixedPoint: target z-hat read at the last two bins of a T = 100 trial.

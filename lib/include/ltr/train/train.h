@@ -1,8 +1,8 @@
-// Training rate RNNs on tasks (science.md §3, S20) and recording the
+// Training rate RNNs on tasks (docs/train.md) and recording the
 // learning trajectory: optimisers SGD, momentum and Adam on fresh batches,
-// S20's initialisation, streaming of snapshots to a trajectory file with
-// checkpoints that make an interrupted run resumable bit for bit, and P23's
-// learning-over-trials protocol on the reach task.
+// S20's initialisation (S20: Schuessler et al., NeurIPS 2020), streaming
+// snapshots with checkpoints (an interrupted run resumes bit for bit), P23's
+// protocol (P23: Pellegrino et al., NeurIPS 2023) on the reach task.
 //
 // The network is rnn.h's kFull model viewed as in S20: W = W0 + dW with
 // W0 = g J fixed (J_ij ~ N(0, 1/N)) and dW (RnnParameters::w) trained from
