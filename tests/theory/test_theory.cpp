@@ -140,6 +140,22 @@ TEST_CASE("Adam and random W0 are outside Prop 1 and exceed its bound",
   CHECK(Row(a, "prop1_rank").measured > a.d);
   CHECK(Row(a, "prop1_rank").measured == 64);
   CHECK(Row(a, "prop1_rank").status == BoundStatus::kViolated);
+  // Unclaimed bounds are counted apart, never as "exceeded", and their rows
+  // say where the value lies.
+  int unclaimed = 0;
+  for (const BoundRow& row : a.rows) unclaimed += !row.hypotheses_hold;
+  REQUIRE(unclaimed > 0);
+  CHECK(a.BriefReport().find(
+            "claimed bounds: " + std::to_string(a.rows.size() - unclaimed) +
+            " met, 0 exceeded") != std::string::npos);
+  CHECK(a.BriefReport().find(std::to_string(unclaimed) +
+                             " not claimed (hypotheses fail)") !=
+        std::string::npos);
+  CHECK(a.BriefReport().find("x0 = bias = 0 yes") != std::string::npos);
+  const std::string text = FormatBounds({a});
+  CHECK(text.find("EXCEEDED") == std::string::npos);
+  CHECK(text.find("above (not claimed; hypotheses fail: optimiser not "
+                  "linear)") != std::string::npos);
 
   const LearningRun random = TrainSweepCase(
       o, 2, 1, Optimizer::kSgd, true, Nonlinearity::kIdentity, 12);
@@ -187,6 +203,10 @@ TEST_CASE("Bounds read a trajectory written by Train", "[theory]") {
   CHECK(Row(s, "prop1_rank").measured <= 2);
   CHECK(Row(s, "prop1_rank").measured >= 1);
   CHECK(Row(s, "prop1_rank").status == BoundStatus::kHolds);
+  // The file holds no x0 or bias: the summary says they are assumed.
+  CHECK(run.zero_state_and_bias_assumed);
+  CHECK(s.BriefReport().find("x0 = bias = 0 assumed (ltr train's network; "
+                             "not stored in the file)") != std::string::npos);
 
   // The subcommand prints the table and writes it with its columns.
   const test::RunResult r =
