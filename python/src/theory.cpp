@@ -260,9 +260,10 @@ void BindTheory(py::module_& m) {
 Trains the fixed point z = w^T (I - W)^-1 m of a linear network by gradient
 descent with eta = eta0 (1 - g^2)^2, `seeds` networks per g, and tabulates per
 g the large-N predictions beside the seed means (docs/theory.md): the
-convergence time and mean gradient norm relative to the first g, ||dW||, the
-alignment of dW's singular vectors with w and m, the shuffle loss, and at
-tau~ = early_tau_tilde the output z, s1, s2 and dW's eigenvalue. As
+convergence time and mean gradient norm relative to the first g, ||dW|| and
+its ratio to the first g's, the alignment of dW's singular vectors with w and
+m, the shuffle loss over z_hat^2 / 2, and at tau~ = early_tau_tilde the output
+z, s1 (third order), s2 and dW's largest eigenvalue (leading order). As
 `ltr theory linear --units N --g a,b,... -o LIN.h5` (whose --g default is
 0:0.1:0.9; the library's, used here, is g = 0 alone).
 
