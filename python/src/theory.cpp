@@ -332,7 +332,7 @@ void BindAnalyze(py::module_& m) {
         o.seed = seed;
         return Analyze(trajectory, o, threads, progress);
       },
-      R"(The rank analyses of a learning trajectory (S20), as `ltr analyze TRAJ.h5 -o A.h5`.
+      R"(The rank analyses of a learning trajectory (Schuessler et al., NeurIPS 2020), as `ltr analyze TRAJ.h5 -o A.h5`.
 
 Singular values of dW_k = W_k - W_0 over training, the test loss of rank-R
 truncations of the final dW and the functional rank, the convergence step,

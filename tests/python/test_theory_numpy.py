@@ -6,7 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-# S20's eta0 for z_hat = 0.5 and 1; 0.015 for z_hat = 0.2 as in docs/theory.md.
+# eta0 of Schuessler et al. 2020 for z_hat = 0.5 and 1; 0.015 for z_hat = 0.2
+# as in docs/theory.md.
 ETA0 = {0.2: 0.015, 0.5: 0.015, 1.0: 0.009}
 
 
