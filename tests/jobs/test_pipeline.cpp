@@ -303,13 +303,17 @@ TEST_CASE("pipeline: refuses input it cannot use with one clear error",
     CHECK_THROWS_WITH(RunLearningPipeline(o),
                       Catch::Contains("no trial has epoch 7"));
   }
-  SECTION("a recording without weights") {
-    io::OutputFile out(dir / "plain.h5", "test");
-    out.WriteTensor3(
-        "/activity", io::ReadTensor3(input, "/activity"), "trial,time,neuron");
-    out.Commit();
-    PipelineOptions o = SmallPipeline(dir / "plain.h5", dir / "out");
-    CHECK_THROWS_AS(RunLearningPipeline(o), Error);
+  SECTION(
+      "a readout or units with /weights (fitted and true weights must "
+      "share the unit space)") {
+    PipelineOptions o = SmallPipeline(input, dir / "out");
+    o.readout = ReadoutKind::kFree;
+    CHECK_THROWS_WITH(RunLearningPipeline(o),
+                      Catch::Contains("drop the units and readout options"));
+    o.readout.reset();
+    o.units = 5;
+    CHECK_THROWS_WITH(RunLearningPipeline(o),
+                      Catch::Contains("drop the units and readout options"));
   }
   SECTION("the command exits 1 with one line") {
     const test::RunResult r =
