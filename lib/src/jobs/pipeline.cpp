@@ -498,8 +498,10 @@ void PipelineRun::Score() {
   scores.labels = s_.has_base ? recording_.epoch : recording_.condition;
   if (scores.labels.empty())
     scores.labels.assign(static_cast<size_t>(recording_.trials()), 0);
-  scores.group_means =
-      internal::GroupMeans(scores.trial_factors, scores.labels, &scores.groups);
+  scores.group_means = internal::GroupMeans(fitted.model.factors[0],
+                                            fitted.model.weights,
+                                            scores.labels,
+                                            &scores.groups);
 }
 
 // The comparison file, then 5. figures and the report.

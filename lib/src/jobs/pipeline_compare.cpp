@@ -11,19 +11,20 @@ namespace ltr::internal {
 
 using Eigen::MatrixXd;
 
-MatrixXd GroupMeans(const MatrixXd& rows,
+MatrixXd GroupMeans(const MatrixXd& factors,
+                    const Eigen::VectorXd& weights,
                     const std::vector<std::int64_t>& labels,
                     std::vector<std::int64_t>* groups) {
   std::map<std::int64_t, std::vector<Index>> trials_of;
   for (size_t k = 0; k < labels.size(); ++k)
     trials_of[labels[k]].push_back(static_cast<Index>(k));
-  MatrixXd means(static_cast<Index>(trials_of.size()), rows.cols());
+  MatrixXd means(static_cast<Index>(trials_of.size()), factors.cols());
   Index row = 0;
   for (const auto& [label, trials] : trials_of) {
     if (groups) groups->push_back(label);
-    for (Index r = 0; r < rows.cols(); ++r) {
+    for (Index r = 0; r < factors.cols(); ++r) {
       double sum = 0;
-      for (Index k : trials) sum += rows(k, r);
+      for (Index k : trials) sum += weights(r) * factors(k, r);
       means(row, r) = sum / static_cast<double>(trials.size());
     }
     ++row;
@@ -79,10 +80,10 @@ UpdateComparison Compare(const CpSummary& truth,
   c.true_trial_factors =
       truth.model.factors[0] * truth.model.weights.asDiagonal();
   c.fitted_trial_factors = aligned.factors[0] * aligned.weights.asDiagonal();
-  c.true_epoch_means =
-      internal::GroupMeans(c.true_trial_factors, epoch_labels, &c.epochs);
+  c.true_epoch_means = GroupMeans(
+      truth.model.factors[0], truth.model.weights, epoch_labels, &c.epochs);
   c.fitted_epoch_means =
-      internal::GroupMeans(c.fitted_trial_factors, epoch_labels, nullptr);
+      GroupMeans(aligned.factors[0], aligned.weights, epoch_labels, nullptr);
   return c;
 }
 

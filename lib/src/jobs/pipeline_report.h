@@ -20,10 +20,11 @@ void WriteReport(const PipelineOptions& options,
                  const PipelineSummary& summary,
                  const std::string& path);
 
-// pipeline_compare.cpp. The mean of `rows` (one row per trial) over the
-// trials of each label, one row per label in increasing order; the labels
-// are appended to `groups` (may be null).
-Eigen::MatrixXd GroupMeans(const Eigen::MatrixXd& rows,
+// pipeline_compare.cpp. The mean of the trial factors (one row per trial)
+// scaled by their weights over the trials of each label, one row per label
+// in increasing order; the labels are appended to `groups` (may be null).
+Eigen::MatrixXd GroupMeans(const Eigen::MatrixXd& factors,
+                           const Eigen::VectorXd& weights,
                            const std::vector<std::int64_t>& labels,
                            std::vector<std::int64_t>* groups);
 
