@@ -161,11 +161,14 @@ TEST_CASE(
   REQUIRE(scores.size() == compared);
   CHECK(scores.mean() == Approx(s.comparison.factor_match));
   // Its figures: the aligned trial factors and the by-rank curve, whose
-  // caption names the compared rank.
+  // caption names the compared rank, then the scores' per-neuron R^2 and
+  // trial factors per epoch.
   PlotOptions plot;
   plot.output_dir = dir / "figs";
   const std::vector<Figure> figures = PlotFile(plot, dir / "out/summary.h5");
-  REQUIRE(figures.size() == 2);
+  REQUIRE(figures.size() == 4);
+  CHECK(figures[2].name == "scores_r2_per_neuron");
+  CHECK(figures[3].name == "scores_trial_factors_by_epoch");
   CHECK(figures[0].name ==
         "comparison_trial_factors_rank" + std::to_string(compared));
   CHECK(figures[1].name == "comparison_by_rank");
