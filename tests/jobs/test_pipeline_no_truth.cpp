@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <utility>
 
 #include "ltr/core/error.h"
 #include "ltr/fit/fit.h"
@@ -53,6 +54,50 @@ double Nll(const Tensor3& y, const Tensor3& rate, const Mask3& test) {
       nll += r - y.data()[i] * std::log(r);
     }
   return nll;
+}
+
+// Held-out bits/spike by hand: the gain over each neuron's mean held-out
+// count of `rate`, and of the PSTH: per condition (trial k has condition
+// k mod 3), bin and neuron, the mean of the training entries (a cell
+// without any: the neuron's training mean).
+std::pair<double, double> HandBitsPerSpike(const Recording& r,
+                                           const Tensor3& rate,
+                                           const Mask3& train,
+                                           const Mask3& test) {
+  const Index trials = r.trials(), steps = r.steps(), neurons = r.neurons();
+  Tensor3 null(trials, steps, neurons), psth(trials, steps, neurons);
+  double spikes = 0;
+  for (Index n = 0; n < neurons; ++n) {
+    double count = 0, sum = 0, train_count = 0, train_sum = 0;
+    for (Index k = 0; k < trials; ++k)
+      for (Index t = 0; t < steps; ++t) {
+        if (test(k, t, n)) {
+          count += 1;
+          sum += r.activity(k, t, n);
+        }
+        if (train(k, t, n)) {
+          train_count += 1;
+          train_sum += r.activity(k, t, n);
+        }
+      }
+    spikes += sum;
+    for (Index t = 0; t < steps; ++t)
+      for (Index c = 0; c < 3; ++c) {
+        double m = 0, sum_c = 0;
+        for (Index k = c; k < trials; k += 3)
+          if (train(k, t, n)) {
+            m += 1;
+            sum_c += r.activity(k, t, n);
+          }
+        for (Index k = c; k < trials; k += 3) {
+          psth(k, t, n) = m > 0 ? sum_c / m : train_sum / train_count;
+          null(k, t, n) = sum / count;
+        }
+      }
+  }
+  const double null_nll = Nll(r.activity, null, test);
+  return {(null_nll - Nll(r.activity, rate, test)) / (spikes * std::log(2.0)),
+          (null_nll - Nll(r.activity, psth, test)) / (spikes * std::log(2.0))};
 }
 
 }  // namespace
@@ -120,45 +165,7 @@ TEST_CASE(
     CHECK(r2_file(n) == Approx(1 - res / tot));
   }
 
-  // Bits/spike: the gain over each neuron's mean held-out count, and the
-  // PSTH's: per condition (trial k has condition k mod 3), bin and neuron,
-  // the mean of the training entries.
-  Tensor3 null(24, 16, 6), psth(24, 16, 6);
-  double spikes = 0;
-  for (Index n = 0; n < 6; ++n) {
-    double count = 0, sum = 0, train_count = 0, train_sum = 0;
-    for (Index k = 0; k < 24; ++k)
-      for (Index t = 0; t < 16; ++t) {
-        if (test(k, t, n)) {
-          count += 1;
-          sum += r.activity(k, t, n);
-        }
-        if (train(k, t, n)) {
-          train_count += 1;
-          train_sum += r.activity(k, t, n);
-        }
-      }
-    spikes += sum;
-    for (Index t = 0; t < 16; ++t)
-      for (Index c = 0; c < 3; ++c) {
-        double m = 0, sum_c = 0;
-        for (Index k = c; k < 24; k += 3)
-          if (train(k, t, n)) {
-            m += 1;
-            sum_c += r.activity(k, t, n);
-          }
-        // A cell without training entries: the neuron's training mean.
-        for (Index k = c; k < 24; k += 3) {
-          psth(k, t, n) = m > 0 ? sum_c / m : train_sum / train_count;
-          null(k, t, n) = sum / count;
-        }
-      }
-  }
-  const double null_nll = Nll(r.activity, null, test);
-  const double bits =
-      (null_nll - Nll(r.activity, rate, test)) / (spikes * std::log(2.0));
-  const double psth_bits =
-      (null_nll - Nll(r.activity, psth, test)) / (spikes * std::log(2.0));
+  const auto [bits, psth_bits] = HandBitsPerSpike(r, rate, train, test);
   CHECK(s.scores.bits_per_spike == Approx(bits));
   CHECK(s.scores.psth_bits_per_spike == Approx(psth_bits));
   CHECK(io::ReadDoubleAttribute(summary, "/", "test_bits_per_spike") ==
@@ -179,6 +186,27 @@ TEST_CASE(
       for (Index k = c; k < 24; k += 3) mean += scores.trial_factors(k, j) / 8;
       CHECK(scores.group_means(c, j) == Approx(mean));
     }
+}
+
+TEST_CASE("ltr fit of counts writes the PSTH baseline's held-out bits/spike",
+          "[fit][metrics]") {
+  test::ScratchDir dir;
+  const std::string input = MakeCountRecording(dir);
+  const test::RunResult run =
+      test::RunLtr("fit " + input +
+                   " --model ltr --rank 1 --loss poisson --max-iters 20 -o " +
+                   dir / "fit.h5");
+  REQUIRE(run.exit_code == 0);
+  const FitSummary fit = ReadFitSummary(dir / "fit.h5");
+  const Recording r = ReadRecording(input);
+  const auto [bits, psth_bits] = HandBitsPerSpike(
+      r, Predict(fit.model, r), fit.masks.train, fit.masks.test);
+  CHECK(io::ReadDoubleAttribute(
+            dir / "fit.h5", "/fit", "test_bits_per_spike") == Approx(bits));
+  CHECK(io::ReadDoubleAttribute(
+            dir / "fit.h5", "/fit", "test_psth_bits_per_spike") ==
+        Approx(psth_bits));
+  CHECK_THAT(run.out, Catch::Matchers::Contains("per-condition PSTH baseline"));
 }
 
 TEST_CASE(
