@@ -188,6 +188,28 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("pipeline warns when counts are fitted with the mse loss",
+          "[pipeline]") {
+  test::ScratchDir dir;
+  PipelineOptions o;
+  o.input = MakeCountRecording(dir);
+  o.output_dir = dir / "out";
+  o.fit = FitOptions();
+  o.fit.max_iterations = 5;
+  o.ranks = {1};
+  o.seeds = 1;
+  o.cp_restarts = 1;
+  o.plots = false;
+  const PipelineSummary s = RunLearningPipeline(o);
+  bool warned = false;
+  for (const std::string& w : s.warnings)
+    warned = warned || w.find("--loss poisson") != std::string::npos;
+  CHECK(warned);
+  CHECK(std::isnan(s.scores.bits_per_spike));  // no bits/spike for mse
+  CHECK_FALSE(
+      io::HasAttribute(dir / "out/summary.h5", "/", "test_bits_per_spike"));
+}
+
 TEST_CASE("ltr fit of counts writes the PSTH baseline's held-out bits/spike",
           "[fit][metrics]") {
   test::ScratchDir dir;
