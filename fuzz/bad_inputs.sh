@@ -327,3 +327,8 @@ row "--kappa without cp-apr" decompose counts.h5 --rank 2 --kappa 0.1 -o o.h5
 row "cp-apr with --apr-epsilon 0" decompose counts.h5 --method cp-apr --rank 2 --apr-epsilon 0 -o o.h5
 row "cp-apr with --inner-iters 0" decompose counts.h5 --method cp-apr --rank 2 --inner-iters 0 -o o.h5
 row "cp-apr of counts (accepted)" decompose counts.h5 --method cp-apr --rank 2 -o o.h5
+# --- pipeline without true weights ---
+"$ltr" train --task reach --protocol adaptation --units 6 --steps 4 --batch 2 --record-every 2 --baseline-trials 2 --adaptation-trials 2 --washout-trials 2 -o learning.h5 >/dev/null
+row "pipeline: --readout with /weights (fitted and true weights share units)" pipeline learning.h5 --readout free -o pipe_out
+row "pipeline: --units below 0" pipeline good.h5 --units -1 -o pipe_out
+row "pipeline: --loss that does not exist" pipeline good.h5 --loss gauss -o pipe_out

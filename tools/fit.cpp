@@ -2,6 +2,7 @@
 // recording, optionally sweeping ranks with cross-validation.
 #include "ltr/fit/fit.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -11,6 +12,7 @@
 #include "commands.h"
 #include "ltr/core/distributed.h"
 #include "ltr/core/error.h"
+#include "ltr/fit/metrics.h"
 #include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
@@ -223,6 +225,27 @@ cli::po::positional_options_description FitPositional() {
 
 // A fit that must not be trusted (FitSummary::Failure) was written, marked
 // with the root attribute `failure`: one line and exit status 1.
+// Counts with held-out entries: the per-condition PSTH baseline's held-out
+// bits/spike (ltr/fit/metrics.h) as the /fit attribute
+// test_psth_bits_per_spike, and the line that prints it ("" otherwise).
+std::string WritePsthBaseline(const FitSummary& fit,
+                              const Recording& recording,
+                              io::OutputFile* out) {
+  if (fit.model.loss != RnnLoss::kPoisson || fit.test_metrics.count == 0 ||
+      fit.masks.test.empty())
+    return "";
+  const double bits = ScoreHeldOut(fit, recording).psth_bits_per_spike;
+  out->SetAttribute("/fit", "test_psth_bits_per_spike", bits);
+  char line[160];
+  std::snprintf(line,
+                sizeof line,
+                "  per-condition PSTH baseline (training means): held-out "
+                "bits/spike %.4f (fit %.4f)\n",
+                bits,
+                fit.test_metrics.bits_per_spike);
+  return line;
+}
+
 int Failed(const std::string& failure, const std::string& path) {
   std::cerr << "ltr fit: " << failure << "; " << path
             << " holds the fit (the last finite parameters), marked with the "
@@ -390,8 +413,9 @@ int FitWith(int argc,
     WriteRankSweep(result, &out);
     const std::string failure = result.Failure();
     WriteFitOutputAttributes({input, "", failure}, &out);
+    const std::string psth = WritePsthBaseline(result.best, recording, &out);
     out.Commit();
-    std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
+    std::cout << result.BriefReport() << psth << "wrote " << out.path() << "\n";
     if (!failure.empty()) return Failed(failure, out.path());
     return 0;
   }
@@ -406,8 +430,10 @@ int FitWith(int argc,
   const std::string failure = result.Failure();
   WriteFitOutputAttributes(
       {input, resume ? cli::CommandLine(argc, argv) : "", failure}, &out);
+  const std::string psth =
+      interrupted ? "" : WritePsthBaseline(result, recording, &out);
   out.Commit();
-  std::cout << result.BriefReport() << "wrote " << out.path() << "\n";
+  std::cout << result.BriefReport() << psth << "wrote " << out.path() << "\n";
   if (interrupted) {
     std::cerr << "ltr fit: interrupted by signal "
               << cli::SignalToken().reason() << "; the fit so far is in "

@@ -13,28 +13,37 @@ namespace ltr {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ltr pipeline LEARNING.h5 -o DIR [--ranks 1:6] [--seeds 2] "
+    "usage: ltr pipeline RECORDING.h5 -o DIR [--ranks 1:6] [--seeds 2] "
+    "[--loss mse|poisson]\n"
+    "       [--units N] [--readout free|orthonormal|identity] "
     "[--threads 0]\n\n"
-    "Runs the learning-over-trials pipeline on a recording over learning that\n"
-    "also holds the true weights of every trial (ltr train --protocol\n"
-    "adaptation writes one):\n"
-    "  1. a full RNN fitted to the baseline trials gives the base W_B;\n"
+    "Runs the learning-over-trials pipeline on a recording: a simulated one\n"
+    "that also holds the true weights of every trial (/weights; ltr train\n"
+    "--protocol adaptation writes one), or a real one (ltr import) without:\n"
+    "  1. a full RNN fitted to the baseline trials (/epoch 0) gives the base\n"
+    "     W_B (without /epoch: no base);\n"
     "  2. ltr RNNs W_k = W_B + sum_r c[k,r] a_r b_r^T are fitted to all "
     "trials\n"
     "     for every rank, held-out blocks choosing the rank;\n"
-    "  3. CP of the true update tensor [W_k - W_0] and of the fitted one\n"
-    "     (W_k minus its baseline mean), aligned: factor match, congruence\n"
-    "     per mode, trial factors per epoch;\n"
-    "  4. the rank bounds on the true trajectory;\n"
+    "  3. CP of the fitted update tensor (W_k minus its baseline mean; the\n"
+    "     mean over all trials without /epoch) and, with /weights, of the\n"
+    "     true one [W_k - W_0], aligned: factor match, congruence per mode;\n"
+    "  4. with /weights, the rank bounds on the true trajectory;\n"
     "  5. figures (ltr plot) and DIR/report.html.\n"
-    "Units = neurons with an identity readout, so fitted and true weights are\n"
-    "compared in the same unit space. Every step writes the file its own\n"
-    "command would (fit.h5, true_update_cp.h5, ...). See docs/pipeline.md.\n\n"
+    "It reports the chosen fit's held-out R^2 per neuron, its trial factors\n"
+    "per epoch (per condition without /epoch) and, with --loss poisson, its\n"
+    "held-out bits/spike beside a per-condition PSTH baseline's. With\n"
+    "/weights the fits use units = neurons and an identity readout, so that\n"
+    "fitted and true weights share one unit space (--units and --readout are\n"
+    "refused); without, --units (0 = neurons) and --readout (free) apply.\n"
+    "Every step writes the file its own command would (fit.h5,\n"
+    "fitted_update_cp.h5, ...). See docs/pipeline.md.\n\n"
     "SIGINT/SIGTERM stop the run at the next fit iteration with exit status "
     "128 +\nsignal; the steps that finished keep their files and the same "
     "command with\n--resume continues, reusing them.\n\n"
     "example:\n"
-    "  ltr pipeline data/example_learning.h5 -o out/pipeline\n";
+    "  ltr pipeline data/example_learning.h5 -o out/pipeline\n"
+    "  ltr pipeline spikes.h5 -o out/real --loss poisson --ranks 1:3\n";
 
 }  // namespace
 
@@ -43,12 +52,20 @@ int RunPipeline(int argc, char** argv) {
   const PipelineOptions d;
   PipelineOptions o;
   int threads = 0;
+  std::string loss, readout;
   po::options_description options("Options");
   // clang-format off
   options.add_options()
     ("input", po::value<std::string>(), "recording over learning (HDF5)")
     ("ranks", po::value<std::string>()->default_value("1:6"),
      "ranks of the ltr fits, A:B or a list")
+    ("loss", po::value<std::string>(&loss)
+                 ->default_value(RnnLossName(d.fit.loss.loss)),
+     "data term of the fits: mse | poisson (spike counts)")
+    ("units", po::value<int>(&o.units)->default_value(d.units),
+     "model units without /weights (0 = neurons)")
+    ("readout", po::value<std::string>(&readout),
+     "readout without /weights: free (default) | orthonormal | identity")
     ("seeds", po::value<int>(&o.seeds)->default_value(d.seeds), "fits per rank")
     ("max-iters", po::value<int>(&o.fit.max_iterations)
                       ->default_value(d.fit.max_iterations),
@@ -95,6 +112,8 @@ int RunPipeline(int argc, char** argv) {
   o.output_dir = vm["output"].as<std::string>();
   o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
   SetPipelinePriors(o.fit.smoothing.weight, o.fit.loss.l2_w, &o.fit);
+  o.fit.loss.loss = ParseRnnLoss(loss);
+  if (vm.count("readout")) o.readout = ParseReadoutKind(readout);
   o.plots = !vm["no-plots"].as<bool>();
   o.command = cli::CommandLine(argc, argv);
   o.run = cli::CommandContext(threads, true);

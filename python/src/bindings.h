@@ -19,6 +19,7 @@ void BindFiles(pybind11::module_& m);
 
 // Each reads one layout of docs/formats.md into its Python object.
 pybind11::object LoadPipelineSummary(const std::string& path);
+pybind11::object LoadPipelineScores(const std::string& path);
 
 // Fitting RNNs (fit.cpp, fit_sweep.cpp) and recordings (recording.cpp).
 void BindFit(pybind11::module_& m);

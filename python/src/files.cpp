@@ -26,6 +26,7 @@ struct Kind {
 // holds its recording's shape, a recording over learning its weights.
 const std::vector<Kind>& Kinds() {
   static const std::vector<Kind> kinds = {{"comparison", &LoadPipelineSummary},
+                                          {"scores", &LoadPipelineScores},
                                           {"decomposition", &LoadDecomposition},
                                           {"model", &LoadFit},
                                           {"analysis", &LoadAnalysis},

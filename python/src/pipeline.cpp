@@ -4,6 +4,7 @@
 
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,20 @@ py::dict ComparisonDict(const UpdateComparison& c) {
   return d;
 }
 
+// The scores of the chosen fit (PipelineScores).
+py::dict ScoresDict(const PipelineScores& s) {
+  py::dict d;
+  d["test_r2_per_neuron"] = FromVector(s.test_r2_per_neuron);
+  d["bits_per_spike"] = s.bits_per_spike;
+  d["psth_bits_per_spike"] = s.psth_bits_per_spike;
+  d["grouped_by"] = s.grouped_by;
+  d["labels"] = FromStdVector(s.labels);
+  d["groups"] = FromStdVector(s.groups);
+  d["trial_factors"] = FromMatrix(s.trial_factors);
+  d["group_means"] = FromMatrix(s.group_means);
+  return d;
+}
+
 py::object RunPipeline(const std::string& input,
                        const std::string& output_dir,
                        const std::string& axes,
@@ -53,6 +68,9 @@ py::object RunPipeline(const std::string& input,
                        int progress_every,
                        std::uint64_t seed,
                        bool resume,
+                       const std::string& loss,
+                       int units,
+                       const std::optional<std::string>& readout,
                        const py::object& threads,
                        const py::object& progress) {
   PipelineOptions o;
@@ -70,6 +88,9 @@ py::object RunPipeline(const std::string& input,
   o.fit.progress_every = progress_every;
   o.seed = seed;
   o.resume = resume;
+  o.fit.loss.loss = ParseRnnLoss(loss);
+  o.units = units;
+  if (readout) o.readout = ParseReadoutKind(*readout);
   o.command = "ltr.pipeline (Python)";
   Call call(threads, progress);
   PipelineSummary s = call([&](const RunContext& run) {
@@ -79,9 +100,15 @@ py::object RunPipeline(const std::string& input,
   py::dict result;
   result["table"] = s.SummaryTable();
   result["chosen_rank"] = s.sweep.chosen_rank;
-  result["baseline_test_r2"] = s.baseline_test_r2;
-  result["comparison"] = ComparisonDict(s.comparison);
-  result["at_fit_rank"] = ComparisonDict(s.at_fit_rank);
+  result["has_truth"] = s.has_truth;
+  result["has_base"] = s.has_base;
+  result["baseline_test_r2"] =
+      s.has_base ? py::cast(s.baseline_test_r2) : py::none();
+  result["scores"] = ScoresDict(s.scores);
+  result["comparison"] =
+      s.has_truth ? py::object(ComparisonDict(s.comparison)) : py::none();
+  result["at_fit_rank"] =
+      s.has_truth ? py::object(ComparisonDict(s.at_fit_rank)) : py::none();
   result["factor_match_by_rank"] = FromStdVector(s.factor_match_by_rank);
   result["true_cp_stability"] = FromStdVector(s.true_cp_stability);
   result["fitted_cp_stability"] = FromStdVector(s.fitted_cp_stability);
@@ -97,9 +124,33 @@ py::object RunPipeline(const std::string& input,
 
 }  // namespace
 
+namespace {
+
+void AddScores(const std::string& path, py::dict* d) {
+  PipelineScoresFile s = ReadPipelineScores(path);
+  (*d)["test_r2"] = s.test_r2;
+  (*d)["test_r2_per_neuron"] = FromVector(std::move(s.test_r2_per_neuron));
+  (*d)["bits_per_spike"] = s.bits_per_spike;
+  (*d)["psth_bits_per_spike"] = s.psth_bits_per_spike;
+  (*d)["grouped_by"] = s.grouped_by;
+  (*d)["labels"] = FromStdVector(s.labels);
+  (*d)["groups"] = FromStdVector(s.groups);
+  (*d)["trial_factors"] = FromMatrix(std::move(s.trial_factors));
+  (*d)["group_means"] = FromMatrix(std::move(s.group_means));
+}
+
+}  // namespace
+
+py::object LoadPipelineScores(const std::string& path) {
+  py::dict d;
+  AddScores(path, &d);
+  return py::module_::import("types").attr("SimpleNamespace")(**d);
+}
+
 py::object LoadPipelineSummary(const std::string& path) {
   PipelineSummaryFile s = ReadPipelineSummary(path);
   py::dict d;
+  if (HasPipelineScores(path)) AddScores(path, &d);
   d["factor_match"] = s.factor_match;
   d["compare_rank"] = s.compare_rank;
   d["true_trial_factors"] = FromMatrix(std::move(s.true_trial_factors));
@@ -116,17 +167,23 @@ void BindPipeline(py::module_& m) {
         &RunPipeline,
         R"(The learning-over-trials pipeline (`ltr pipeline`, docs/pipeline.md).
 
-From a recording over learning that also holds the true weights of every
-trial (`input`, HDF5), it fits a full RNN to the baseline trials, then
-low-tensor-rank RNNs over `ranks` with held-out blocks choosing the rank,
-decomposes the fitted and the true weight-update tensors with CP and
-compares them, checks the rank bounds and, with `plots`, writes figures and
-report.html. Every step's file goes to `output_dir` (created if missing).
+From a recording (`input`, HDF5; /epoch and the true weights of every trial,
+/weights, optional) it fits a full RNN to the baseline trials (with /epoch),
+then low-tensor-rank RNNs over `ranks` with held-out blocks choosing the
+rank, decomposes the fitted weight-update tensor with CP and, with /weights,
+compares it with the true one and checks the rank bounds; with `plots` it
+writes figures and report.html. Every step's file goes to `output_dir`
+(created if missing). `loss` is "mse" or "poisson" (counts); `units` (0 =
+neurons) and `readout` (None = "free") apply without /weights only.
 
 Returns a namespace: `table` (the summary the command prints),
-`chosen_rank`, `baseline_test_r2`, `comparison` and `at_fit_rank` (dicts:
-factor_match, congruences, aligned trial factors ...), the CP stability and
-factor match per rank, `files` and `seconds`. Raises ValueError for bad
+`chosen_rank`, `has_truth`, `has_base`, `baseline_test_r2` (None without a
+base), `scores` (dict: test_r2_per_neuron, bits_per_spike and
+psth_bits_per_spike (NaN for mse), grouped_by, labels, groups,
+trial_factors, group_means), `comparison` and `at_fit_rank` (dicts:
+factor_match, congruences, aligned trial factors ...; None without
+/weights), the CP stability and factor match per rank, `files` and
+`seconds`. Raises ValueError for bad
 options or input, OSError for unreadable or unwritable files, and
 KeyboardInterrupt on Ctrl-C (the finished steps keep their files: call again
 with resume=True).)",
@@ -146,6 +203,9 @@ with resume=True).)",
         py::arg("progress_every") = d.fit.progress_every,
         py::arg("seed") = d.seed,
         py::arg("resume") = d.resume,
+        py::arg("loss") = RnnLossName(d.fit.loss.loss),
+        py::arg("units") = d.units,
+        py::arg("readout") = py::none(),
         py::arg("threads") = py::none(),
         py::arg("progress") = py::none());
 }

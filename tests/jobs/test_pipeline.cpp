@@ -161,11 +161,14 @@ TEST_CASE(
   REQUIRE(scores.size() == compared);
   CHECK(scores.mean() == Approx(s.comparison.factor_match));
   // Its figures: the aligned trial factors and the by-rank curve, whose
-  // caption names the compared rank.
+  // caption names the compared rank, then the scores' per-neuron R^2 and
+  // trial factors per epoch.
   PlotOptions plot;
   plot.output_dir = dir / "figs";
   const std::vector<Figure> figures = PlotFile(plot, dir / "out/summary.h5");
-  REQUIRE(figures.size() == 2);
+  REQUIRE(figures.size() == 4);
+  CHECK(figures[2].name == "scores_r2_per_neuron");
+  CHECK(figures[3].name == "scores_trial_factors_by_epoch");
   CHECK(figures[0].name ==
         "comparison_trial_factors_rank" + std::to_string(compared));
   CHECK(figures[1].name == "comparison_by_rank");
@@ -303,13 +306,17 @@ TEST_CASE("pipeline: refuses input it cannot use with one clear error",
     CHECK_THROWS_WITH(RunLearningPipeline(o),
                       Catch::Contains("no trial has epoch 7"));
   }
-  SECTION("a recording without weights") {
-    io::OutputFile out(dir / "plain.h5", "test");
-    out.WriteTensor3(
-        "/activity", io::ReadTensor3(input, "/activity"), "trial,time,neuron");
-    out.Commit();
-    PipelineOptions o = SmallPipeline(dir / "plain.h5", dir / "out");
-    CHECK_THROWS_AS(RunLearningPipeline(o), Error);
+  SECTION(
+      "a readout or units with /weights (fitted and true weights must "
+      "share the unit space)") {
+    PipelineOptions o = SmallPipeline(input, dir / "out");
+    o.readout = ReadoutKind::kFree;
+    CHECK_THROWS_WITH(RunLearningPipeline(o),
+                      Catch::Contains("drop the units and readout options"));
+    o.readout.reset();
+    o.units = 5;
+    CHECK_THROWS_WITH(RunLearningPipeline(o),
+                      Catch::Contains("drop the units and readout options"));
   }
   SECTION("the command exits 1 with one line") {
     const test::RunResult r =

@@ -84,3 +84,35 @@ def test_ctrl_c_interrupts_a_long_call_within_a_second(tmp_path):
     assert lines[-1] == "usable"
     # The step that was stopped wrote nothing; no partial file is left over.
     assert not (tmp_path / "long" / "summary.h5").exists()
+
+
+def test_pipeline_without_true_weights_scores_counts(run_ltr, tmp_path):
+    # Poisson counts whose rate depends on the condition and the time bin; no
+    # /weights, no /epoch.
+    rng = np.random.default_rng(1)
+    condition = np.arange(33) % 3
+    rate = 0.5 + 0.4 * np.sin(np.arange(12)[None, :, None] / 3 + condition[:, None, None]
+                              + np.arange(6)[None, None, :])
+    path = tmp_path / "counts.h5"
+    with h5py.File(path, "w") as f:
+        f["activity"] = rng.poisson(np.broadcast_to(rate, (33, 12, 6))).astype(float)
+        f["condition"] = condition
+    short = dict(ranks=[1], seeds=1, max_iters=20, cp_restarts=1, plots=False, seed=3)
+    result = ltr.pipeline(str(path), str(tmp_path / "py"), loss="poisson", threads=1,
+                          progress=False, **short)
+    assert not result.has_truth and not result.has_base
+    assert result.comparison is None and result.baseline_test_r2 is None
+    assert result.scores["grouped_by"] == "condition"
+    np.testing.assert_array_equal(result.scores["groups"], [0, 1, 2])
+    assert result.scores["test_r2_per_neuron"].shape == (6,)
+    assert np.isfinite(result.scores["bits_per_spike"])
+    assert not os.path.exists(tmp_path / "py" / "true_update_cp.h5")
+    run_ltr("pipeline", path, "-o", tmp_path / "cli", "--ranks", 1, "--seeds", 1,
+            "--max-iters", 20, "--cp-restarts", 1, "--no-plots", "--seed", 3,
+            "--threads", 1, "--progress", 0, "--loss", "poisson")
+    with h5py.File(tmp_path / "cli" / "summary.h5") as cli:
+        assert result.scores["bits_per_spike"] == cli.attrs["test_bits_per_spike"]
+        assert result.scores["psth_bits_per_spike"] == cli.attrs["psth_test_bits_per_spike"]
+    loaded = ltr.load(str(tmp_path / "py" / "summary.h5"))
+    np.testing.assert_array_equal(loaded.group_means, result.scores["group_means"])
+    assert loaded.bits_per_spike == result.scores["bits_per_spike"]

@@ -1,6 +1,8 @@
 // Reading and writing the pipeline's summary.h5 (pipeline_file.h).
 #include "ltr/formats/pipeline_file.h"
 
+#include <cmath>
+
 #include "ltr/core/error.h"
 
 namespace ltr {
@@ -25,11 +27,25 @@ std::string ReadPipelineKey(const std::string& file) {
   return io::StringAttributeOr(file, "/", "pipeline_key");
 }
 
-void WritePipelineSummary(const PipelineSummary& s, io::OutputFile* out) {
+namespace {
+
+void WriteScores(const PipelineScores& s, io::OutputFile* out) {
+  out->WriteVector(
+      "/scores/test_r2_per_neuron", s.test_r2_per_neuron, "neuron");
+  if (std::isfinite(s.bits_per_spike)) {
+    out->SetAttribute("/", "test_bits_per_spike", s.bits_per_spike);
+    out->SetAttribute("/", "psth_test_bits_per_spike", s.psth_bits_per_spike);
+  }
+  out->SetAttribute("/", "grouped_by", s.grouped_by);
+  out->WriteMatrix("/scores/trial_factors", s.trial_factors, "trial,component");
+  out->WriteIntVector("/scores/labels", s.labels, "trial");
+  out->WriteIntVector("/scores/groups", s.groups, "group");
+  out->WriteMatrix("/scores/group_means", s.group_means, "group,component");
+}
+
+// The fitted-against-true comparison (with /weights only).
+void WriteComparison(const PipelineSummary& s, io::OutputFile* out) {
   const UpdateComparison& c = s.comparison;
-  out->SetAttribute("/", "chosen_rank", s.sweep.chosen_rank);
-  out->SetAttribute("/", "baseline_test_r2", s.baseline_test_r2);
-  out->SetAttribute("/", "test_r2", s.sweep.best.test_metrics.r2);
   out->SetAttribute("/", "compare_rank", c.rank);
   out->SetAttribute("/", "factor_match", c.factor_match);
   out->SetAttribute(
@@ -64,8 +80,47 @@ void WritePipelineSummary(const PipelineSummary& s, io::OutputFile* out) {
                    "epoch,component");
 }
 
+}  // namespace
+
+void WritePipelineSummary(const PipelineSummary& s, io::OutputFile* out) {
+  out->SetAttribute("/", "chosen_rank", s.sweep.chosen_rank);
+  out->SetAttribute("/", "has_truth", s.has_truth);
+  out->SetAttribute("/", "has_base", s.has_base);
+  if (s.has_base)
+    out->SetAttribute("/", "baseline_test_r2", s.baseline_test_r2);
+  out->SetAttribute("/", "test_r2", s.sweep.best.test_metrics.r2);
+  if (s.has_truth) WriteComparison(s, out);
+  WriteScores(s.scores, out);
+}
+
 bool HasPipelineSummary(const std::string& file) {
   return io::HasDataset(file, "/comparison/true_trial_factors");
+}
+
+bool HasPipelineScores(const std::string& file) {
+  return io::HasDataset(file, "/scores/test_r2_per_neuron");
+}
+
+PipelineScoresFile ReadPipelineScores(const std::string& file) {
+  PipelineScoresFile s;
+  s.test_r2_per_neuron = io::ReadVector(file, "/scores/test_r2_per_neuron");
+  s.test_r2 = io::DoubleAttributeOr(file, "/", "test_r2", s.test_r2);
+  s.bits_per_spike =
+      io::DoubleAttributeOr(file, "/", "test_bits_per_spike", s.bits_per_spike);
+  s.psth_bits_per_spike = io::DoubleAttributeOr(
+      file, "/", "psth_test_bits_per_spike", s.psth_bits_per_spike);
+  s.grouped_by = io::StringAttributeOr(file, "/", "grouped_by");
+  s.trial_factors = io::ReadMatrix(file, "/scores/trial_factors");
+  s.labels = io::ReadIntVector(file, "/scores/labels");
+  s.groups = io::ReadIntVector(file, "/scores/groups");
+  s.group_means = io::ReadMatrix(file, "/scores/group_means");
+  if (s.group_means.rows() != static_cast<Index>(s.groups.size()) ||
+      s.group_means.cols() != s.trial_factors.cols() ||
+      static_cast<Index>(s.labels.size()) != s.trial_factors.rows())
+    throw Error("'" + file +
+                "': /scores/group_means, /scores/groups, /scores/labels and "
+                "/scores/trial_factors do not match");
+  return s;
 }
 
 PipelineSummaryFile ReadPipelineSummary(const std::string& file) {

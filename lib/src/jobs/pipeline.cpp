@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
-#include <map>
 #include <optional>
 #include <sstream>
 #include <tuple>
@@ -15,6 +14,7 @@
 #include "jobs/pipeline_report.h"
 #include "ltr/core/error.h"
 #include "ltr/decompose/diagnostics.h"
+#include "ltr/fit/metrics.h"
 #include "ltr/formats/decomposition_file.h"
 #include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"
@@ -106,78 +106,6 @@ const CpSummary& BestFitOfRank(const EnsembleSummary& e, int rank) {
   throw Error("internal: rank " + std::to_string(rank) + " not in ensemble");
 }
 
-// Per rank of the ensemble: the smallest similarity of a restart to the
-// rank's best fit (1 when every restart found the same decomposition).
-std::vector<double> Stability(const EnsembleSummary& e) {
-  std::vector<double> out;
-  for (Index i = 0; i < e.similarity.rows(); ++i) {
-    double lowest = 1;
-    for (Index j = 0; j < e.similarity.cols(); ++j)
-      if (std::isfinite(e.similarity(i, j)))
-        lowest = std::min(lowest, e.similarity(i, j));
-    out.push_back(lowest);
-  }
-  return out;
-}
-
-double RelativeDistance(const Tensor3& a, const Tensor3& b) {
-  double diff = 0, norm = 0;
-  for (Index i = 0; i < a.size(); ++i) {
-    diff += (a.data()[i] - b.data()[i]) * (a.data()[i] - b.data()[i]);
-    norm += b.data()[i] * b.data()[i];
-  }
-  return norm > 0 ? std::sqrt(diff / norm) : 0.0;
-}
-
-UpdateComparison Compare(const CpSummary& truth,
-                         const CpSummary& fitted,
-                         const std::vector<std::int64_t>& epoch_labels) {
-  UpdateComparison c;
-  c.rank = static_cast<int>(truth.model.rank());
-  c.true_relative_error = truth.relative_error;
-  c.fitted_relative_error = fitted.relative_error;
-  const Alignment alignment = Align(truth.model, fitted.model);
-  c.factor_match = alignment.score;
-  c.component_scores = alignment.component_scores;
-  const Ktensor aligned = ApplyAlignment(truth.model, fitted.model, alignment);
-  double* congruence[3] = {
-      &c.trial_congruence, &c.post_congruence, &c.pre_congruence};
-  for (int mode = 0; mode < 3; ++mode) {
-    const MatrixXd& u = truth.model.factors[mode];
-    const MatrixXd& v = aligned.factors[mode];
-    double sum = 0;
-    for (Index r = 0; r < u.cols(); ++r)
-      sum += std::abs(u.col(r).dot(v.col(r))) /
-             std::max(1e-300, u.col(r).norm() * v.col(r).norm());
-    *congruence[mode] = sum / static_cast<double>(u.cols());
-  }
-  c.true_trial_factors =
-      truth.model.factors[0] * truth.model.weights.asDiagonal();
-  c.fitted_trial_factors = aligned.factors[0] * aligned.weights.asDiagonal();
-  // Epoch means of the weighted trial factors.
-  std::map<std::int64_t, std::vector<Index>> trials_of;
-  for (size_t k = 0; k < epoch_labels.size(); ++k)
-    trials_of[epoch_labels[k]].push_back(static_cast<Index>(k));
-  const Index rank = truth.model.rank();
-  c.true_epoch_means.resize(static_cast<Index>(trials_of.size()), rank);
-  c.fitted_epoch_means.resize(static_cast<Index>(trials_of.size()), rank);
-  Index row = 0;
-  for (const auto& [label, trials] : trials_of) {
-    c.epochs.push_back(label);
-    for (Index r = 0; r < rank; ++r) {
-      double t = 0, f = 0;
-      for (Index k : trials) {
-        t += truth.model.weights(r) * truth.model.factors[0](k, r);
-        f += aligned.weights(r) * aligned.factors[0](k, r);
-      }
-      c.true_epoch_means(row, r) = t / static_cast<double>(trials.size());
-      c.fitted_epoch_means(row, r) = f / static_cast<double>(trials.size());
-    }
-    ++row;
-  }
-  return c;
-}
-
 }  // namespace
 
 FitOptions PipelineFitDefaults() {
@@ -212,6 +140,7 @@ bool PipelineOptions::IsValid(std::string* error) const {
   for (int r : ranks)
     if (r < 1) return fail("ranks must be >= 1");
   if (seeds < 1) return fail("seeds must be >= 1");
+  if (units < 0) return fail("units must be >= 0 (0 = neurons)");
   if (cp_restarts < 1) return fail("cp restarts must be >= 1");
   if (compare_rank < 0) return fail("compare rank must be >= 0 (0 = auto)");
   if (!(stable_similarity > 0 && stable_similarity <= 1))
@@ -252,8 +181,17 @@ std::string PipelineKey(const PipelineOptions& o) {
     << f.smoothing.length_scale << "," << f.loss.l2_w << "," << f.loss.l2_c
     << "," << f.loss.l2_x0 << "," << f.init_tanh_saturation << ","
     << static_cast<int>(f.hold_out.scheme) << "," << f.hold_out.seed << ","
-    << f.hold_out.block_trials << "," << f.hold_out.test_trials;
+    << f.hold_out.block_trials << "," << f.hold_out.test_trials
+    << " loss=" << static_cast<int>(f.loss.loss) << ","
+    << f.loss.poisson_rate_floor << " units=" << o.units
+    << " readout=" << (o.readout ? static_cast<int>(*o.readout) : -1);
   return k.str();
+}
+
+// The true weights of every trial, when the input has them (/weights).
+std::optional<LearningRun> ReadTruth(const std::string& input) {
+  if (!io::HasDataset(input, "/weights")) return std::nullopt;
+  return ReadLearningRun(input);
 }
 
 RecordingSource Source(const PipelineOptions& o) {
@@ -271,27 +209,36 @@ class PipelineRun {
       : o_(o),
         key_(PipelineKey(o)),
         recording_(ReadRecording(Source(o), &read_)),
-        truth_(ReadLearningRun(o.input)) {
+        truth_(ReadTruth(o.input)) {
     Say(o, read_.Line());
     s_.warnings = read_.warnings;
-    CheckInputs();
+    s_.has_truth = truth_.has_value();
+    s_.has_base = !recording_.epoch.empty();
     fit_ = o.fit;
-    fit_.units = 0;  // = neurons
-    fit_.readout = ReadoutKind::kIdentity;
+    // With true weights: units = neurons and an identity readout, so that
+    // fitted and true weights share one unit space.
+    fit_.units = truth_ ? 0 : o.units;
+    fit_.readout = truth_ ? ReadoutKind::kIdentity
+                          : o.readout.value_or(ReadoutKind::kFree);
     fit_.run = o.run;  // the fits' progress lines go to the pipeline's
     fit_.command = o.command;
+    CheckInputs();
+    for (const std::string& w : FitWarnings(fit_, recording_))
+      s_.warnings.push_back(w);
   }
 
   bool FitBase();
   bool FitUpdates();
   bool DecomposeUpdates();
   bool CheckBounds();
+  void Score();
   bool WriteSummaryAndReport(Clock::time_point start);
 
   PipelineSummary& summary() { return s_; }
 
  private:
   void CheckInputs();
+  void CheckTruth() const;
   std::string Path(const std::string& name) const {
     return InDir(o_.output_dir, name);
   }
@@ -313,7 +260,7 @@ class PipelineRun {
   const std::string key_;
   RecordingReadReport read_;  // filled by reading recording_
   const Recording recording_;
-  const LearningRun truth_;
+  const std::optional<LearningRun> truth_;
   std::vector<Index> baseline_;
   FitOptions fit_;
   PipelineSummary s_;
@@ -325,20 +272,35 @@ class PipelineRun {
 
 void PipelineRun::CheckInputs() {
   const std::string& input = o_.input;
-  if (truth_.weights.dim(0) != recording_.trials() ||
-      truth_.weights.dim(1) != recording_.neurons())
-    throw Error(input + ": /weights is " + DimsToString(truth_.weights.dims()) +
-                " but the pipeline needs one N x N matrix per trial with N = " +
-                std::to_string(recording_.neurons()) + " neurons");
-  if (recording_.epoch.empty())
-    throw Error(input + ": the pipeline needs /epoch labels");
+  if (truth_) CheckTruth();
+  // Without /epoch there is no baseline: the fitted update is the change
+  // from the mean over all trials.
   for (Index k = 0; k < recording_.trials(); ++k)
-    if (recording_.epoch[static_cast<size_t>(k)] == o_.baseline_epoch)
+    if (recording_.epoch.empty() ||
+        recording_.epoch[static_cast<size_t>(k)] == o_.baseline_epoch)
       baseline_.push_back(k);
   if (baseline_.empty())
     throw Error(input + ": no trial has epoch " +
                 std::to_string(o_.baseline_epoch) + " (the baseline)");
   MakeDirectory(o_.output_dir);
+}
+
+void PipelineRun::CheckTruth() const {
+  const std::string& input = o_.input;
+  if (truth_->weights.dim(0) != recording_.trials() ||
+      truth_->weights.dim(1) != recording_.neurons())
+    throw Error(input + ": /weights is " +
+                DimsToString(truth_->weights.dims()) +
+                " but the pipeline needs one N x N matrix per trial with N = " +
+                std::to_string(recording_.neurons()) + " neurons");
+  if (recording_.epoch.empty())
+    throw Error(input + ": the pipeline needs /epoch labels with /weights");
+  if ((o_.units != 0 && o_.units != recording_.neurons()) ||
+      (o_.readout && *o_.readout != ReadoutKind::kIdentity))
+    throw Error(input +
+                ": has /weights, so the pipeline compares fitted with true "
+                "weights synapse by synapse and fits units = neurons with an "
+                "identity readout; drop the units and readout options");
 }
 
 // Before anything is read: no file the run writes may be the input.
@@ -355,6 +317,12 @@ void RefuseInputInOutputs(const PipelineOptions& o) {
 
 // 1. The base: one full W for the baseline trials.
 bool PipelineRun::FitBase() {
+  if (!s_.has_base) {
+    Say(o_,
+        "[1/5] no /epoch: no baseline fit; the ltr fits have no base "
+        "(W_k = sum_r c[k,r] a_r b_r^T)");
+    return !o_.run.cancelled();
+  }
   Say(o_,
       "[1/5] full fit of the " + std::to_string(baseline_.size()) +
           " baseline trials");
@@ -384,9 +352,11 @@ bool PipelineRun::FitBase() {
 // 2. Low-tensor-rank changes from the base, over the ranks.
 bool PipelineRun::FitUpdates() {
   Say(o_,
-      "[2/5] ltr fits on the base, ranks " + std::to_string(o_.ranks.front()) +
-          ".." + std::to_string(o_.ranks.back()) + " x " +
-          std::to_string(o_.seeds) + " seeds");
+      std::string(s_.has_base ? "[2/5] ltr fits on the base, ranks "
+                              : "[2/5] ltr fits, ranks ") +
+          std::to_string(o_.ranks.front()) + ".." +
+          std::to_string(o_.ranks.back()) + " x " + std::to_string(o_.seeds) +
+          " seeds");
   if (o_.run.cancelled()) return false;
   const std::string path = Path("fit.h5");
   const bool reuse = Reusable(path);
@@ -396,7 +366,7 @@ bool PipelineRun::FitUpdates() {
     RankSweepOptions sweep;
     sweep.fit = fit_;
     sweep.fit.kind = WeightKind::kLowTensorRank;
-    sweep.fit.base_weights = w_base_;
+    sweep.fit.base_weights = w_base_;  // empty without a base fit
     sweep.fit.base_gain = 0.0;
     sweep.fit.seed = o_.seed;
     sweep.ranks = o_.ranks;
@@ -414,22 +384,33 @@ bool PipelineRun::FitUpdates() {
 
 // 3. CP of the true and fitted update tensors; alignment at the chosen rank.
 bool PipelineRun::DecomposeUpdates() {
-  Say(o_, "[3/5] CP of the true and fitted weight-update tensors");
+  Say(o_,
+      truth_ ? "[3/5] CP of the true and fitted weight-update tensors"
+             : "[3/5] CP of the fitted weight-update tensor (no /weights: "
+               "no true update to compare)");
   if (o_.run.cancelled()) return false;
   const DecomposeOptions cp = UpdateCpOptions(o_);
-  // Truth: the change from the first trial's weights (no learning happens in
-  // the baseline epoch, so these are every baseline trial's weights).
-  const MatrixXd w_first = truth_.weights.Slice(0).transpose();
-  true_update_ = UpdateTensor(truth_.weights, w_first);
   fitted_update_ =
       FittedUpdateTensor(s_.sweep.best.model.parameters, baseline_);
-  for (const auto& [tensor, result, what, name] :
-       {std::tuple{
-            &true_update_, &true_cp_, "true W_k - W_0", "true_update_cp.h5"},
-        std::tuple{&fitted_update_,
-                   &fitted_cp_,
-                   "fitted W_k - mean baseline W_k",
-                   "fitted_update_cp.h5"}}) {
+  using Job = std::tuple<Tensor3*,
+                         std::optional<DecomposeResult>*,
+                         const char*,
+                         const char*>;
+  std::vector<Job> jobs;
+  if (truth_) {
+    // Truth: the change from the first trial's weights (no learning happens
+    // in the baseline epoch, so these are every baseline trial's weights).
+    const MatrixXd w_first = truth_->weights.Slice(0).transpose();
+    true_update_ = UpdateTensor(truth_->weights, w_first);
+    jobs.push_back(
+        {&true_update_, &true_cp_, "true W_k - W_0", "true_update_cp.h5"});
+  }
+  jobs.push_back(
+      {&fitted_update_,
+       &fitted_cp_,
+       s_.has_base ? "fitted W_k - mean baseline W_k" : "fitted W_k - mean W_k",
+       "fitted_update_cp.h5"});
+  for (const auto& [tensor, result, what, name] : jobs) {
     const std::string path = Path(name);
     const bool reuse = Reusable(path);
     if (reuse) {
@@ -441,9 +422,10 @@ bool PipelineRun::DecomposeUpdates() {
     }
     Done(path, reuse);
   }
-  s_.true_cp_stability = Stability(*true_cp_->ensemble);
-  s_.fitted_cp_stability = Stability(*fitted_cp_->ensemble);
+  s_.fitted_cp_stability = internal::Stability(*fitted_cp_->ensemble);
   fit_rank_ = std::min(s_.sweep.chosen_rank, cp.max_rank);
+  if (!truth_) return true;
+  s_.true_cp_stability = internal::Stability(*true_cp_->ensemble);
   compare_rank_ = std::min(o_.compare_rank, cp.max_rank);
   if (compare_rank_ == 0) {
     compare_rank_ = 1;
@@ -454,11 +436,13 @@ bool PipelineRun::DecomposeUpdates() {
         compare_rank_ = r;
     }
   }
-  const double distance = RelativeDistance(fitted_update_, true_update_);
+  const double distance =
+      internal::RelativeDistance(fitted_update_, true_update_);
   auto compare_at = [&](int r) {
-    UpdateComparison c = Compare(BestFitOfRank(*true_cp_->ensemble, r),
-                                 BestFitOfRank(*fitted_cp_->ensemble, r),
-                                 recording_.epoch);
+    UpdateComparison c =
+        internal::Compare(BestFitOfRank(*true_cp_->ensemble, r),
+                          BestFitOfRank(*fitted_cp_->ensemble, r),
+                          recording_.epoch);
     c.update_distance = distance;
     return c;
   };
@@ -474,11 +458,15 @@ bool PipelineRun::DecomposeUpdates() {
 
 // 4. Rank bounds on the true trajectory (quick: always redone).
 bool PipelineRun::CheckBounds() {
+  if (!truth_) {
+    Say(o_, "[4/5] no /weights: no true trajectory, no rank bounds");
+    return !o_.run.cancelled();
+  }
   Say(o_, "[4/5] rank bounds on the true trajectory");
   if (o_.run.cancelled()) return false;
   BoundsOptions bounds = o_.bounds;
   bounds.run = o_.run;
-  s_.bounds = EvaluateBounds(bounds, truth_);
+  s_.bounds = EvaluateBounds(bounds, *truth_);
   if (o_.run.cancelled()) return false;
   const std::string path = Path("bounds.h5");
   io::OutputFile out(path, o_.command);
@@ -487,6 +475,33 @@ bool PipelineRun::CheckBounds() {
   out.Commit();
   Done(path, false);
   return true;
+}
+
+// The chosen fit's scores: per-neuron R^2, bits/spike beside the PSTH
+// baseline's, the fitted trial factors per epoch or condition.
+void PipelineRun::Score() {
+  const HeldOutScores held_out =
+      ScoreHeldOut(s_.sweep.best, recording_, o_.run.num_threads);
+  PipelineScores& scores = s_.scores;
+  scores.test_r2_per_neuron = held_out.test_r2_per_neuron;
+  scores.bits_per_spike = held_out.bits_per_spike;
+  scores.psth_bits_per_spike = held_out.psth_bits_per_spike;
+  if (scores.bits_per_spike < 0)
+    s_.warnings.push_back(
+        "the chosen fit predicts the held-out counts worse than each "
+        "neuron's constant mean rate (held-out bits/spike " +
+        std::to_string(scores.bits_per_spike) + " < 0)");
+  const CpSummary& fitted = BestFitOfRank(*fitted_cp_->ensemble, fit_rank_);
+  scores.trial_factors =
+      fitted.model.factors[0] * fitted.model.weights.asDiagonal();
+  scores.grouped_by = s_.has_base ? "epoch" : "condition";
+  scores.labels = s_.has_base ? recording_.epoch : recording_.condition;
+  if (scores.labels.empty())
+    scores.labels.assign(static_cast<size_t>(recording_.trials()), 0);
+  scores.group_means = internal::GroupMeans(fitted.model.factors[0],
+                                            fitted.model.weights,
+                                            scores.labels,
+                                            &scores.groups);
 }
 
 // The comparison file, then 5. figures and the report.
@@ -505,11 +520,11 @@ bool PipelineRun::WriteSummaryAndReport(Clock::time_point start) {
   if (o_.run.cancelled()) return false;
   PlotOptions plot = o_.plot;
   plot.output_dir = Path("figures");
-  plot.epochs_file = o_.input;
+  if (s_.has_base) plot.epochs_file = o_.input;  // shading by epoch
   plot.run = o_.run;
   // Factor grids of the compared ranks only.
-  plot.ranks = {compare_rank_};
-  if (fit_rank_ != compare_rank_) plot.ranks.push_back(fit_rank_);
+  plot.ranks = {truth_ ? compare_rank_ : fit_rank_};
+  if (fit_rank_ != plot.ranks.front()) plot.ranks.push_back(fit_rank_);
   for (const std::string& file : s_.files) {
     plot.prefix = internal::BaseName(file).substr(
                       0, internal::BaseName(file).size() - 3) +
@@ -535,7 +550,11 @@ PipelineSummary RunLearningPipeline(const PipelineOptions& options) {
   PipelineRun run(options);
   PipelineSummary& s = run.summary();
   s.complete = run.FitBase() && run.FitUpdates() && run.DecomposeUpdates() &&
-               run.CheckBounds() && run.WriteSummaryAndReport(start);
+               run.CheckBounds();
+  if (s.complete) {
+    run.Score();
+    s.complete = run.WriteSummaryAndReport(start);
+  }
   s.seconds = SecondsSince(start);
   return s;
 }

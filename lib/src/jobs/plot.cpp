@@ -58,6 +58,7 @@ std::vector<std::string> DetectPlotKinds(const std::string& path) {
   if (HasLinearTheory(path)) kinds.push_back("theory");
   if (HasRecording(path)) kinds.push_back("recording");
   if (HasPipelineSummary(path)) kinds.push_back("comparison");
+  if (HasPipelineScores(path)) kinds.push_back("scores");
   return kinds;
 }
 
@@ -71,7 +72,8 @@ std::vector<Figure> PlotFile(const PlotOptions& options,
         "'" + path +
         "' is not an ltr output that can be plotted (no "
         "/cp, /ensemble, /crossval, /model, /cv, /weights, /loss, "
-        "/delta_w, /truncation, /bounds, /theory, /activity or /comparison)");
+        "/delta_w, /truncation, /bounds, /theory, /activity, /comparison or "
+        "/scores)");
   plot::CheckGnuplot(options.gnuplot);
   std::error_code ec;
   std::filesystem::create_directories(options.output_dir, ec);
@@ -90,6 +92,7 @@ std::vector<Figure> PlotFile(const PlotOptions& options,
     if (kind == "theory") plot::PlotTheory(ctx);
     if (kind == "recording") plot::PlotRecording(ctx);
     if (kind == "comparison") plot::PlotComparison(ctx);
+    if (kind == "scores") plot::PlotScores(ctx);
   }
   return figures;
 }

@@ -38,6 +38,7 @@ void PlotBounds(const Context& ctx);
 void PlotTheory(const Context& ctx);
 void PlotRecording(const Context& ctx);
 void PlotComparison(const Context& ctx);
+void PlotScores(const Context& ctx);
 
 std::string Fmt(double x, int digits = 3);
 Vector Iota(Index n, double start = 0.0);

@@ -1,5 +1,6 @@
 // Figures of a fitted model (/cv, /model, /fit) and of the pipeline's
 // fitted-against-true comparison (summary.h5).
+#include <algorithm>
 #include <cmath>
 
 #include "jobs/plot_common.h"
@@ -143,6 +144,80 @@ void PlotComparison(const Context& ctx) {
            "of a CP restart to the best fit for each tensor (dashed; 0.9 "
            "line: unique); compared at rank " +
                std::to_string(summary.compare_rank));
+}
+
+}  // namespace ltr::plot
+
+namespace ltr::plot {
+
+// The pipeline's scores of its chosen fit: held-out R^2 per neuron, and the
+// fitted trial factors per epoch or condition.
+void PlotScores(const Context& ctx) {
+  const PipelineScoresFile s = ReadPipelineScores(ctx.path);
+  const Vector& r2 = s.test_r2_per_neuron;
+  GnuplotFigure g("scores_r2_per_neuron", 900, 400);
+  const std::string bars = g.AddColumns({Iota(r2.size()), r2});
+  g.Add(
+      "set title \"Held-out R^2 per neuron\"\nset xlabel \"neuron\"\n"
+      "set ylabel \"held-out R^2\"\nset xrange [-1:" +
+      Num(static_cast<double>(r2.size())) +
+      "]\nset style fill solid 0.6\nset boxwidth 0.7\n"
+      "set arrow from graph 0, first 0 to graph 1, first 0 nohead lc "
+      "rgb \"#888888\"\n"
+      "plot " +
+      bars + " using 1:2 with boxes lc rgb \"#3b6ea8\" notitle");
+  std::string caption =
+      "Held-out R^2 of each neuron (1 - SS_res / SS_tot on "
+      "its held-out entries); global " +
+      Fmt(s.test_r2);
+  if (std::isfinite(s.bits_per_spike))
+    caption += "; held-out bits/spike " + Fmt(s.bits_per_spike) +
+               " (per-condition PSTH baseline " + Fmt(s.psth_bits_per_spike) +
+               ")";
+  ctx.Draw(g, "Held-out R^2 per neuron", caption);
+
+  // Every trial's factor (small points) and the group means (line), one
+  // colour per component, the groups along x.
+  const Index rank = s.trial_factors.cols();
+  const std::vector<std::int64_t>& groups = s.groups;
+  const std::vector<std::int64_t>& labels = s.labels;
+  Vector x(s.trial_factors.rows());
+  for (Index k = 0; k < x.size(); ++k)
+    x(k) = static_cast<double>(std::find(groups.begin(),
+                                         groups.end(),
+                                         labels[static_cast<size_t>(k)]) -
+                               groups.begin());
+  Vector group_x = Iota(static_cast<Index>(groups.size()));
+  GnuplotFigure f("scores_trial_factors_by_" + s.grouped_by, 900, 440);
+  std::string plot = "plot ";
+  for (Index r = 0; r < rank; ++r) {
+    const Vector jitter =
+        x.array() + 0.08 * (static_cast<double>(r) - 0.5 * (rank - 1.0));
+    const std::string trials = f.AddColumns({jitter, s.trial_factors.col(r)});
+    const std::string means = f.AddColumns({group_x, s.group_means.col(r)});
+    plot += (r > 0 ? ", " : "") + trials +
+            " using 1:2 with points pt 7 ps 0.4 lc " + std::to_string(r + 1) +
+            " notitle, " + means +
+            " using 1:2 with linespoints pt 7 ps 1.4 lw 2 lc " +
+            std::to_string(r + 1) + " title \"c" + std::to_string(r + 1) +
+            " mean\"";
+  }
+  std::string tics = "set xtics (";
+  for (size_t i = 0; i < groups.size(); ++i)
+    tics += (i > 0 ? ", " : "") + Quote(std::to_string(groups[i])) + " " +
+            std::to_string(i);
+  f.Add("set title \"Fitted trial factors by " + s.grouped_by +
+        "\"\nset xlabel \"" + s.grouped_by +
+        "\"\nset ylabel \"trial factor\"\n" + tics +
+        ")\nset xrange [-0.5:" + Num(static_cast<double>(groups.size()) - 0.5) +
+        "]\nset key outside\n" + plot);
+  ctx.Draw(f,
+           "Fitted trial factors by " + s.grouped_by,
+           "CP trial factors (scaled by their weights) of the fitted weight "
+           "update at rank " +
+               std::to_string(rank) +
+               ": every trial (points) and the mean per " + s.grouped_by +
+               " (line)");
 }
 
 }  // namespace ltr::plot

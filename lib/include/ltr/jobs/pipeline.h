@@ -1,20 +1,28 @@
 // The learning-over-trials pipeline (the README's main job) as one library
-// call: from a recording over learning that also holds the true weights of
-// every trial (`ltr train --protocol adaptation` writes one), to
-//   1. a full RNN fitted to the baseline trials (the base W_B),
+// call: from a recording (with /epoch labels, and with the true weights of
+// every trial when it is simulated: `ltr train --protocol adaptation`
+// writes one; a real one from `ltr import` has neither) to
+//   1. a full RNN fitted to the baseline trials (the base W_B; skipped
+//      without /epoch: the ltr fits then have no base),
 //   2. low-tensor-rank RNNs W_k = W_B + sum_r c[k,r] a_r b_r^T fitted to all
 //      trials over a range of ranks, with held-out blocks choosing the rank,
-//   3. CP of the true weight-update tensor [W_k - W_0] and of the fitted
-//      one [W_k - mean of W_k over the baseline trials], aligned and
-//      compared (factor match score per mode; trial factors per epoch),
-//   4. the rank bounds on the true trajectory,
-//   5. figures (ltr plot) and an HTML report.
+//   3. CP of the fitted weight-update tensor [W_k - mean of W_k over the
+//      baseline trials (all trials without /epoch)] and, with /weights, of
+//      the true one [W_k - W_0], aligned and compared (factor match score
+//      per mode; trial factors per epoch),
+//   4. with /weights, the rank bounds on the true trajectory,
+//   5. figures (ltr plot) and an HTML report,
+// and the scores of the chosen fit: held-out R^2 per neuron, its fitted
+// trial factors per epoch (per condition without /epoch) and, for counts,
+// held-out bits/spike beside a per-condition PSTH baseline's.
 // Every step writes the file its own command would write, so each can be
 // opened, plotted and re-run on its own.
 #ifndef LTR_PIPELINE_H_
 #define LTR_PIPELINE_H_
 
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,7 +48,7 @@ FitOptions PipelineFitDefaults();
 void SetPipelinePriors(double smoothing_weight, double l2, FitOptions* fit);
 
 struct PipelineOptions {
-  std::string input;  // recording over learning with /weights and /epoch
+  std::string input;  // recording; /weights and /epoch optional (see above)
   // Stored order of /activity's axes (RecordingSource::axes); empty = its
   // axes attribute.
   std::string axes;
@@ -50,10 +58,17 @@ struct PipelineOptions {
   // attribute pipeline_key); redo the other steps.
   bool resume = false;
 
-  // Fits. Units = neurons with an identity readout, so fitted and true
-  // weights live in the same unit space and can be compared entry by entry.
-  // Shared settings of both fit stages (see PipelineFitDefaults).
+  // Fits. With /weights: units = neurons with an identity readout, so fitted
+  // and true weights live in the same unit space and can be compared entry
+  // by entry (`units` and `readout` below must be left unset; fit.units and
+  // fit.readout are always replaced by them). Shared settings of both fit
+  // stages (see PipelineFitDefaults); fit.loss.loss = kPoisson fits counts.
   FitOptions fit = PipelineFitDefaults();
+  // Without /weights: the model's units (0 = neurons) and readout (unset =
+  // free: through a fixed identity readout each neuron's Poisson rate
+  // softplus(tanh(x) + d) spans only a few-fold range).
+  int units = 0;
+  std::optional<ReadoutKind> readout;
   int baseline_epoch = 0;  // trials with this /epoch label fit W_B
   std::vector<int> ranks = {1, 2, 3, 4, 5, 6};
   // Fits per rank; each rank keeps its fit with the lowest held-out loss.
@@ -116,9 +131,36 @@ struct UpdateComparison {
   std::vector<std::int64_t> epochs;  // the epoch labels of the rows
 };
 
+// What the chosen fit explains, with or without true weights.
+struct PipelineScores {
+  // Held-out R^2 of every neuron (PerNeuronR2, ltr/fit/metrics.h).
+  Eigen::VectorXd test_r2_per_neuron;
+  // Counts (poisson loss) only, else NaN: held-out bits/spike of the fit and
+  // of the per-condition PSTH of the training entries (HeldOutScores).
+  double bits_per_spike = std::numeric_limits<double>::quiet_NaN();
+  double psth_bits_per_spike = std::numeric_limits<double>::quiet_NaN();
+  // The fitted trial factors against the trials' labels: the best CP fit at
+  // the fit's chosen rank (capped at the largest CP rank) of the fitted
+  // update tensor, its trial factors scaled by their weights (trials x
+  // rank), and their mean over the trials of each group (groups x rank).
+  // Grouped by /epoch, or by /condition without it.
+  std::string grouped_by;            // "epoch" or "condition"
+  std::vector<std::int64_t> labels;  // (trials,) each trial's group
+  std::vector<std::int64_t> groups;  // the labels of group_means' rows
+  Eigen::MatrixXd trial_factors;
+  Eigen::MatrixXd group_means;
+};
+
 struct PipelineSummary {
+  // What the input allowed: /weights (the true-vs-fitted comparison and the
+  // bounds, steps 3-4; without it `comparison`, `at_fit_rank`, the true
+  // stabilities, `factor_match_by_rank` and `bounds` stay empty and their
+  // files are not written) and /epoch (the baseline fit, step 1).
+  bool has_truth = true;
+  bool has_base = true;
   RankSweepSummary sweep;        // stage 2
   double baseline_test_r2 = 0;   // stage 1, held-out R^2 on baseline trials
+  PipelineScores scores;         // of sweep.best
   UpdateComparison comparison;   // at the compared rank (compare_rank)
   UpdateComparison at_fit_rank;  // at the fit's chosen rank
   // Per CP rank 1..max: the smallest restart similarity of each ensemble,
@@ -140,8 +182,9 @@ struct PipelineSummary {
 };
 
 // Runs the pipeline. Throws ltr::Error on invalid options or input (no
-// /weights, no baseline trials, weights and activity of different sizes, an
-// output file that would replace the input).
+// baseline trials in /epoch, weights and activity of different sizes,
+// /weights without /epoch, units or readout set with /weights, an output
+// file that would replace the input).
 PipelineSummary RunLearningPipeline(const PipelineOptions& options);
 
 }  // namespace ltr
