@@ -220,6 +220,11 @@ int RunImport(int argc, char** argv) {
   io::RefuseOutputOverInput(output, {o.input});
   io::OutputFile out(output, cli::CommandLine(argc, argv));
   const ImportResult result = ImportRecording(o);
+  if (result.cancelled) {
+    std::cerr << "ltr import: interrupted by signal "
+              << cli::SignalToken().reason() << "; nothing written\n";
+    return cli::SignalExitStatus();
+  }
   for (const std::string& w : result.warnings)
     std::cerr << "ltr import: warning: " << w << "\n";
   WriteImportedRecording(result.imported, &out);

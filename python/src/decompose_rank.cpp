@@ -247,7 +247,8 @@ void BindEnsemble(py::module_& m) {
 or the /ensemble of an `ltr decompose --ranks` output).
 
 Tables have one row per rank (``ranks``) and one column per restart, the
-best fit (lowest relative error) first within each rank.)");
+best fit (lowest relative error; for cp-apr lowest Poisson deviance, the
+loss it minimises) first within each rank.)");
   ensemble
       .def_property_readonly(
           "ranks",
@@ -266,6 +267,13 @@ best fit (lowest relative error) first within each rank.)");
             return FromMatrix(e.summary.relative_error);
           },
           "||X - M|| / ||X|| over the observed entries, (ranks x restarts)")
+      .def_property_readonly(
+          "poisson_deviance",
+          [](const EnsembleResult& e) {
+            return FromMatrix(e.summary.poisson_deviance);
+          },
+          "Poisson deviance of each fit (ranks x restarts; NaN unless the "
+          "data are counts); cp-apr's fits are sorted by it")
       .def_property_readonly(
           "similarity",
           [](const EnsembleResult& e) {

@@ -372,3 +372,8 @@ def test_cp_apr_runs_in_the_ensemble_with_its_poisson_deviance():
     assert fit.summary.poisson_deviance == pytest.approx(deviance, rel=1e-9)
     assert fit.summary.deviance_history[-1] == pytest.approx(deviance, rel=1e-9)
     assert np.all(np.diff(fit.summary.deviance_history) <= 1e-9 * deviance)
+    # cp-apr's restarts are ranked by deviance, best first, in ens.poisson_deviance
+    table = ens.poisson_deviance
+    assert table.shape == (2, 2)
+    assert table[1, 0] == fit.summary.poisson_deviance
+    assert np.all(table[:, 0] <= table[:, 1])

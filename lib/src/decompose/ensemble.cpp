@@ -312,7 +312,11 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
     if (results[i]) results[i]->first.seed = seeds[i];
   summary.complete = AllDone(results);
 
+  // CP-APR minimises the Poisson deviance, so its best fit is the one with
+  // the lowest deviance, not the lowest squared error.
+  summary.by_deviance = options.cp.method == CpMethod::kApr;
   summary.relative_error.setConstant(num_ranks, restarts, kNaN);
+  summary.poisson_deviance.setConstant(num_ranks, restarts, kNaN);
   summary.similarity.setConstant(num_ranks, restarts, kNaN);
   summary.corcondia.setConstant(num_ranks, restarts, kNaN);
   summary.restart.setConstant(num_ranks, restarts, -1);
@@ -320,7 +324,9 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
   for (int ri = 0; ri < num_ranks; ++ri) {
     const std::vector<int> order =
         ColumnOrder(restarts, summary.complete, [&](int t) {
-          return results[ri * restarts + t]->first.relative_error;
+          const CpSummary& fit = results[ri * restarts + t]->first;
+          return summary.by_deviance ? fit.poisson_deviance
+                                     : fit.relative_error;
         });
     for (int k = 0; k < restarts; ++k) {
       auto& result = results[ri * restarts + order[k]];
@@ -328,6 +334,7 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
       summary.restart(ri, k) = order[k];
       summary.fits[ri][k] = std::move(result->first);
       summary.relative_error(ri, k) = summary.fits[ri][k].relative_error;
+      summary.poisson_deviance(ri, k) = summary.fits[ri][k].poisson_deviance;
       summary.corcondia(ri, k) = result->second;
     }
     if (summary.complete)
@@ -355,19 +362,27 @@ std::string EnsembleSummary::BriefReport() const {
                       relative_error.cols(),
                       seconds);
   if (!complete) return out.str();
-  out << std::setw(5) << "rank" << std::setw(12) << "min error" << std::setw(12)
+  out << std::setw(5) << "rank";
+  if (by_deviance) out << std::setw(14) << "min deviance";
+  out << std::setw(12) << (by_deviance ? "error" : "min error") << std::setw(12)
       << "mean error" << std::setw(12) << "similarity" << std::setw(12)
       << "corcondia"
       << "\n";
   for (size_t r = 0; r < ranks.size(); ++r) {
     const Index i = static_cast<Index>(r);
-    out << std::setw(5) << ranks[r] << std::setw(12)
-        << FormatNumber(relative_error(i, 0), 5) << std::setw(12)
-        << FormatNumber(relative_error.row(i).mean(), 5) << std::setw(12)
-        << FormatNumber(MeanOfOthers(similarity, i), 4) << std::setw(12)
-        << FormatNumber(corcondia(i, 0), 1) << "\n";
+    out << std::setw(5) << ranks[r];
+    if (by_deviance)
+      out << std::setw(14) << FormatNumber(poisson_deviance(i, 0), 2);
+    out << std::setw(12) << FormatNumber(relative_error(i, 0), 5)
+        << std::setw(12) << FormatNumber(relative_error.row(i).mean(), 5)
+        << std::setw(12) << FormatNumber(MeanOfOthers(similarity, i), 4)
+        << std::setw(12) << FormatNumber(corcondia(i, 0), 1) << "\n";
   }
-  out << "(similarity: mean factor match score of the other restarts to the "
+  out << "(";
+  if (by_deviance)
+    out << "best fit: lowest Poisson deviance, the loss cp-apr minimises; "
+           "error: its relative error; ";
+  out << "similarity: mean factor match score of the other restarts to the "
          "best fit; corcondia: of the best fit)\n";
   return out.str();
 }

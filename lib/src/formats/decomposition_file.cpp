@@ -318,12 +318,19 @@ EnsembleSummary ReadEnsemble(const std::string& file) {
   if (e.corcondia.size() > 0) tables.push_back(&e.corcondia);
   CheckGridShape(file, group, e.ranks, e.restart, tables);
   e.seconds = io::ReadDoubleAttribute(file, group, "seconds");
+  e.by_deviance = io::StringAttributeOr(file, group, "method") ==
+                  MethodName(DecompositionMethod::kCpApr);
   e.fits.assign(e.ranks.size(),
                 std::vector<CpSummary>(static_cast<size_t>(e.restart.cols())));
+  e.poisson_deviance.setConstant(e.restart.rows(),
+                                 e.restart.cols(),
+                                 std::numeric_limits<double>::quiet_NaN());
   for (Index r = 0; r < e.restart.rows(); ++r)
     for (Index k = 0; k < e.restart.cols(); ++k)
-      if (e.restart(r, k) >= 0)
+      if (e.restart(r, k) >= 0) {
         e.fits[r][k] = ReadCpFit(file, EnsembleFitGroup(e.ranks[r], k));
+        e.poisson_deviance(r, k) = e.fits[r][k].poisson_deviance;
+      }
   return e;
 }
 

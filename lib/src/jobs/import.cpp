@@ -68,11 +68,18 @@ void RecordPreprocessing(const ImportOptions& o,
 
 namespace detail {
 
+ImportResult Cancelled() {
+  ImportResult result;
+  result.cancelled = true;
+  return result;
+}
+
 ImportResult ImportNumpy(const ImportOptions& o) {
   const bool npz = ImportFormat(o) == "npz";
   if (!npz && !o.variable.empty())
     throw Error("--variable names an array of an .npz archive, not of a .npy");
   const NumpyArray a = npz ? ReadNpz(o.input, o.variable) : ReadNpy(o.input);
+  if (o.run.cancelled()) return Cancelled();
   if (a.shape.size() != 3)
     throw Error("the array in '" + o.input + "' has " +
                 std::to_string(a.shape.size()) +
@@ -99,6 +106,7 @@ ImportResult ImportRecording(const ImportOptions& o) {
   ImportResult result = format == "nwb"   ? detail::ImportNwb(o)
                         : format == "mat" ? detail::ImportMat(o)
                                           : detail::ImportNumpy(o);
+  if (result.cancelled || o.run.cancelled()) return detail::Cancelled();
   Recording& r = result.imported.recording;
   PreprocessResult p =
       Preprocess(r.activity, o.preprocessing, r.dt, result.window_start);

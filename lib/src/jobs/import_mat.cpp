@@ -32,6 +32,7 @@ ImportResult ImportMatSpikes(const ImportOptions& o, const MatVariable& v) {
         "MATLAB spike times need --window A:B (seconds after each "
         "trial's onset)");
   const MatSpikeImport m = ReadMatSpikeCells(o.input, v.name, o.time_unit);
+  if (o.run.cancelled()) return Cancelled();
   SpikeBinning binning;
   binning.window_start = o.window_start;
   binning.window_stop = o.window_stop;
@@ -57,6 +58,7 @@ ImportResult ImportMatSpikes(const ImportOptions& o, const MatVariable& v) {
 ImportResult ImportMatArray(const ImportOptions& o, const MatVariable& v) {
   if (!(o.dt > 0)) throw Error("--dt must be positive");
   const DenseArray a = ReadMatArray(o.input, v.name);
+  if (o.run.cancelled()) return Cancelled();
   ImportResult result;
   result.imported.recording.activity = ToTrialTimeNeuron(a, o.axes);
   result.imported.recording.dt = o.dt;

@@ -119,10 +119,12 @@ double DropNanSpikes(NwbUnits* units, std::vector<std::string>* warnings) {
   return last;
 }
 
-// The spikes of each trial's window, relative to its alignment time.
+// The spikes of each trial's window, relative to its alignment time; the
+// trials before `run` was cancelled.
 TrialSpikes CutTrials(const NwbUnits& units,
                       const Trials& trials,
-                      const SpikeBinning& b) {
+                      const SpikeBinning& b,
+                      const RunContext& run) {
   TrialSpikes cut;
   cut.unit_ids = units.ids;
   cut.trial_ids = trials.ids;
@@ -131,6 +133,7 @@ TrialSpikes CutTrials(const NwbUnits& units,
   std::vector<std::vector<double>> sorted = units.spike_times;
   for (auto& s : sorted) std::sort(s.begin(), s.end());
   for (double align : trials.alignment) {
+    if (run.cancelled()) break;
     std::vector<std::vector<double>> trial;
     for (const auto& s : sorted) {
       // t - align is monotone in t, so the window is one run of spikes.
@@ -237,7 +240,8 @@ ImportResult ImportNwb(const ImportOptions& o) {
   const double last = DropNanSpikes(&units, &result.warnings);
   SpikeBinning b{o.window_start, o.window_stop, o.bin};
   const NwbTrials t = ReadNwbTrials(o, last, &b, &result);
-  const TrialSpikes cut = CutTrials(units, t.trials, b);
+  const TrialSpikes cut = CutTrials(units, t.trials, b, o.run);
+  if (o.run.cancelled()) return Cancelled();
   result.imported.recording.activity = BinSpikes(cut, b);
   if (result.imported.recording.activity.AsVector().sum() == 0)
     result.warnings.push_back(

@@ -91,6 +91,7 @@ ImportResult ImportNwbSeries(const ImportOptions& o) {
   Tensor3& x = result.imported.recording.activity;
   x = Tensor3(trials, BinCount(b), s.data.cols());
   for (Index i = 0; i < trials; ++i) {
+    if (o.run.cancelled()) return Cancelled();
     const double align = t.trials.alignment[static_cast<size_t>(i)];
     if (o.series_mode == "mean") {
       BinMeans(s, align, b, i, &x);

@@ -48,8 +48,11 @@ void EnsembleInput(const std::string& path, PlotDecompositionInput* d) {
   e.first = summary.relative_error;
   e.second = summary.similarity;
   e.done = DoneMask(summary.restart);
+  // cp-apr's best fit is the one of lowest deviance, as in the ensemble.
+  PlotRankGridInput scores = e;
+  if (summary.by_deviance) scores.first = summary.poisson_deviance;
   for (Index r = 0; r < e.ranks.size(); ++r) {
-    const Index best = BestRestart(e, r);
+    const Index best = BestRestart(scores, r);
     d->ensemble_best.push_back(best);
     if (best < 0) {
       d->ensemble_best_fit.push_back(std::nullopt);

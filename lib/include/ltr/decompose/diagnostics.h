@@ -81,8 +81,12 @@ struct EnsembleSummary {
   // False when interrupted: only some fits exist; column t of every matrix
   // is then restart t (NaN where not fitted) and similarity is NaN.
   bool complete = true;
-  // Rows: ranks; columns: restarts, best first within each rank.
+  // Rows: ranks; columns: restarts, best first within each rank: lowest
+  // relative error, or for cp-apr (by_deviance) lowest Poisson deviance, the
+  // quantity it minimises.
+  bool by_deviance = false;
   Matrix relative_error;
+  Matrix poisson_deviance;  // of each fit (CpSummary::poisson_deviance)
   Matrix similarity;  // factor match score to the best fit of the same rank
   Matrix corcondia;
   // restart(r, k): the restart index (grid position, hence seed) of column

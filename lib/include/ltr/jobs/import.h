@@ -62,6 +62,8 @@ struct ImportOptions {
   double time_unit = 1.0;
 
   Preprocessing preprocessing;
+  // Its token is polled between trials (and before the preprocessing): a
+  // cancelled import returns at once, cancelled and with no recording.
   RunContext run;
 };
 
@@ -71,6 +73,7 @@ struct ImportResult {
   double window_start = 0;  // relative time of the start of bin 0, seconds
   // "90 trials x 40 bins x 35 units (human_mtl.nwb, table encoding_table)".
   std::string summary;
+  bool cancelled = false;  // stopped by options.run: nothing to write
 };
 
 // The format options.format names, or for "auto" the one the input's name
@@ -82,6 +85,8 @@ std::string ImportFormat(const ImportOptions& options);
 ImportResult ImportRecording(const ImportOptions& options);
 
 namespace detail {
+// A result marked cancelled, with no recording.
+ImportResult Cancelled();
 // The NWB and NumPy halves of ImportRecording, before preprocessing.
 ImportResult ImportNwb(const ImportOptions& options);
 ImportResult ImportNumpy(const ImportOptions& options);
