@@ -223,18 +223,20 @@ cli::po::positional_options_description FitPositional() {
   return positional;
 }
 
-// A fit that must not be trusted (FitSummary::Failure) was written, marked
-// with the root attribute `failure`: one line and exit status 1.
-// Counts with held-out entries: the per-condition PSTH baseline's held-out
-// bits/spike (ltr/fit/metrics.h) as the /fit attribute
-// test_psth_bits_per_spike, and the line that prints it ("" otherwise).
-std::string WritePsthBaseline(const FitSummary& fit,
-                              const Recording& recording,
-                              io::OutputFile* out) {
-  if (fit.model.loss != RnnLoss::kPoisson || fit.test_metrics.count == 0 ||
-      fit.masks.test.empty())
-    return "";
-  const double bits = ScoreHeldOut(fit, recording).psth_bits_per_spike;
+// Held-out scores of a finished fit with held-out entries (ltr/fit/
+// metrics.h): a warning when it predicts them no better than the neurons'
+// training means; for counts, the per-condition PSTH baseline's held-out
+// bits/spike as the /fit attribute test_psth_bits_per_spike, and the line
+// that prints it (returned; "" otherwise).
+std::string ReportHeldOutScores(const FitSummary& fit,
+                                const Recording& recording,
+                                io::OutputFile* out) {
+  if (fit.test_metrics.count == 0 || fit.masks.test.empty()) return "";
+  const HeldOutScores scores = ScoreHeldOut(fit, recording);
+  const std::string warning = HeldOutWarning(fit, scores);
+  if (!warning.empty()) std::cerr << "ltr fit: warning: " << warning << "\n";
+  if (fit.model.loss != RnnLoss::kPoisson) return "";
+  const double bits = scores.psth_bits_per_spike;
   out->SetAttribute("/fit", "test_psth_bits_per_spike", bits);
   char line[160];
   std::snprintf(line,
@@ -246,6 +248,8 @@ std::string WritePsthBaseline(const FitSummary& fit,
   return line;
 }
 
+// A fit that must not be trusted (FitSummary::Failure) was written, marked
+// with the root attribute `failure`: one line and exit status 1.
 int Failed(const std::string& failure, const std::string& path) {
   std::cerr << "ltr fit: " << failure << "; " << path
             << " holds the fit (the last finite parameters), marked with the "
@@ -413,7 +417,7 @@ int FitWith(int argc,
     WriteRankSweep(result, &out);
     const std::string failure = result.Failure();
     WriteFitOutputAttributes({input, "", failure}, &out);
-    const std::string psth = WritePsthBaseline(result.best, recording, &out);
+    const std::string psth = ReportHeldOutScores(result.best, recording, &out);
     out.Commit();
     std::cout << result.BriefReport() << psth << "wrote " << out.path() << "\n";
     if (!failure.empty()) return Failed(failure, out.path());
@@ -431,7 +435,7 @@ int FitWith(int argc,
   WriteFitOutputAttributes(
       {input, resume ? cli::CommandLine(argc, argv) : "", failure}, &out);
   const std::string psth =
-      interrupted ? "" : WritePsthBaseline(result, recording, &out);
+      interrupted ? "" : ReportHeldOutScores(result, recording, &out);
   out.Commit();
   std::cout << result.BriefReport() << psth << "wrote " << out.path() << "\n";
   if (interrupted) {

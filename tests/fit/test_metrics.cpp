@@ -1,6 +1,7 @@
 // The held-out scores of ltr/fit/metrics.h against hand computations.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <random>
 
 #include "ltr/core/error.h"
 #include "ltr/fit/metrics.h"
@@ -51,6 +52,58 @@ TEST_CASE("per-neuron R^2 is 1 - SS_res / SS_tot on the marked entries",
   CHECK(std::isnan(r2(1)));
   CHECK(std::isnan(r2(2)));
   CHECK_THROWS_AS(PerNeuronR2(y, p, Mask3(1, 4, 2, 1)), Error);
+}
+
+TEST_CASE("a fit of pure noise is flagged: no better than the neurons' means",
+          "[fit][metrics]") {
+  // 30 trials x 10 bins x 4 neurons of Gaussian noise around per-neuron
+  // means: nothing but the means can be predicted.
+  Recording r;
+  r.activity = Tensor3(30, 10, 4);
+  r.condition.assign(30, 0);
+  std::mt19937 rng(3);
+  std::normal_distribution<double> noise(0.0, 0.3);
+  for (Index k = 0; k < 30; ++k)
+    for (Index t = 0; t < 10; ++t)
+      for (Index n = 0; n < 4; ++n)
+        r.activity(k, t, n) = 0.2 * n - 0.3 + noise(rng);
+  FitOptions o;
+  o.kind = WeightKind::kLowTensorRank;
+  o.rank = 1;
+  o.units = 4;
+  o.max_iterations = 200;
+  const FitSummary fit = FitRnn(o, r);
+  REQUIRE(fit.test_metrics.count > 0);
+  const HeldOutScores scores = ScoreHeldOut(fit, r);
+  // The null model by hand: each neuron's training mean, its held-out mse.
+  double sq = 0;
+  Index count = 0;
+  for (Index n = 0; n < 4; ++n) {
+    double sum = 0, entries = 0;
+    for (Index k = 0; k < 30; ++k)
+      for (Index t = 0; t < 10; ++t)
+        if (fit.masks.train(k, t, n) != 0) {
+          sum += r.activity(k, t, n);
+          entries += 1;
+        }
+    for (Index k = 0; k < 30; ++k)
+      for (Index t = 0; t < 10; ++t)
+        if (fit.masks.test(k, t, n) != 0) {
+          sq += std::pow(r.activity(k, t, n) - sum / entries, 2);
+          ++count;
+        }
+  }
+  CHECK(scores.null_test_metrics.count == count);
+  CHECK(scores.null_test_metrics.mse == Approx(sq / count).epsilon(1e-12));
+  INFO(fit.BriefReport());
+  CHECK(fit.test_metrics.mse >= scores.null_test_metrics.mse);
+  CHECK(HeldOutWarning(fit, scores)
+            .find("no better than each neuron's "
+                  "training mean") != std::string::npos);
+  // A fit that beats the null on held-out entries gets no warning.
+  FitSummary better = fit;
+  better.test_metrics.mse = 0.5 * scores.null_test_metrics.mse;
+  CHECK(HeldOutWarning(better, scores).empty());
 }
 
 }  // namespace ltr

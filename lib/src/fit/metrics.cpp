@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "ltr/core/error.h"
 
@@ -84,6 +85,30 @@ Tensor3 PsthPrediction(const Recording& recording, const Mask3& train) {
   return psth;
 }
 
+namespace {
+
+// Each neuron's mean over its `train` entries, in every entry (0 for a
+// neuron without training entries).
+Tensor3 NeuronMeanPrediction(const Tensor3& y, const Mask3& train) {
+  const Index neurons = y.dim(2);
+  Vector sum = Vector::Zero(neurons), count = Vector::Zero(neurons);
+  for (Index k = 0; k < y.dim(0); ++k)
+    for (Index t = 0; t < y.dim(1); ++t)
+      for (Index n = 0; n < neurons; ++n)
+        if (train(k, t, n) != 0) {
+          sum(n) += y(k, t, n);
+          count(n) += 1;
+        }
+  Tensor3 mean(y.dim(0), y.dim(1), neurons);
+  for (Index k = 0; k < y.dim(0); ++k)
+    for (Index t = 0; t < y.dim(1); ++t)
+      for (Index n = 0; n < neurons; ++n)
+        mean(k, t, n) = count(n) > 0 ? sum(n) / count(n) : 0.0;
+  return mean;
+}
+
+}  // namespace
+
 HeldOutScores ScoreHeldOut(const FitSummary& fit,
                            const Recording& recording,
                            int num_threads) {
@@ -99,11 +124,45 @@ HeldOutScores ScoreHeldOut(const FitSummary& fit,
                      PsthPrediction(recording, fit.masks.train),
                      fit.masks.test,
                      counts);
+  s.null_test_metrics =
+      ComputeMetrics(recording.activity,
+                     NeuronMeanPrediction(recording.activity, fit.masks.train),
+                     fit.masks.test,
+                     counts);
   if (counts && fit.test_metrics.count > 0) {
     s.bits_per_spike = fit.test_metrics.bits_per_spike;
     s.psth_bits_per_spike = s.psth_test_metrics.bits_per_spike;
   }
   return s;
+}
+
+std::string HeldOutWarning(const FitSummary& fit, const HeldOutScores& scores) {
+  if (fit.test_metrics.count == 0 || scores.null_test_metrics.count == 0)
+    return "";
+  char line[240];
+  if (fit.model.loss == RnnLoss::kPoisson) {
+    const double fit_bits = fit.test_metrics.bits_per_spike;
+    const double null_bits = scores.null_test_metrics.bits_per_spike;
+    if (!(fit_bits <= null_bits)) return "";
+    std::snprintf(line,
+                  sizeof line,
+                  "the fit predicts the held-out counts no better than each "
+                  "neuron's training mean rate (bits/spike %.4g against "
+                  "%.4g)",
+                  fit_bits,
+                  null_bits);
+  } else {
+    const double fit_mse = fit.test_metrics.mse;
+    const double null_mse = scores.null_test_metrics.mse;
+    if (!(fit_mse >= null_mse)) return "";
+    std::snprintf(line,
+                  sizeof line,
+                  "the fit predicts the held-out entries no better than each "
+                  "neuron's training mean (held-out mse %.4g against %.4g)",
+                  fit_mse,
+                  null_mse);
+  }
+  return line;
 }
 
 }  // namespace ltr

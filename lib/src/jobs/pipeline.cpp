@@ -486,11 +486,8 @@ void PipelineRun::Score() {
   scores.test_r2_per_neuron = held_out.test_r2_per_neuron;
   scores.bits_per_spike = held_out.bits_per_spike;
   scores.psth_bits_per_spike = held_out.psth_bits_per_spike;
-  if (scores.bits_per_spike < 0)
-    s_.warnings.push_back(
-        "the chosen fit predicts the held-out counts worse than each "
-        "neuron's constant mean rate (held-out bits/spike " +
-        std::to_string(scores.bits_per_spike) + " < 0)");
+  const std::string warning = HeldOutWarning(s_.sweep.best, held_out);
+  if (!warning.empty()) s_.warnings.push_back("chosen rank: " + warning);
   const CpSummary& fitted = BestFitOfRank(*fitted_cp_->ensemble, fit_rank_);
   scores.trial_factors =
       fitted.model.factors[0] * fitted.model.weights.asDiagonal();

@@ -5,6 +5,7 @@
 #define LTR_FIT_METRICS_H_
 
 #include <limits>
+#include <string>
 
 #include "ltr/decompose/crossval.h"
 #include "ltr/fit/fit.h"
@@ -38,6 +39,9 @@ struct HeldOutScores {
   double bits_per_spike = std::numeric_limits<double>::quiet_NaN();
   double psth_bits_per_spike = std::numeric_limits<double>::quiet_NaN();
   PredictionMetrics psth_test_metrics;  // count 0 without held-out entries
+  // The null model (each neuron's mean over the training entries) on the
+  // held-out entries: what a fit must beat to have learned anything.
+  PredictionMetrics null_test_metrics;
 };
 
 // The scores of `fit` (FitRnn's summary with its masks) on the recording it
@@ -46,6 +50,11 @@ struct HeldOutScores {
 HeldOutScores ScoreHeldOut(const FitSummary& fit,
                            const Recording& recording,
                            int num_threads = 1);
+
+// One line when the fit predicts the held-out entries no better than the
+// null model of `scores` (a higher held-out mse for the mse loss, fewer
+// bits/spike for counts), "" otherwise or without held-out entries.
+std::string HeldOutWarning(const FitSummary& fit, const HeldOutScores& scores);
 
 }  // namespace ltr
 
