@@ -327,3 +327,6 @@ row "--kappa without cp-apr" decompose counts.h5 --rank 2 --kappa 0.1 -o o.h5
 row "cp-apr with --apr-epsilon 0" decompose counts.h5 --method cp-apr --rank 2 --apr-epsilon 0 -o o.h5
 row "cp-apr with --inner-iters 0" decompose counts.h5 --method cp-apr --rank 2 --inner-iters 0 -o o.h5
 row "cp-apr of counts (accepted)" decompose counts.h5 --method cp-apr --rank 2 -o o.h5
+# --- cp acceleration ---
+row "unknown --acceleration" decompose good.h5 --rank 2 --acceleration fast -o o.h5
+row "--acceleration with cp-opt" decompose good.h5 --method cp-opt --rank 2 --acceleration none -o o.h5

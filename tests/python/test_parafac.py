@@ -336,7 +336,6 @@ def test_errors_map_to_exceptions(call, error, message):
 
 
 @pytest.mark.parametrize("function, option, value", [
-    (ltr.parafac, "linesearch", True),
     (ltr.parafac, "orthogonalise", True),
     (ltr.parafac, "sparsity", 0.1),
     (ltr.parafac, "l2_reg", 0.01),
