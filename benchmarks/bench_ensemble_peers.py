@@ -87,6 +87,11 @@ def ensemble(args, ltr):
         print(f"  tensortools is not importable ({e}): skipped")
         tt = None
     if tt is not None:
+        # tensortools draws its starts from scipy.random, an alias of
+        # numpy.random that scipy >= 1.10 no longer has.
+        import scipy
+        if not hasattr(scipy, "random"):
+            scipy.random = np.random
         np.random.seed(4)
         ens = tt.Ensemble(fit_method="cp_als", fit_options=dict(tol=tol, max_iter=max_iter))
         seconds, _ = timed(lambda: ens.fit(x, ranks=ranks, replicates=restarts,

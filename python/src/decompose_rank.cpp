@@ -451,12 +451,14 @@ std::string FailureOf(const CrossValidationSummary& cv) {
   return result.Failure();
 }
 
+void BindCrossValidate(py::module_& m);
+
 void BindRankSelection(py::module_& m) {
   BindEnsemble(m);
   BindCrossValidation(m);
+  BindCrossValidate(m);
   const CpOptions cp;
   const EnsembleOptions ensemble;
-  const CrossValidationOptions cv;
   m.def(
       "rank_ensemble",
       [](const py::object& tensor,
@@ -528,6 +530,11 @@ Returns an ltr.Ensemble. Raises ValueError on bad values (unknown method,
 ranks out of range, a mask of another shape), TypeError on bad types,
 KeyboardInterrupt on Ctrl-C, and re-raises an exception of `progress`.
 Warns (RuntimeWarning) when a fit is no better than the zero model.)");
+}
+
+void BindCrossValidate(py::module_& m) {
+  const CpOptions cp;
+  const CrossValidationOptions cv;
   m.def(
       "cross_validate",
       [](const py::object& tensor,
