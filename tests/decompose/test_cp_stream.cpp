@@ -208,6 +208,7 @@ TEST_CASE("ltr decompose --stream writes the usual /cp and the peak RSS",
   cp.rank = 2;
   cp.max_iterations = 20;
   cp.tolerance = 0;
+  cp.acceleration = CpAcceleration::kNone;
   const CpSummary memory =
       Cp(cp, SubtractFirst(io::ReadTensor3(data, "/weights")));
   Ktensor written;
