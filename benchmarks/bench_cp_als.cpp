@@ -167,6 +167,10 @@ int main(int argc, char** argv) {
   options.rank = rank;
   options.run.num_threads = threads;
   options.seed = 3;
+  // The time of a plain sweep: the line search changes the work per
+  // iteration (it is timed by the ensemble below and by
+  // bench_ensemble_peers.py).
+  options.acceleration = ltr::CpAcceleration::kNone;
   const auto init_start = Clock::now();
   const ltr::Ktensor init = ltr::InitialKtensor(options, x);
   const double init_random = Seconds(init_start);

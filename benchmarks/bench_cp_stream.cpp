@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
     options.cp.rank = o.rank;
     options.cp.max_iterations = iterations;
     options.cp.tolerance = 0;  // a fixed number of iterations to time
+    options.cp.acceleration = ltr::CpAcceleration::kNone;  // one pass each
     options.run.num_threads = threads;
     options.cp.seed = 1;
     options.memory_budget = static_cast<std::int64_t>(budget_mb * 1048576);

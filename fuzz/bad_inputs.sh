@@ -332,3 +332,6 @@ row "cp-apr of counts (accepted)" decompose counts.h5 --method cp-apr --rank 2 -
 row "pipeline: --readout with /weights (fitted and true weights share units)" pipeline learning.h5 --readout free -o pipe_out
 row "pipeline: --units below 0" pipeline good.h5 --units -1 -o pipe_out
 row "pipeline: --loss that does not exist" pipeline good.h5 --loss gauss -o pipe_out
+# --- cp acceleration ---
+row "unknown --acceleration" decompose good.h5 --rank 2 --acceleration fast -o o.h5
+row "--acceleration with cp-opt" decompose good.h5 --method cp-opt --rank 2 --acceleration none -o o.h5

@@ -85,7 +85,7 @@ int Failed(const std::string& failure, const io::OutputFile& out) {
 
 // The flags that are not DecomposeOptions fields (or not as given).
 struct Flags {
-  std::string method, init, missing;
+  std::string method, init, missing, acceleration;
   int threads = 0;
   bool progress = false;
   bool resume = false;
@@ -130,6 +130,10 @@ cli::po::options_description DescribeOptions(DecomposeOptions* opt,
     ("missing", po::value<std::string>(&flags->missing)
          ->default_value(MissingDataName(defaults.cp.missing_data)),
      "missing-data ALS: exact (masked least squares) | em (imputation)")
+    ("acceleration", po::value<std::string>(&flags->acceleration)
+         ->default_value(CpAccelerationName(defaults.cp.acceleration)),
+     "cp-als / ncp-hals: line-search (extrapolate after each sweep, kept "
+     "only when the error drops) | none")
     ("nonneg-modes", po::value<std::string>(),
      "ncp-hals: comma-separated modes kept >= 0 (default: all)")
     ("init", po::value<std::string>(&flags->init)
@@ -228,6 +232,11 @@ void RejectIgnoredOptions(const cli::po::variables_map& vm,
                     sweep || cv,
                     "needs a sweep (--ranks A:B) or --cv");
   cli::RejectUnless(vm, {"no-corcondia"}, sweep, "needs --ranks A:B");
+  cli::RejectUnless(vm,
+                    {"acceleration"},
+                    method == DecompositionMethod::kCpAls ||
+                        method == DecompositionMethod::kNcpHals,
+                    "applies to the sweeps of --method cp-als or ncp-hals");
   cli::RejectUnless(vm, {"test-fraction"}, cv, "needs --cv");
   cli::RejectUnless(
       vm,
@@ -246,6 +255,7 @@ void CompleteOptions(const cli::po::variables_map& vm,
   opt->method = ParseMethod(flags.method);
   opt->cp.init = ParseCpInit(flags.init);
   opt->cp.missing_data = ParseMissingData(flags.missing);
+  opt->cp.acceleration = ParseCpAcceleration(flags.acceleration);
   opt->run = cli::CommandContext(flags.threads, flags.progress);
   opt->tucker.max_iterations = opt->cp.max_iterations;
   if (opt->cp.tolerance > 0) opt->tucker.tolerance = opt->cp.tolerance;

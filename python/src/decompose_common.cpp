@@ -116,6 +116,9 @@ void BindCpSummary(py::module_& m) {
       .def_readonly("relative_error", &CpSummary::relative_error)
       .def_property_readonly("fit", &CpSummary::fit)
       .def_readonly("iterations", &CpSummary::iterations)
+      .def_readonly("extrapolations",
+                    &CpSummary::extrapolations,
+                    "line-search points kept (of the iterations)")
       .def_readonly("converged", &CpSummary::converged)
       .def_readonly("message", &CpSummary::message)
       .def_property_readonly(

@@ -207,9 +207,16 @@ svd : 'truncated_svd'
     Only TensorLy's default.
 normalize_factors : bool
     See Returns.
-orthogonalise, sparsity, l2_reg, fixed_modes, callback, linesearch
-    Only TensorLy's defaults (False, None, 0, None, None, False): ltr has
-    no such option (line search: issue #17); other values raise ValueError.
+orthogonalise, sparsity, l2_reg, fixed_modes, callback
+    Only TensorLy's defaults (False, None, 0, None, None): ltr has no such
+    option; other values raise ValueError.
+linesearch : bool
+    As TensorLy's (default False): True extrapolates after each sweep,
+    F + s (F - F_prev) with s = iteration^(1/p), and keeps the point only
+    when the error drops (CpAcceleration::kLineSearch; the library's and
+    the command's default). ltr tries it after every sweep from the third
+    with p = 3 (TensorLy: every second sweep from the sixth, p = 2), p
+    growing by one after 4 rejections in a row, as TensorLy's.
 tol : float
     Stop when the relative error changes by less than tol between two
     sweeps (TensorLy's 'abs_rec_error' criterion; its default 1e-8);
@@ -269,11 +276,6 @@ void BindParafac(py::module_& m) {
                          "svd_mask_repeats",
                          py::int_(svd_mask_repeats),
                          "nvecs with a mask uses the zero-filled data once");
-        RequireSupported(!linesearch,
-                         fn,
-                         "linesearch",
-                         py::bool_(linesearch),
-                         "line search is not implemented yet: issue #17");
         RequireSupported(callback.is_none(),
                          fn,
                          "callback",
@@ -285,6 +287,8 @@ void BindParafac(py::module_& m) {
         options.max_iterations = n_iter_max;
         options.tolerance = tol;
         options.missing_data = ParseMissingData(missing_data);
+        options.acceleration =
+            linesearch ? CpAcceleration::kLineSearch : CpAcceleration::kNone;
         return FitCp(options,
                      {fn,
                       tensor,
@@ -351,7 +355,11 @@ sparsity_coefficients, fixed_modes, exact, cvg_criterion
 nn_modes : 'all' or sequence of modes
     The modes kept >= 0 (TensorLy's default 'all'); e.g. [0, 2].
 mask : None or array (keyword; TensorLy's HALS has none)
-    Missing entries are imputed from the model every sweep (EM).)") +
+    Missing entries are imputed from the model every sweep (EM).
+acceleration : 'line-search' or 'none' (keyword; TensorLy's HALS has none)
+    'line-search' (the library's default) extrapolates after each sweep
+    and keeps the point only when the error drops (fewer sweeps to the
+    same error); 'none' runs TensorLy's plain sweeps.)") +
          kCommonArgsDoc + kReturnsDoc;
 }
 
@@ -388,6 +396,7 @@ void BindHals(py::module_& m) {
          bool return_errors,
          std::string cvg_criterion,
          py::object mask,
+         std::string acceleration,
          py::object threads,
          py::object progress) {
         const std::string fn = "non_negative_parafac_hals";
@@ -408,6 +417,7 @@ void BindHals(py::module_& m) {
         options.max_iterations = n_iter_max;
         options.tolerance = tol;
         options.nonnegative_modes = ParseNnModes(nn_modes);
+        options.acceleration = ParseCpAcceleration(acceleration);
         return FitCp(options,
                      {fn,
                       tensor,
@@ -438,6 +448,7 @@ void BindHals(py::module_& m) {
       py::arg("cvg_criterion") = "abs_rec_error",
       py::kw_only(),
       py::arg("mask") = py::none(),
+      py::arg("acceleration") = CpAccelerationName(CpOptions{}.acceleration),
       py::arg("threads") = py::none(),
       py::arg("progress") = py::none());
 }

@@ -82,6 +82,8 @@ TEST_CASE("Streamed CP-ALS equals in-memory CP-ALS on trajectory files",
   options.cp.max_iterations = 25;
   options.cp.tolerance = 0;  // the same number of sweeps in both
   options.cp.seed = 11;
+  // One read per sweep (test_cp_acceleration.cpp counts the line search's).
+  options.cp.acceleration = CpAcceleration::kNone;
   options.run.num_threads = 2;
   options.max_slab_rows = 4;
   for (bool float32 : {false, true}) {
@@ -191,7 +193,7 @@ TEST_CASE("ltr decompose --stream writes the usual /cp and the peak RSS",
   const auto r = test::RunLtr(
       "decompose " + data +
       " --dataset /weights --stream --subtract-first --memory-budget 320K "
-      "--rank 2 --threads 1 --tol 0 --max-iters 20 -o " +
+      "--rank 2 --threads 1 --tol 0 --max-iters 20 --acceleration none -o " +
       out);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -206,6 +208,7 @@ TEST_CASE("ltr decompose --stream writes the usual /cp and the peak RSS",
   cp.rank = 2;
   cp.max_iterations = 20;
   cp.tolerance = 0;
+  cp.acceleration = CpAcceleration::kNone;
   const CpSummary memory =
       Cp(cp, SubtractFirst(io::ReadTensor3(data, "/weights")));
   Ktensor written;

@@ -107,7 +107,9 @@ def test_parafac_em_and_other_methods_equal_the_command(tmp_path, run_ltr):
     write_input(tmp_path / "n.h5", xn)
     common = ["--rank", 3, "--seed", 11, "--tol", 1e-8, "--max-iters", 60, "--threads", 1]
     cases = [
-        (["x.h5", "--method", "cp-als", "--mask", "mask", "--missing", "em"],
+        # parafac's linesearch=False (TensorLy's default) is --acceleration none.
+        (["x.h5", "--method", "cp-als", "--mask", "mask", "--missing", "em",
+          "--acceleration", "none"],
          lambda: ltr.parafac(X, 3, n_iter_max=60, init="random", tol=1e-8, random_state=11,
                              mask=mask, normalize_factors=True, missing_data="em",
                              threads=1)),
@@ -336,7 +338,6 @@ def test_errors_map_to_exceptions(call, error, message):
 
 
 @pytest.mark.parametrize("function, option, value", [
-    (ltr.parafac, "linesearch", True),
     (ltr.parafac, "orthogonalise", True),
     (ltr.parafac, "sparsity", 0.1),
     (ltr.parafac, "l2_reg", 0.01),
@@ -467,3 +468,21 @@ def test_no_leak_over_a_thousand_calls():
     alive = [weakref.ref(a) for a in (cp.weights, *cp.factors, full)]
     del cp, errors, full
     assert [r() for r in alive] == [None] * len(alive)
+
+
+def test_linesearch_maps_to_the_library_line_search():
+    # TensorLy's keyword, its default False: plain sweeps; True: Bro's line
+    # search (CpOptions::acceleration), an error no worse; the iteration
+    # counts are tested in C++ (test_cp_acceleration.cpp).
+    x, _ = planted((30, 25, 20), 4, 0.05, 21)
+    plain = ltr.parafac(x, 5, n_iter_max=2000, init="random", tol=1e-9, random_state=2)
+    fast = ltr.parafac(x, 5, n_iter_max=2000, init="random", tol=1e-9, random_state=2,
+                       linesearch=True)
+    assert plain.summary.extrapolations == 0
+    assert fast.summary.extrapolations > 0
+    assert fast.summary.relative_error <= plain.summary.relative_error * (1 + 1e-6)
+    hals = ltr.non_negative_parafac_hals(np.abs(x), 3, init="random", random_state=2,
+                                         acceleration="none")
+    assert hals.summary.extrapolations == 0
+    with pytest.raises(ValueError, match="acceleration"):
+        ltr.rank_ensemble(x, [2], 1, acceleration="fast")

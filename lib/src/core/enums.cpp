@@ -87,6 +87,9 @@ const NameTable<CpInit> kCpInits = {{CpInit::kRandom, "random"},
                                     {CpInit::kNvecs, "nvecs"}};
 const NameTable<MissingData> kMissingData = {{MissingData::kExact, "exact"},
                                              {MissingData::kEm, "em"}};
+const NameTable<CpAcceleration> kAccelerations = {
+    {CpAcceleration::kNone, "none"},
+    {CpAcceleration::kLineSearch, "line-search"}};
 const NameTable<DecompositionMethod> kMethods = {
     {DecompositionMethod::kCpAls, "cp-als"},
     {DecompositionMethod::kCpOpt, "cp-opt"},
@@ -162,6 +165,12 @@ std::string MissingDataName(MissingData missing) {
 }
 MissingData ParseMissingData(const std::string& name) {
   return ParseIn(kMissingData, name, "--missing");
+}
+std::string CpAccelerationName(CpAcceleration acceleration) {
+  return NameIn(kAccelerations, acceleration);
+}
+CpAcceleration ParseCpAcceleration(const std::string& name) {
+  return ParseIn(kAccelerations, name, "--acceleration");
 }
 std::string MethodName(DecompositionMethod method) {
   return NameIn(kMethods, method);

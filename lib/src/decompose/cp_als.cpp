@@ -19,6 +19,7 @@
 #include "core/parallel.h"
 #include "decompose/cp_internal.h"
 #include "decompose/cp_kernels.h"
+#include "decompose/cp_linesearch.h"
 
 namespace ltr::internal {
 namespace {
@@ -112,6 +113,14 @@ double MaskedModeUpdate(const Tensor3& x,
   return std::max(0.0, residual);
 }
 
+// The transposed factors and weights as a sweep point and back.
+SweepPoint ToPoint(const std::array<Matrix, 3>& ft, const Vector& weights) {
+  SweepPoint point;
+  for (int n = 0; n < 3; ++n) point.f[n] = ft[n].transpose();
+  point.weights = weights;
+  return point;
+}
+
 CpSummary CpAlsExactMasked(const CpOptions& options,
                            const Tensor3& x,
                            const Mask3& mask,
@@ -125,14 +134,36 @@ CpSummary CpAlsExactMasked(const CpOptions& options,
     ft[n] = init.factors[n].transpose();
   }
   const double x_norm2 = SquaredNorm(x, &mask);
+  LineSearch search(options, {false, false, false}, 0);
   CpSummary summary;
   for (;;) {
+    const int iteration = summary.iterations + 1;
+    const bool try_point =
+        search.Wanted(iteration) && iteration < options.max_iterations;
+    SweepPoint before;
+    if (try_point) before = ToPoint(ft, weights);
     double residual2 = 0;
     for (int mode = 0; mode < 3; ++mode) {
       residual2 = MaskedModeUpdate(x, mask, mode, options.run.num_threads, &ft);
       Matrix f = ft[mode].transpose();
       weights = NormalizeColumns(&f);
       ft[mode] = f.transpose();
+    }
+    if (try_point) {
+      // The point's error over the observed entries: one pass over x.
+      SweepPoint point =
+          search.Extrapolate(before, ToPoint(ft, weights), iteration);
+      const double point_residual2 = ResidualNorm2(
+          x, &mask, Ktensor{point.weights, point.f}, options.run.num_threads);
+      if (point_residual2 < residual2) {
+        search.Accepted();
+        ++summary.extrapolations;
+        residual2 = point_residual2;
+        weights = point.weights;
+        for (int n = 0; n < 3; ++n) ft[n] = point.f[n].transpose();
+      } else {
+        search.Rejected();
+      }
     }
     if (RecordIteration(options, RelativeError(residual2, x_norm2), &summary))
       break;

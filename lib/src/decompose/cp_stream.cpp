@@ -15,6 +15,7 @@
 
 #include "core/parallel.h"
 #include "decompose/cp_kernels.h"
+#include "decompose/cp_linesearch.h"
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
 #include "ltr/formats/io.h"
@@ -317,9 +318,16 @@ class StreamedAls {
     }
   }
 
-  // One iteration; returns the relative error it reaches.
-  double Iterate(SlabPasses* passes) {
-    Mode0AndY(passes);
+  // One iteration; returns the relative error it reaches. start_error, when
+  // given, receives the error of the point it started from (measured by the
+  // pass's mode-0 MTTKRP; x_norm2 must be known, i.e. not on the first pass).
+  double Iterate(SlabPasses* passes, double* start_error = nullptr) {
+    const double start_inner = Mode0AndY(passes);
+    if (start_error)
+      *start_error = internal::RelativeError(
+          internal::ResidualNorm2FromGrams(
+              x_norm2_, start_.weights, start_gram_, start_inner),
+          x_norm2_);
     Mode1FromY();
     const double inner = Mode2();  // <X, M>
     const double residual2 =
@@ -328,6 +336,12 @@ class StreamedAls {
   }
 
   double x_norm2() const { return x_norm2_; }
+  internal::SweepPoint Point() const { return {f_, weights_}; }
+  void SetPoint(internal::SweepPoint point) {
+    f_ = std::move(point.f);
+    weights_ = std::move(point.weights);
+    for (int n = 0; n < 3; ++n) gram_[n] = f_[n].transpose() * f_[n];
+  }
   Ktensor TakeModel() {
     Ktensor model;
     model.weights = std::move(weights_);
@@ -353,8 +367,13 @@ class StreamedAls {
       m.col(r) *= weights_[r] > 0 ? 1.0 / weights_[r] : 0.0;
   }
 
-  // Pass over the data: mode 0 and Y (and, on the first, ||X||^2).
-  void Mode0AndY(SlabPasses* passes) {
+  // Pass over the data: mode 0 and Y (and, on the first, ||X||^2). Returns
+  // <X, M> for the model the pass started from (its Grams and weights are
+  // kept in start_gram_ and start_.weights).
+  double Mode0AndY(SlabPasses* passes) {
+    start_.weights = weights_;
+    start_gram_ = gram_;
+    double start_inner = 0;
     const Matrix p0 = internal::GramInverse(gram_[1].cwiseProduct(gram_[2]));
     Eigen::Map<Matrix> ymat = Ymat();
     ymat.setZero();
@@ -365,6 +384,9 @@ class StreamedAls {
         x_norm2_ += slab.AsVector().head(rows * jk_).squaredNorm();
       }
       const Matrix m0 = internal::MttkrpMode0(slab, f_[1], f_[2], threads_);
+      start_inner += (f_[0].middleRows(begin, rows) * weights_.asDiagonal())
+                         .cwiseProduct(m0.topRows(rows))
+                         .sum();
       f_[0].middleRows(begin, rows).noalias() = m0.topRows(rows) * p0;
       // Rows (j, k) of the (JK) x rows view of the slab, split by thread.
       const Eigen::Map<const Matrix> xv(slab.data(), jk_, rows);
@@ -376,6 +398,7 @@ class StreamedAls {
     first_pass_ = false;
     NormalizeFactor(0);
     Unscale(ymat);  // Y was accumulated with the unnormalised rows of A
+    return start_inner;
   }
 
   // Modes 1 and 2 from Y: the in-memory kernel on the tensor Y with an
@@ -417,6 +440,8 @@ class StreamedAls {
   Tensor3 y_;
   const Matrix identity_;
   Matrix m2_;
+  internal::SweepPoint start_;  // the weights at the start of the pass
+  std::array<Matrix, 3> start_gram_;
   double x_norm2_ = 0;
   bool first_pass_ = true;
 };
@@ -440,6 +465,51 @@ double StreamedResidual2(SlabPasses* passes,
   return residual2;
 }
 
+// The iterations, with the line search of CpOptions::acceleration. A point
+// is measured by the next iteration's pass itself (the pass starts from it
+// and its mode-0 MTTKRP gives the point's error), so a kept point costs no
+// read; a rejected one costs that pass again from the sweep's own result.
+void RunStreamedSweeps(const CpOptions& options,
+                       StreamedAls* als,
+                       SlabPasses* passes,
+                       CpSummary* summary) {
+  internal::LineSearch search(options, {false, false, false}, 0);
+  internal::SweepPoint before = als->Point();
+  double error = als->Iterate(passes);
+  for (;;) {
+    const int iteration = summary->iterations + 1;
+    if (!search.Wanted(iteration) || iteration >= options.max_iterations ||
+        options.run.cancelled()) {
+      if (internal::RecordIteration(options, error, summary)) return;
+      before = als->Point();
+      error = als->Iterate(passes);
+      continue;
+    }
+    internal::SweepPoint after = als->Point();
+    internal::SweepPoint point = search.Extrapolate(before, after, iteration);
+    als->SetPoint(point);
+    double point_error = 0;
+    const double next_error = als->Iterate(passes, &point_error);
+    if (point_error < error) {
+      search.Accepted();
+      ++summary->extrapolations;
+      if (internal::RecordIteration(options, point_error, summary)) {
+        als->SetPoint(std::move(point));
+        return;
+      }
+      before = std::move(point);
+      error = next_error;
+      continue;
+    }
+    search.Rejected();
+    const bool stop = internal::RecordIteration(options, error, summary);
+    als->SetPoint(after);
+    if (stop) return;
+    before = std::move(after);
+    error = als->Iterate(passes);
+  }
+}
+
 }  // namespace
 
 CpStreamSummary CpStream(const CpStreamOptions& options,
@@ -459,8 +529,7 @@ CpStreamSummary CpStream(const CpStreamOptions& options,
   const auto iterations_start = Clock::now();
   CpOptions polled = cp;  // the loop polls options.run's cancellation
   polled.run = options.run;
-  while (!internal::RecordIteration(polled, als.Iterate(&passes), &summary)) {
-  }
+  RunStreamedSweeps(polled, &als, &passes, &summary);
   const double als_seconds = Seconds(iterations_start);
   const int als_passes = passes.passes();
   const double x_norm2 = als.x_norm2();

@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "core/parallel.h"
 #include "decompose/cp_kernels.h"
+#include "decompose/cp_linesearch.h"
 
 namespace ltr::internal {
 namespace {
@@ -207,14 +209,77 @@ bool RecordIteration(const CpOptions& options,
   return false;
 }
 
+namespace {
+
+// The data the sweeps run on and what the line search needs to measure a
+// point on it.
+struct SweepData {
+  const Tensor3& x;
+  const Mask3* mask;
+  Tensor3* filled;  // the EM copy (null without a mask)
+  double x_norm2;
+  int threads;
+};
+
+// The squared residual of `point`; without a mask, *m0 receives the mode-0
+// MTTKRP that measured it (the next sweep's first MTTKRP when the point is
+// kept).
+double PointResidual2(const SweepData& d,
+                      const SweepPoint& point,
+                      std::array<Matrix, 3>* gram,
+                      Matrix* m0) {
+  for (int n = 0; n < 3; ++n) (*gram)[n] = point.f[n].transpose() * point.f[n];
+  if (d.mask)
+    return ResidualNorm2(
+        d.x, d.mask, Ktensor{point.weights, point.f}, d.threads);
+  *m0 = MttkrpMode0(d.x, point.f[1], point.f[2], d.threads);
+  return ResidualNorm2FromGrams(
+      d.x_norm2, point.weights, *gram, InnerFromMode0(point, *m0));
+}
+
+// After the sweep from `before` to *current (residual *residual2), tries the
+// line-search point and keeps it in *current (with its Grams, residual and,
+// without a mask, *m0_next) when its residual is lower.
+void TryLineSearch(const SweepData& d,
+                   int iteration,
+                   const SweepPoint& before,
+                   LineSearch* search,
+                   SweepPoint* current,
+                   std::array<Matrix, 3>* gram,
+                   double* residual2,
+                   std::optional<Matrix>* m0_next,
+                   CpSummary* summary) {
+  SweepPoint point = search->Extrapolate(before, *current, iteration);
+  std::array<Matrix, 3> point_gram;
+  Matrix m0;
+  const double point_residual2 = PointResidual2(d, point, &point_gram, &m0);
+  if (!(point_residual2 < *residual2)) {
+    search->Rejected();
+    return;
+  }
+  search->Accepted();
+  ++summary->extrapolations;
+  *current = std::move(point);
+  *gram = std::move(point_gram);
+  *residual2 = point_residual2;
+  if (d.mask)
+    FillMissing(
+        d.x, *d.mask, current->weights, current->f, d.threads, d.filled);
+  else
+    *m0_next = std::move(m0);
+}
+
+}  // namespace
+
 CpSummary RunSweeps(const CpOptions& options,
                     const Tensor3& x,
                     const Mask3* mask,
                     Ktensor init,
                     const std::array<bool, 3>& nonneg) {
   const int threads = options.run.num_threads;
-  std::array<Matrix, 3> f = std::move(init.factors);
-  Vector weights = std::move(init.weights);
+  SweepPoint p{std::move(init.factors), std::move(init.weights)};
+  std::array<Matrix, 3>& f = p.f;
+  Vector& weights = p.weights;
   std::array<Matrix, 3> gram;
   for (int n = 0; n < 3; ++n) {
     if (nonneg[n]) f[n] = f[n].cwiseAbs();
@@ -231,13 +296,23 @@ CpSummary RunSweeps(const CpOptions& options,
   }
   const Tensor3& data = mask ? filled : x;
   const double x_norm2 = SquaredNorm(x, mask);
+  // Line-search points are measured on the observed entries of x.
+  const SweepData sweep_data{
+      x, mask, mask ? &filled : nullptr, x_norm2, threads};
+  LineSearch search(options, nonneg, kNonnegFloor);
 
   CpSummary summary;
   Matrix m2;
+  std::optional<Matrix> m0_next;  // from a kept line-search point
   for (;;) {
+    const int iteration = summary.iterations + 1;
+    SweepPoint before;
+    if (search.Wanted(iteration)) before = p;
     // Mode 0 (pass 1).
     {
-      const Matrix m0 = MttkrpMode0(data, f[1], f[2], threads);
+      const Matrix m0 = m0_next ? std::move(*m0_next)
+                                : MttkrpMode0(data, f[1], f[2], threads);
+      m0_next.reset();
       const ModeSolver solver(gram[1].cwiseProduct(gram[2]), nonneg[0]);
       Matrix rows = f[0] * weights.asDiagonal();
       solver.Apply(m0, rows);
@@ -277,9 +352,19 @@ CpSummary RunSweeps(const CpOptions& options,
       gram[2] = f[2].transpose() * f[2];
     }
 
-    const double residual2 =
+    double residual2 =
         mask ? FillMissing(x, *mask, weights, f, threads, &filled)
              : ResidualNorm2FromGrams(x_norm2, weights, gram, inner);
+    if (search.Wanted(iteration) && iteration < options.max_iterations)
+      TryLineSearch(sweep_data,
+                    iteration,
+                    before,
+                    &search,
+                    &p,
+                    &gram,
+                    &residual2,
+                    &m0_next,
+                    &summary);
     if (RecordIteration(options, RelativeError(residual2, x_norm2), &summary))
       break;
   }

@@ -84,6 +84,11 @@ enum class MissingData {
   kExact,  // row-wise masked least squares: exact ALS on the observed entries
   kEm,     // expectation-maximisation: impute missing entries from the model
 };
+// How ALS and HALS extrapolate between sweeps (CP-OPT and CP-APR ignore it).
+enum class CpAcceleration {
+  kNone,        // plain sweeps
+  kLineSearch,  // Bro's extrapolation, kept only when it lowers the error
+};
 enum class TuckerMethod {
   kHosvd,  // sequentially truncated HOSVD (ST-HOSVD)
   kHooi,   // higher-order orthogonal iteration, started from ST-HOSVD
@@ -104,6 +109,9 @@ CpInit ParseCpInit(const std::string& name);
 // "exact", "em".
 std::string MissingDataName(MissingData missing);
 MissingData ParseMissingData(const std::string& name);
+// "none", "line-search".
+std::string CpAccelerationName(CpAcceleration acceleration);
+CpAcceleration ParseCpAcceleration(const std::string& name);
 // "cp-als", "cp-opt", "ncp-hals", "cp-apr", "tucker-hosvd", "tucker-hooi".
 std::string MethodName(DecompositionMethod method);
 DecompositionMethod ParseMethod(const std::string& name);

@@ -31,6 +31,15 @@ struct CpOptions {
   // empty list means all three modes.
   std::vector<int> nonnegative_modes;
   MissingData missing_data = MissingData::kExact;
+  // ALS and HALS (in memory, masked and streamed): kLineSearch tries, after
+  // every sweep from the third on, the point F + s (F - F_prev) for all
+  // factors at once (F_prev the factors before the sweep, s =
+  // iteration^(1/p), p = 3 raised by one after 4 failures in a row; Bro
+  // 1998) and keeps it only when its error is lower than the sweep's, so the
+  // error history never rises. An accepted point costs no extra pass over
+  // the data (the next sweep's first MTTKRP is the one that measured it); a
+  // rejected one costs that MTTKRP again. Ignored by CP-OPT and CP-APR.
+  CpAcceleration acceleration = CpAcceleration::kLineSearch;
   // CP-APR (kApr) only, with the Tensor Toolbox's cp_apr defaults (its
   // multiplicative-update algorithm 'mu'; Chi and Kolda 2012). An outer
   // iteration (max_iterations of them) updates each mode in turn by at most
@@ -66,6 +75,7 @@ struct CpSummary {
   double relative_error = 0;  // ||X - M|| / ||X|| over observed entries
   double fit() const { return 1.0 - relative_error; }
   int iterations = 0;
+  int extrapolations = 0;  // line-search points kept (of iterations)
   bool converged = false;  // tolerance met before max_iterations
   double seconds = 0;
   std::uint64_t seed = 0;             // options.seed of this fit (set by Cp)
