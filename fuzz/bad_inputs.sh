@@ -335,3 +335,5 @@ row "pipeline: --loss that does not exist" pipeline good.h5 --loss gauss -o pipe
 # --- cp acceleration ---
 row "unknown --acceleration" decompose good.h5 --rank 2 --acceleration fast -o o.h5
 row "--acceleration with cp-opt" decompose good.h5 --method cp-opt --rank 2 --acceleration none -o o.h5
+# --- import --format (realdata) ---
+row "import: unknown --format" import flat.npy --format hdf5 -o o.h5

@@ -107,7 +107,8 @@ std::vector<std::string> JoinNegativeValues(int argc, char** argv) {
 
 void AddOptions(cli::po::options_description& options,
                 ImportOptions& o,
-                std::string& units) {
+                std::string& units,
+                std::string& format) {
   namespace po = cli::po;
   const ImportOptions d;
   Preprocessing& p = o.preprocessing;
@@ -116,7 +117,8 @@ void AddOptions(cli::po::options_description& options,
     ("input", po::value<std::string>(&o.input)->required(),
      "NWB file, .npy, .npz or .mat")
     ("output,o", po::value<std::string>()->required(), "recording to write")
-    ("format", po::value<std::string>(&o.format)->default_value(d.format),
+    ("format",
+     po::value<std::string>(&format)->default_value(InputFormatName(d.format)),
      "auto (by the name), nwb, npy, npz or mat")
     ("table", po::value<std::string>(&o.table)->default_value(d.table),
      "NWB: the trials' table /intervals/TABLE; none = the whole recording")
@@ -164,9 +166,9 @@ int RunImport(int argc, char** argv) {
   std::vector<char*> joined;
   for (std::string& a : args) joined.push_back(a.data());
   ImportOptions o;
-  std::string units;
+  std::string units, format_name;
   po::options_description options("Options");
-  AddOptions(options, o, units);
+  AddOptions(options, o, units, format_name);
   po::positional_options_description positional;
   positional.add("input", 1);
   po::variables_map vm;
@@ -196,8 +198,10 @@ int RunImport(int argc, char** argv) {
   }
   if (!units.empty())
     for (int id : cli::ParseIntList(units, "units")) o.units.push_back(id);
-  const std::string format = ImportFormat(o);
-  const bool nwb = format == "nwb", mat = format == "mat";
+  o.format = ParseInputFormat(format_name);
+  const InputFormat format = ImportFormat(o);
+  const bool nwb = format == InputFormat::kNwb,
+             mat = format == InputFormat::kMat;
   cli::RejectUnless(
       vm,
       {"table", "align", "units", "series", "condition-column", "epoch-column"},

@@ -125,7 +125,7 @@ void BindImport(py::module_& m) {
           o.window_stop = window->second;
         }
         o.bin = bin;
-        o.format = format;
+        o.format = ParseInputFormat(format);
         o.table = table;
         o.align = align;
         o.units = units;
@@ -166,7 +166,7 @@ ValueError for files that break their schema and bad options.)",
       py::arg("bin") = d.bin,
       py::kw_only(),
       py::arg("output") = py::none(),
-      py::arg("format") = d.format,
+      py::arg("format") = InputFormatName(d.format),
       py::arg("table") = d.table,
       py::arg("align") = d.align,
       py::arg("units") = std::vector<std::int64_t>{},

@@ -102,6 +102,11 @@ const NameTable<HoldOut> kHoldOuts = {{HoldOut::kBlocks, "blocks"},
                                       {HoldOut::kNone, "none"},
                                       {HoldOut::kGiven, "given"}};
 
+const NameTable<InputFormat> kInputFormats = {{InputFormat::kAuto, "auto"},
+                                              {InputFormat::kNwb, "nwb"},
+                                              {InputFormat::kNpy, "npy"},
+                                              {InputFormat::kNpz, "npz"},
+                                              {InputFormat::kMat, "mat"}};
 }  // namespace
 
 std::string NonlinearityName(Nonlinearity f) {
@@ -177,6 +182,12 @@ std::string MethodName(DecompositionMethod method) {
 }
 DecompositionMethod ParseMethod(const std::string& name) {
   return ParseIn(kMethods, name, "method");
+}
+std::string InputFormatName(InputFormat format) {
+  return NameIn(kInputFormats, format);
+}
+InputFormat ParseInputFormat(const std::string& name) {
+  return ParseIn(kInputFormats, name, "--format");
 }
 std::string HoldOutName(HoldOut scheme) { return NameIn(kHoldOuts, scheme); }
 HoldOut ParseHoldOut(const std::string& name) {

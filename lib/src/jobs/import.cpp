@@ -18,18 +18,12 @@ bool EndsWith(const std::string& s, const std::string& tail) {
 
 }  // namespace
 
-std::string ImportFormat(const ImportOptions& o) {
-  if (o.format != "auto") {
-    if (o.format != "nwb" && o.format != "npy" && o.format != "npz" &&
-        o.format != "mat")
-      throw Error("--format must be auto, nwb, npy, npz or mat, not " +
-                  o.format);
-    return o.format;
-  }
-  if (EndsWith(o.input, ".npy")) return "npy";
-  if (EndsWith(o.input, ".npz")) return "npz";
-  if (EndsWith(o.input, ".mat")) return "mat";
-  return "nwb";
+InputFormat ImportFormat(const ImportOptions& o) {
+  if (o.format != InputFormat::kAuto) return o.format;
+  if (EndsWith(o.input, ".npy")) return InputFormat::kNpy;
+  if (EndsWith(o.input, ".npz")) return InputFormat::kNpz;
+  if (EndsWith(o.input, ".mat")) return InputFormat::kMat;
+  return InputFormat::kNwb;
 }
 
 namespace {
@@ -75,7 +69,7 @@ ImportResult Cancelled() {
 }
 
 ImportResult ImportNumpy(const ImportOptions& o) {
-  const bool npz = ImportFormat(o) == "npz";
+  const bool npz = ImportFormat(o) == InputFormat::kNpz;
   if (!npz && !o.variable.empty())
     throw Error("--variable names an array of an .npz archive, not of a .npy");
   const NumpyArray a = npz ? ReadNpz(o.input, o.variable) : ReadNpy(o.input);
@@ -100,12 +94,12 @@ ImportResult ImportNumpy(const ImportOptions& o) {
 }  // namespace detail
 
 ImportResult ImportRecording(const ImportOptions& o) {
-  const std::string format = ImportFormat(o);
+  const InputFormat format = ImportFormat(o);
   if (!std::filesystem::exists(o.input))
     throw FileError("cannot open '" + o.input + "': no such file");
-  ImportResult result = format == "nwb"   ? detail::ImportNwb(o)
-                        : format == "mat" ? detail::ImportMat(o)
-                                          : detail::ImportNumpy(o);
+  ImportResult result = format == InputFormat::kNwb   ? detail::ImportNwb(o)
+                        : format == InputFormat::kMat ? detail::ImportMat(o)
+                                                      : detail::ImportNumpy(o);
   if (result.cancelled || o.run.cancelled()) return detail::Cancelled();
   Recording& r = result.imported.recording;
   PreprocessResult p =
@@ -116,7 +110,7 @@ ImportResult ImportRecording(const ImportOptions& o) {
   result.summary = std::to_string(r.trials()) + " trials x " +
                    std::to_string(r.steps()) + " bins x " +
                    std::to_string(r.neurons()) + " neurons from '" + o.input +
-                   "' (" + format + ")";
+                   "' (" + InputFormatName(format) + ")";
   return result;
 }
 

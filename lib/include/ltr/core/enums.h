@@ -120,6 +120,13 @@ DecompositionMethod ParseMethod(const std::string& name);
 std::string HoldOutName(HoldOut scheme);
 HoldOut ParseHoldOut(const std::string& name);
 
+// --- import
+// The input of ltr import; kAuto: by the name (.npy, .npz, .mat, else NWB).
+enum class InputFormat { kAuto, kNwb, kNpy, kNpz, kMat };
+// "auto", "nwb", "npy", "npz", "mat".
+std::string InputFormatName(InputFormat format);
+InputFormat ParseInputFormat(const std::string& name);
+
 }  // namespace ltr
 
 #endif  // LTR_CORE_ENUMS_H_

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ltr/core/enums.h"
 #include "ltr/core/run_context.h"
 #include "ltr/formats/import_file.h"
 #include "ltr/preprocess/binning.h"
@@ -19,9 +20,8 @@ namespace ltr {
 
 struct ImportOptions {
   std::string input;
-  // "auto" (by the name: .npy, .npz, .mat, else NWB), "nwb", "npy", "npz",
-  // "mat".
-  std::string format = "auto";
+  // kAuto: by the name (.npy, .npz, .mat, else NWB).
+  InputFormat format = InputFormat::kAuto;
 
   // NWB: the TimeIntervals table of the trials (/intervals/NAME); "none":
   // the whole recording as one trial aligned at time 0.
@@ -76,9 +76,9 @@ struct ImportResult {
   bool cancelled = false;  // stopped by options.run: nothing to write
 };
 
-// The format options.format names, or for "auto" the one the input's name
-// implies: "npy", "npz" or "nwb". Throws ltr::Error on an unknown format.
-std::string ImportFormat(const ImportOptions& options);
+// The format options.format names, or for kAuto the one the input's name
+// implies (never kAuto).
+InputFormat ImportFormat(const ImportOptions& options);
 
 // Throws ltr::Error (one line) on a file that breaks its schema, an unknown
 // table, column or unit, and options that do not fit the input.
