@@ -27,12 +27,10 @@ python=${PYTHON:-/usr/bin/python3}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-seconds() { # command... -> wall seconds on stdout
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$@" >"$dir/out.txt" 2>&1 || { cat "$dir/out.txt" >&2; exit 1; }
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc -l
+seconds() { # command... -> "wall,cpu" seconds on stdout (cpu = user + sys)
+  /usr/bin/time -f "%e %U %S" -o "$dir/time.txt" "$@" >"$dir/out.txt" 2>&1 ||
+    { cat "$dir/out.txt" >&2; exit 1; }
+  awk '{printf "%s,%.2f", $1, $2 + $3}' "$dir/time.txt"
 }
 median() { sort -g | awk '{a[NR]=$1} END {printf "%.2f", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -45,10 +43,13 @@ for ((r = 0; r < repeats; r++)); do
     times[$i]+="$(seconds "${binaries[$i]}" train --task flipflop --steps "$steps" -o "$dir/traj.h5") "
   done
 done
-torch=$(echo "${times[torch]}" | tr ' ' '\n' | grep . | median)
-echo "  torch (its defaults): median $torch s"
+field() { echo "$1" | tr ' ' '\n' | grep . | cut -d, -f"$2" | median; }
+torch=$(field "${times[torch]}" 1) torch_cpu=$(field "${times[torch]}" 2)
+echo "  torch (its defaults): median $torch s wall, $torch_cpu s cpu"
 for i in "${!binaries[@]}"; do
-  t=$(echo "${times[$i]}" | tr ' ' '\n' | grep . | median)
-  echo "  ${binaries[$i]} (defaults): median $t s, torch / ltr = $(echo "$torch / $t" | bc -l | xargs printf '%.1f')"
+  t=$(field "${times[$i]}" 1) c=$(field "${times[$i]}" 2)
+  ratio=$(echo "$torch / $t" | bc -l | xargs printf '%.1f')
+  cpu_ratio=$(echo "$torch_cpu / $c" | bc -l | xargs printf '%.1f')
+  echo "  ${binaries[$i]} (defaults): median $t s wall, $c s cpu; torch / ltr = $ratio (wall), $cpu_ratio (cpu)"
 done
 echo "  load at end: $(cut -d' ' -f1-3 /proc/loadavg)"

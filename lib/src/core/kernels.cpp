@@ -149,11 +149,11 @@ __attribute__((always_inline)) inline typename VectorOf<V>::type ExpOf(
   const Vec px =
       r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr +
            9.99999999999999999910e-1);
-  const Vec qx = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) *
-                      rr +
-                  2.27265548208155028766e-1) *
-                     rr +
-                 2.00000000000000000009e0;
+  const Vec qx =
+      ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr +
+       2.27265548208155028766e-1) *
+          rr +
+      2.00000000000000000009e0;
   const Vec er = 1.0 + 2.0 * (px / (qx - px));
   const Bits scale = ((Bits)t + 1023) << 52;
   return er * (Vec)scale;
@@ -245,8 +245,7 @@ const Kernel kKernels[] = {{"sse2", 4, 4, PanelsSse2, TanhSse2},
 
 bool Supported(const Kernel& kernel) {
   __builtin_cpu_init();
-  if (kernel.panels == PanelsAvx512)
-    return __builtin_cpu_supports("avx512f");
+  if (kernel.panels == PanelsAvx512) return __builtin_cpu_supports("avx512f");
   if (kernel.panels == PanelsAvx2)
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return true;
@@ -280,7 +279,8 @@ void Gemm(const Kernel& kernel,
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!accumulate)
-      for (Index j = 0; j < n; ++j) std::fill(c + j * ldc, c + j * ldc + m, 0.0);
+      for (Index j = 0; j < n; ++j)
+        std::fill(c + j * ldc, c + j * ldc + m, 0.0);
     return;
   }
   thread_local std::vector<double, Eigen::aligned_allocator<double>> panels;

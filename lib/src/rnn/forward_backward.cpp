@@ -162,13 +162,17 @@ void Forward(const RnnParameters& p,
 namespace {
 
 // The adjoints: fills G (N x (S B), G(:, t B + j) = g_t+1 of trial j) and
-// rho = a^T G, and returns lambda_0 (N x B).
+// rho = a^T G, adds sum_t e_t phi_t^T to *d_readout and sum_t g_t+1 u_t^T
+// to *d_w_in (each if not null), and returns lambda_0 (N x B). Bin by bin,
+// while the bin's blocks are in cache.
 MatrixXd Adjoints(const RnnParameters& p,
                   const RecurrentOperator& op,
                   const BatchStates& s,
                   const Eigen::Ref<const MatrixXd>& e,
                   double l2_activity,
-                  BackwardBuffers* buffers) {
+                  BackwardBuffers* buffers,
+                  MatrixXd* d_readout,
+                  MatrixXd* d_w_in) {
   const Index nb = s.size;
   const Index t_max = s.bins;
   const Index steps = t_max - 1;
@@ -179,10 +183,14 @@ MatrixXd Adjoints(const RnnParameters& p,
   Eigen::Map<MatrixXd> big_g = buffers->big_g.Resize(n, steps * nb);
   Eigen::Map<MatrixXd> rho = buffers->rho.Resize(op.factor_rank(), steps * nb);
   Eigen::Map<MatrixXd> direct = buffers->direct.Resize(n, nb);
+  const auto u = s.u.view();
   // direct_t = phi'(x_t) .* (readout^T e_t + l2_activity phi_t), zero in
-  // the padding; bin by bin, while the bin's blocks are in cache.
+  // the padding.
   auto direct_at = [&](Index t) {
-    direct.noalias() = p.readout.transpose() * e.middleCols(t * nb, nb);
+    const auto et = e.middleCols(t * nb, nb);
+    if (d_readout != nullptr)
+      d_readout->noalias() += et * phi.middleCols(t * nb, nb).transpose();
+    direct.noalias() = p.readout.transpose() * et;
     if (l2_activity != 0.0) direct += l2_activity * phi.middleCols(t * nb, nb);
     direct.array() *= dphi.middleCols(t * nb, nb).array();
     for (Index j = 0; j < nb; ++j)
@@ -194,6 +202,8 @@ MatrixXd Adjoints(const RnnParameters& p,
   for (Index t = steps - 1; t >= 0; --t) {
     auto gt = big_g.middleCols(t * nb, nb);
     gt = alpha * lambda;
+    if (d_w_in != nullptr)
+      d_w_in->noalias() += gt * u.middleCols(t * nb, nb).transpose();
     op.Apply(true, gt, s.ck, back, rho.middleCols(t * nb, nb));
     lambda = (1.0 - alpha) * lambda +
              (dphi.middleCols(t * nb, nb).array() * back.array()).matrix() +
@@ -260,11 +270,16 @@ void Backward(const RnnParameters& p,
               RnnParameters* g) {
   const Index nb = s.size;
   const Index steps = s.bins - 1;
-  const auto phi = s.phi.view();
-  if (blocks.readout) g->readout.noalias() += e * phi.transpose();
   if (blocks.offset) g->offset += e.rowwise().sum();
-
-  const MatrixXd lambda0 = Adjoints(p, op, s, e, l2_activity, buffers);
+  const bool want_w_in = blocks.w_in && s.u.view().size() > 0;
+  const MatrixXd lambda0 = Adjoints(p,
+                                    op,
+                                    s,
+                                    e,
+                                    l2_activity,
+                                    buffers,
+                                    blocks.readout ? &g->readout : nullptr,
+                                    want_w_in ? &g->w_in : nullptr);
   if (blocks.x0)
     for (Index j = 0; j < nb; ++j)
       g->x0.col(trials[j].condition) += lambda0.col(j);
@@ -272,8 +287,6 @@ void Backward(const RnnParameters& p,
 
   RecurrentGradients(p, trials, s, blocks, buffers, g);
   const auto big_g = buffers->big_g.view();
-  const auto u = s.u.view();
-  if (blocks.w_in && u.size() > 0) g->w_in.noalias() += big_g * u.transpose();
   const bool want_h = blocks.h && p.h.size() > 0;
   if (want_h || blocks.bias) {
     MatrixXd sum_g = MatrixXd::Zero(p.units(), nb);
