@@ -37,6 +37,10 @@ RecurrentOperator::RecurrentOperator(const RnnParameters& p) : p_(p) {
     if (p.w0.size() > 0) dense_ = &p.w0;
     factor_rank_ = p.a.cols();
   }
+  if (dense_ != nullptr) {
+    packed_ = PackedMatrix(*dense_, false);
+    packed_t_ = PackedMatrix(*dense_, true);
+  }
 }
 
 void RecurrentOperator::Apply(bool transpose,
@@ -46,10 +50,8 @@ void RecurrentOperator::Apply(bool transpose,
                               Eigen::Ref<MatrixXd> factor) const {
   if (dense_ == nullptr) {
     out.setZero();
-  } else if (transpose) {
-    out.noalias() = dense_->transpose() * in;
   } else {
-    out.noalias() = *dense_ * in;
+    Multiply(transpose ? packed_t_ : packed_, in, out);
   }
   if (factor_rank_ == 0) return;
   // W = a diag(c) b^T: forward b^T then a, transposed a^T then b.
@@ -73,7 +75,7 @@ Eigen::Map<MatrixXd> BatchBuffer::Resize(Index rows, Index cols) {
 
 namespace {
 
-// Lays out the batch: lengths, c_k, inputs of steps 0 .. T-2 and W_in u.
+// Lays out the batch: lengths, c_k and the inputs of steps 0 .. T-2.
 // Returns the constant drive bias + h[:, condition] (N x B).
 MatrixXd PrepareBatch(const RnnParameters& p,
                       const std::vector<BatchTrial>& trials,
@@ -98,13 +100,11 @@ MatrixXd PrepareBatch(const RnnParameters& p,
   const Index steps = s->bins - 1;
   const Index in_cols = n_in > 0 && steps > 0 ? steps * nb : 0;
   Eigen::Map<MatrixXd> u = s->u.Resize(n_in, in_cols);
-  Eigen::Map<MatrixXd> wu = s->wu.Resize(n, in_cols);
   if (in_cols > 0) {
     u.setZero();
     for (Index j = 0; j < nb; ++j)
       for (Index t = 0; t + 1 < trials[j].bins; ++t)
         u.col(t * nb + j) = trials[j].inputs->col(t);
-    wu.noalias() = p.w_in * u;
   }
   return constant;
 }
@@ -124,31 +124,30 @@ void Forward(const RnnParameters& p,
   const Index n = p.units();
   const double alpha = p.alpha;
   const double noise_scale = std::sqrt(alpha) * noise_sigma;
-  const bool has_inputs = s->wu.view().size() > 0;
+  const auto u = s->u.view();
+  const bool has_inputs = u.size() > 0;
   Eigen::Map<MatrixXd> x = s->x.Resize(n, t_max * nb);
   Eigen::Map<MatrixXd> phi = s->phi.Resize(n, t_max * nb);
   Eigen::Map<MatrixXd> dphi = s->dphi.Resize(n, derivatives ? t_max * nb : 0);
   Eigen::Map<MatrixXd> kappa =
       s->kappa.Resize(op.factor_rank(), (t_max - 1) * nb);
-  const auto wu = s->wu.view();
+  Eigen::Map<MatrixXd> outputs = s->outputs.Resize(p.num_outputs(), t_max * nb);
   for (Index j = 0; j < nb; ++j) x.col(j) = p.x0.col(trials[j].condition);
+  // Bin by bin, so that each bin's blocks (N x B) are still in cache for
+  // the readout and the input drive.
   for (Index t = 0; t < t_max; ++t) {
     const auto xt = x.middleCols(t * nb, nb);
     auto phit = phi.middleCols(t * nb, nb);
     PhiBlock(p.nonlinearity, xt, phit);
     if (derivatives)
       PhiDerivativeBlock(p.nonlinearity, xt, phit, dphi.middleCols(t * nb, nb));
+    outputs.middleCols(t * nb, nb).noalias() = p.readout * phit;
     if (t + 1 == t_max) break;
     auto next = x.middleCols((t + 1) * nb, nb);
     op.Apply(false, phit, s->ck, next, kappa.middleCols(t * nb, nb));
-    // x[t+1] = (1 - alpha) x[t] + alpha (W phi + W_in u + constant), one
-    // pass over the block.
-    if (has_inputs) {
-      next = (1.0 - alpha) * xt +
-             alpha * ((next + wu.middleCols(t * nb, nb)) + constant);
-    } else {
-      next = (1.0 - alpha) * xt + alpha * (next + constant);
-    }
+    // x[t+1] = (1 - alpha) x[t] + alpha (W phi + W_in u + constant).
+    if (has_inputs) next.noalias() += p.w_in * u.middleCols(t * nb, nb);
+    next = (1.0 - alpha) * xt + alpha * (next + constant);
     for (Index j = 0; j < nb; ++j) {
       if (s->bins_of[j] <= t + 1) {
         next.col(j).setZero();
@@ -157,21 +156,23 @@ void Forward(const RnnParameters& p,
       }
     }
   }
-  Eigen::Map<MatrixXd> outputs = s->outputs.Resize(p.num_outputs(), t_max * nb);
-  outputs.noalias() = p.readout * phi;
   outputs.colwise() += p.offset;
 }
 
 namespace {
 
 // The adjoints: fills G (N x (S B), G(:, t B + j) = g_t+1 of trial j) and
-// rho = a^T G, and returns lambda_0 (N x B).
+// rho = a^T G, adds sum_t e_t phi_t^T to *d_readout and sum_t g_t+1 u_t^T
+// to *d_w_in (each if not null), and returns lambda_0 (N x B). Bin by bin,
+// while the bin's blocks are in cache.
 MatrixXd Adjoints(const RnnParameters& p,
                   const RecurrentOperator& op,
                   const BatchStates& s,
                   const Eigen::Ref<const MatrixXd>& e,
                   double l2_activity,
-                  BackwardBuffers* buffers) {
+                  BackwardBuffers* buffers,
+                  MatrixXd* d_readout,
+                  MatrixXd* d_w_in) {
   const Index nb = s.size;
   const Index t_max = s.bins;
   const Index steps = t_max - 1;
@@ -179,27 +180,34 @@ MatrixXd Adjoints(const RnnParameters& p,
   const double alpha = p.alpha;
   const auto phi = s.phi.view();
   const auto dphi = s.dphi.view();
-  // direct_t = phi'(x_t) .* (readout^T e_t + l2_activity phi_t), zero in
-  // the padding.
-  Eigen::Map<MatrixXd> direct = buffers->direct.Resize(n, t_max * nb);
-  direct.noalias() = p.readout.transpose() * e;
-  if (l2_activity != 0.0) direct += l2_activity * phi;
-  direct.array() *= dphi.array();
-  for (Index j = 0; j < nb; ++j)
-    for (Index t = s.bins_of[j]; t < t_max; ++t)
-      direct.col(t * nb + j).setZero();
-
   Eigen::Map<MatrixXd> big_g = buffers->big_g.Resize(n, steps * nb);
   Eigen::Map<MatrixXd> rho = buffers->rho.Resize(op.factor_rank(), steps * nb);
-  MatrixXd lambda = direct.middleCols(steps * nb, nb);
+  Eigen::Map<MatrixXd> direct = buffers->direct.Resize(n, nb);
+  const auto u = s.u.view();
+  // direct_t = phi'(x_t) .* (readout^T e_t + l2_activity phi_t), zero in
+  // the padding.
+  auto direct_at = [&](Index t) {
+    const auto et = e.middleCols(t * nb, nb);
+    if (d_readout != nullptr)
+      d_readout->noalias() += et * phi.middleCols(t * nb, nb).transpose();
+    direct.noalias() = p.readout.transpose() * et;
+    if (l2_activity != 0.0) direct += l2_activity * phi.middleCols(t * nb, nb);
+    direct.array() *= dphi.middleCols(t * nb, nb).array();
+    for (Index j = 0; j < nb; ++j)
+      if (s.bins_of[j] <= t) direct.col(j).setZero();
+    return direct;
+  };
+  MatrixXd lambda = direct_at(steps);
   MatrixXd back(n, nb);
   for (Index t = steps - 1; t >= 0; --t) {
     auto gt = big_g.middleCols(t * nb, nb);
     gt = alpha * lambda;
+    if (d_w_in != nullptr)
+      d_w_in->noalias() += gt * u.middleCols(t * nb, nb).transpose();
     op.Apply(true, gt, s.ck, back, rho.middleCols(t * nb, nb));
     lambda = (1.0 - alpha) * lambda +
              (dphi.middleCols(t * nb, nb).array() * back.array()).matrix() +
-             direct.middleCols(t * nb, nb);
+             direct_at(t);
   }
   return lambda;
 }
@@ -221,7 +229,7 @@ void RecurrentGradients(const RnnParameters& p,
   const auto phi_steps = s.phi.view().leftCols(steps * nb);
   if (blocks.w) {
     if (p.kind == WeightKind::kFull) {
-      g->w.noalias() += big_g * phi_steps.transpose();
+      AddProductTransposed(big_g, phi_steps, g->w);
     } else if (ltr) {
       Eigen::Map<MatrixXd> ck_kappa =
           buffers->ck_kappa.Resize(rank, steps * nb);
@@ -262,11 +270,16 @@ void Backward(const RnnParameters& p,
               RnnParameters* g) {
   const Index nb = s.size;
   const Index steps = s.bins - 1;
-  const auto phi = s.phi.view();
-  if (blocks.readout) g->readout.noalias() += e * phi.transpose();
   if (blocks.offset) g->offset += e.rowwise().sum();
-
-  const MatrixXd lambda0 = Adjoints(p, op, s, e, l2_activity, buffers);
+  const bool want_w_in = blocks.w_in && s.u.view().size() > 0;
+  const MatrixXd lambda0 = Adjoints(p,
+                                    op,
+                                    s,
+                                    e,
+                                    l2_activity,
+                                    buffers,
+                                    blocks.readout ? &g->readout : nullptr,
+                                    want_w_in ? &g->w_in : nullptr);
   if (blocks.x0)
     for (Index j = 0; j < nb; ++j)
       g->x0.col(trials[j].condition) += lambda0.col(j);
@@ -274,8 +287,6 @@ void Backward(const RnnParameters& p,
 
   RecurrentGradients(p, trials, s, blocks, buffers, g);
   const auto big_g = buffers->big_g.view();
-  const auto u = s.u.view();
-  if (blocks.w_in && u.size() > 0) g->w_in.noalias() += big_g * u.transpose();
   const bool want_h = blocks.h && p.h.size() > 0;
   if (want_h || blocks.bias) {
     MatrixXd sum_g = MatrixXd::Zero(p.units(), nb);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/kernels.h"
 #include "ltr/core/random.h"
 #include "ltr/rnn/rnn.h"
 
@@ -42,8 +43,9 @@ double PoissonTerm(
     double m, double z, double y, double floor, double* d_output);
 
 // W_k X and W_k^T X for a block X whose column j belongs to trial j of a
-// batch, prepared once per evaluation (for kFull with a base, W0 + w is
-// formed once).
+// batch, prepared once per evaluation: for kFull with a base, W0 + w is
+// formed once, and the dense part is packed for the run-time kernel
+// (core/kernels.h) as W and as W^T.
 class RecurrentOperator {
  public:
   explicit RecurrentOperator(const RnnParameters& parameters);
@@ -65,6 +67,8 @@ class RecurrentOperator {
   Eigen::MatrixXd sum_;  // kFull with a base: W0 + w
   // kFull: the whole W (w or sum_); factor kinds: W0 or null.
   const Eigen::MatrixXd* dense_ = nullptr;
+  PackedMatrix packed_;    // *dense_
+  PackedMatrix packed_t_;  // *dense_ transposed
   Eigen::Index factor_rank_ = 0;
 };
 
@@ -107,7 +111,6 @@ struct BatchStates {
   std::vector<Eigen::Index> bins_of;  // per trial
   Eigen::MatrixXd ck;                 // R x B: c_k (kLowTensorRank)
   BatchBuffer u;        // N_in x (S B): inputs of steps 0 .. T-2, 0 padded
-  BatchBuffer wu;       // N x (S B): W_in u
   BatchBuffer x;        // N x (T B)
   BatchBuffer phi;      // N x (T B)
   BatchBuffer dphi;     // N x (T B), when derivatives were asked for

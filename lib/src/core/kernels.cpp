@@ -1,0 +1,429 @@
+// Register-tiled products (BLIS-style: A in panels of kMr rows, B in panels
+// of kNr columns, a kMr x kNr tile of C kept in registers over a block of
+// k). One template, instantiated for three instruction sets through GCC's
+// target attribute, so the file needs no -march and the choice is made once
+// at run time (__builtin_cpu_supports).
+#include "core/kernels.h"
+
+#include <algorithm>
+#include <cstring>
+
+// The vector helpers below are always inlined: their vector arguments never
+// cross a call, so the ABI note does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace ltr {
+namespace internal {
+
+using Eigen::Index;
+
+namespace {
+
+// Depth of a k-block: a B panel (kKc x kNr) stays in L1 while the A panels
+// (kMr x kKc) stream from L2.
+constexpr Index kKc = 256;
+
+template <int V>
+struct VectorOf {
+  typedef double type __attribute__((vector_size(V * sizeof(double))));
+};
+template <int V>
+struct BitsOf {
+  typedef long long type __attribute__((vector_size(V * sizeof(double))));
+};
+
+// Arguments of every A panel times every B panel over one k-block.
+struct PanelArgs {
+  Index m;               // rows of C
+  Index n;               // columns of C
+  Index k;               // depth of this block
+  const double* a;       // first A panel at this block's depth
+  Index a_panel_stride;  // doubles from one A panel to the next
+  const double* b;       // B panels, k x kNr each, row p at + p kNr
+  double* c;
+  Index ldc;
+  bool accumulate;  // C += ... (else C = ...)
+};
+
+// Rows [0, mr) and columns [0, NC) of a kMr x NC tile of C, at c, from an A
+// panel and a B panel (row stride NR). Each entry is the multiply-add chain
+// over p = 0 .. k-1 in order.
+template <int V, int MV, int NR, int NC>
+__attribute__((always_inline)) inline void Tile(Index k,
+                                                const double* a,
+                                                const double* b,
+                                                double* c,
+                                                Index ldc,
+                                                Index mr,
+                                                bool accumulate) {
+  using Vec = typename VectorOf<V>::type;
+  constexpr int kMr = V * MV;
+  Vec acc[NC][MV];
+  double edge[kMr];
+  for (int j = 0; j < NC; ++j) {
+    const double* cj = c + j * ldc;
+    if (accumulate && mr < kMr) {
+      std::fill(edge, edge + kMr, 0.0);
+      std::copy(cj, cj + mr, edge);
+      cj = edge;
+    }
+    for (int v = 0; v < MV; ++v) {
+      if (accumulate) {
+        std::memcpy(&acc[j][v], cj + v * V, sizeof(Vec));
+      } else {
+        acc[j][v] = Vec{};
+      }
+    }
+  }
+  for (Index p = 0; p < k; ++p) {
+    Vec av[MV];
+    for (int v = 0; v < MV; ++v)
+      std::memcpy(&av[v], a + p * kMr + v * V, sizeof(Vec));
+    for (int j = 0; j < NC; ++j) {
+      const double s = b[p * NR + j];
+      for (int v = 0; v < MV; ++v) acc[j][v] += av[v] * s;
+    }
+  }
+  for (int j = 0; j < NC; ++j) {
+    double* cj = c + j * ldc;
+    if (mr == kMr) {
+      for (int v = 0; v < MV; ++v)
+        std::memcpy(cj + v * V, &acc[j][v], sizeof(Vec));
+    } else {
+      for (int v = 0; v < MV; ++v)
+        std::memcpy(edge + v * V, &acc[j][v], sizeof(Vec));
+      std::copy(edge, edge + mr, cj);
+    }
+  }
+}
+
+// The tile for nc columns: NC = nc, found at compile time.
+template <int V, int MV, int NR, int NC>
+__attribute__((always_inline)) inline void TileOfWidth(const PanelArgs& x,
+                                                       Index nc,
+                                                       const double* a,
+                                                       const double* b,
+                                                       double* c,
+                                                       Index mr) {
+  if constexpr (NC > 0) {
+    if (nc == NC) {
+      Tile<V, MV, NR, NC>(x.k, a, b, c, x.ldc, mr, x.accumulate);
+    } else {
+      TileOfWidth<V, MV, NR, NC - 1>(x, nc, a, b, c, mr);
+    }
+  }
+}
+
+// A panel by A panel (each stays in L1 while the B panels stream from L2).
+template <int V, int MV, int NR>
+__attribute__((always_inline)) inline void Panels(const PanelArgs& x) {
+  constexpr Index kMr = V * MV;
+  for (Index i = 0; i * kMr < x.m; ++i) {
+    const Index mr = std::min(kMr, x.m - i * kMr);
+    const double* a = x.a + i * x.a_panel_stride;
+    for (Index j = 0; j < x.n; j += NR)
+      TileOfWidth<V, MV, NR, NR>(x,
+                                 std::min<Index>(NR, x.n - j),
+                                 a,
+                                 x.b + j * x.k,
+                                 x.c + i * kMr + j * x.ldc,
+                                 mr);
+  }
+}
+
+// exp(a) for a in [-50, 0] (Cephes): a = n ln 2 + r, exp(r) =
+// 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)), times 2^n built in the exponent
+// bits. n = round(a / ln 2) comes from adding 1.5 2^52, which leaves n in
+// the low bits of the sum.
+template <int V>
+__attribute__((always_inline)) inline typename VectorOf<V>::type ExpOf(
+    typename VectorOf<V>::type a) {
+  using Vec = typename VectorOf<V>::type;
+  using Bits = typename BitsOf<V>::type;
+  constexpr double kShift = 6755399441055744.0;  // 1.5 2^52
+  const Vec t = a * 1.4426950408889634 + kShift;
+  const Vec n = t - kShift;
+  Vec r = a - n * 6.93145751953125e-1;
+  r = r - n * 1.42860682030941723212e-6;
+  const Vec rr = r * r;
+  const Vec px =
+      r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr +
+           9.99999999999999999910e-1);
+  const Vec qx =
+      ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr +
+       2.27265548208155028766e-1) *
+          rr +
+      2.00000000000000000009e0;
+  const Vec er = 1.0 + 2.0 * (px / (qx - px));
+  const Bits scale = ((Bits)t + 1023) << 52;
+  return er * (Vec)scale;
+}
+
+// tanh of V entries (kernels.h, TanhArray).
+template <int V>
+__attribute__((always_inline)) inline typename VectorOf<V>::type TanhOf(
+    typename VectorOf<V>::type x) {
+  using Vec = typename VectorOf<V>::type;
+  using Bits = typename BitsOf<V>::type;
+  const Vec ax = (Vec)((Bits)x & 0x7fffffffffffffffLL);
+  const Vec s = x * x;
+  const Vec p =
+      (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s -
+      1.61468768441708447952e3;
+  const Vec q =
+      ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s +
+      4.84406305325125486048e3;
+  const Vec floor = Vec{} - 50.0;  // exp(-50) < 2^-72: tanh is 1 by then
+  const Vec minus_2ax = -2.0 * ax;
+  const Vec e = ExpOf<V>(minus_2ax < floor ? floor : minus_2ax);
+  const Bits large = ax > 0.625;
+  const Vec num = large ? (x < 0.0 ? e - 1.0 : 1.0 - e) : x * (q + s * p);
+  const Vec den = large ? 1.0 + e : q;
+  return num / den;
+}
+
+template <int V>
+__attribute__((always_inline)) inline void TanhLoop(const double* x,
+                                                    double* y,
+                                                    Index n) {
+  using Vec = typename VectorOf<V>::type;
+  Index i = 0;
+  for (; i + V <= n; i += V) {
+    Vec v;
+    std::memcpy(&v, x + i, sizeof v);
+    v = TanhOf<V>(v);
+    std::memcpy(y + i, &v, sizeof v);
+  }
+  if (i == n) return;
+  double rest[V] = {};
+  std::copy(x + i, x + n, rest);
+  Vec v;
+  std::memcpy(&v, rest, sizeof v);
+  v = TanhOf<V>(v);
+  std::memcpy(rest, &v, sizeof v);
+  std::copy(rest, rest + (n - i), y + i);
+}
+
+// Tiles: 24 x 8 with 32 zmm registers, 8 x 4 with 16 ymm, 4 x 4 with 16
+// xmm (accumulators + one panel column + one broadcast fit the registers).
+__attribute__((target("avx512f"), flatten)) void PanelsAvx512(
+    const PanelArgs& x) {
+  Panels<8, 3, 8>(x);
+}
+__attribute__((target("avx2,fma"), flatten)) void PanelsAvx2(
+    const PanelArgs& x) {
+  Panels<4, 2, 4>(x);
+}
+__attribute__((flatten)) void PanelsSse2(const PanelArgs& x) {
+  Panels<2, 2, 4>(x);
+}
+__attribute__((target("avx512f"), flatten)) void TanhAvx512(const double* x,
+                                                            double* y,
+                                                            Index n) {
+  TanhLoop<8>(x, y, n);
+}
+__attribute__((target("avx2,fma"), flatten)) void TanhAvx2(const double* x,
+                                                           double* y,
+                                                           Index n) {
+  TanhLoop<4>(x, y, n);
+}
+__attribute__((flatten)) void TanhSse2(const double* x, double* y, Index n) {
+  TanhLoop<2>(x, y, n);
+}
+
+struct Kernel {
+  const char* name;
+  Index mr;
+  Index nr;
+  void (*panels)(const PanelArgs&);
+  void (*tanh)(const double*, double*, Index);
+};
+
+const Kernel kKernels[] = {{"sse2", 4, 4, PanelsSse2, TanhSse2},
+                           {"avx2", 8, 4, PanelsAvx2, TanhAvx2},
+                           {"avx512", 24, 8, PanelsAvx512, TanhAvx512}};
+
+bool Supported(const Kernel& kernel) {
+  __builtin_cpu_init();
+  if (kernel.panels == PanelsAvx512) return __builtin_cpu_supports("avx512f");
+  if (kernel.panels == PanelsAvx2)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return true;
+}
+
+const Kernel* BestKernel() {
+  const Kernel* best = &kKernels[0];
+  for (const Kernel& k : kKernels)
+    if (Supported(k)) best = &k;
+  return best;
+}
+
+// A property of the machine, found once; tests may lower it.
+const Kernel* g_kernel = BestKernel();
+
+// c (m x n) = (accumulate ? c : 0) + A B over depth k, A packed for
+// `kernel` in panels of `a_panel_stride` doubles; B(p, j) at
+// b[p b_row + j b_col].
+void Gemm(const Kernel& kernel,
+          const double* a,
+          Index a_panel_stride,
+          Index m,
+          Index k,
+          const double* b,
+          Index b_row,
+          Index b_col,
+          Index n,
+          double* c,
+          Index ldc,
+          bool accumulate) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate)
+      for (Index j = 0; j < n; ++j)
+        std::fill(c + j * ldc, c + j * ldc + m, 0.0);
+    return;
+  }
+  thread_local std::vector<double, Eigen::aligned_allocator<double>> panels;
+  const Index nr = kernel.nr;
+  const Index n_padded = (n + nr - 1) / nr * nr;
+  for (Index k0 = 0; k0 < k; k0 += kKc) {
+    const Index kc = std::min(kKc, k - k0);
+    panels.resize(static_cast<size_t>(kc * n_padded));
+    for (Index j0 = 0; j0 < n; j0 += nr) {
+      double* panel = panels.data() + j0 * kc;
+      const Index nc = std::min(nr, n - j0);
+      for (Index p = 0; p < kc; ++p) {
+        double* to = panel + p * nr;
+        const double* from = b + (k0 + p) * b_row + j0 * b_col;
+        if (b_col == 1) {
+          std::copy(from, from + nc, to);
+        } else {
+          for (Index j = 0; j < nc; ++j) to[j] = from[j * b_col];
+        }
+        std::fill(to + nc, to + nr, 0.0);
+      }
+    }
+    const PanelArgs x{m,
+                      n,
+                      kc,
+                      a + k0 * kernel.mr,
+                      a_panel_stride,
+                      panels.data(),
+                      c,
+                      ldc,
+                      accumulate || k0 > 0};
+    kernel.panels(x);
+  }
+}
+
+// Rows [0, rows) of op(A) over depth [0, depth), op(A)(i, p) at
+// a[i row + p col], into panels of mr rows, zero-padded.
+void PackPanels(const double* a,
+                Index row,
+                Index col,
+                Index rows,
+                Index depth,
+                Index mr,
+                double* out) {
+  const Index panels = (rows + mr - 1) / mr;
+  for (Index i = 0; i < panels; ++i) {
+    double* panel = out + i * mr * depth;
+    const Index valid = std::min(mr, rows - i * mr);
+    for (Index p = 0; p < depth; ++p) {
+      double* to = panel + p * mr;
+      const double* from = a + i * mr * row + p * col;
+      if (row == 1) {
+        std::copy(from, from + valid, to);
+      } else {
+        for (Index r = 0; r < valid; ++r) to[r] = from[r * row];
+      }
+      std::fill(to + valid, to + mr, 0.0);
+    }
+  }
+}
+
+}  // namespace
+
+const char* KernelsName() { return g_kernel->name; }
+
+bool UseKernelsForTesting(const char* name) {
+  for (const Kernel& k : kKernels)
+    if (std::strcmp(k.name, name) == 0 && Supported(k)) {
+      g_kernel = &k;
+      return true;
+    }
+  return false;
+}
+
+PackedMatrix::PackedMatrix(const Eigen::Ref<const Eigen::MatrixXd>& a,
+                           bool transpose)
+    : rows_(transpose ? a.cols() : a.rows()),
+      depth_(transpose ? a.rows() : a.cols()),
+      kernel_(g_kernel) {
+  const Index mr = static_cast<const Kernel*>(kernel_)->mr;
+  data_.resize(static_cast<size_t>((rows_ + mr - 1) / mr * mr * depth_));
+  const Index ld = a.outerStride();
+  PackPanels(a.data(),
+             transpose ? ld : 1,
+             transpose ? 1 : ld,
+             rows_,
+             depth_,
+             mr,
+             data_.data());
+}
+
+void Multiply(const PackedMatrix& a,
+              const Eigen::Ref<const Eigen::MatrixXd>& in,
+              Eigen::Ref<Eigen::MatrixXd> out) {
+  const Kernel& kernel = *static_cast<const Kernel*>(a.kernel());
+  Gemm(kernel,
+       a.data(),
+       kernel.mr * a.depth(),
+       a.rows(),
+       a.depth(),
+       in.data(),
+       1,
+       in.outerStride(),
+       in.cols(),
+       out.data(),
+       out.outerStride(),
+       false);
+}
+
+void TanhArray(const double* x, double* y, Index n) { g_kernel->tanh(x, y, n); }
+
+void AddProductTransposed(const Eigen::Ref<const Eigen::MatrixXd>& a,
+                          const Eigen::Ref<const Eigen::MatrixXd>& b,
+                          Eigen::Ref<Eigen::MatrixXd> c) {
+  const Kernel& kernel = *g_kernel;
+  thread_local std::vector<double, Eigen::aligned_allocator<double>> packed;
+  const Index m = a.rows();
+  const Index mr = kernel.mr;
+  for (Index k0 = 0; k0 < a.cols(); k0 += kKc) {
+    const Index kc = std::min(kKc, a.cols() - k0);
+    packed.resize(static_cast<size_t>((m + mr - 1) / mr * mr * kc));
+    PackPanels(a.data() + k0 * a.outerStride(),
+               1,
+               a.outerStride(),
+               m,
+               kc,
+               mr,
+               packed.data());
+    // B(p, j) = b(j, k0 + p).
+    Gemm(kernel,
+         packed.data(),
+         mr * kc,
+         m,
+         kc,
+         b.data() + k0 * b.outerStride(),
+         b.outerStride(),
+         1,
+         b.rows(),
+         c.data(),
+         c.outerStride(),
+         true);
+  }
+}
+
+}  // namespace internal
+}  // namespace ltr
