@@ -71,6 +71,9 @@ int RunPipeline(int argc, char** argv) {
                          ->default_value(d.compare_rank),
      "CP rank at which fitted and true updates are compared (0 = the "
      "largest rank at which both CP fits are unique)")
+    ("cold-start", po::bool_switch(),
+     "start every rank's fit from its own data-driven start instead of the "
+     "previous rank's fit plus new components (docs/fit.md)")
     ("no-plots", po::bool_switch(), "skip figures and the report (no gnuplot)")
     ("progress", po::value<int>(&o.fit.progress_every)
                      ->default_value(d.fit.progress_every),
@@ -96,6 +99,7 @@ int RunPipeline(int argc, char** argv) {
   o.ranks = cli::ParseRanks(vm["ranks"].as<std::string>(), "ranks");
   SetPipelinePriors(o.fit.smoothing.weight, o.fit.loss.l2_w, &o.fit);
   o.plots = !vm["no-plots"].as<bool>();
+  o.warm_start = !vm["cold-start"].as<bool>();
   o.command = cli::CommandLine(argc, argv);
   o.run = cli::CommandContext(threads, true);
 

@@ -492,6 +492,43 @@ TEST_CASE("termination says converged only on the function or gradient test",
   CHECK(stalled.iterations < o.max_iterations);
 }
 
+TEST_CASE("the window test stops a fit as converged on its tail",
+          "[fit][sweep_warm]") {
+  const TeacherData d = MakeTeacherData(8, 16, 12, 0.05, 2);
+  FitOptions o = StudentOptions(2);
+  o.max_iterations = 3000;
+  o.convergence_window = 20;
+  o.window_tolerance = 1e-3;
+  const FitSummary fit = FitRnn(o, d.recording);
+  INFO(fit.BriefReport());
+  CHECK(fit.termination == "converged");
+  CHECK_THAT(fit.message, Contains("over the last 20 iterations"));
+  REQUIRE(fit.iterations < 3000);
+  // The objective indeed fell by less than 0.1 % over the last 20.
+  const std::vector<FitIteration>& h = fit.history;
+  CHECK(h[h.size() - 21].loss - h.back().loss <= 1e-3 * h.back().loss);
+  CHECK(h[h.size() - 22].loss - h[h.size() - 2].loss >
+        1e-3 * h[h.size() - 2].loss);
+}
+
+TEST_CASE(
+    "scaled L-BFGS and the preconditioned trial factors reach the loss in "
+    "fewer evaluations",
+    "[fit][sweep_warm]") {
+  const TeacherData d = MakeTeacherData(12, 40, 25, 0.05, 3);
+  FitOptions o = StudentOptions(3);
+  o.max_iterations = 300;
+  const FitSummary plain = FitRnn(o, d.recording);
+  o.lbfgs_scaling = true;
+  const FitSummary scaled = FitRnn(o, d.recording);
+  o.precondition_trial_factors = true;
+  const FitSummary both = FitRnn(o, d.recording);
+  INFO(plain.BriefReport() << scaled.BriefReport() << both.BriefReport());
+  // Measured: objective after 300 iterations TODO.
+  CHECK(both.objective < plain.objective);
+  CHECK(both.evaluations <= plain.evaluations);
+}
+
 TEST_CASE("a rank-3 ltrRNN fit recovers the teacher at full size",
           "[.slow][fit_slow]") {
   // 40 units, 120 trials: from a random start L-BFGS stalled here (held-out
@@ -541,6 +578,46 @@ TEST_CASE("held-out loss over ranks 1-4 is minimal or flat from rank 3",
   o.seeds = 2;
   o.relative_tolerance = 0.02;
   CheckRankCurve(SweepRanks(o, d.recording));
+}
+
+TEST_CASE("a warm-started rank sweep converges and recovers the planted rank 3",
+          "[fit][sweep_warm]") {
+  // The data of the test above. Every fit of the cold sweep there runs to
+  // its 4000-iteration limit; from the previous rank's fit plus a small new
+  // component, with the window test (0.1 % over 50 iterations), each fit
+  // stops on its tolerance well before a 1500-iteration limit.
+  const TeacherData d = MakeTeacherData(12, 40, 25, 0.05, 3);
+  RankSweepOptions o;
+  o.fit = StudentOptions(1);
+  o.fit.max_iterations = 1500;
+  o.fit.convergence_window = 50;
+  o.fit.window_tolerance = 1e-3;
+  o.ranks = {1, 2, 3, 4};
+  o.seeds = 2;
+  o.relative_tolerance = 0.02;
+  o.warm_start = true;
+  std::vector<std::string> lines;
+  o.fit.progress_every = 100000;  // the sweep's one line per fit only
+  o.fit.run.progress = [&](const std::string& l) {
+    if (l.rfind("rank ", 0) == 0) lines.push_back(l);
+  };
+  const RankSweepSummary sweep = SweepRanks(o, d.recording);
+  REQUIRE(lines.size() == 8);
+  for (const std::string& l : lines) {
+    INFO(l);
+    CHECK_THAT(l, Contains(": converged, held-out loss"));
+  }
+  CheckRankCurve(sweep);
+  CHECK(sweep.best.termination == "converged");
+  CHECK(sweep.best.iterations < 1500);
+  // The cold sweep with the same budget ends on the limit at rank 3.
+  o.warm_start = false;
+  o.ranks = {3};
+  o.seeds = 1;
+  lines.clear();
+  o.fit.convergence_window = 0;
+  const RankSweepSummary cold = SweepRanks(o, d.recording);
+  CHECK(cold.best.termination == "no_convergence");
 }
 
 TEST_CASE(
