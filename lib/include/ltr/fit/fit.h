@@ -277,8 +277,8 @@ struct RankSweepOptions {
   // Warm start over ranks: per seed, ranks in increasing order, each from
   // the previous rank's fit (scales balanced for the penalties) plus new
   // components as large as its smallest, constant over trials, the first
-  // along the top singular pair of -dL/dW (a small one would die: under L2
-  // zero is a local minimum of a trilinear term). The lowest rank starts
+  // along the top singular pair of -dL/dW (small or random ones die: under
+  // L2, zero is a local minimum of a trilinear term). The lowest rank starts
   // as `fit` says; the fits of one seed run in sequence (the seeds are
   // shared over the communicator). docs/fit.md "Warm starts over ranks".
   bool warm_start = false;
