@@ -562,49 +562,6 @@ TEST_CASE("held-out loss over ranks 1-4 is minimal or flat from rank 3",
   CheckRankCurve(SweepRanks(o, d.recording));
 }
 
-TEST_CASE("a warm-started rank sweep converges and recovers the planted rank 3",
-          "[fit][sweep_warm]") {
-  // The data of the test above. Every fit of the cold sweep there runs to
-  // its 4000-iteration limit (and, with the window test alone, to 1500);
-  // with the pipeline's solver settings (scaled L-BFGS, preconditioned
-  // trial factors, window test 0.1 % over 50 iterations) and each rank
-  // started from the one below, every fit stops on its tolerance.
-  const TeacherData d = MakeTeacherData(12, 40, 25, 0.05, 3);
-  RankSweepOptions o;
-  o.fit = StudentOptions(1);
-  o.fit.max_iterations = 1500;
-  o.fit.convergence_window = 50;
-  o.fit.window_tolerance = 1e-3;
-  o.fit.lbfgs_scaling = true;
-  o.fit.precondition_trial_factors = true;
-  o.ranks = {1, 2, 3, 4};
-  o.seeds = 2;
-  o.relative_tolerance = 0.02;
-  o.warm_start = true;
-  std::vector<std::string> lines;
-  o.fit.progress_every = 100000;  // the sweep's one line per fit only
-  o.fit.run.progress = [&](const std::string& l) {
-    if (l.rfind("rank ", 0) == 0) lines.push_back(l);
-  };
-  const RankSweepSummary sweep = SweepRanks(o, d.recording);
-  REQUIRE(lines.size() == 8);
-  for (const std::string& l : lines) {
-    INFO(l);
-    CHECK_THAT(l, Contains(": converged, held-out loss"));
-  }
-  CheckRankCurve(sweep);
-  CHECK(sweep.best.termination == "converged");
-  CHECK(sweep.best.iterations < 1500);
-  // The cold sweep with the same budget ends on the limit at rank 3.
-  o.warm_start = false;
-  o.ranks = {3};
-  o.seeds = 1;
-  lines.clear();
-  o.fit.convergence_window = 0;
-  const RankSweepSummary cold = SweepRanks(o, d.recording);
-  CHECK(cold.best.termination == "no_convergence");
-}
-
 TEST_CASE(
     "held-out loss over ranks 1-6 is minimal or flat from rank 3 at "
     "full size",
