@@ -14,7 +14,8 @@
 //   total 6MN + 12NR  (M = N = 200, R = 5: 252 000 per step)
 //
 // usage: bench_fit [threads=2] [adam_iterations=3000] [lbfgs_iterations=1500]
-// (0 iterations skips that fit)
+// (0 iterations skips that fit; lbfgs_iterations runs L-BFGS twice, with
+// Ceres' identity and with the scaled initial inverse Hessian)
 #include <Eigen/Core>
 #include <chrono>
 #include <cmath>
