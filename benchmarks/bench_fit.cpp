@@ -15,7 +15,8 @@
 //   total 6MN + 12NR  (M = N = 200, R = 5: 252 000 per step)
 //
 // usage: bench_fit [threads=2] [adam_iterations=3000] [lbfgs_iterations=1500]
-// (0 iterations skips that fit)
+// (0 iterations skips that fit; lbfgs_iterations runs L-BFGS twice, with
+// Ceres' identity and with the scaled initial inverse Hessian)
 #include <Eigen/Core>
 #include <chrono>
 #include <cmath>
@@ -183,15 +184,23 @@ int main(int argc, char** argv) {
     FitOptimizer optimizer;
     int iterations;
     double rate, decay;
+    bool scaling;  // L-BFGS: FitOptions::lbfgs_scaling
   };
   const Run runs[] = {
-      {"reference (adam 1e-3)", FitOptimizer::kAdam, adam_iterations, 1e-3, 1},
+      {"reference (adam 1e-3)",
+       FitOptimizer::kAdam,
+       adam_iterations,
+       1e-3,
+       1,
+       false},
       {"annealed (adam 3e-3 -> 3e-5)",
        FitOptimizer::kAdam,
        adam_iterations,
        3e-3,
-       0.01},
-      {"lbfgs", FitOptimizer::kLbfgs, lbfgs_iterations, 0, 1},
+       0.01,
+       false},
+      {"lbfgs", FitOptimizer::kLbfgs, lbfgs_iterations, 0, 1, false},
+      {"lbfgs, scaled", FitOptimizer::kLbfgs, lbfgs_iterations, 0, 1, true},
   };
   for (const Run& run : runs) {
     if (run.iterations <= 0) continue;
@@ -200,6 +209,7 @@ int main(int argc, char** argv) {
     f.max_iterations = run.iterations;
     if (run.rate > 0) f.learning_rate = run.rate;
     f.learning_rate_decay = run.decay;
+    f.lbfgs_scaling = run.scaling;
     std::printf("\n--- %s, %d iterations\n", run.name, run.iterations);
     const FitSummary fit = FitRnn(f, rec);
     std::printf("%s", fit.BriefReport().c_str());
@@ -210,11 +220,12 @@ int main(int argc, char** argv) {
         break;
       }
     std::printf(
-        "%s: %s after %d iterations in %.1f s (%.1f ms per iteration); "
-        "held-out loss %.4g = %.2f x floor, R2 %.4f\n",
+        "%s: %s after %d iterations (%d evaluations) in %.1f s (%.1f ms "
+        "per iteration); held-out loss %.4g = %.2f x floor, R2 %.4f\n",
         run.name,
         fit.termination.c_str(),
         fit.iterations,
+        fit.evaluations,
         fit.seconds,
         1e3 * fit.seconds / std::max(1, fit.iterations),
         fit.test_loss,

@@ -88,6 +88,9 @@ int RunPipeline(int argc, char** argv) {
                          ->default_value(d.compare_rank),
      "CP rank at which fitted and true updates are compared (0 = the "
      "largest rank at which both CP fits are unique)")
+    ("cold-start", po::bool_switch(),
+     "start every rank's fit from its own data-driven start instead of the "
+     "previous rank's fit plus new components (docs/fit.md)")
     ("no-plots", po::bool_switch(), "skip figures and the report (no gnuplot)")
     ("progress", po::value<int>(&o.fit.progress_every)
                      ->default_value(d.fit.progress_every),
@@ -115,6 +118,7 @@ int RunPipeline(int argc, char** argv) {
   o.fit.loss.loss = ParseRnnLoss(loss);
   if (vm.count("readout")) o.readout = ParseReadoutKind(readout);
   o.plots = !vm["no-plots"].as<bool>();
+  o.warm_start = !vm["cold-start"].as<bool>();
   o.command = cli::CommandLine(argc, argv);
   o.run = cli::CommandContext(threads, true);
 

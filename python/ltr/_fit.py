@@ -47,6 +47,10 @@ def fit_rnn(activity, model=_D["model"], rank=None, *, mask=None, test_mask=None
             optimizer=_D["optimizer"], max_iters=_D["max_iters"], tol=_D["tol"],
             gradient_tol=_D["gradient_tol"], parameter_tol=_D["parameter_tol"],
             max_seconds=_D["max_seconds"], lbfgs_rank=_D["lbfgs_rank"],
+            lbfgs_scaling=_D["lbfgs_scaling"],
+            precondition_trial_factors=_D["precondition_trial_factors"],
+            convergence_window=_D["convergence_window"],
+            window_tolerance=_D["window_tolerance"],
             learning_rate=_D["learning_rate"], lr_decay=_D["lr_decay"],
             adam_beta1=_D["adam_beta1"], adam_beta2=_D["adam_beta2"],
             adam_epsilon=_D["adam_epsilon"], patience=_D["patience"],
@@ -95,7 +99,12 @@ def fit_rnn(activity, model=_D["model"], rank=None, *, mask=None, test_mask=None
     held_out_seed, neuron_fraction, trial_fraction, block_trials,
     block_time, block_neurons, test_trials, test_time, test_neurons,
     guard; optimizer (lbfgs, adam), max_iters, tol (relative cost change),
-    gradient_tol, parameter_tol, max_seconds, lbfgs_rank, learning_rate,
+    gradient_tol, parameter_tol, max_seconds, lbfgs_rank, lbfgs_scaling
+    (scale L-BFGS's initial inverse Hessian), precondition_trial_factors
+    (L-BFGS over trial factors preconditioned by the smoothing prior),
+    convergence_window and window_tolerance ("converged" when the objective
+    fell by less than window_tolerance of itself over the last
+    convergence_window iterations; 0 = off), learning_rate,
     lr_decay, adam_beta1, adam_beta2, adam_epsilon (adam); patience (early
     stopping, 0 = off); progress_every (a progress line every K
     iterations, 0 = none); checkpoint (a path) and checkpoint_every (write
@@ -127,7 +136,8 @@ def fit_rnn(activity, model=_D["model"], rank=None, *, mask=None, test_mask=None
 
 
 def sweep_ranks(activity, ranks, *, seeds=_S["seeds"],
-                relative_tolerance=_S["relative_tolerance"], mask=None,
+                relative_tolerance=_S["relative_tolerance"],
+                warm_start=_S["warm_start"], mask=None,
                 test_mask=None, inputs=None, condition=None, epoch=None,
                 axes="trial,time,neuron", init=None, base_weights=None,
                 threads=None, progress=None, **options):
@@ -141,6 +151,8 @@ def sweep_ranks(activity, ranks, *, seeds=_S["seeds"],
     seed + 1, ...
 
     ranks: a list of ints (e.g. range(1, 7)). seeds: fits per rank.
+    warm_start: per seed, fit the ranks in increasing order, each from the
+    previous rank's fit plus small new components.
     The data arguments are fit_rnn's, and every other keyword of fit_rnn
     (model, units, held_out, max_iters, seed, ...; not rank) is taken with
     fit_rnn's default. A held-out split is needed (held_out="none" is a
@@ -155,7 +167,8 @@ def sweep_ranks(activity, ranks, *, seeds=_S["seeds"],
         raise TypeError("sweep_ranks takes ranks=, not rank=")
     if unknown:
         raise TypeError(f"sweep_ranks() got an unexpected keyword argument '{unknown[0]}'")
-    return _warn(_ltr._sweep_ranks(activity, ranks, seeds, relative_tolerance, mask,
+    return _warn(_ltr._sweep_ranks(activity, ranks, seeds, relative_tolerance,
+                                   warm_start, mask,
                                    test_mask, inputs, condition, epoch, init,
                                    base_weights, axes, options, threads, progress))
 

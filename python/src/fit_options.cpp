@@ -145,6 +145,10 @@ const std::vector<Keyword>& Keywords() {
       Number<double>("parameter_tol", LTR_FIELD(parameter_tolerance)),
       Number<double>("max_seconds", LTR_FIELD(max_seconds)),
       Number<int>("lbfgs_rank", LTR_FIELD(lbfgs_rank)),
+      Flag("lbfgs_scaling", LTR_FIELD(lbfgs_scaling)),
+      Flag("precondition_trial_factors", LTR_FIELD(precondition_trial_factors)),
+      Number<int>("convergence_window", LTR_FIELD(convergence_window)),
+      Number<double>("window_tolerance", LTR_FIELD(window_tolerance)),
       Number<double>("learning_rate", LTR_FIELD(learning_rate)),
       Number<double>("lr_decay", LTR_FIELD(learning_rate_decay)),
       Number<double>("adam_beta1", LTR_FIELD(adam_beta1)),
@@ -217,9 +221,11 @@ void RejectIgnored(const FitOptions& o) {
   reject((o.function_tolerance != d.function_tolerance ||
           o.gradient_tolerance != d.gradient_tolerance ||
           o.parameter_tolerance != d.parameter_tolerance ||
-          o.lbfgs_rank != d.lbfgs_rank) &&
+          o.lbfgs_rank != d.lbfgs_rank || o.lbfgs_scaling != d.lbfgs_scaling ||
+          o.precondition_trial_factors != d.precondition_trial_factors) &&
              adam,
-         "tol, gradient_tol, parameter_tol and lbfgs_rank",
+         "tol, gradient_tol, parameter_tol, lbfgs_rank, lbfgs_scaling and "
+         "precondition_trial_factors",
          "are L-BFGS's (Adam runs max_iters)");
   const HoldOutOptions& h = o.hold_out;
   reject((h.neuron_fraction != d.hold_out.neuron_fraction ||

@@ -32,6 +32,7 @@ py::object SweepBinding(const py::object& activity,
                         const py::object& ranks,
                         int seeds,
                         double relative_tolerance,
+                        bool warm_start,
                         const py::object& mask,
                         const py::object& test_mask,
                         const py::object& inputs,
@@ -57,6 +58,7 @@ py::object SweepBinding(const py::object& activity,
   o.ranks = Ranks(ranks);
   o.seeds = seeds;
   o.relative_tolerance = relative_tolerance;
+  o.warm_start = warm_start;
   if (!progress.is_none() && !py::isinstance<py::bool_>(progress) &&
       o.fit.progress_every <= 0)
     throw py::value_error(
@@ -158,6 +160,7 @@ void BindSweep(py::module_& m) {
         py::arg("ranks"),
         py::arg("seeds"),
         py::arg("relative_tolerance"),
+        py::arg("warm_start"),
         py::arg("mask"),
         py::arg("test_mask"),
         py::arg("inputs"),
@@ -174,6 +177,7 @@ void BindSweep(py::module_& m) {
     py::dict out;
     out["seeds"] = d.seeds;
     out["relative_tolerance"] = d.relative_tolerance;
+    out["warm_start"] = d.warm_start;
     return out;
   });
 }

@@ -58,6 +58,7 @@ py::object RunPipeline(const std::string& input,
                        const std::string& axes,
                        const std::vector<int>& ranks,
                        int seeds,
+                       bool warm_start,
                        int max_iters,
                        double max_seconds,
                        double smoothing_weight,
@@ -79,6 +80,7 @@ py::object RunPipeline(const std::string& input,
   o.axes = axes;
   o.ranks = ranks;
   o.seeds = seeds;
+  o.warm_start = warm_start;
   o.fit.max_iterations = max_iters;
   o.fit.max_seconds = max_seconds;
   SetPipelinePriors(smoothing_weight, l2, &o.fit);
@@ -193,6 +195,7 @@ with resume=True).)",
         py::arg("axes") = d.axes,
         py::arg("ranks") = d.ranks,
         py::arg("seeds") = d.seeds,
+        py::arg("warm_start") = d.warm_start,
         py::arg("max_iters") = d.fit.max_iterations,
         py::arg("max_seconds") = d.fit.max_seconds,
         py::arg("smoothing_weight") = d.fit.smoothing.weight,

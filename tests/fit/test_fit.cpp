@@ -492,6 +492,25 @@ TEST_CASE("termination says converged only on the function or gradient test",
   CHECK(stalled.iterations < o.max_iterations);
 }
 
+TEST_CASE("the window test stops a fit as converged on its tail",
+          "[fit][sweep_warm]") {
+  const TeacherData d = MakeTeacherData(8, 16, 12, 0.05, 2);
+  FitOptions o = StudentOptions(2);
+  o.max_iterations = 3000;
+  o.convergence_window = 20;
+  o.window_tolerance = 1e-3;
+  const FitSummary fit = FitRnn(o, d.recording);
+  INFO(fit.BriefReport());
+  CHECK(fit.termination == "converged");
+  CHECK_THAT(fit.message, Contains("over the last 20 iterations"));
+  REQUIRE(fit.iterations < 3000);
+  // The objective indeed fell by less than 0.1 % over the last 20.
+  const std::vector<FitIteration>& h = fit.history;
+  CHECK(h[h.size() - 21].loss - h.back().loss <= 1e-3 * h.back().loss);
+  CHECK(h[h.size() - 22].loss - h[h.size() - 2].loss >
+        1e-3 * h[h.size() - 2].loss);
+}
+
 TEST_CASE("a rank-3 ltrRNN fit recovers the teacher at full size",
           "[.slow][fit_slow]") {
   // 40 units, 120 trials: from a random start L-BFGS stalled here (held-out

@@ -11,6 +11,7 @@
 #include "ltr/core/error.h"
 #include "ltr/decompose/diagnostics.h"
 #include "ltr/formats/decomposition_file.h"
+#include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/formats/model_file.h"
 #include "ltr/formats/pipeline_file.h"
@@ -324,6 +325,43 @@ TEST_CASE("pipeline: refuses input it cannot use with one clear error",
     CHECK(r.exit_code == 1);
     CHECK(test::CountLines(r.err) == 1);
   }
+}
+
+TEST_CASE(
+    "the main job's fits converge and the warm-started rank 2 finds the "
+    "second planted component",
+    "[pipeline][sweep_warm]") {
+  // Before: every fit ended on the 1000-iteration limit (rank 1 held-out
+  // loss 5.22e-5 after 1000). Measured with these defaults: base fit
+  // converged at 834 iterations; rank 1 at 267 (held-out 5.19e-5); rank 2,
+  // from rank 1 plus a new component, at 290 (held-out 9.8e-6).
+  test::ScratchDir dir;
+  PipelineOptions o;
+  o.input = std::string(LTR_SOURCE_DIR) + "/data/example_learning.h5";
+  o.output_dir = dir / "out";
+  o.plots = false;
+  o.ranks = {1, 2};
+  o.seeds = 1;
+  o.seed = 2;  // a random new component died at this seed; this one grows
+  o.cp_restarts = 1;
+  o.run.num_threads = 2;
+  std::vector<std::string> lines;
+  o.fit.progress_every = 100000;  // the sweep's one line per fit only
+  o.run.progress = [&](const std::string& l) {
+    if (l.rfind("rank ", 0) == 0) lines.push_back(l);
+  };
+  const PipelineSummary s = RunLearningPipeline(o);
+  INFO(s.sweep.BriefReport());
+  REQUIRE(lines.size() == 2);
+  for (const std::string& l : lines) {
+    INFO(l);
+    CHECK_THAT(l, Catch::Matchers::Contains(": converged, held-out loss"));
+  }
+  const FitSummary base = ReadFitSummary(dir / "out/baseline_fit.h5");
+  CHECK(base.termination == "converged");
+  CHECK(base.iterations < 1000);
+  CHECK(s.sweep.test_loss(1, 0) < 0.5 * s.sweep.test_loss(0, 0));
+  CHECK(s.sweep.chosen_rank == 2);
 }
 
 TEST_CASE(

@@ -91,7 +91,20 @@ ceres::CallbackReturnType FitCallback::operator()(
     early_stopped_ = true;
     return ceres::SOLVER_TERMINATE_SUCCESSFULLY;
   }
+  if (WindowConverged()) {
+    window_converged_ = true;
+    return ceres::SOLVER_TERMINATE_SUCCESSFULLY;
+  }
   return ceres::SOLVER_CONTINUE;
+}
+
+bool FitCallback::WindowConverged() const {
+  const int window = o_.convergence_window;
+  const std::vector<FitIteration>& h = summary_->history;
+  if (window <= 0 || h.size() <= static_cast<size_t>(window)) return false;
+  const double now = h.back().loss, before = h[h.size() - 1 - window].loss;
+  return std::isfinite(now) && std::isfinite(before) &&
+         before - now <= o_.window_tolerance * std::abs(now);
 }
 
 void FitCallback::TrackBest(int iteration, bool finite, double test) {
@@ -147,6 +160,7 @@ SolverRun Solve(const FitOptions& options,
   ceres::GradientProblemSolver::Options solver;
   solver.line_search_direction_type = ceres::LBFGS;
   solver.max_lbfgs_rank = options.lbfgs_rank;
+  solver.use_approximate_eigenvalue_bfgs_scaling = options.lbfgs_scaling;
   solver.max_num_iterations = options.max_iterations;
   solver.max_solver_time_in_seconds = options.max_seconds;
   solver.function_tolerance = options.function_tolerance;
@@ -169,6 +183,12 @@ SolverRun Solve(const FitOptions& options,
     stiefel = manifold.get();
     ceres_problem = std::make_unique<ceres::GradientProblem>(
         function.release(), manifold.release());  // takes ownership
+  } else if (auto preconditioner =
+                 options.optimizer == FitOptimizer::kLbfgs
+                     ? TrialFactorPreconditioner(options, problem, train, *x)
+                     : nullptr) {
+    ceres_problem = std::make_unique<ceres::GradientProblem>(
+        function.release(), preconditioner.release());
   } else {
     ceres_problem =
         std::make_unique<ceres::GradientProblem>(function.release());

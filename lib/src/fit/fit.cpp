@@ -116,6 +116,9 @@ std::vector<double> Terminate(const FitOptions& options,
   const ceres::GradientProblemSolver::Summary& ceres_summary = run.summary;
   summary->message = ceres_summary.message;
   summary->initial_loss = ceres_summary.initial_cost;
+  summary->evaluations = std::max({0,
+                                   ceres_summary.num_cost_evaluations,
+                                   ceres_summary.num_gradient_evaluations});
   summary->iterations = ceres_summary.iterations.empty()
                             ? 0
                             : ceres_summary.iterations.back().iteration;
@@ -142,6 +145,12 @@ std::vector<double> Terminate(const FitOptions& options,
     summary->termination = "early_stopped";
     summary->message = "held-out loss did not improve for " +
                        std::to_string(options.patience) + " iterations";
+  } else if (callback.window_converged()) {
+    summary->termination = "converged";
+    summary->message =
+        "the objective fell by less than " +
+        Format("%g", options.window_tolerance) + " of itself over the last " +
+        std::to_string(options.convergence_window) + " iterations";
   } else if (ceres_summary.termination_type == ceres::CONVERGENCE &&
              ceres_summary.message.rfind("Parameter tolerance", 0) != 0) {
     // Ceres' function or gradient tolerance: the loss has stopped falling.

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "fit/fit_init.h"
@@ -61,6 +62,9 @@ struct Problem {
   DataInitReport init;        // kData initialisation only
 };
 Problem BuildProblem(const FitOptions& o, const Recording& r);
+// The smoothing prior on the trial factors the options ask for (no penalty
+// when not ltr or none), cut at the recording's epochs if asked.
+TrialSmoothingPenalty TrialPrior(const FitOptions& o, const Recording& r);
 
 // The data term of `objective` at x; NaN when it cannot be evaluated.
 double DataLoss(const RnnObjective& objective, const double* x);
@@ -101,10 +105,12 @@ class FitCallback : public ceres::IterationCallback {
   int best_iteration() const { return best_iteration_; }
   bool has_best() const { return std::isfinite(best_test_); }
   bool early_stopped() const { return early_stopped_; }
+  bool window_converged() const { return window_converged_; }
   bool interrupted() const { return interrupted_; }
 
  private:
   void TrackBest(int iteration, bool finite, double test);
+  bool WindowConverged() const;
   void WriteCheckpoint(int iteration, double cost, double test) const;
 
   const FitOptions& o_;
@@ -120,8 +126,19 @@ class FitCallback : public ceres::IterationCallback {
   int best_iteration_ = 0;
   int since_best_ = 0;
   bool early_stopped_ = false;
+  bool window_converged_ = false;
   bool interrupted_ = false;
 };
+
+// FitOptions::precondition_trial_factors (fit_precondition.cpp): the linear
+// change of variables of the c block as a Manifold, or null where it does
+// not apply (not ltr, no smoothing prior, an orthonormal readout's manifold)
+// or the data term's curvature cannot be measured at x.
+std::unique_ptr<ceres::Manifold> TrialFactorPreconditioner(
+    const FitOptions& o,
+    const Problem& problem,
+    const RnnObjective& train,
+    const Eigen::VectorXd& x);
 
 // L-BFGS (Ceres) or Adam from x over `train`, with the callback; the
 // orthonormal readout's manifold when problem.readout_offset >= 0.

@@ -107,6 +107,9 @@ bool FitOptions::IsValid(std::string* error) const {
     return fail("tolerances must be >= 0");
   if (!(max_seconds > 0)) return fail("max_seconds must be > 0");
   if (lbfgs_rank < 1) return fail("lbfgs_rank must be >= 1");
+  if (convergence_window < 0)
+    return fail("convergence_window must be >= 0 (0 = off)");
+  if (!(window_tolerance >= 0)) return fail("window_tolerance must be >= 0");
   if (!(learning_rate > 0) || !std::isfinite(learning_rate))
     return fail("learning_rate must be finite and > 0");
   if (!(adam_beta1 >= 0 && adam_beta1 < 1) ||

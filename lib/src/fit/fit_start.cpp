@@ -150,6 +150,16 @@ void AddTrials(const Recording& r, bool inputs, Problem* pr) {
 
 }  // namespace
 
+TrialSmoothingPenalty TrialPrior(const FitOptions& o, const Recording& r) {
+  if (o.kind != WeightKind::kLowTensorRank ||
+      o.smoothing.kind == TrialSmoothing::kNone)
+    return TrialSmoothingPenalty();
+  std::vector<int> epochs;
+  if (o.smoothing_breaks_at_epochs)
+    epochs.assign(r.epoch.begin(), r.epoch.end());
+  return TrialSmoothingPenalty(o.smoothing, r.trials(), epochs);
+}
+
 Problem BuildProblem(const FitOptions& o, const Recording& r) {
   ValidateData(o, r);
   Problem pr;
@@ -173,13 +183,7 @@ Problem BuildProblem(const FitOptions& o, const Recording& r) {
   pr.test_loss.num_threads = pr.loss.num_threads;
   AddTrials(r, inputs, &pr);
 
-  if (o.kind == WeightKind::kLowTensorRank &&
-      o.smoothing.kind != TrialSmoothing::kNone) {
-    std::vector<int> epochs;
-    if (o.smoothing_breaks_at_epochs)
-      epochs.assign(r.epoch.begin(), r.epoch.end());
-    pr.smoothing = TrialSmoothingPenalty(o.smoothing, r.trials(), epochs);
-  }
+  pr.smoothing = TrialPrior(o, r);
   if (o.readout == ReadoutKind::kOrthonormal) {
     // Packed order w|a|b|c|w_in|h|bias|x0|readout|offset: readout is
     // followed only by the offset.

@@ -111,9 +111,18 @@ const CpSummary& BestFitOfRank(const EnsembleSummary& e, int rank) {
 FitOptions PipelineFitDefaults() {
   FitOptions fit;
   fit.init_tanh_saturation = 0.999;
-  // One pipeline runs 1 + ranks x seeds fits: a smaller budget per fit.
+  // One pipeline runs 1 + ranks x seeds fits: a smaller budget per fit,
+  // and fits that stop on their tolerance (docs/pipeline.md "Converged
+  // fits"): scaled L-BFGS, trial factors preconditioned by the prior, the
+  // window test (0.1 % over 50 iterations) and a short ALS start (the
+  // L-BFGS fit refines it at once).
   fit.max_iterations = 1000;
   fit.max_seconds = 120;
+  fit.lbfgs_scaling = true;
+  fit.precondition_trial_factors = true;
+  fit.convergence_window = 50;
+  fit.window_tolerance = 1e-3;
+  fit.init_als_iterations = 5;
   fit.progress_every = 50;
   // Trial factors change smoothly over learning; the minimum-norm update.
   fit.smoothing.kind = TrialSmoothing::kSecondDifference;
@@ -181,7 +190,10 @@ std::string PipelineKey(const PipelineOptions& o) {
     << f.smoothing.length_scale << "," << f.loss.l2_w << "," << f.loss.l2_c
     << "," << f.loss.l2_x0 << "," << f.init_tanh_saturation << ","
     << static_cast<int>(f.hold_out.scheme) << "," << f.hold_out.seed << ","
-    << f.hold_out.block_trials << "," << f.hold_out.test_trials
+    << f.hold_out.block_trials << "," << f.hold_out.test_trials << ","
+    << f.convergence_window << "," << f.window_tolerance << ","
+    << f.lbfgs_scaling << "," << f.precondition_trial_factors << ","
+    << f.init_als_iterations << " warm_start=" << o.warm_start
     << " loss=" << static_cast<int>(f.loss.loss) << ","
     << f.loss.poisson_rate_floor << " units=" << o.units
     << " readout=" << (o.readout ? static_cast<int>(*o.readout) : -1);
@@ -371,6 +383,7 @@ bool PipelineRun::FitUpdates() {
     sweep.fit.seed = o_.seed;
     sweep.ranks = o_.ranks;
     sweep.seeds = o_.seeds;
+    sweep.warm_start = o_.warm_start;
     s_.sweep = SweepRanks(sweep, recording_);
     if (o_.run.cancelled()) return false;
     io::OutputFile out(path, o_.command);

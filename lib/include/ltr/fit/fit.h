@@ -131,7 +131,28 @@ struct FitOptions {
   double gradient_tolerance = 1e-10;
   double parameter_tolerance = 1e-10;
   double max_seconds = 1e9;  // wall-clock limit of one fit
-  int lbfgs_rank = 20;       // L-BFGS memory
+  // Converged over a window (both optimisers): stop with termination
+  // "converged" when the training objective fell by less than
+  // window_tolerance * |objective| over the last convergence_window
+  // iterations (0 = off). L-BFGS on noise-free data, or on a loss that
+  // keeps creeping down, rarely meets Ceres' per-iteration tests, whose
+  // single-iteration changes are noisy; the window measures the tail.
+  int convergence_window = 0;
+  double window_tolerance = 1e-4;
+  int lbfgs_rank = 20;  // L-BFGS memory
+  // Scale L-BFGS's initial inverse Hessian by s^T y / y^T y of the latest
+  // step (Nocedal & Wright 2006, eq. 7.20; Ceres'
+  // use_approximate_eigenvalue_bfgs_scaling). Off, Ceres starts every
+  // two-loop recursion from the identity, so the direction has the
+  // gradient's scale and the line search must find the step length anew
+  // each iteration.
+  bool lbfgs_scaling = false;
+  // L-BFGS, ltr with a smoothing prior: optimise the trial factors in
+  // coordinates u with c = (I + S / d)^(-1/2) u, S the prior's Hessian over
+  // trials and d the data term's curvature per trial factor (measured at
+  // the start), so that the stiff prior does not dictate the step along the
+  // smooth directions the data determine (docs/fit.md).
+  bool precondition_trial_factors = false;
   // Adam (Kingma & Ba 2015, bias-corrected moments; with an orthonormal
   // readout the step is taken along the Riemannian gradient and retracted).
   double learning_rate = 1e-3;
@@ -173,7 +194,8 @@ struct FitSummary {
   FittedModel model;  // the fitted parameters (factors normalised)
 
   // Why the fit stopped: "converged" (Ceres' function tolerance: relative
-  // cost change below it, or gradient tolerance), "stalled" (steps below the
+  // cost change below it, or gradient tolerance; or the window test of
+  // convergence_window), "stalled" (steps below the
   // parameter tolerance, or a line search that finds no decrease: progress
   // stopped, not necessarily at a minimum), "no_convergence" (iteration or
   // time limit), "early_stopped" (held-out patience), "diverged" (the loss
@@ -185,6 +207,7 @@ struct FitSummary {
   bool diverged = false;
   int iterations = 0;
   int best_iteration = 0;  // iteration whose parameters are returned
+  int evaluations = 0;     // loss-and-gradient evaluations (this run)
   double seconds = 0;
   double initial_loss = 0;
   // How the fit started: "data", "random" or "given" (initial_parameters);
@@ -238,7 +261,8 @@ FitSummary FitRnn(const FitOptions& options, const Recording& recording);
 struct RankSweepOptions {
   // Everything but rank and seed; fit.run is the sweep's: its fits are
   // shared over run.communicator (distributed::RunTasks), each reports a
-  // line "rank R seed S: TERMINATION, held-out loss L" when progress_every
+  // line "rank R seed S: TERMINATION, held-out loss L (I iterations, E
+  // evaluations, T s)" when progress_every
   // > 0, and a cancellation stops the sweep (its table is then incomplete).
   FitOptions fit;
   std::vector<int> ranks;  // ranks to try
@@ -250,6 +274,14 @@ struct RankSweepOptions {
   // SE(r*) the standard error of r*'s held-out losses over seeds (a
   // one-standard-error rule with a relative floor for a single seed).
   double relative_tolerance = 0.01;
+  // Warm start over ranks: per seed, ranks in increasing order, each from
+  // the previous rank's fit (scales balanced for the penalties) plus new
+  // components as large as its smallest, constant over trials, the first
+  // along the top singular pair of -dL/dW (small or random ones die: under
+  // L2, zero is a local minimum of a trilinear term). The lowest rank starts
+  // as `fit` says; the fits of one seed run in sequence (the seeds are
+  // shared over the communicator). docs/fit.md "Warm starts over ranks".
+  bool warm_start = false;
 
   bool IsValid(std::string* error) const;
 };

@@ -36,10 +36,12 @@ namespace ltr {
 
 // The fits of `ltr pipeline`: FitOptions' defaults, except that the
 // data-driven start inverts tanh up to 0.999 (the inputs are simulated,
-// noise-free recordings; fit.h, init_tanh_saturation), a budget of 1000
-// iterations and 120 s per fit with progress every 50 iterations, a
-// second-difference prior of weight 0.1 on the trial factors and an L2
-// penalty of 1e-5 on the ltr factors.
+// noise-free recordings; fit.h, init_tanh_saturation) with 5 ALS sweeps,
+// a budget of 1000 iterations and 120 s per fit with progress every 50
+// iterations, fits that stop on the window test (objective down by less
+// than 0.1 % over 50 iterations) with scaled L-BFGS and preconditioned
+// trial factors, a second-difference prior of weight 0.1 on the trial
+// factors and an L2 penalty of 1e-5 on the ltr factors.
 FitOptions PipelineFitDefaults();
 
 // The pipeline's two fit priors as one caller sets them: a second-difference
@@ -77,6 +79,10 @@ struct PipelineOptions {
   // factor match at CP rank 2 over five seeds 0.75-0.98 with one fit per
   // rank, 0.94-0.98 with two).
   int seeds = 2;
+  // Per seed, rank r+1 starts from the rank-r fit plus a new component
+  // (RankSweepOptions::warm_start); false: every fit from its own
+  // data-driven start (--cold-start).
+  bool warm_start = true;
 
   // CP of the update tensors: ranks 1..max(ranks), restarts each.
   int cp_restarts = 3;
