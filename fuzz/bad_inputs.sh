@@ -327,3 +327,7 @@ row "--kappa without cp-apr" decompose counts.h5 --rank 2 --kappa 0.1 -o o.h5
 row "cp-apr with --apr-epsilon 0" decompose counts.h5 --method cp-apr --rank 2 --apr-epsilon 0 -o o.h5
 row "cp-apr with --inner-iters 0" decompose counts.h5 --method cp-apr --rank 2 --inner-iters 0 -o o.h5
 row "cp-apr of counts (accepted)" decompose counts.h5 --method cp-apr --rank 2 -o o.h5
+# --- s20 protocol ---
+row "analyze with --overlap-depth 0" analyze traj.h5 --overlap-depth 0 -o o.h5
+row "analyze with --overlap-vectors -1" analyze traj.h5 --overlap-vectors -1 -o o.h5
+row "train reach with --read-after-input" train --task reach --units 6 --steps 2 --read-after-input -o o.h5

@@ -97,6 +97,8 @@ cli::po::options_description TrainFlagsDescription(TrainFlags* f) {
      "trained blocks: comma-separated subset of in, rec, out")
     ("output-tanh", po::bool_switch(&o.task.output_tanh),
      "compare tanh(z) with the targets (S20's output nonlinearity)")
+    ("read-after-input", po::bool_switch(&o.task.read_after_input),
+     "S20's output timing: read bin i after the step input i drives")
     ("target", po::value<double>(&o.task.fixed_point_target)
          ->default_value(defaults.task.fixed_point_target),
      "fixed-point task: the target z-hat")
