@@ -463,9 +463,10 @@ TEST_CASE(
   CHECK(r.convergence_step < 150);
   CHECK(r.shuffle_loss_ratio > 0.0);
   // The overlap fields are filled: default depth 3, flip-flop's 2 + 2
-  // vectors, 10 singular vectors compared, each a squared cosine.
+  // vectors at the first and the last snapshot, 10 singular vectors
+  // compared, each a squared cosine.
   CHECK(r.io_overlap.depth == 3);
-  CHECK(r.io_overlap.subspace_dim == 12);
+  CHECK(r.io_overlap.subspace_dim == 24);
   REQUIRE(r.io_overlap.left.size() == 10);
   for (double v : r.io_overlap.left_shuffled) CHECK((v >= 0.0 && v <= 1.0));
   CHECK(r.io_overlap.overlap > 0.0);

@@ -146,8 +146,19 @@ void AnalyzeTestLosses(const AnalyzeOptions& options,
       a->initial_test_loss > 0.0 ? a->shuffle_loss / a->initial_test_loss : 0.0;
 }
 
-// The overlap of the final dW with the initial network's propagated input
-// and output vectors, against an independent permutation of W0.
+// Columns of the first and last snapshots of a (snapshots, N, n) block, as
+// N x 2n: trained W_in and W_out move (W_out by about its own norm), and dW
+// is learned along the whole path between them.
+MatrixXd FirstAndLast(const Tensor3& block) {
+  const Index last = block.dim(0) - 1, n = block.dim(2);
+  MatrixXd out(block.dim(1), 2 * n);
+  out << block.Slice(0).transpose(), block.Slice(last).transpose();
+  return out;
+}
+
+// The overlap of the final dW with the input and output vectors (initial
+// and final) propagated through W0, against an independent permutation of
+// W0.
 IoOverlap AnalyzeOverlap(const AnalyzeOptions& options,
                          const TrajectoryForAnalysis& t,
                          const MatrixXd& w0,
@@ -155,8 +166,8 @@ IoOverlap AnalyzeOverlap(const AnalyzeOptions& options,
   Rng rng(options.seed ^ 0x6f7665726c6170ULL);  // not the shuffle test's
   return InputOutputOverlap(w0,
                             PermutedEntries(w0, &rng),
-                            t.w_in.Slice(0).transpose(),
-                            t.w_out.Slice(0).transpose(),
+                            FirstAndLast(t.w_in),
+                            FirstAndLast(t.w_out),
                             dw,
                             options.overlap_depth,
                             options.overlap_vectors);

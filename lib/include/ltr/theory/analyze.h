@@ -96,8 +96,9 @@ struct TrajectoryAnalysis {
   double test_loss = 0.0;          // test loss of the final network
   double shuffle_loss = 0.0;       // test loss of W0_perm + dW (final W_in/out)
   double shuffle_loss_ratio = 0.0;  // shuffle_loss / initial_test_loss
-  // What dW shares with W0: InputOutputOverlap of the final dW with the
-  // initial W0, W_in, W_out, and with an independent permutation of W0.
+  // What dW shares with W0: InputOutputOverlap of the final dW with W0 and
+  // the columns of both the initial and the final W_in, W_out, and with an
+  // independent permutation of W0.
   IoOverlap io_overlap;
   std::vector<int> cp_ranks;
   std::vector<double> cp_relative_error;  // best ||X - M|| / ||X|| per rank
