@@ -132,8 +132,8 @@ void IoOverlapFigure(const Context& ctx, const IoOverlap& o) {
                                           AsVector(o.left_shuffled),
                                           AsVector(o.right_shuffled)});
   g.Add(RankXRange(r) +
-        "set title \"ΔW's singular vectors in span{W_0^k W_in, "
-        "(W_0^T)^k W_out}, k < " +
+        "set title \"ΔW's singular vectors in the span of W_0^k W_{in}, "
+        "(W_0^T)^k W_{out}, k < " +
         std::to_string(o.depth) +
         "\"\n"
         "set xlabel \"singular vector r of ΔW\"\n"
