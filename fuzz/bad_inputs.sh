@@ -337,3 +337,7 @@ row "unknown --acceleration" decompose good.h5 --rank 2 --acceleration fast -o o
 row "--acceleration with cp-opt" decompose good.h5 --method cp-opt --rank 2 --acceleration none -o o.h5
 # --- import --format (realdata) ---
 row "import: unknown --format" import flat.npy --format hdf5 -o o.h5
+# --- s20 protocol ---
+row "analyze with --overlap-depth 0" analyze traj.h5 --overlap-depth 0 -o o.h5
+row "analyze with --overlap-vectors -1" analyze traj.h5 --overlap-vectors -1 -o o.h5
+row "train reach with --read-after-input" train --task reach --units 6 --steps 2 --read-after-input -o o.h5

@@ -15,11 +15,15 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ltr analyze TRAJ.h5 [--test-batch 512] [--max-rank 25]\n"
-    "                   [--cp-max-rank 5] [--seed S] -o ANALYSIS.h5\n\n"
+    "                   [--cp-max-rank 5] [--fresh-test-batches]\n"
+    "                   [--overlap-depth 3] [--overlap-vectors 10]\n"
+    "                   [--seed S] -o ANALYSIS.h5\n\n"
     "Singular values of dW = W_k - W_0 over training, the test loss of\n"
     "rank-R truncations of the final dW and the functional rank (5 %\n"
     "criterion), the convergence step, ||dW||_F, the shuffle test, the\n"
-    "alignment of dW with W0, and CP fits of the update tensor [W_k - W_0].\n"
+    "overlap of dW's leading singular vectors with the input and output\n"
+    "vectors propagated through W0 (and through a shuffled W0), and CP fits\n"
+    "of the update tensor [W_k - W_0].\n"
     "See docs/train.md.\n\nexample:\n  ltr analyze ff.h5 -o ff_analysis.h5";
 
 }  // namespace
@@ -41,6 +45,14 @@ int RunAnalyze(int argc, char** argv) {
     ("threshold", po::value<double>(&o.functional_rank_threshold)
                       ->default_value(d.functional_rank_threshold),
      "functional rank and convergence criterion (fraction of the loss)")
+    ("fresh-test-batches", po::bool_switch(&o.fresh_test_batches),
+     "S20: a new test batch for every truncation rank and the shuffle")
+    ("overlap-depth", po::value<int>(&o.overlap_depth)
+                          ->default_value(d.overlap_depth),
+     "powers K of W0 in the propagated input/output subspace")
+    ("overlap-vectors", po::value<int>(&o.overlap_vectors)
+                            ->default_value(d.overlap_vectors),
+     "leading singular vectors of dW whose overlap is reported")
     ("cp-max-rank", po::value<int>(&o.cp_max_rank)->default_value(d.cp_max_rank),
      "CP ranks 1..R of the update tensor (0 = skip)")
     ("cp-restarts", po::value<int>(&o.cp_restarts)->default_value(d.cp_restarts),

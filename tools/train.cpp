@@ -98,6 +98,8 @@ cli::po::options_description TrainFlagsDescription(TrainFlags* f) {
      "trained blocks: comma-separated subset of in, rec, out")
     ("output-tanh", po::bool_switch(&o.task.output_tanh),
      "compare tanh(z) with the targets (off by default: z is read linearly, as by Schuessler et al. 2020)")
+    ("read-after-input", po::bool_switch(&o.task.read_after_input),
+     "the output timing of Schuessler et al. 2020: read bin i after the step input i drives")
     ("target", po::value<double>(&o.task.fixed_point_target)
          ->default_value(defaults.task.fixed_point_target),
      "fixed-point task: the target z-hat")

@@ -318,10 +318,16 @@ void BindAnalyze(py::module_& m) {
          int cp_max_rank,
          int cp_restarts,
          int cp_max_iterations,
+         bool fresh_test_batches,
+         int overlap_depth,
+         int overlap_vectors,
          std::uint64_t seed,
          const py::object& threads,
          const py::object& progress) {
         AnalyzeOptions o;
+        o.fresh_test_batches = fresh_test_batches;
+        o.overlap_depth = overlap_depth;
+        o.overlap_vectors = overlap_vectors;
         o.test_batch = test_batch;
         o.max_truncation_rank = max_truncation_rank;
         o.functional_rank_threshold = functional_rank_threshold;
@@ -336,8 +342,9 @@ void BindAnalyze(py::module_& m) {
 
 Singular values of dW_k = W_k - W_0 over training, the test loss of rank-R
 truncations of the final dW and the functional rank, the convergence step,
-||dW||_F, the shuffle test, the alignment of dW with W0, and CP fits of the
-update tensor [W_k - W_0] (docs/train.md).
+||dW||_F, the shuffle test, the overlap of dW's leading singular vectors with
+the input and output vectors propagated through W0 (and a shuffled W0), and CP
+fits of the update tensor [W_k - W_0] (docs/train.md, docs/theory.md).
 
 Args:
   trajectory: an ltr.Trajectory (ltr.train, ltr.load) or the path of a
@@ -349,6 +356,10 @@ Args:
     CLI's one --threshold sets both).
   cp_max_rank: CP ranks 1 .. this of the update tensor (0 skips it).
   cp_restarts, cp_max_iterations: CP-ALS fits per rank and their iterations.
+  fresh_test_batches: S20's protocol, a new test batch per truncation rank
+    and for the shuffle test.
+  overlap_depth: powers W0^k, k < this, in the propagated input/output
+    subspace; overlap_vectors: leading singular vectors of dW compared.
   seed: seed of the test batch, the W0 permutation and the CP starts.
   threads: threads of the test losses and CP fits (None: every usable core).
   progress: None, False or a callable.
@@ -371,6 +382,9 @@ Raises:
       py::arg("cp_max_rank") = d.cp_max_rank,
       py::arg("cp_restarts") = d.cp_restarts,
       py::arg("cp_max_iterations") = d.cp_max_iterations,
+      py::arg("fresh_test_batches") = d.fresh_test_batches,
+      py::arg("overlap_depth") = d.overlap_depth,
+      py::arg("overlap_vectors") = d.overlap_vectors,
       py::arg("seed") = d.seed,
       py::arg("threads") = py::none(),
       py::arg("progress") = py::none());

@@ -112,8 +112,36 @@ void BindAnalysis(py::module_& m) {
       .def_property_readonly(
           "shuffle_loss_ratio",
           [](const A& a) { return a.analysis.shuffle_loss_ratio; })
-      .def_property_readonly("w0_alignment",
-                             [](const A& a) { return a.analysis.w0_alignment; })
+      .def_property_readonly(
+          "io_overlap",
+          [](const A& a) { return a.analysis.io_overlap.overlap; },
+          "s^2-weighted overlap of dW's leading singular vectors with the "
+          "input/output vectors propagated through W0 (docs/theory.md).")
+      .def_property_readonly(
+          "io_overlap_shuffled",
+          [](const A& a) { return a.analysis.io_overlap.overlap_shuffled; },
+          "The same with a permuted W0 (the control).")
+      .def_property_readonly(
+          "io_overlap_left",
+          [of](py::object s) { return View(of(s).io_overlap.left, s); },
+          "||P u_r||^2 per leading left singular vector u_r of dW.")
+      .def_property_readonly(
+          "io_overlap_right",
+          [of](py::object s) { return View(of(s).io_overlap.right, s); })
+      .def_property_readonly("io_overlap_left_shuffled",
+                             [of](py::object s) {
+                               return View(of(s).io_overlap.left_shuffled, s);
+                             })
+      .def_property_readonly("io_overlap_right_shuffled",
+                             [of](py::object s) {
+                               return View(of(s).io_overlap.right_shuffled, s);
+                             })
+      .def_property_readonly(
+          "io_overlap_depth",
+          [](const A& a) { return a.analysis.io_overlap.depth; })
+      .def_property_readonly(
+          "io_subspace_dim",
+          [](const A& a) { return a.analysis.io_overlap.subspace_dim; })
       .def_property_readonly("seconds",
                              [](const A& a) { return a.analysis.seconds; })
       .def(

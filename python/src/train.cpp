@@ -203,6 +203,7 @@ Args:
   record_every: steps between snapshots.
   train: the trained blocks, a comma-separated subset of in, rec, out.
   output_tanh: compare tanh(z) with the targets (off by default; Schuessler et al. read z out linearly).
+  read_after_input: the output timing of Schuessler et al. 2020, bin i read after the step input i drives.
   target: the fixed-point task's target z-hat.
   mante_noise: the Mante task's sensory noise.
   reach_conditions, reach_radius, curl, reach_effort: the reach task's
@@ -251,6 +252,7 @@ void BindTrain(py::module_& m) {
          int record_every,
          const std::string& train,
          bool output_tanh,
+         bool read_after_input,
          double target,
          double mante_noise,
          int reach_conditions,
@@ -274,6 +276,7 @@ void BindTrain(py::module_& m) {
         o.batch = batch;
         o.record_every = record_every;
         o.task.output_tanh = output_tanh;
+        o.task.read_after_input = read_after_input;
         o.task.fixed_point_target = target;
         o.task.mante_noise = mante_noise;
         o.task.reach_conditions = reach_conditions;
@@ -301,6 +304,7 @@ void BindTrain(py::module_& m) {
       py::arg("record_every") = d.record_every,
       py::arg("train") = TrainedBlocksName(d),
       py::arg("output_tanh") = d.task.output_tanh,
+      py::arg("read_after_input") = d.task.read_after_input,
       py::arg("target") = d.task.fixed_point_target,
       py::arg("mante_noise") = d.task.mante_noise,
       py::arg("reach_conditions") = d.task.reach_conditions,

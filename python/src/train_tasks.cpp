@@ -61,6 +61,7 @@ void BindTaskBatch(py::module_& m) {
          const py::object& step,
          double alpha,
          bool output_tanh,
+         bool read_after_input,
          double target,
          double mante_noise,
          int reach_conditions,
@@ -71,6 +72,7 @@ void BindTaskBatch(py::module_& m) {
         o.kind = ParseTaskKind(task);
         o.dt = alpha;  // as ltr.train sets it
         o.output_tanh = output_tanh;
+        o.read_after_input = read_after_input;
         o.fixed_point_target = target;
         o.mante_noise = mante_noise;
         o.reach_conditions = reach_conditions;
@@ -98,8 +100,9 @@ Args:
   count: trials.
   seed: the run's seed (with step) or the generator's seed.
   step: None, or the optimiser step whose batch to draw.
-  alpha, output_tanh, target, mante_noise, reach_conditions, reach_radius,
-    curl, reach_effort: the task options, as in ltr.train.
+  alpha, output_tanh, read_after_input, target, mante_noise,
+    reach_conditions, reach_radius, curl, reach_effort: the task options, as
+    in ltr.train.
 
 Returns:
   dict with inputs (count, T, N_in), targets and mask (count, T, outputs)
@@ -118,6 +121,7 @@ Raises:
       py::arg("step") = py::none(),
       py::arg("alpha") = d.alpha,
       py::arg("output_tanh") = d.task.output_tanh,
+      py::arg("read_after_input") = d.task.read_after_input,
       py::arg("target") = d.task.fixed_point_target,
       py::arg("mante_noise") = d.task.mante_noise,
       py::arg("reach_conditions") = d.task.reach_conditions,

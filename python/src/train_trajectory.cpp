@@ -154,6 +154,9 @@ void BindTrainOptions(py::module_& m) {
           "output_tanh",
           [](const TrainOptions& o) { return o.task.output_tanh; })
       .def_property_readonly(
+          "read_after_input",
+          [](const TrainOptions& o) { return o.task.read_after_input; })
+      .def_property_readonly(
           "target",
           [](const TrainOptions& o) { return o.task.fixed_point_target; })
       .def_property_readonly(

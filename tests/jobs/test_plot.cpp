@@ -172,6 +172,7 @@ TEST_CASE("plot draws a trajectory, its analysis, bounds and theory tables",
                                             "train_delta_w_singular_values",
                                             "analysis_delta_w_singular_values",
                                             "analysis_truncation_loss",
+                                            "analysis_io_overlap",
                                             "analysis_update_tensor_cp_error",
                                             "bounds_measured_vs_bound",
                                             "theory_linear_pred_vs_measured"});

@@ -10,7 +10,7 @@ import ltr
 ANALYSIS_ATTRIBUTES = ["functional_rank", "convergence_step", "delta_w_norm",
                        "initial_loss", "final_loss", "initial_test_loss",
                        "test_loss", "shuffle_loss", "shuffle_loss_ratio",
-                       "w0_alignment"]
+                       "io_overlap", "io_overlap_shuffled"]
 
 
 def same(a, b):
@@ -37,6 +37,11 @@ def assert_analysis_is_file(a, path):
         assert same(a.cp_relative_error, f["update_tensor/relative_error"][()])
         for name in ANALYSIS_ATTRIBUTES:
             assert getattr(a, name) == f.attrs[name], name
+        for part in ("left", "right", "left_shuffled", "right_shuffled"):
+            assert same(getattr(a, "io_overlap_" + part),
+                        f["io_overlap/" + part][()]), part
+        assert a.io_overlap_depth == f["io_overlap"].attrs["depth"]
+        assert a.io_subspace_dim == f["io_overlap"].attrs["subspace_dim"]
 
 
 def test_analyze_equals_the_command(tmp_path, run_ltr, trajectory):

@@ -32,7 +32,15 @@ TrajectoryAnalysis SomeAnalysis() {
   a.test_loss = 0.1;
   a.shuffle_loss = 0.75;
   a.shuffle_loss_ratio = 0.5;
-  a.w0_alignment = 0.03125;
+  a.io_overlap.depth = 3;
+  a.io_overlap.subspace_dim = 12;
+  a.io_overlap.shuffled_subspace_dim = 11;
+  a.io_overlap.left = {1.0, 0.5};
+  a.io_overlap.right = {0.75, 0.25};
+  a.io_overlap.left_shuffled = {0.125, 0.0625};
+  a.io_overlap.right_shuffled = {0.25, 0.03125};
+  a.io_overlap.overlap = 0.875;
+  a.io_overlap.overlap_shuffled = 0.1875;
   a.cp_ranks = {1, 2};
   a.cp_relative_error = {0.4, 0.2};
   return a;
@@ -61,7 +69,15 @@ TEST_CASE("analysis layout: ReadAnalysis reads back what WriteAnalysis wrote",
   CHECK(b.test_loss == a.test_loss);
   CHECK(b.shuffle_loss == a.shuffle_loss);
   CHECK(b.shuffle_loss_ratio == a.shuffle_loss_ratio);
-  CHECK(b.w0_alignment == a.w0_alignment);
+  CHECK(b.io_overlap.depth == 3);
+  CHECK(b.io_overlap.subspace_dim == 12);
+  CHECK(b.io_overlap.shuffled_subspace_dim == 11);
+  CHECK(b.io_overlap.left == a.io_overlap.left);
+  CHECK(b.io_overlap.right == a.io_overlap.right);
+  CHECK(b.io_overlap.left_shuffled == a.io_overlap.left_shuffled);
+  CHECK(b.io_overlap.right_shuffled == a.io_overlap.right_shuffled);
+  CHECK(b.io_overlap.overlap == a.io_overlap.overlap);
+  CHECK(b.io_overlap.overlap_shuffled == a.io_overlap.overlap_shuffled);
   CHECK(b.cp_ranks == a.cp_ranks);
   CHECK(b.cp_relative_error == a.cp_relative_error);
 

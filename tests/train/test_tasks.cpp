@@ -196,6 +196,42 @@ TEST_CASE("fixed-point task: step input from t = 1, loss on the last 2 bins",
   CHECK(tr.targets(0, 199) == 0.7);
 }
 
+TEST_CASE(
+    "read_after_input (S20's timing): one more bin, targets and mask one "
+    "bin later, the same draws",
+    "[train][tasks]") {
+  for (TaskKind kind : {TaskKind::kFlipFlop,
+                        TaskKind::kMante,
+                        TaskKind::kRomo,
+                        TaskKind::kFixedPoint}) {
+    TaskOptions o = Task(kind);
+    Rng a(11), b(11);
+    const TaskBatch base = GenerateBatch(o, 3, &a);
+    o.read_after_input = true;
+    const TaskBatch late = GenerateBatch(o, 3, &b);
+    const Index t = base.trials[0].inputs.cols();
+    CHECK(GetTaskShape(o).steps == t + 1);
+    CHECK(late.labels == base.labels);
+    for (size_t k = 0; k < 3; ++k) {
+      const RnnTrial& x = base.trials[k];
+      const RnnTrial& y = late.trials[k];
+      REQUIRE(y.inputs.cols() == t + 1);
+      // Input i drives the step i -> i + 1, and bin i + 1 is compared
+      // with target i: the output is read after the input is applied.
+      CHECK(y.inputs.leftCols(t) == x.inputs);
+      CHECK(y.inputs.col(t).isZero());
+      CHECK(y.targets.rightCols(t) == x.targets);
+      CHECK(y.mask.rightCols(t) == x.mask);
+      CHECK(y.mask.col(0).isZero());
+    }
+  }
+  TaskOptions reach = Task(TaskKind::kReach);
+  reach.read_after_input = true;
+  std::string error;
+  CHECK_FALSE(reach.IsValid(&error));
+  CHECK(error == "read_after_input does not apply to the reach task");
+}
+
 TEST_CASE("reach task: target input, go cue, hold then reach masks",
           "[train][tasks]") {
   TaskOptions o = Task(TaskKind::kReach);

@@ -463,11 +463,30 @@ TEST_CASE(
   CHECK(r.convergence_step > 0);
   CHECK(r.convergence_step < 150);
   CHECK(r.shuffle_loss_ratio > 0.0);
-  CHECK(r.w0_alignment >= 0.0);
-  CHECK(r.w0_alignment <= 1.0);
+  // The overlap fields are filled: default depth 3, flip-flop's 2 + 2
+  // vectors at the first and the last snapshot, 10 singular vectors
+  // compared, each a squared cosine.
+  CHECK(r.io_overlap.depth == 3);
+  CHECK(r.io_overlap.subspace_dim == 24);
+  REQUIRE(r.io_overlap.left.size() == 10);
+  for (double v : r.io_overlap.left_shuffled) CHECK((v >= 0.0 && v <= 1.0));
+  CHECK(r.io_overlap.overlap > 0.0);
+  CHECK(r.io_overlap.overlap <= 1.0);
   REQUIRE(r.cp_relative_error.size() == 3);
   CHECK(r.cp_relative_error[2] <= r.cp_relative_error[0] + 1e-9);
   CHECK(r.cp_relative_error[0] < 1.0);
+
+  // S20's protocol: a fresh batch per truncation rank and for the shuffle;
+  // the first batch (initial, full and rank-0 losses) is the same.
+  a.fresh_test_batches = true;
+  a.cp_max_rank = 0;
+  const TrajectoryAnalysis f = AnalyzeTrajectory(a, dir / "ff.h5");
+  CHECK(f.initial_test_loss == r.initial_test_loss);
+  CHECK(f.test_loss == r.test_loss);
+  CHECK(f.truncation_loss[0] == r.truncation_loss[0]);
+  CHECK(f.truncation_loss[1] != r.truncation_loss[1]);
+  CHECK(f.truncation_loss.back() != Approx(f.test_loss).epsilon(1e-9));
+  CHECK(f.shuffle_loss != r.shuffle_loss);
 }
 
 TEST_CASE(

@@ -62,6 +62,15 @@ TEST_CASE(
   CHECK(c.seed == 4);
   CHECK(c.run.num_threads == 2);
   CHECK(TrainedBlocksName(c) == "in,rec,out");
+  CHECK_FALSE(c.task.read_after_input);
+
+  // S20's output timing is kept in the config, and it changes the problem.
+  TrainOptions late = o;
+  late.task.read_after_input = true;
+  TrainToFile(late, dir / "late.h5", "test");
+  const Trajectory tl = ReadTrainTrajectory(dir / "late.h5");
+  CHECK(tl.config->task.read_after_input);
+  CHECK(tl.loss(0) != t.loss(0));
 
   // The last snapshot is the network Train ends with, all at once or by
   // slabs; W[i, j] is stored row-major.

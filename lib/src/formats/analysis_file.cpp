@@ -38,6 +38,49 @@ void ReadPerRank(const std::string& file,
   values->assign(v.data(), v.data() + v.size());
 }
 
+const char* const kOverlap = "/io_overlap";
+const char* const kOverlapParts[] = {
+    "left", "right", "left_shuffled", "right_shuffled"};
+
+std::vector<double>* OverlapPart(IoOverlap* o, int part) {
+  std::vector<double>* parts[] = {
+      &o->left, &o->right, &o->left_shuffled, &o->right_shuffled};
+  return parts[part];
+}
+
+void WriteOverlap(IoOverlap o, io::OutputFile* out) {
+  const std::string g = kOverlap;
+  for (int part = 0; part < 4 && !o.left.empty(); ++part)
+    out->WriteVector(g + "/" + kOverlapParts[part],
+                     AsVector(*OverlapPart(&o, part)),
+                     "singular_vector");
+  out->SetAttribute(g, "depth", o.depth);
+  out->SetAttribute(g, "subspace_dim", o.subspace_dim);
+  out->SetAttribute(g, "shuffled_subspace_dim", o.shuffled_subspace_dim);
+  out->SetAttribute("/", "io_overlap", o.overlap);
+  out->SetAttribute("/", "io_overlap_shuffled", o.overlap_shuffled);
+}
+
+// Files written before the overlap existed have no /io_overlap: depth 0,
+// overlaps NaN.
+IoOverlap ReadOverlap(const std::string& file) {
+  IoOverlap o;
+  const std::string g = kOverlap;
+  for (int part = 0; part < 4 && io::HasDataset(file, g + "/left"); ++part) {
+    const Vector v = io::ReadVector(file, g + "/" + kOverlapParts[part]);
+    OverlapPart(&o, part)->assign(v.data(), v.data() + v.size());
+  }
+  o.depth = static_cast<int>(io::DoubleAttributeOr(file, g, "depth", 0));
+  o.subspace_dim =
+      static_cast<int>(io::DoubleAttributeOr(file, g, "subspace_dim", 0));
+  o.shuffled_subspace_dim = static_cast<int>(
+      io::DoubleAttributeOr(file, g, "shuffled_subspace_dim", 0));
+  o.overlap = io::DoubleAttributeOr(file, "/", "io_overlap", std::nan(""));
+  o.overlap_shuffled =
+      io::DoubleAttributeOr(file, "/", "io_overlap_shuffled", std::nan(""));
+  return o;
+}
+
 }  // namespace
 
 void WriteAnalysis(const TrajectoryAnalysis& a, io::OutputFile* out) {
@@ -53,7 +96,7 @@ void WriteAnalysis(const TrajectoryAnalysis& a, io::OutputFile* out) {
   out->SetAttribute("/", "test_loss", a.test_loss);
   out->SetAttribute("/", "shuffle_loss", a.shuffle_loss);
   out->SetAttribute("/", "shuffle_loss_ratio", a.shuffle_loss_ratio);
-  out->SetAttribute("/", "w0_alignment", a.w0_alignment);
+  WriteOverlap(a.io_overlap, out);
   if (!a.cp_ranks.empty()) {
     out->WriteIntVector(kCpRanks, AsInt64(a.cp_ranks), "rank");
     out->WriteVector(kCpError, AsVector(a.cp_relative_error), "rank");
@@ -98,7 +141,7 @@ TrajectoryAnalysis ReadAnalysis(const std::string& file) {
   a.test_loss = number("test_loss");
   a.shuffle_loss = number("shuffle_loss");
   a.shuffle_loss_ratio = number("shuffle_loss_ratio");
-  a.w0_alignment = number("w0_alignment");
+  a.io_overlap = ReadOverlap(file);
   return a;
 }
 

@@ -47,6 +47,7 @@ void WriteTrainConfig(const TrainOptions& o, io::AppendableFile* f) {
   f->SetAttribute(c, "seed", static_cast<std::int64_t>(o.seed));
   f->SetAttribute(c, "threads", o.run.num_threads);
   f->SetAttribute(c, "output_tanh", o.task.output_tanh ? 1 : 0);
+  f->SetAttribute(c, "read_after_input", o.task.read_after_input ? 1 : 0);
   f->SetAttribute(c, "fixed_point_target", o.task.fixed_point_target);
   f->SetAttribute(c, "mante_noise", o.task.mante_noise);
   f->SetAttribute(c, "reach_conditions", o.task.reach_conditions);
@@ -199,6 +200,9 @@ TrainOptions ReadTrainOptions(const std::string& path) {
   o.seed = static_cast<std::uint64_t>(c.Int64("seed"));
   o.run.num_threads = c.Count("threads");
   o.task.output_tanh = c.Number("output_tanh") != 0.0;
+  // Files written before the option exist: ltr's timing.
+  o.task.read_after_input =
+      c.Has("read_after_input") && c.Number("read_after_input") != 0.0;
   o.task.fixed_point_target = c.Number("fixed_point_target");
   o.task.mante_noise = c.Number("mante_noise");
   o.task.reach_conditions = c.Count("reach_conditions");

@@ -121,6 +121,42 @@ void DeltaWFigure(const Context& ctx, const PlotTrajectoryInput& t) {
                       epochs);
 }
 
+// What dW shares with W0: the overlap of each leading singular vector with
+// the propagated input/output subspace, beside the shuffled-W0 control.
+void IoOverlapFigure(const Context& ctx, const IoOverlap& o) {
+  const Vector r = Iota(static_cast<Index>(o.left.size()), 1.0);
+  GnuplotFigure g("analysis_io_overlap", 760, 460);
+  const std::string block = g.AddColumns({r,
+                                          AsVector(o.left),
+                                          AsVector(o.right),
+                                          AsVector(o.left_shuffled),
+                                          AsVector(o.right_shuffled)});
+  g.Add(RankXRange(r) +
+        "set title \"ΔW's singular vectors in the span of W_0^k W_{in}, "
+        "(W_0^T)^k W_{out}, k < " +
+        std::to_string(o.depth) +
+        "\"\n"
+        "set xlabel \"singular vector r of ΔW\"\n"
+        "set ylabel \"squared overlap ‖P x_r‖^2\"\nset yrange [0:1.05]\n"
+        "plot " +
+        block + " using 1:2 with linespoints pt 7 ps 0.7 lc 1 title \"u_r\", " +
+        block + " using 1:3 with linespoints pt 5 ps 0.7 lc 2 title \"v_r\", " +
+        block +
+        " using 1:4 with linespoints pt 6 ps 0.7 dt 2 lc 1 "
+        "title \"u_r, shuffled W_0\", " +
+        block +
+        " using 1:5 with linespoints pt 4 ps 0.7 dt 2 lc 2 "
+        "title \"v_r, shuffled W_0\"");
+  ctx.Draw(g,
+           "Overlap of ΔW with the propagated inputs and outputs",
+           "Squared overlap of ΔW's leading singular vectors with the input "
+           "and output vectors propagated through W_0 (dimension " +
+               std::to_string(o.subspace_dim) +
+               "), solid, and through a "
+               "shuffled W_0, dashed; weighted overlap " +
+               Fmt(o.overlap) + " vs " + Fmt(o.overlap_shuffled));
+}
+
 }  // namespace
 
 void PlotTrajectory(const Context& ctx) {
@@ -179,6 +215,7 @@ void PlotAnalysis(const Context& ctx) {
                              : std::string("; no rank met the functional-rank "
                                            "criterion")));
   }
+  if (!a.io_overlap.left.empty()) IoOverlapFigure(ctx, a.io_overlap);
   if (!a.cp_relative_error.empty()) {
     const Vector ranks = AsVector(a.cp_ranks);
     const Vector err = AsVector(a.cp_relative_error);

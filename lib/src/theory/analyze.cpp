@@ -79,9 +79,21 @@ void AnalyzeLoss(const AnalyzeOptions& options,
     }
 }
 
+// W0 with all N^2 entries permuted (the shuffle test and its control).
+MatrixXd PermutedEntries(const MatrixXd& w0, Rng* rng) {
+  const Index count = w0.size();
+  std::vector<Index> order(static_cast<size_t>(count));
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng->engine());
+  MatrixXd out(w0.rows(), w0.cols());
+  for (Index e = 0; e < count; ++e) out.data()[e] = w0.data()[order[e]];
+  return out;
+}
+
 // Test losses of the initial network, of W0 + rank-R truncations of dW
 // (and the functional rank), of the trained network and of the shuffle
-// test: W0 with all N^2 entries permuted, plus dW.
+// test: W0 with all N^2 entries permuted, plus dW. With
+// fresh_test_batches every truncation and the shuffle get their own batch.
 void AnalyzeTestLosses(const AnalyzeOptions& options,
                        const TrajectoryForAnalysis& t,
                        const MatrixXd& dw,
@@ -89,14 +101,21 @@ void AnalyzeTestLosses(const AnalyzeOptions& options,
   const Index snapshots = t.weights.dim(0), n = t.weights.dim(1);
   const RnnParameters final_net = NetworkAt(t, snapshots - 1);
   Rng rng(options.seed);
-  const TaskBatch test = GenerateBatch(t.config.task, options.test_batch, &rng);
+  TaskBatch test = GenerateBatch(t.config.task, options.test_batch, &rng);
   const RnnLossOptions loss_options =
       TaskLossOptions(t.config.task, options.run.num_threads);
   const RnnBlocks none{false, false, false, false, false, false, false, false};
   auto test_loss = [&](const RnnParameters& p) {
     return EvaluateLoss(p, test.trials, loss_options, none, nullptr).total;
   };
+  auto next_batch = [&] {
+    if (options.fresh_test_batches)
+      test = GenerateBatch(t.config.task, options.test_batch, &rng);
+  };
   a->initial_test_loss = test_loss(NetworkAt(t, 0));
+  RnnParameters trained = final_net;
+  trained.w = dw;
+  a->test_loss = test_loss(trained);
 
   // Truncations W0 + sum_{r <= R} s_r u_r v_r^T of dW.
   Eigen::BDCSVD<MatrixXd> svd(dw, Eigen::ComputeThinU | Eigen::ComputeThinV);
@@ -110,6 +129,7 @@ void AnalyzeTestLosses(const AnalyzeOptions& options,
       p.w = svd.matrixU().leftCols(r) *
             svd.singularValues().head(r).asDiagonal() *
             svd.matrixV().leftCols(r).transpose();
+    if (r > 0) next_batch();
     const double l = test_loss(p);
     a->truncation_ranks.push_back(r);
     a->truncation_loss.push_back(l);
@@ -118,18 +138,39 @@ void AnalyzeTestLosses(const AnalyzeOptions& options,
       a->functional_rank = r;
   }
 
-  RnnParameters trained = final_net;
-  trained.w = dw;
-  a->test_loss = test_loss(trained);
   RnnParameters shuffled = trained;
-  std::vector<Index> order(static_cast<size_t>(n * n));
-  std::iota(order.begin(), order.end(), 0);
-  std::shuffle(order.begin(), order.end(), rng.engine());
-  for (Index e = 0; e < n * n; ++e)
-    shuffled.w0.data()[e] = final_net.w0.data()[order[e]];
+  next_batch();
+  shuffled.w0 = PermutedEntries(final_net.w0, &rng);
   a->shuffle_loss = test_loss(shuffled);
   a->shuffle_loss_ratio =
       a->initial_test_loss > 0.0 ? a->shuffle_loss / a->initial_test_loss : 0.0;
+}
+
+// Columns of the first and last snapshots of a (snapshots, N, n) block, as
+// N x 2n: trained W_in and W_out move (W_out by about its own norm), and dW
+// is learned along the whole path between them.
+MatrixXd FirstAndLast(const Tensor3& block) {
+  const Index last = block.dim(0) - 1, n = block.dim(2);
+  MatrixXd out(block.dim(1), 2 * n);
+  out << block.Slice(0).transpose(), block.Slice(last).transpose();
+  return out;
+}
+
+// The overlap of the final dW with the input and output vectors (initial
+// and final) propagated through W0, against an independent permutation of
+// W0.
+IoOverlap AnalyzeOverlap(const AnalyzeOptions& options,
+                         const TrajectoryForAnalysis& t,
+                         const MatrixXd& w0,
+                         const MatrixXd& dw) {
+  Rng rng(options.seed ^ 0x6f7665726c6170ULL);  // not the shuffle test's
+  return InputOutputOverlap(w0,
+                            PermutedEntries(w0, &rng),
+                            FirstAndLast(t.w_in),
+                            FirstAndLast(t.w_out),
+                            dw,
+                            options.overlap_depth,
+                            options.overlap_vectors);
 }
 
 // CP of the update tensor [W_k - W_0], k >= 1 (row-major like /weights).
@@ -175,6 +216,8 @@ bool AnalyzeOptions::IsValid(std::string* error) const {
     return fail("functional_rank_threshold must be > 0");
   if (!(convergence_threshold > 0.0))
     return fail("convergence_threshold must be > 0");
+  if (overlap_depth < 1) return fail("overlap_depth must be >= 1");
+  if (overlap_vectors < 0) return fail("overlap_vectors must be >= 0");
   if (cp_max_rank < 0) return fail("cp_max_rank must be >= 0");
   if (cp_restarts < 1) return fail("cp_restarts must be >= 1");
   if (cp_max_iterations < 1) return fail("cp_max_iterations must be >= 1");
@@ -188,8 +231,9 @@ std::string TrajectoryAnalysis::BriefReport() const {
   out << "analyze: functional rank " << functional_rank << ", convergence step "
       << convergence_step << ", ||dW||_F " << delta_w_norm << ", loss "
       << initial_loss << " -> " << final_loss << ", test loss " << test_loss
-      << ", shuffle ratio " << shuffle_loss_ratio << ", W0 alignment "
-      << w0_alignment;
+      << ", shuffle ratio " << shuffle_loss_ratio << ", io overlap "
+      << io_overlap.overlap << " (shuffled W0 " << io_overlap.overlap_shuffled
+      << ")";
   if (!cp_ranks.empty()) {
     out << ", CP error";
     for (size_t i = 0; i < cp_ranks.size(); ++i)
@@ -239,11 +283,7 @@ TrajectoryAnalysis AnalyzeTrajectory(const AnalyzeOptions& options,
   TrajectoryAnalysis a;
   a.singular_values = DeltaWSingularValues(t.weights, options.run);
   a.delta_w_norm = dw.norm();
-  const double w0_norm = w0.norm();
-  a.w0_alignment = a.delta_w_norm > 0.0 && w0_norm > 0.0
-                       ? std::fabs((dw.array() * w0.array()).sum()) /
-                             (a.delta_w_norm * w0_norm)
-                       : 0.0;
+  a.io_overlap = AnalyzeOverlap(options, t, w0, dw);
   AnalyzeLoss(options, t.loss, &a);
   AnalyzeTestLosses(options, t, dw, &a);
   if (!options.run.cancelled()) AnalyzeUpdateTensor(options, t.weights, &a);

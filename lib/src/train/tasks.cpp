@@ -25,6 +25,21 @@ double UniformIn(Rng* rng, double lo, double hi) {
   return lo + (hi - lo) * rng->Uniform();
 }
 
+// S20's timing (TaskOptions::read_after_input): the trial of T bins becomes
+// one of T + 1 whose bin i + 1 holds target and mask i, so that the state
+// after the step driven by input i explains it.
+RnnTrial ReadAfterInput(const RnnTrial& trial) {
+  const Index t = trial.inputs.cols();
+  RnnTrial shifted = trial;
+  shifted.inputs.conservativeResize(Eigen::NoChange, t + 1);
+  shifted.inputs.col(t).setZero();
+  shifted.targets.setZero(trial.targets.rows(), t + 1);
+  shifted.targets.rightCols(t) = trial.targets;
+  shifted.mask.setZero(trial.mask.rows(), t + 1);
+  shifted.mask.rightCols(t) = trial.mask;
+  return shifted;
+}
+
 RnnTrial EmptyTrial(const TaskShape& shape) {
   RnnTrial trial;
   trial.inputs = MatrixXd::Zero(shape.inputs, shape.steps);
@@ -226,6 +241,8 @@ bool TaskOptions::IsValid(std::string* error) const {
   if (!(reach_effort >= 0.0)) return fail("reach_effort must be >= 0");
   if (output_tanh && kind == TaskKind::kReach)
     return fail("output_tanh does not apply to the reach task");
+  if (read_after_input && kind == TaskKind::kReach)
+    return fail("read_after_input does not apply to the reach task");
   return true;
 }
 
@@ -253,6 +270,7 @@ TaskShape GetTaskShape(const TaskOptions& o) {
       s = {3, 2, Bins(kReachEnd, o.dt)};
       break;
   }
+  if (o.read_after_input) ++s.steps;
   return s;
 }
 
@@ -260,7 +278,9 @@ TaskBatch GenerateBatch(const TaskOptions& options, int count, Rng* rng) {
   std::string error;
   if (!options.IsValid(&error)) throw Error(error);
   if (count < 1) throw Error("task batch: count must be >= 1");
-  const TaskShape shape = GetTaskShape(options);
+  TaskOptions base = options;  // the trials are drawn in ltr's timing
+  base.read_after_input = false;
+  const TaskShape shape = GetTaskShape(base);
   TaskBatch batch;
   batch.trials.reserve(static_cast<size_t>(count));
   for (int k = 0; k < count; ++k) {
@@ -286,7 +306,8 @@ TaskBatch GenerateBatch(const TaskOptions& options, int count, Rng* rng) {
         Reach(options, shape, rng, &trial, &label);
         break;
     }
-    batch.trials.push_back(std::move(trial));
+    batch.trials.push_back(options.read_after_input ? ReadAfterInput(trial)
+                                                    : std::move(trial));
     batch.labels.push_back(label);
   }
   return batch;

@@ -4,10 +4,14 @@
 //   /truncation/ranks, /loss     (R+1,)          loss of W0 + rank-R part of dW
 //   /update_tensor/ranks,
 //   /update_tensor/relative_error (n_ranks,)     CP of [W_k - W_0], when run
+//   /io_overlap/left, /right, /left_shuffled, /right_shuffled (R,)
+//                                IoOverlap (attributes depth, subspace_dim,
+//                                shuffled_subspace_dim)
 //   root attributes              functional_rank, convergence_step,
 //                                delta_w_norm, initial_loss, final_loss,
 //                                initial_test_loss, test_loss, shuffle_loss,
-//                                shuffle_loss_ratio, w0_alignment
+//                                shuffle_loss_ratio, io_overlap,
+//                                io_overlap_shuffled
 #ifndef LTR_FORMATS_ANALYSIS_FILE_H_
 #define LTR_FORMATS_ANALYSIS_FILE_H_
 

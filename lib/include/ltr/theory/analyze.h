@@ -1,9 +1,10 @@
-// Analyses of a learning trajectory (science.md §3, S20), written as
+// Analyses of a learning trajectory (Schuessler et al. 2020, docs/theory.md), written as
 // formats.md "Analysis of a trajectory": the singular values of
 // dW_k = W_k - W_0 over training, the loss of rank-R truncations of the
 // final dW, the functional rank, the convergence step, ||dW||_F, the
-// shuffle test, the alignment of dW with W0, and CP fits of the stacked
-// update tensor [W_k - W_0].
+// shuffle test, the overlap of dW's leading singular vectors with the input
+// and output vectors propagated through W0 (docs/theory.md "What dW shares
+// with W0"), and CP fits of the stacked update tensor [W_k - W_0].
 #ifndef LTR_ANALYZE_H_
 #define LTR_ANALYZE_H_
 
@@ -18,6 +19,37 @@ namespace ltr {
 
 struct Trajectory;  // ltr/formats/trajectory_file.h
 
+// Overlap of dW's singular vectors with the subspace
+//   S_K = span{ W0^k W_in, (W0^T)^k W_out : k = 0 .. K-1 }
+// (the input vectors propagated forward and the output vectors propagated
+// back through W0; the first K terms of the Neumann series of
+// (I - W0)^-1 W_in and (I - W0)^-T W_out lie in it). For the leading
+// singular pairs (s_r, u_r, v_r) of dW: left[r] = ||P u_r||^2,
+// right[r] = ||P v_r||^2 with P the orthogonal projector on S_K (1 = inside,
+// dim S_K / N = chance for a random vector). `overlap` is the
+// s_r^2-weighted mean of (left + right) / 2; the *_shuffled fields are the
+// same with S_K built from a permuted W0 (the control).
+struct IoOverlap {
+  int depth = 0;         // K
+  int subspace_dim = 0;  // dim S_K (numerical rank of its spanning vectors)
+  int shuffled_subspace_dim = 0;
+  std::vector<double> left, right;
+  std::vector<double> left_shuffled, right_shuffled;
+  double overlap = 0.0;
+  double overlap_shuffled = 0.0;
+};
+
+// w0: N x N (W[i, j] from unit j to unit i); w_in: N x N_in; w_out: N x
+// N_out (the readout transposed); dw: N x N. Throws ltr::Error on
+// mismatched shapes or depth < 1.
+IoOverlap InputOutputOverlap(const Matrix& w0,
+                             const Matrix& w0_shuffled,
+                             const Matrix& w_in,
+                             const Matrix& w_out,
+                             const Matrix& dw,
+                             int depth,
+                             int vectors);
+
 struct AnalyzeOptions {
   // Trials of the fixed test batch (drawn from Rng(seed)) on which the
   // truncation and shuffle losses are evaluated.
@@ -29,6 +61,14 @@ struct AnalyzeOptions {
   // Convergence step: first step whose training loss is below
   // threshold * loss(step 0).
   double convergence_threshold = 0.05;
+  // S20's protocol: a fresh test batch (continuing the same Rng) for every
+  // truncation rank and for the shuffle test, instead of one fixed batch.
+  bool fresh_test_batches = false;
+  // The propagated input/output subspace S_K (InputOutputOverlap) uses the
+  // powers W0^k, k < overlap_depth; the overlaps of the leading
+  // overlap_vectors singular vectors of dW are reported.
+  int overlap_depth = 3;
+  int overlap_vectors = 10;
   // CP of the update tensor [W_k - W_0], k = 1 .. snapshots-1, for ranks
   // 1 .. cp_max_rank (0 skips it), best of cp_restarts ALS fits per rank.
   int cp_max_rank = 5;
@@ -56,8 +96,10 @@ struct TrajectoryAnalysis {
   double test_loss = 0.0;          // test loss of the final network
   double shuffle_loss = 0.0;       // test loss of W0_perm + dW (final W_in/out)
   double shuffle_loss_ratio = 0.0;  // shuffle_loss / initial_test_loss
-  // |<dW, W0>_F| / (||dW||_F ||W0||_F).
-  double w0_alignment = 0.0;
+  // What dW shares with W0: InputOutputOverlap of the final dW with W0 and
+  // the columns of both the initial and the final W_in, W_out, and with an
+  // independent permutation of W0.
+  IoOverlap io_overlap;
   std::vector<int> cp_ranks;
   std::vector<double> cp_relative_error;  // best ||X - M|| / ||X|| per rank
   double seconds = 0.0;

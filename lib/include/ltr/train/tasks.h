@@ -27,6 +27,10 @@ struct TaskOptions {
   // An ltr option, off by default (Schuessler et al. 2020 read z linearly):
   // the loss compares tanh(z) with the target (not for kReach: forces).
   bool output_tanh = false;
+  // S20's output timing: the output of bin i is read from the state after
+  // the step that input i drives (one bin later than ltr's default). The
+  // trial gets one more bin: inputs [u, 0], targets and mask [0, y], [0, m].
+  bool read_after_input = false;
 
   // kFixedPoint: target z-hat read at the last two bins of a T = 100 trial.
   double fixed_point_target = 1.0;
