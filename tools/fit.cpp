@@ -225,16 +225,19 @@ cli::po::positional_options_description FitPositional() {
 
 // Held-out scores of a finished fit with held-out entries (ltr/fit/
 // metrics.h): a warning when it predicts them no better than the neurons'
-// training means; for counts, the per-condition PSTH baseline's held-out
-// bits/spike as the /fit attribute test_psth_bits_per_spike, and the line
-// that prints it (returned; "" otherwise).
+// training means (not for a fit that failed: its error says more); for counts,
+// the per-condition PSTH baseline's held-out bits/spike as the /fit attribute
+// test_psth_bits_per_spike, and the line that prints it (returned; ""
+// otherwise).
 std::string ReportHeldOutScores(const FitSummary& fit,
                                 const Recording& recording,
+                                const std::string& failure,
                                 io::OutputFile* out) {
   if (fit.test_metrics.count == 0 || fit.masks.test.empty()) return "";
   const HeldOutScores scores = ScoreHeldOut(fit, recording);
   const std::string warning = HeldOutWarning(fit, scores);
-  if (!warning.empty()) std::cerr << "ltr fit: warning: " << warning << "\n";
+  if (!warning.empty() && failure.empty())
+    std::cerr << "ltr fit: warning: " << warning << "\n";
   if (fit.model.loss != RnnLoss::kPoisson) return "";
   const double bits = scores.psth_bits_per_spike;
   out->SetAttribute("/fit", "test_psth_bits_per_spike", bits);
@@ -417,7 +420,8 @@ int FitWith(int argc,
     WriteRankSweep(result, &out);
     const std::string failure = result.Failure();
     WriteFitOutputAttributes({input, "", failure}, &out);
-    const std::string psth = ReportHeldOutScores(result.best, recording, &out);
+    const std::string psth =
+        ReportHeldOutScores(result.best, recording, failure, &out);
     out.Commit();
     std::cout << result.BriefReport() << psth << "wrote " << out.path() << "\n";
     if (!failure.empty()) return Failed(failure, out.path());
@@ -435,7 +439,7 @@ int FitWith(int argc,
   WriteFitOutputAttributes(
       {input, resume ? cli::CommandLine(argc, argv) : "", failure}, &out);
   const std::string psth =
-      interrupted ? "" : ReportHeldOutScores(result, recording, &out);
+      interrupted ? "" : ReportHeldOutScores(result, recording, failure, &out);
   out.Commit();
   std::cout << result.BriefReport() << psth << "wrote " << out.path() << "\n";
   if (interrupted) {

@@ -17,9 +17,24 @@
 #include "bindings.h"
 #include "decompose_results.h"
 #include "ltr/core/enums.h"
+#include "ltr/decompose/decompose.h"
 #include "ltr/formats/io.h"
 
 namespace ltr::python {
+
+// The failure line of an ensemble or a cross-validation read back or fitted
+// (DecomposeResult::Failure).
+std::string FailureOf(const EnsembleSummary& ensemble) {
+  DecomposeResult result;
+  result.ensemble = ensemble;
+  return result.Failure();
+}
+
+std::string FailureOf(const CrossValidationSummary& cv) {
+  DecomposeResult result;
+  result.cross_validation = cv;
+  return result.Failure();
+}
 
 namespace {
 

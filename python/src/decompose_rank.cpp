@@ -447,18 +447,6 @@ per restart, the fit with the lowest training error first.)")
 
 }  // namespace
 
-std::string FailureOf(const EnsembleSummary& ensemble) {
-  DecomposeResult result;
-  result.ensemble = ensemble;
-  return result.Failure();
-}
-
-std::string FailureOf(const CrossValidationSummary& cv) {
-  DecomposeResult result;
-  result.cross_validation = cv;
-  return result.Failure();
-}
-
 void BindCrossValidate(py::module_& m);
 
 void BindRankSelection(py::module_& m) {

@@ -1,4 +1,4 @@
-// Analyses of a learning trajectory (S20's rank analyses).
+// Analyses of a learning trajectory (Schuessler et al. 2020).
 #include "ltr/theory/analyze.h"
 
 #include <Eigen/SVD>
