@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "../lib/src/core/kernels.h"
 #include "../tests/planted.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/diagnostics.h"
@@ -152,9 +153,11 @@ int main(int argc, char** argv) {
       rank,
       threads);
   std::printf(
-      "  compiler %s, libltr built with its own flags (Release, "
-      "-march=native by default); tensor built in %.2f s\n",
+      "  compiler %s, libltr built with its own flags (Release; "
+      "-march=native with LTR_NATIVE=ON), run-time kernels %s; tensor "
+      "built in %.2f s\n",
       __VERSION__,
+      ltr::internal::KernelsName(),
       Seconds(build_start));
   std::printf(
       "  streaming read bandwidth (sum of an 80 MB array): "

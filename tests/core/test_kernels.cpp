@@ -152,3 +152,43 @@ TEST_CASE("AVX2 and AVX-512 products have the same bits", "[core][kernels]") {
   Multiply(PackedMatrix(a, true), b, avx512);
   CHECK(SameBits(avx2, avx512));
 }
+
+TEST_CASE("MultiplyTall is the multiply-add chain over j on every kernel",
+          "[core][kernels][mttkrp]") {
+  EveryKernel kernels;
+  // S: rows [3, 3 + m) of a 60 x n matrix (column stride 60), so that the
+  // kernels read strided columns at an unaligned start.
+  const Index ld = 60, n = 45;
+  const MatrixXd big = MatrixXd::Random(ld, n);
+  for (Index m : {1, 5, 16, 33, 57})
+    for (Index rank : {1, 2, 5, 6, 8, 11, 17}) {
+      const MatrixXd s = big.block(3, 0, m, n);
+      const MatrixXd w = MatrixXd::Random(n, rank);
+      const MatrixXd wt = w.transpose();
+      MatrixXd chain = MatrixXd::Zero(m, rank);
+      for (Index r = 0; r < rank; ++r)
+        for (Index i = 0; i < m; ++i)
+          for (Index j = 0; j < n; ++j)
+            chain(i, r) = std::fma(s(i, j), w(j, r), chain(i, r));
+      for (const std::string& name : kernels.names) {
+        INFO(name << ": m " << m << ", rank " << rank);
+        REQUIRE(UseKernelsForTesting(name.c_str()));
+        // T in a taller matrix (column stride m + 2): rows past m untouched.
+        MatrixXd t = MatrixXd::Constant(m + 2, rank, 7.0);
+        MultiplyTall(big.data() + 3,
+                     m,
+                     n,
+                     ld,
+                     wt.data(),
+                     rank,
+                     t.data(),
+                     t.rows(),
+                     big.data(),
+                     big.size());
+        CHECK((t.topRows(m) - s * w).norm() <= 1e-13 * (s * w).norm());
+        CHECK((t.bottomRows(2).array() == 7.0).all());
+        // sse2 rounds each product: no fma.
+        if (name != "sse2") CHECK(SameBits(t.topRows(m), chain));
+      }
+    }
+}

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 // The vector helpers below are always inlined: their vector arguments never
 // cross a call, so the ABI note does not apply.
@@ -204,6 +205,97 @@ __attribute__((always_inline)) inline void TanhLoop(const double* x,
   std::copy(rest, rest + (n - i), y + i);
 }
 
+// Arguments of MultiplyTall (kernels.h).
+struct TallArgs {
+  const double* s;
+  Index m;
+  Index n;
+  Index ld_s;
+  const double* wt;
+  Index rank;
+  double* t;
+  Index ld_t;
+  const double* prefetch;      // region to bring into L2 meanwhile
+  const double* prefetch_end;  // (the next slice), lines in order
+  Index prefetch_lines;        // lines per column of S
+};
+
+// Rows [i, i + V MV) and columns [r0, r0 + G) of T, the G MV accumulators in
+// registers over all n columns of S: the chain over j = 0 .. n-1 in order.
+// prefetch_lines lines of the prefetch region are requested per column.
+template <int V, int MV, int G>
+__attribute__((always_inline)) inline void TallTile(const TallArgs& x,
+                                                    Index i,
+                                                    Index r0,
+                                                    const double*& prefetch) {
+  using Vec = typename VectorOf<V>::type;
+  Vec acc[G][MV] = {};
+  for (Index j = 0; j < x.n; ++j) {
+    for (Index q = 0; q < x.prefetch_lines && prefetch < x.prefetch_end; ++q) {
+      __builtin_prefetch(prefetch, 0, 2);
+      prefetch += 64 / sizeof(double);
+    }
+    const double* column = x.s + j * x.ld_s + i;
+    // The next tile's rows of this column: columns far apart (pass 2 of the
+    // tree) are as many streams as the hardware can follow.
+    if (r0 == 0)
+      for (int q = 0; q < V * MV; q += 8)
+        __builtin_prefetch(column + V * MV + q, 0, 2);
+    Vec sv[MV];
+    for (int v = 0; v < MV; ++v)
+      std::memcpy(&sv[v], column + v * V, sizeof(Vec));
+    const double* w = x.wt + j * x.rank + r0;
+    for (int g = 0; g < G; ++g) {
+      const double b = w[g];
+      for (int v = 0; v < MV; ++v) acc[g][v] += sv[v] * b;
+    }
+  }
+  for (int g = 0; g < G; ++g)
+    for (int v = 0; v < MV; ++v)
+      std::memcpy(x.t + (r0 + g) * x.ld_t + i + v * V, &acc[g][v], sizeof(Vec));
+}
+
+// Row i (one of the last m mod V MV) and columns [r0, r0 + G) of T, scalar.
+template <int G>
+__attribute__((always_inline)) inline void TallRow(const TallArgs& x,
+                                                   Index i,
+                                                   Index r0) {
+  double acc[G] = {};
+  for (Index j = 0; j < x.n; ++j) {
+    const double s = x.s[j * x.ld_s + i];
+    const double* w = x.wt + j * x.rank + r0;
+    for (int g = 0; g < G; ++g) acc[g] += s * w[g];
+  }
+  for (int g = 0; g < G; ++g) x.t[(r0 + g) * x.ld_t + i] = acc[g];
+}
+
+// f(r0, G) for the columns of T from r on, in groups of G while they last,
+// then of 4, 2 and 1.
+template <int G, typename F>
+__attribute__((always_inline)) inline void TallGroups(Index rank,
+                                                      Index r,
+                                                      const F& f) {
+  for (; r + G <= rank; r += G) f(r, std::integral_constant<int, G>());
+  if constexpr (G > 1) TallGroups<(G > 4 ? 4 : G / 2)>(rank, r, f);
+}
+
+// Chunk of V MV rows by chunk: a chunk of S (n columns) stays in L1 while
+// every group of columns of T is formed from it.
+template <int V, int MV, int G>
+__attribute__((always_inline)) inline void Tall(const TallArgs& x) {
+  constexpr Index kRows = V * MV;
+  const double* prefetch = x.prefetch;
+  Index i = 0;
+  for (; i + kRows <= x.m; i += kRows)
+    TallGroups<G>(x.rank, 0, [&](Index r0, auto width) {
+      TallTile<V, MV, decltype(width)::value>(x, i, r0, prefetch);
+    });
+  for (; i < x.m; ++i)
+    TallGroups<G>(x.rank, 0, [&](Index r0, auto width) {
+      TallRow<decltype(width)::value>(x, i, r0);
+    });
+}
+
 // Tiles: 24 x 8 with 32 zmm registers, 8 x 4 with 16 ymm, 4 x 4 with 16
 // xmm (accumulators + one panel column + one broadcast fit the registers).
 __attribute__((target("avx512f"), flatten)) void PanelsAvx512(
@@ -231,17 +323,31 @@ __attribute__((flatten)) void TanhSse2(const double* x, double* y, Index n) {
   TanhLoop<2>(x, y, n);
 }
 
+// T = S W: 16 x 8 accumulator tiles with 32 zmm, 8 x 6 with 16 ymm (12
+// accumulators, 2 columns of S and a broadcast), 4 x 6 with 16 xmm.
+__attribute__((target("avx512f"), flatten)) void TallAvx512(const TallArgs& x) {
+  Tall<8, 2, 8>(x);
+}
+__attribute__((target("avx2,fma"), flatten)) void TallAvx2(const TallArgs& x) {
+  Tall<4, 2, 6>(x);
+}
+__attribute__((flatten)) void TallSse2(const TallArgs& x) { Tall<2, 2, 6>(x); }
+
 struct Kernel {
   const char* name;
   Index mr;
   Index nr;
   void (*panels)(const PanelArgs&);
   void (*tanh)(const double*, double*, Index);
+  void (*tall)(const TallArgs&);
+  Index tall_rows;  // rows of T per tile
+  int tall_group;   // widest group of columns of T per tile
 };
 
-const Kernel kKernels[] = {{"sse2", 4, 4, PanelsSse2, TanhSse2},
-                           {"avx2", 8, 4, PanelsAvx2, TanhAvx2},
-                           {"avx512", 24, 8, PanelsAvx512, TanhAvx512}};
+const Kernel kKernels[] = {
+    {"sse2", 4, 4, PanelsSse2, TanhSse2, TallSse2, 4, 6},
+    {"avx2", 8, 4, PanelsAvx2, TanhAvx2, TallAvx2, 8, 6},
+    {"avx512", 24, 8, PanelsAvx512, TanhAvx512, TallAvx512, 16, 8}};
 
 bool Supported(const Kernel& kernel) {
   __builtin_cpu_init();
@@ -423,6 +529,40 @@ void AddProductTransposed(const Eigen::Ref<const Eigen::MatrixXd>& a,
          c.outerStride(),
          true);
   }
+}
+
+void MultiplyTall(const double* s,
+                  Index m,
+                  Index n,
+                  Index ld_s,
+                  const double* wt,
+                  Index rank,
+                  double* t,
+                  Index ld_t,
+                  const double* prefetch,
+                  Index prefetch_size) {
+  if (m == 0 || rank == 0) return;
+  const Kernel& kernel = *g_kernel;
+  // Spread the prefetch region over the column steps of the tiles.
+  Index groups = 0;
+  for (Index r = 0, g = kernel.tall_group; r < rank; ++groups) {
+    while (r + g > rank) g = g > 4 ? 4 : g / 2;
+    r += g;
+  }
+  const Index steps = std::max<Index>(1, m / kernel.tall_rows * groups * n);
+  const Index lines = (prefetch_size * Index{sizeof(double)} + 63) / 64;
+  const TallArgs x{s,
+                   m,
+                   n,
+                   ld_s,
+                   wt,
+                   rank,
+                   t,
+                   ld_t,
+                   prefetch,
+                   prefetch ? prefetch + prefetch_size : nullptr,
+                   (lines + steps - 1) / steps};
+  kernel.tall(x);
 }
 
 }  // namespace internal

@@ -1,7 +1,8 @@
-// The hot loops of the RNN core (its dense products and its tanh) with the
-// kernel chosen at run time for the machine (AVX-512, AVX2 + FMA, or plain
-// x86-64 SSE2), so that a portable build (no -march) still trains at the
-// speed of the machine it runs on.
+// The hot loops of the RNN core (its dense products and its tanh) and of
+// CP's MTTKRP (MultiplyTall), with the kernel chosen at run time for the
+// machine (AVX-512, AVX2 + FMA, or plain x86-64 SSE2), so that a portable
+// build (no -march) still trains and decomposes at the speed of the machine
+// it runs on.
 //
 // Every entry C(i, j) is one multiply-add chain over k = 0, 1, ..., K - 1 in
 // that order, whatever the tiling, the number of columns or the k-blocking:
@@ -55,6 +56,24 @@ void Multiply(const PackedMatrix& a,
 void AddProductTransposed(const Eigen::Ref<const Eigen::MatrixXd>& a,
                           const Eigen::Ref<const Eigen::MatrixXd>& b,
                           Eigen::Ref<Eigen::MatrixXd> c);
+
+// T = S W for a tall S read in place (m x n, column j at s + j ld_s; no
+// packing, so a slice of a tensor serves as it is) and a narrow W given
+// transposed (wt: rank x n, contiguous): T is m x rank, column r at
+// t + r ld_t. Each entry is one multiply-add chain over j = 0, 1, ... in
+// order, as in Multiply. Meanwhile prefetch[0, prefetch_size) (e.g. the next
+// slice; may be null) is brought into L2, whose access pattern the hardware
+// prefetchers would not follow.
+void MultiplyTall(const double* s,
+                  Eigen::Index m,
+                  Eigen::Index n,
+                  Eigen::Index ld_s,
+                  const double* wt,
+                  Eigen::Index rank,
+                  double* t,
+                  Eigen::Index ld_t,
+                  const double* prefetch = nullptr,
+                  Eigen::Index prefetch_size = 0);
 
 // y[i] = tanh(x[i]), i < n: (1 - e) / (1 + e), e = exp(-2|x|), for
 // |x| > 0.625 and the Cephes rational approximation x + x s P(s) / Q(s),
