@@ -1,10 +1,10 @@
-// Analyses of a learning trajectory (Schuessler et al. 2020, docs/theory.md), written as
-// formats.md "Analysis of a trajectory": the singular values of
-// dW_k = W_k - W_0 over training, the loss of rank-R truncations of the
-// final dW, the functional rank, the convergence step, ||dW||_F, the
-// shuffle test, the overlap of dW's leading singular vectors with the input
-// and output vectors propagated through W0 (docs/theory.md "What dW shares
-// with W0"), and CP fits of the stacked update tensor [W_k - W_0].
+// Analyses of a learning trajectory (Schuessler et al. 2020, docs/theory.md),
+// written as formats.md "Analysis of a trajectory": the singular values of dW_k
+// = W_k - W_0 over training, the loss of rank-R truncations of the final dW,
+// the functional rank, the convergence step, ||dW||_F, the shuffle test, the
+// overlap of dW's leading singular vectors with the input and output vectors
+// propagated through W0 (docs/theory.md "What dW shares with W0"), and CP fits
+// of the stacked update tensor [W_k - W_0].
 #ifndef LTR_ANALYZE_H_
 #define LTR_ANALYZE_H_
 
