@@ -323,18 +323,8 @@ MatrixXd SmoothingHessian(const InitState& s) {
   std::vector<int> epochs;
   if (o.smoothing_breaks_at_epochs)
     epochs.assign(s.r.epoch.begin(), s.r.epoch.end());
-  const TrialSmoothingPenalty penalty(o.smoothing, K, epochs);
-  hessian.setZero(K, K);
-  MatrixXd unit = MatrixXd::Zero(K, 1), column(K, 1);
-  for (Index k = 0; k < K; ++k) {
-    unit(k, 0) = 1;
-    column.setZero();
-    penalty.Evaluate(unit, &column);
-    hessian.col(k) = column.col(0);
-    unit(k, 0) = 0;
-  }
   // The second-difference gradient is 2 w D^T D c: its Hessian.
-  return 0.5 * (hessian + MatrixXd(hessian.transpose()));
+  return PriorHessian(TrialSmoothingPenalty(o.smoothing, K, epochs), K);
 }
 
 // The factors a, b, c of W_k = a diag(c_k) b^T (c = 1 for low rank) and the
@@ -535,6 +525,21 @@ void SetExtrasAndInitialStates(const InitState& s, const MatrixXd& w_extra) {
 }
 
 }  // namespace
+
+// The prior's Hessian over trials: it is quadratic in each column of c, so
+// its gradient at the unit vector e_k is column k.
+MatrixXd PriorHessian(const TrialSmoothingPenalty& penalty, Index trials) {
+  MatrixXd hessian = MatrixXd::Zero(trials, trials);
+  MatrixXd unit = MatrixXd::Zero(trials, 1), column(trials, 1);
+  for (Index k = 0; k < trials; ++k) {
+    unit(k, 0) = 1;
+    column.setZero();
+    penalty.Evaluate(unit, &column);
+    hessian.col(k) = column.col(0);
+    unit(k, 0) = 0;
+  }
+  return 0.5 * (hessian + MatrixXd(hessian.transpose()));
+}
 
 DataInitReport DataDrivenInitialization(const FitOptions& o,
                                         const Recording& r,

@@ -49,6 +49,11 @@ DataInitReport DataDrivenInitialization(const FitOptions& options,
                                         const Mask3& train,
                                         RnnParameters* p);
 
+// The smoothing prior's Hessian over `trials` trials (it is quadratic in
+// each column of c), probed one unit vector at a time and symmetrised.
+Eigen::MatrixXd PriorHessian(const TrialSmoothingPenalty& penalty,
+                             Eigen::Index trials);
+
 }  // namespace ltr::internal
 
 #endif  // LTR_SRC_FIT_INIT_H_

@@ -95,21 +95,6 @@ class TrialFactorManifold final : public ceres::Manifold {
   MatrixXd p_, p_inverse_;
 };
 
-// The prior's Hessian over trials: it is quadratic in each column of c, so
-// its gradient at the unit vector e_k is column k.
-MatrixXd PriorHessian(const TrialSmoothingPenalty& penalty, Index trials) {
-  MatrixXd hessian = MatrixXd::Zero(trials, trials);
-  MatrixXd unit = MatrixXd::Zero(trials, 1), column(trials, 1);
-  for (Index k = 0; k < trials; ++k) {
-    unit(k, 0) = 1;
-    column.setZero();
-    penalty.Evaluate(unit, &column);
-    hessian.col(k) = column.col(0);
-    unit(k, 0) = 0;
-  }
-  return 0.5 * (hessian + MatrixXd(hessian.transpose()));
-}
-
 // The objective's curvature along a direction of the c block that the
 // prior does not see (each column constant over the trials, random weights
 // over the columns), by a finite difference of its gradient: the data
