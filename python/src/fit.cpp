@@ -15,6 +15,7 @@
 #include "call.h"
 #include "fit_common.h"
 #include "ltr/core/error.h"
+#include "ltr/fit/metrics.h"
 #include "ltr/formats/fit_file.h"
 #include "ltr/formats/io.h"
 #include "ltr/rnn/simulate.h"
@@ -42,6 +43,19 @@ void CheckProgress(const py::object& progress, const FitOptions& o) {
         "progress=callable gets the fit's lines only with progress_every=K "
         "(a line every K iterations)");
 }
+
+}  // namespace
+
+void AddHeldOutWarning(const FitSummary& fit,
+                       const Recording& recording,
+                       std::vector<std::string>* warnings) {
+  if (fit.test_metrics.count == 0 || fit.masks.test.empty()) return;
+  if (!fit.Failure().empty()) return;
+  const std::string warning = HeldOutWarning(fit, ScoreHeldOut(fit, recording));
+  if (!warning.empty()) warnings->push_back(warning);
+}
+
+namespace {
 
 py::object FitRnnBinding(const py::object& activity,
                          const py::object& rank,
@@ -77,6 +91,7 @@ py::object FitRnnBinding(const py::object& activity,
     o.run = run;
     return FitRnn(o, recording);
   });
+  AddHeldOutWarning(fit.summary, recording, &fit.warnings);
   return MakeFit(std::move(fit));
 }
 

@@ -77,6 +77,13 @@ void SetFitData(const py::object& test_mask,
                 FitOptions* options);
 
 // Python objects (the classes are registered by BindFit / BindRecording).
+// Adds the library's held-out warning (ltr/fit/metrics.h) for a finished
+// fit with held-out entries that predicts them no better than the neurons'
+// training means, as `ltr fit` prints it; nothing for a failed fit.
+void AddHeldOutWarning(const FitSummary& fit,
+                       const Recording& recording,
+                       std::vector<std::string>* warnings);
+
 py::object MakeFit(FitObject fit);
 py::object MakeSweep(SweepObject sweep);
 py::object MakeRecording(RecordingObject recording);

@@ -71,6 +71,7 @@ py::object SweepBinding(const py::object& activity,
     o.fit.run = run;
     return SweepRanks(o, recording);
   });
+  AddHeldOutWarning(sweep.summary.best, recording, &sweep.warnings);
   return MakeSweep(std::move(sweep));
 }
 

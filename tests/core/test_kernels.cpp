@@ -9,24 +9,14 @@
 #include <vector>
 
 #include "../../lib/src/core/kernels.h"
+#include "../every_kernel.h"
 
 using Eigen::Index;
 using Eigen::MatrixXd;
 using namespace ltr::internal;
+using ltr::testing::EveryKernel;
 
 namespace {
-
-// The kernels this machine can run; the best is restored on destruction.
-struct EveryKernel {
-  std::string best = KernelsName();
-  std::vector<std::string> names;
-  EveryKernel() {
-    for (const char* name : {"sse2", "avx2", "avx512"})
-      if (UseKernelsForTesting(name)) names.push_back(name);
-    UseKernelsForTesting(best.c_str());
-  }
-  ~EveryKernel() { UseKernelsForTesting(best.c_str()); }
-};
 
 bool SameBits(const MatrixXd& a, const MatrixXd& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() &&

@@ -8,26 +8,15 @@
 #include <vector>
 
 #include "../../lib/src/core/kernels.h"
+#include "../every_kernel.h"
 #include "ltr/core/random.h"
 #include "ltr/decompose/cp.h"
 
 namespace ltr {
 namespace {
 
-using internal::KernelsName;
 using internal::UseKernelsForTesting;
-
-// The kernels this machine can run; the best is restored on destruction.
-struct EveryKernel {
-  std::string best = KernelsName();
-  std::vector<std::string> names;
-  EveryKernel() {
-    for (const char* name : {"sse2", "avx2", "avx512"})
-      if (UseKernelsForTesting(name)) names.push_back(name);
-    UseKernelsForTesting(best.c_str());
-  }
-  ~EveryKernel() { UseKernelsForTesting(best.c_str()); }
-};
+using testing::EveryKernel;
 
 // M(n, r) = sum over the other two indices of X(i, j, k) times the other two
 // factors' entries, by the definition.

@@ -370,6 +370,28 @@ def test_the_librarys_warnings_are_python_warnings():
     assert all("\n" not in line for line in lines)
 
 
+def test_a_fit_of_pure_noise_warns_as_the_command_does(teacher):
+    # Gaussian noise around each neuron's mean: only the means can be
+    # predicted, so the held-out mse cannot beat the neurons' training means.
+    rng = np.random.default_rng(3)
+    noise = 0.2 * np.arange(4) - 0.3 + rng.normal(0, 0.3, size=(30, 10, 4))
+    with pytest.warns(UserWarning) as caught:
+        fit = ltr.fit_rnn(noise, "ltr", 1, units=4, max_iters=200,
+                          condition=np.zeros(30, dtype=int), threads=1)
+    lines = [str(w.message) for w in caught if "held-out" in str(w.message)]
+    assert len(lines) == 1 and "no better than each neuron's training mean" in lines[0]
+    train, test = fit.train_mask, fit.test_mask
+    means = np.array([noise[..., n][train[..., n]].mean() for n in range(4)])
+    null_mse = np.mean((noise - means)[test] ** 2)
+    assert f"against {null_mse:.4g}" in lines[0], (lines[0], null_mse)
+    # A planted teacher fitted well gets no such warning.
+    with warnings.catch_warnings(record=True) as good:
+        warnings.simplefilter("always")
+        ltr.fit_rnn(ltr.load_recording(teacher), "ltr", 2, readout="identity",
+                    max_iters=100, seed=1, threads=1)
+    assert not [w for w in good if "held-out" in str(w.message)]
+
+
 def error_of(call, kind):
     with pytest.raises(kind) as caught:
         with warnings.catch_warnings():

@@ -299,6 +299,15 @@ TEST_CASE("fit warns once about each likely mistake", "[honest]") {
       test::RunLtr("fit " + (dir / "rates.h5") +
                    " --rank 1 --max-iters 100 -o " + (dir / "out.h5"));
   CHECK(Count(r.err, "warning:") == 0);
+  // Counts through a Poisson identity readout: the rate is softplus(tanh(x)
+  // + d), so counts spanning more than 2 are no sign of z-scored data.
+  const auto poisson = test::RunLtr(
+      "fit " + (dir / "counts.h5") +
+      " --rank 1 --loss poisson --readout identity --max-iters 100 -o " +
+      (dir / "out.h5"));
+  INFO(poisson.err);
+  REQUIRE(poisson.exit_code == 0);
+  CHECK(Count(poisson.err, "span more than 2") == 0);
 }
 
 TEST_CASE("the rank table prints the held-out loss the rank rule uses",

@@ -179,8 +179,10 @@ std::vector<std::string> FitWarnings(const FitOptions& o, const Recording& r) {
     warnings.push_back(
         "the recording has no /condition and no /inputs: every trial starts "
         "from one state with no input");
+  // Counts span more than 2 by Poisson noise alone, whatever their rates.
   if (o.nonlinearity == Nonlinearity::kTanh &&
-      o.readout == ReadoutKind::kIdentity && wide > 0)
+      o.readout == ReadoutKind::kIdentity && o.loss.loss != RnnLoss::kPoisson &&
+      wide > 0)
     warnings.push_back(
         std::to_string(wide) + " of " + std::to_string(r.neurons()) +
         " neurons span more than 2 (z-scored data?), but tanh through "

@@ -247,7 +247,8 @@ constexpr double kNullLossMargin = 1e-4;
 // (the tool prints them as warnings): integer counts fitted with the mse
 // loss; no /condition and no /inputs (every trial starts from one state
 // with no drive); neurons whose observed range exceeds 2 through tanh with
-// an identity readout (tanh(x) + d spans less than 2: z-scored data?).
+// an identity readout under the mse loss (tanh(x) + d spans less than 2:
+// z-scored data?; not for counts, whose noise alone spans more).
 // Throws ltr::Error on data FitRnn would refuse.
 std::vector<std::string> FitWarnings(const FitOptions& options,
                                      const Recording& recording);
