@@ -280,12 +280,7 @@ struct RankSweepOptions {
   // along the top singular pair of -dL/dW (small or random ones die: under
   // L2, zero is a local minimum of a trilinear term). The lowest rank starts
   // as `fit` says; the fits of one seed run in sequence (the seeds are
-  // shared over the communicator). Then, from the top down to the chain's
-  // second rank, a rank whose fit is worse on held-out data than the rank
-  // above's by more than relative_tolerance is fitted again from that fit
-  // without its weakest components, keeping the refit if its training
-  // objective is lower (its line: "rank R seed S (from rank R+1): ...").
-  // docs/fit.md "Warm starts over ranks".
+  // shared over the communicator). docs/fit.md "Warm starts over ranks".
   bool warm_start = false;
 
   bool IsValid(std::string* error) const;
