@@ -90,7 +90,8 @@ int RunPipeline(int argc, char** argv) {
      "largest rank at which both CP fits are unique)")
     ("cold-start", po::bool_switch(),
      "start every rank's fit from its own data-driven start instead of the "
-     "previous rank's fit plus new components (docs/fit.md)")
+     "previous rank's fit plus new components (then refitted from the rank "
+     "above where that fits the held-out data better; docs/fit.md)")
     ("no-plots", po::bool_switch(), "skip figures and the report (no gnuplot)")
     ("progress", po::value<int>(&o.fit.progress_every)
                      ->default_value(d.fit.progress_every),

@@ -152,7 +152,10 @@ def sweep_ranks(activity, ranks, *, seeds=_S["seeds"],
 
     ranks: a list of ints (e.g. range(1, 7)). seeds: fits per rank.
     warm_start: per seed, fit the ranks in increasing order, each from the
-    previous rank's fit plus small new components.
+    previous rank's fit plus new components as large as its smallest, then
+    refit, from the top down, a rank whose held-out loss exceeds the rank
+    above's by more than relative_tolerance from that fit without its
+    weakest components (docs/fit.md "Warm starts over ranks").
     The data arguments are fit_rnn's, and every other keyword of fit_rnn
     (model, units, held_out, max_iters, seed, ...; not rank) is taken with
     fit_rnn's default. A held-out split is needed (held_out="none" is a

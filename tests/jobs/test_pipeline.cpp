@@ -365,6 +365,43 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a warm chain whose rank 2 ends in a worse local solution is refitted "
+    "from rank 3, and the rank rule chooses 2",
+    "[pipeline][sweep_warm]") {
+  // Seed 5, one chain, two threads: rank 2 grown from rank 1 converges at
+  // held-out 1.19e-5, rank 3 grown from it at 0.986e-5, so the rank rule
+  // chose rank 3 (before the downward pass). Rank 2 refitted from rank 3
+  // without its weakest component: 0.986e-5 after 50 iterations.
+  test::ScratchDir dir;
+  PipelineOptions o;
+  o.input = std::string(LTR_SOURCE_DIR) + "/data/example_learning.h5";
+  o.output_dir = dir / "out";
+  o.plots = false;
+  o.ranks = {1, 2, 3};
+  o.seeds = 1;
+  o.seed = 5;
+  o.cp_restarts = 1;
+  o.run.num_threads = 2;
+  std::vector<std::string> lines;
+  o.fit.progress_every = 100000;  // the sweep's one line per fit only
+  o.run.progress = [&](const std::string& l) {
+    if (l.rfind("rank ", 0) == 0) lines.push_back(l);
+  };
+  const PipelineSummary s = RunLearningPipeline(o);
+  INFO(s.sweep.BriefReport());
+  REQUIRE(lines.size() == 4);  // ranks 1, 2, 3 up, then rank 2 again
+  CHECK_THAT(lines[1], Catch::Matchers::Contains("rank 2 seed 5: converged"));
+  CHECK_THAT(
+      lines[3],
+      Catch::Matchers::Contains("rank 2 seed 5 (from rank 3): converged"));
+  CHECK(s.sweep.test_loss(1, 0) < 1.01 * s.sweep.test_loss(2, 0));
+  CHECK(s.sweep.test_loss(1, 0) < 1.0e-5);
+  CHECK(s.sweep.chosen_rank == 2);
+  CHECK(s.sweep.best.model.parameters.rank() == 2);
+  CHECK(s.comparison.factor_match >= 0.94);
+}
+
+TEST_CASE(
     "the main job recovers the planted weight update of the shipped "
     "reach-adaptation example",
     "[.slow][pipeline_slow]") {
