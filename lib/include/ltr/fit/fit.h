@@ -308,6 +308,22 @@ struct RankSweepSummary {
 RankSweepSummary SweepRanks(const RankSweepOptions& options,
                             const Recording& recording);
 
+// The closed-form readout for given latents: the readout C and offset d
+// that minimise the mse data term of `trials` (each neuron weighted by its
+// mask) plus loss.l2_readout / 2 ||C||^2 and loss.l2_offset / 2 ||d||^2,
+// for the latents phi(x) of `parameters` (one ridge least-squares solve per
+// neuron; neurons with identical masks share the normal matrix; the
+// minimum-norm solution where the latents are degenerate). Returns
+// `parameters` with readout and offset replaced. Threads over trials and
+// neurons by loss.num_threads. With a free readout it bounds what a fit can
+// reach: the teacher's latents with this readout are the best the model
+// class can do on a split (bench_fit; docs/benchmarks.md). Not used inside
+// FitRnn: solving the readout during a fit was measured to end it worse
+// (docs/fit.md "Limits").
+RnnParameters SolveReadout(const RnnParameters& parameters,
+                           const std::vector<RnnTrial>& trials,
+                           const RnnLossOptions& loss);
+
 // The model's predicted means for every entry of the recording's shape
 // (rates, softplus of the output, for a poisson model).
 Tensor3 Predict(const FittedModel& model,
