@@ -312,14 +312,15 @@ RankSweepSummary SweepRanks(const RankSweepOptions& options,
 // that minimise the mse data term of `trials` (each neuron weighted by its
 // mask) plus loss.l2_readout / 2 ||C||^2 and loss.l2_offset / 2 ||d||^2,
 // for the latents phi(x) of `parameters` (one ridge least-squares solve per
-// neuron; neurons with identical masks share the normal matrix; the
-// minimum-norm solution where the latents are degenerate). Returns
-// `parameters` with readout and offset replaced. Threads over trials and
-// neurons by loss.num_threads. With a free readout it bounds what a fit can
-// reach: the teacher's latents with this readout are the best the model
-// class can do on a split (bench_fit; docs/benchmarks.md). Not used inside
-// FitRnn: solving the readout during a fit was measured to end it worse
-// (docs/fit.md "Limits").
+// neuron, neurons with identical masks sharing the normal matrix; the
+// minimum-norm solution where that matrix is not positive definite).
+// Returns `parameters` with readout and offset replaced. Threads over
+// trials and neurons by loss.num_threads. Throws ltr::Error for a loss
+// other than mse, no trials, targets or masks of another shape, or masks
+// that are all zero. With a teacher's parameters it gives the reference of
+// what a fit through a free readout can reach on a split (bench_fit;
+// docs/benchmarks.md). FitRnn does not use it: solving the readout during a
+// fit was measured to end it worse (docs/fit.md "Limits").
 RnnParameters SolveReadout(const RnnParameters& parameters,
                            const std::vector<RnnTrial>& trials,
                            const RnnLossOptions& loss);
