@@ -309,6 +309,23 @@ struct RankSweepSummary {
 RankSweepSummary SweepRanks(const RankSweepOptions& options,
                             const Recording& recording);
 
+// The closed-form readout for given latents: the readout C and offset d
+// that minimise the mse data term of `trials` (each neuron weighted by its
+// mask) plus loss.l2_readout / 2 ||C||^2 and loss.l2_offset / 2 ||d||^2,
+// for the latents phi(x) of `parameters` (one ridge least-squares solve per
+// neuron, neurons with identical masks sharing the normal matrix; the
+// minimum-norm solution where that matrix is not positive definite).
+// Returns `parameters` with readout and offset replaced. Threads over
+// trials and neurons by loss.num_threads. Throws ltr::Error for a loss
+// other than mse, no trials, targets or masks of another shape, or masks
+// that are all zero. With a teacher's parameters it gives the reference of
+// what a fit through a free readout can reach on a split (bench_fit;
+// docs/benchmarks.md). FitRnn does not use it: solving the readout during a
+// fit was measured to end it worse (docs/fit.md "Limits").
+RnnParameters SolveReadout(const RnnParameters& parameters,
+                           const std::vector<RnnTrial>& trials,
+                           const RnnLossOptions& loss);
+
 // The model's predicted means for every entry of the recording's shape
 // (rates, softplus of the output, for a poisson model).
 Tensor3 Predict(const FittedModel& model,
