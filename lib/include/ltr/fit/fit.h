@@ -281,7 +281,11 @@ struct RankSweepOptions {
   // along the top singular pair of -dL/dW (small or random ones die: under
   // L2, zero is a local minimum of a trilinear term). The lowest rank starts
   // as `fit` says; the fits of one seed run in sequence (the seeds are
-  // shared over the communicator). docs/fit.md "Warm starts over ranks".
+  // shared over the communicator). The chain ends with a downward pass: a
+  // rank that fits the held-out data worse than the rank above (beyond
+  // relative_tolerance) is refitted from that rank's fit without its
+  // weakest component, kept where its training objective is lower.
+  // docs/fit.md "Warm starts over ranks".
   bool warm_start = false;
 
   bool IsValid(std::string* error) const;
