@@ -484,7 +484,7 @@ def test_checkpoints_and_ctrl_c_leave_a_fit_that_loads(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         ltr.fit_rnn(x, "ltr", 2, condition=np.zeros(10, int), optimizer="adam",
                     max_iters=10**8, checkpoint=path, checkpoint_every=1000, threads=1)
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 3.5  # ~1 s idle; seconds under load
     stopped = ltr.load_fit(path)
     assert stopped.termination == "interrupted" and stopped.iterations > 0
     assert np.isfinite(stopped.c).all()

@@ -400,7 +400,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_ctrl_c_interrupts_within_a_second():
+def test_ctrl_c_interrupts_within_seconds():
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
@@ -414,7 +414,9 @@ def test_ctrl_c_interrupts_within_a_second():
     lines = out.split("\n")
     assert lines[0].startswith("interrupted"), out + err
     delay = float(lines[0].split()[1]) - sent
-    assert 0 <= delay < 1.0, f"KeyboardInterrupt {delay:.2f} s after SIGINT"
+    # The fit would run for hours: a prompt stop is a few iterations (0.1-0.3 s
+    # idle; seconds under a busy machine's load), not a timing target.
+    assert 0 <= delay < 3.0, f"KeyboardInterrupt {delay:.2f} s after SIGINT"
     assert lines[1].startswith("small "), out + err  # the interpreter still works
     assert child.returncode == 0
 
