@@ -2,9 +2,12 @@
 // right rank and dimensions), runs its iterations, and fills the summary's
 // model (not yet canonical), error history, iterations, converged and message.
 // ltr::Cp validates the input, times the run and canonicalises the result.
+// x_norm2: the sum of squares of the observed entries (Cp has it from its
+// validation pass; one pass over the data less per fit).
 #ifndef LTR_SRC_CP_INTERNAL_H_
 #define LTR_SRC_CP_INTERNAL_H_
 
+#include "ltr/core/random.h"
 #include "ltr/decompose/cp.h"
 
 namespace ltr::internal {
@@ -12,10 +15,12 @@ namespace ltr::internal {
 CpSummary CpAls(const CpOptions& options,
                 const Tensor3& x,
                 const Mask3* mask,
+                double x_norm2,
                 Ktensor init);
 CpSummary CpNonnegHals(const CpOptions& options,
                        const Tensor3& x,
                        const Mask3* mask,
+                       double x_norm2,
                        Ktensor init);
 CpSummary CpOpt(const CpOptions& options,
                 const Tensor3& x,
@@ -40,6 +45,23 @@ double PoissonDeviance(const Tensor3& x,
                        const Ktensor& model,
                        double floor,
                        int num_threads);
+
+// The modes a fit constrains to be >= 0: all three for cp-apr; for
+// ncp-hals the listed ones, or all three when none are listed.
+std::array<bool, 3> NonnegativeModes(const CpOptions& options);
+
+// x with the entries `mask` marks missing set to 0.
+Tensor3 ZeroFilled(const Tensor3& x, const Mask3& mask);
+
+// The nvecs start of one mode: the leading `rank` eigenvectors of
+// X_(n) X_(n)^T (random normal columns beyond the mode's size, drawn from
+// rng), absolute values on a nonnegative mode.
+Matrix NvecsFactor(const Tensor3& x,
+                   int mode,
+                   Index rank,
+                   bool nonneg,
+                   Rng* rng,
+                   int num_threads);
 
 // Relative errors divide by ||X||: throws ltr::Error when it is 0 or
 // overflows a double at the entries `mask` observes (may be null), which
