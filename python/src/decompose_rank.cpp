@@ -523,11 +523,9 @@ an array of the tensor's shape, True/1 = observed. seed: every fit's seed is
 drawn from it, so the same seed gives the same ensemble as the command.
 acceleration: cp-als / ncp-hals: 'line-search' (Bro's extrapolation after
 each sweep, kept only when the error drops; fewer iterations to the same
-error) or 'none'. nvecs_first: restart 0 of every rank starts from the
-leading eigenvectors of each mode's Gram (init 'nvecs', computed once), the
-others from `init`; False: every restart from `init` (tensortools'
-Ensemble, random starts only). corcondia: compute each fit's core
-consistency. threads: None (every core) or an int. progress: None (the 'ltr' logger), False, or a callable taking
+error) or 'none'. nvecs_first: restart 0 of every rank from nvecs, the others
+from `init`; False: all from `init` (tensortools' Ensemble). corcondia:
+compute each fit's core consistency. threads: None (every core) or an int. progress: None (the 'ltr' logger), False, or a callable taking
 one line per finished fit.
 
 Returns an ltr.Ensemble. Raises ValueError on bad values (unknown method,

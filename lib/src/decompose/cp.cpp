@@ -168,6 +168,34 @@ Tensor3 internal::ZeroFilled(const Tensor3& x, const Mask3& mask) {
   return filled;
 }
 
+Ktensor internal::NvecsFirstStart(const CpOptions& cp,
+                                  int rank,
+                                  const Tensor3& x,
+                                  const Mask3* mask) {
+  const Tensor3 zero_filled = mask ? internal::ZeroFilled(x, *mask) : Tensor3();
+  const Tensor3& data = mask ? zero_filled : x;
+  const std::array<bool, 3> nonneg = internal::NonnegativeModes(cp);
+  const int threads = cp.run.num_threads;
+  const Dims& d = x.dims();
+  const int largest =
+      static_cast<int>(std::max_element(d.begin(), d.end()) - d.begin());
+  Rng rng(cp.seed);
+  Ktensor k;
+  k.weights = Vector::Ones(rank);
+  Matrix v = Matrix::Ones(rank, rank);
+  for (int n = 0; n < 3; ++n) {
+    if (n == largest) continue;
+    k.factors[n] =
+        internal::NvecsFactor(data, n, rank, nonneg[n], &rng, threads);
+    v = v.cwiseProduct(k.factors[n].transpose() * k.factors[n]);
+  }
+  k.factors[largest] = Matrix::Zero(d[largest], rank);
+  Matrix f =
+      Mttkrp(data, k.factors, largest, threads) * internal::GramInverse(v);
+  k.factors[largest] = nonneg[largest] ? Matrix(f.cwiseAbs()) : f;
+  return k;
+}
+
 Matrix internal::NvecsFactor(const Tensor3& x,
                              int mode,
                              Index rank,

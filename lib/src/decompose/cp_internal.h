@@ -63,6 +63,16 @@ Matrix NvecsFactor(const Tensor3& x,
                    Rng* rng,
                    int num_threads);
 
+// The start of an ensemble's restart 0 (EnsembleOptions::nvecs_first) at
+// `rank`: nvecs factors for every mode but the largest, whose factor is then
+// the least-squares fit to the other two (the largest mode's Gram costs
+// most: on 200 x 100 x 500, 5e9 of the three Grams' 8e9 multiply-adds,
+// against one MTTKRP pass). Missing entries count as 0, as in nvecs.
+Ktensor NvecsFirstStart(const CpOptions& cp,
+                        int rank,
+                        const Tensor3& x,
+                        const Mask3* mask);
+
 // Relative errors divide by ||X||: throws ltr::Error when it is 0 or
 // overflows a double at the entries `mask` observes (may be null), which
 // would give NaN or zero errors. Non-finite observed entries are left to

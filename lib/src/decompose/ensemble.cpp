@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "decompose/cp_internal.h"
-#include "decompose/cp_kernels.h"
 #include "ltr/core/distributed.h"
 #include "ltr/core/error.h"
 #include "ltr/core/random.h"
@@ -179,39 +178,6 @@ void CheckRanks(const CpOptions& options,
   }
 }
 
-// The start of restart 0 (EnsembleOptions::nvecs_first) at `rank`: nvecs
-// factors for every mode but the largest, whose factor is then the
-// least-squares fit to the other two (the largest mode's Gram costs most:
-// on 200 x 100 x 500, 5e9 of the three Grams' 8e9 multiply-adds, against one
-// MTTKRP pass). Missing entries count as 0, as in nvecs.
-Ktensor NvecsFirstStart(const CpOptions& cp,
-                        int rank,
-                        const Tensor3& x,
-                        const Mask3* mask) {
-  const Tensor3 zero_filled = mask ? internal::ZeroFilled(x, *mask) : Tensor3();
-  const Tensor3& data = mask ? zero_filled : x;
-  const std::array<bool, 3> nonneg = internal::NonnegativeModes(cp);
-  const int threads = cp.run.num_threads;
-  const Dims& d = x.dims();
-  const int largest =
-      static_cast<int>(std::max_element(d.begin(), d.end()) - d.begin());
-  Rng rng(cp.seed);
-  Ktensor k;
-  k.weights = Vector::Ones(rank);
-  Matrix v = Matrix::Ones(rank, rank);
-  for (int n = 0; n < 3; ++n) {
-    if (n == largest) continue;
-    k.factors[n] =
-        internal::NvecsFactor(data, n, rank, nonneg[n], &rng, threads);
-    v = v.cwiseProduct(k.factors[n].transpose() * k.factors[n]);
-  }
-  k.factors[largest] = Matrix::Zero(d[largest], rank);
-  Matrix f =
-      Mttkrp(data, k.factors, largest, threads) * internal::GramInverse(v);
-  k.factors[largest] = nonneg[largest] ? Matrix(f.cwiseAbs()) : f;
-  return k;
-}
-
 // NvecsFirstStart for the largest rank, computed by the first fit that
 // needs it; rank R takes its first R columns.
 class SharedNvecsStart {
@@ -223,8 +189,9 @@ class SharedNvecsStart {
       : cp_(cp), max_rank_(max_rank), x_(x), mask_(mask) {}
 
   Ktensor ForRank(int rank) {
-    std::call_once(
-        once_, [&] { start_ = NvecsFirstStart(cp_, max_rank_, x_, mask_); });
+    std::call_once(once_, [&] {
+      start_ = internal::NvecsFirstStart(cp_, max_rank_, x_, mask_);
+    });
     Ktensor k;
     k.weights = start_.weights.head(rank);
     for (int n = 0; n < 3; ++n) k.factors[n] = start_.factors[n].leftCols(rank);
