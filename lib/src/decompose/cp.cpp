@@ -298,7 +298,6 @@ CpSummary Cp(const CpOptions& options,
     }
   }
 
-  Ktensor start_model;
   if (init) {
     if (init->rank() != options.rank || init->dims() != d)
       throw Error("the initial Ktensor has rank " +
@@ -308,11 +307,23 @@ CpSummary Cp(const CpOptions& options,
     bool finite = init->weights.allFinite();
     for (int n = 0; n < 3; ++n) finite = finite && init->factors[n].allFinite();
     if (!finite) throw Error("the initial Ktensor has non-finite entries");
-    start_model = *init;
-  } else {
-    start_model = InitialKtensor(options, *data, mask);
   }
+  CpSummary summary =
+      internal::FitCheckedData(options, *data, mask, norm2, init);
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return summary;
+}
 
+CpSummary internal::FitCheckedData(const CpOptions& options,
+                                   const Tensor3& x,
+                                   const Mask3* mask,
+                                   double norm2,
+                                   const Ktensor* init) {
+  const auto start = std::chrono::steady_clock::now();
+  const Tensor3* data = &x;
+  Ktensor start_model = init ? *init : InitialKtensor(options, x, mask);
   const bool counts =
       internal::CheckCounts(*data, mask, options.method == CpMethod::kApr);
   CpSummary summary;

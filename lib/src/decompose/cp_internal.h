@@ -76,9 +76,20 @@ Ktensor NvecsFirstStart(const CpOptions& cp,
 // Relative errors divide by ||X||: throws ltr::Error when it is 0 or
 // overflows a double at the entries `mask` observes (may be null), which
 // would give NaN or zero errors. Non-finite observed entries are left to
-// ltr::Cp, which says where they are. Decompose, RunEnsemble and
-// CrossValidate check their data with it.
-void CheckSumOfSquares(const Tensor3& x, const Mask3* mask);
+// ltr::Cp, which says where they are (the result is then not finite).
+// Decompose, RunEnsemble and CrossValidate check their data with it.
+// Returns the sum of squares.
+double CheckSumOfSquares(const Tensor3& x, const Mask3* mask);
+
+// ltr::Cp after its checks: options valid for x, x finite and zero at the
+// missing entries, x_norm2 its sum of squares over the observed ones, init
+// (may be null) of the options' rank and x's dimensions. RunEnsemble calls
+// it for dense data it has checked once (one pass per fit less).
+CpSummary FitCheckedData(const CpOptions& options,
+                         const Tensor3& x,
+                         const Mask3* mask,
+                         double x_norm2,
+                         const Ktensor* init);
 
 }  // namespace ltr::internal
 

@@ -22,16 +22,16 @@
 
 namespace ltr {
 
-void internal::CheckSumOfSquares(const Tensor3& x, const Mask3* mask) {
+double internal::CheckSumOfSquares(const Tensor3& x, const Mask3* mask) {
   const double norm2 = SquaredNorm(x, mask);
   if (norm2 == 0)
     throw Error(
         "the tensor is zero at every observed entry: nothing to decompose");
-  if (std::isfinite(norm2)) return;
+  if (std::isfinite(norm2)) return norm2;
   double largest = 0;
   for (Index n = 0; n < x.size(); ++n) {
     if (mask && !mask->data()[n]) continue;
-    if (!std::isfinite(x.data()[n])) return;  // Cp names the entry
+    if (!std::isfinite(x.data()[n])) return norm2;  // Cp names the entry
     largest = std::max(largest, std::abs(x.data()[n]));
   }
   std::ostringstream out;
@@ -178,34 +178,13 @@ void CheckRanks(const CpOptions& options,
   }
 }
 
-// NvecsFirstStart for the largest rank, computed by the first fit that
-// needs it; rank R takes its first R columns.
-class SharedNvecsStart {
- public:
-  SharedNvecsStart(const CpOptions& cp,
-                   int max_rank,
-                   const Tensor3& x,
-                   const Mask3* mask)
-      : cp_(cp), max_rank_(max_rank), x_(x), mask_(mask) {}
-
-  Ktensor ForRank(int rank) {
-    std::call_once(once_, [&] {
-      start_ = internal::NvecsFirstStart(cp_, max_rank_, x_, mask_);
-    });
-    Ktensor k;
-    k.weights = start_.weights.head(rank);
-    for (int n = 0; n < 3; ++n) k.factors[n] = start_.factors[n].leftCols(rank);
-    return k;
-  }
-
- private:
-  CpOptions cp_;
-  int max_rank_;
-  const Tensor3& x_;
-  const Mask3* mask_;
-  std::once_flag once_;
-  Ktensor start_;
-};
+// The first `rank` components of k.
+Ktensor Leading(const Ktensor& k, int rank) {
+  Ktensor out;
+  out.weights = k.weights.head(rank);
+  for (int n = 0; n < 3; ++n) out.factors[n] = k.factors[n].leftCols(rank);
+  return out;
+}
 
 std::vector<std::uint64_t> DrawSeeds(Rng* rng, size_t count) {
   std::vector<std::uint64_t> seeds(count);
@@ -294,7 +273,9 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
                 std::to_string(options.restarts));
   CheckMask(x, mask, "RunEnsemble");
   CheckRanks(options.cp, ranks, x.dims(), "RunEnsemble");
-  internal::CheckSumOfSquares(x, mask);
+  const double norm2 = internal::CheckSumOfSquares(x, mask);
+  // Dense finite data are checked once here, not again by every fit.
+  const bool checked = !mask && std::isfinite(norm2);
 
   const int num_ranks = static_cast<int>(ranks.size());
   const int restarts = options.restarts;
@@ -306,9 +287,18 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
   const std::vector<std::uint64_t> seeds =
       DrawSeeds(&rng, static_cast<size_t>(num_ranks) * restarts);
 
-  CpOptions start_options = options.cp;
-  start_options.run = options.run;
-  SharedNvecsStart nvecs(start_options, ranks.back(), x, mask);
+  // Restart 0's start (nvecs_first) for the largest rank, computed by the
+  // first fit that needs it.
+  std::once_flag nvecs_once;
+  Ktensor nvecs;
+  auto nvecs_start = [&](int rank) {
+    std::call_once(nvecs_once, [&] {
+      CpOptions cp = options.cp;
+      cp.run = options.run;
+      nvecs = internal::NvecsFirstStart(cp, ranks.back(), x, mask);
+    });
+    return Leading(nvecs, rank);
+  };
 
   // Task results: fit and CORCONDIA.
   using FitResult = std::pair<CpSummary, double>;
@@ -328,8 +318,11 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
         cp.run = options.run;
         std::optional<Ktensor> start;
         if (options.nvecs_first && i % restarts == 0)
-          start = nvecs.ForRank(cp.rank);
-        const CpSummary fit = Cp(cp, x, mask, start ? &*start : nullptr);
+          start = nvecs_start(cp.rank);
+        const Ktensor* init = start ? &*start : nullptr;
+        const CpSummary fit =
+            checked ? internal::FitCheckedData(cp, x, nullptr, norm2, init)
+                    : Cp(cp, x, mask, init);
         const double cc = options.compute_corcondia
                               ? Corcondia(x, fit.model, options.run)
                               : kNaN;
