@@ -341,3 +341,5 @@ row "import: unknown --format" import flat.npy --format hdf5 -o o.h5
 row "analyze with --overlap-depth 0" analyze traj.h5 --overlap-depth 0 -o o.h5
 row "analyze with --overlap-vectors -1" analyze traj.h5 --overlap-vectors -1 -o o.h5
 row "train reach with --read-after-input" train --task reach --units 6 --steps 2 --read-after-input -o o.h5
+# --- ensemble starts ---
+row "--random-starts without --ranks" decompose good.h5 --rank 2 --random-starts -o o.h5

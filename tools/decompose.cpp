@@ -90,6 +90,7 @@ struct Flags {
   bool progress = false;
   bool resume = false;
   bool no_corcondia = false;
+  bool random_starts = false;
   bool stream = false;
   bool subtract_first = false;
   CpStreamOptions stream_options;  // max_slab_rows
@@ -169,6 +170,9 @@ cli::po::options_description DescribeOptions(DecomposeOptions* opt,
      "Tucker: largest relative error when ranks are chosen")
     ("no-corcondia", po::bool_switch(&flags->no_corcondia),
      "skip CORCONDIA in a sweep")
+    ("random-starts", po::bool_switch(&flags->random_starts),
+     "sweep: every restart from --init (by default restart 0 of each rank "
+     "starts from nvecs)")
     ("seed", po::value<std::uint64_t>(&opt->cp.seed)
          ->default_value(defaults.cp.seed),
      "seed of every random draw: same seed, same result")
@@ -231,7 +235,8 @@ void RejectIgnoredOptions(const cli::po::variables_map& vm,
                     {"restarts", "progress"},
                     sweep || cv,
                     "needs a sweep (--ranks A:B) or --cv");
-  cli::RejectUnless(vm, {"no-corcondia"}, sweep, "needs --ranks A:B");
+  cli::RejectUnless(
+      vm, {"no-corcondia", "random-starts"}, sweep, "needs --ranks A:B");
   cli::RejectUnless(vm,
                     {"acceleration"},
                     method == DecompositionMethod::kCpAls ||
@@ -260,6 +265,7 @@ void CompleteOptions(const cli::po::variables_map& vm,
   opt->tucker.max_iterations = opt->cp.max_iterations;
   if (opt->cp.tolerance > 0) opt->tucker.tolerance = opt->cp.tolerance;
   opt->corcondia = !flags.no_corcondia;
+  opt->nvecs_first = !flags.random_starts;
 
   const bool is_tucker = opt->method == DecompositionMethod::kTuckerHosvd ||
                          opt->method == DecompositionMethod::kTuckerHooi;

@@ -130,6 +130,7 @@ EnsembleResult RankEnsemble(const py::object& tensor,
                             int restarts,
                             const FitArgs& args,
                             const py::object& mask,
+                            bool nvecs_first,
                             bool corcondia,
                             const py::object& threads,
                             const py::object& progress) {
@@ -139,6 +140,7 @@ EnsembleResult RankEnsemble(const py::object& tensor,
   options.cp = ToCpOptions(args, m.has_value());
   options.ranks = ToRanks(ranks);
   options.restarts = restarts;
+  options.nvecs_first = nvecs_first;
   options.compute_corcondia = corcondia;
   Call call(threads, progress);
   EnsembleResult result;
@@ -469,6 +471,7 @@ void BindRankSelection(py::module_& m) {
          const py::object& mask,
          std::uint64_t seed,
          const std::string& acceleration,
+         bool nvecs_first,
          bool corcondia,
          const py::object& threads,
          const py::object& progress) {
@@ -484,6 +487,7 @@ void BindRankSelection(py::module_& m) {
                              seed,
                              acceleration},
                             mask,
+                            nvecs_first,
                             corcondia,
                             threads,
                             progress);
@@ -501,10 +505,11 @@ void BindRankSelection(py::module_& m) {
       py::arg("mask") = py::none(),
       py::arg("seed") = cp.seed,
       py::arg("acceleration") = CpAccelerationName(cp.acceleration),
+      py::arg("nvecs_first") = ensemble.nvecs_first,
       py::arg("corcondia") = ensemble.compute_corcondia,
       py::arg("threads") = py::none(),
       py::arg("progress") = py::none(),
-      R"(Fits every rank in `ranks` `restarts` times from different random starts
+      R"(Fits every rank in `ranks` `restarts` times from different starts
 (ltr::RunEnsemble; `ltr decompose --ranks A:B --restarts K`; tensortools'
 Ensemble(fit_method=...).fit(X, ranks=..., replicates=K)).
 
@@ -518,8 +523,9 @@ an array of the tensor's shape, True/1 = observed. seed: every fit's seed is
 drawn from it, so the same seed gives the same ensemble as the command.
 acceleration: cp-als / ncp-hals: 'line-search' (Bro's extrapolation after
 each sweep, kept only when the error drops; fewer iterations to the same
-error) or 'none'. corcondia: compute each fit's core consistency. threads: None (every core)
-or an int. progress: None (the 'ltr' logger), False, or a callable taking
+error) or 'none'. nvecs_first: restart 0 of every rank from nvecs, the others
+from `init`; False: all from `init` (tensortools' Ensemble). corcondia:
+compute each fit's core consistency. threads: None (every core) or an int. progress: None (the 'ltr' logger), False, or a callable taking
 one line per finished fit.
 
 Returns an ltr.Ensemble. Raises ValueError on bad values (unknown method,

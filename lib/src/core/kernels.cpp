@@ -269,13 +269,32 @@ __attribute__((always_inline)) inline void TallRow(const TallArgs& x,
   for (int g = 0; g < G; ++g) x.t[(r0 + g) * x.ld_t + i] = acc[g];
 }
 
+// f(r, W) for the last `width` (3 <= width <= W) columns of T, as one tile
+// of that width: tiles of 1 or 2 columns have too few accumulators to hide
+// the multiply-add latency, so rank 5 as 4 + 1 took as long as rank 8.
+template <int W, typename F>
+__attribute__((always_inline)) inline void TallRest(Index width,
+                                                    Index r,
+                                                    const F& f) {
+  if constexpr (W >= 3) {
+    if (width == W)
+      f(r, std::integral_constant<int, W>());
+    else
+      TallRest<W - 1>(width, r, f);
+  }
+}
+
 // f(r0, G) for the columns of T from r on, in groups of G while they last,
-// then of 4, 2 and 1.
+// then the rest as one group of 3 or more, or in groups of 4, 2 and 1.
 template <int G, typename F>
 __attribute__((always_inline)) inline void TallGroups(Index rank,
                                                       Index r,
                                                       const F& f) {
   for (; r + G <= rank; r += G) f(r, std::integral_constant<int, G>());
+  if (rank - r >= 3 && G > 3) {
+    TallRest<G - 1>(rank - r, r, f);
+    return;
+  }
   if constexpr (G > 1) TallGroups<(G > 4 ? 4 : G / 2)>(rank, r, f);
 }
 

@@ -131,28 +131,33 @@ Tensor3 ModeProduct(const Tensor3& x,
 Matrix ModeGram(const Tensor3& x, int mode, int num_threads) {
   const Dims& d = x.dims();
   const Index n = d[mode];
-  // Each thread accumulates the Gram of a block of slices; the blocks are
-  // summed in a fixed order so the result depends only on the thread count.
-  auto partial = ParallelBlocks(d[0], num_threads, [&](Index begin, Index end) {
-    Matrix g = Matrix::Zero(n, n);
-    if (mode == 0) {
-      Eigen::Map<const Matrix> xc(x.data(), d[1] * d[2], d[0]);
-      g.middleCols(begin, end - begin).noalias() =
-          xc.transpose() * xc.middleCols(begin, end - begin);
-    } else {
-      for (Index i = begin; i < end; ++i) {
-        const auto s = x.Slice(i);  // K x J
-        if (mode == 1)
-          g.noalias() += s.transpose() * s;
-        else
-          g.noalias() += s * s.transpose();
-      }
-    }
-    return g;
-  });
+  // Each thread accumulates the lower triangle (a symmetric rank update:
+  // half the multiply-adds of a product) of the Gram of a block of slices,
+  // or for mode 0 of a block of the JK rows of the (JK) x I view; the blocks
+  // are summed in a fixed order so the result depends only on the thread
+  // count.
+  const Index blocks = mode == 0 ? d[1] * d[2] : d[0];
+  auto partial =
+      ParallelBlocks(blocks, num_threads, [&](Index begin, Index end) {
+        Matrix g = Matrix::Zero(n, n);
+        auto lower = g.selfadjointView<Eigen::Lower>();
+        if (mode == 0) {
+          Eigen::Map<const Matrix> xc(x.data(), d[1] * d[2], d[0]);
+          lower.rankUpdate(xc.middleRows(begin, end - begin).transpose());
+        } else {
+          for (Index i = begin; i < end; ++i) {
+            const auto s = x.Slice(i);  // K x J
+            if (mode == 1)
+              lower.rankUpdate(s.transpose());
+            else
+              lower.rankUpdate(s);
+          }
+        }
+        return g;
+      });
   Matrix g = Matrix::Zero(n, n);
   for (const Matrix& p : partial) g += p;
-  return g;
+  return g.selfadjointView<Eigen::Lower>();
 }
 
 void Ktensor::Normalize() {

@@ -38,9 +38,9 @@ const char* MethodName(CpMethod method) {
   return "CP";
 }
 
-// The modes a kNonnegHals fit constrains: the listed ones, or all three when
-// none are listed.
-std::array<bool, 3> NonnegativeModes(const CpOptions& options) {
+}  // namespace
+
+std::array<bool, 3> internal::NonnegativeModes(const CpOptions& options) {
   std::array<bool, 3> nonneg{false, false, false};
   if (options.method == CpMethod::kApr) return {true, true, true};
   if (options.method != CpMethod::kNonnegHals) return nonneg;
@@ -48,6 +48,8 @@ std::array<bool, 3> NonnegativeModes(const CpOptions& options) {
   for (int mode : options.nonnegative_modes) nonneg[mode] = true;
   return nonneg;
 }
+
+namespace {
 
 bool AprOptionsValid(const CpOptions::AprOptions& apr, std::string* error) {
   std::string why;
@@ -136,7 +138,7 @@ Ktensor InitialKtensor(const CpOptions& options,
   std::string error;
   if (!options.IsValid(x.dims(), &error)) throw Error(error);
   const Index rank = options.rank;
-  const std::array<bool, 3> nonneg = NonnegativeModes(options);
+  const std::array<bool, 3> nonneg = internal::NonnegativeModes(options);
   Ktensor k;
   k.weights = Vector::Ones(rank);
   Rng rng(options.seed);
@@ -150,31 +152,99 @@ Ktensor InitialKtensor(const CpOptions& options,
     return k;
   }
   // nvecs: leading eigenvectors of X_(n) X_(n)^T, of the zero-filled tensor
-  // when entries are missing. A mode with fewer rows than the rank gets
-  // random (normal) columns after its I_n eigenvectors.
-  Tensor3 zero_filled;
-  const Tensor3* data = &x;
-  if (mask) {
-    zero_filled = x;
-    for (Index n = 0; n < x.size(); ++n)
-      if (!mask->data()[n]) zero_filled.data()[n] = 0;
-    data = &zero_filled;
-  }
-  for (int n = 0; n < 3; ++n) {
-    const Index rows = x.dim(n);
-    const Matrix gram = ModeGram(*data, n, options.run.num_threads);
-    Eigen::SelfAdjointEigenSolver<Matrix> eig(gram);
-    Matrix f(rows, rank);
-    const Index from_eig = std::min<Index>(rank, rows);
-    for (Index r = 0; r < from_eig; ++r)
-      f.col(r) = eig.eigenvectors().col(rows - 1 - r);  // largest first
-    if (from_eig < rank)
-      f.rightCols(rank - from_eig) = rng.NormalMatrix(rows, rank - from_eig);
-    if (nonneg[n]) f = f.cwiseAbs();
-    k.factors[n] = std::move(f);
-  }
+  // when entries are missing.
+  const Tensor3 zero_filled = mask ? internal::ZeroFilled(x, *mask) : Tensor3();
+  const Tensor3& data = mask ? zero_filled : x;
+  for (int n = 0; n < 3; ++n)
+    k.factors[n] = internal::NvecsFactor(
+        data, n, rank, nonneg[n], &rng, options.run.num_threads);
   return k;
 }
+
+Tensor3 internal::ZeroFilled(const Tensor3& x, const Mask3& mask) {
+  Tensor3 filled = x;
+  for (Index n = 0; n < x.size(); ++n)
+    if (!mask.data()[n]) filled.data()[n] = 0;
+  return filled;
+}
+
+Ktensor internal::NvecsFirstStart(const CpOptions& cp,
+                                  int rank,
+                                  const Tensor3& x,
+                                  const Mask3* mask) {
+  const Tensor3 zero_filled = mask ? internal::ZeroFilled(x, *mask) : Tensor3();
+  const Tensor3& data = mask ? zero_filled : x;
+  const std::array<bool, 3> nonneg = internal::NonnegativeModes(cp);
+  const int threads = cp.run.num_threads;
+  const Dims& d = x.dims();
+  const int largest =
+      static_cast<int>(std::max_element(d.begin(), d.end()) - d.begin());
+  Rng rng(cp.seed);
+  Ktensor k;
+  k.weights = Vector::Ones(rank);
+  Matrix v = Matrix::Ones(rank, rank);
+  for (int n = 0; n < 3; ++n) {
+    if (n == largest) continue;
+    k.factors[n] =
+        internal::NvecsFactor(data, n, rank, nonneg[n], &rng, threads);
+    v = v.cwiseProduct(k.factors[n].transpose() * k.factors[n]);
+  }
+  k.factors[largest] = Matrix::Zero(d[largest], rank);
+  Matrix f =
+      Mttkrp(data, k.factors, largest, threads) * internal::GramInverse(v);
+  k.factors[largest] = nonneg[largest] ? Matrix(f.cwiseAbs()) : f;
+  return k;
+}
+
+Matrix internal::NvecsFactor(const Tensor3& x,
+                             int mode,
+                             Index rank,
+                             bool nonneg,
+                             Rng* rng,
+                             int num_threads) {
+  // A mode with fewer rows than the rank gets random (normal) columns after
+  // its I_n eigenvectors.
+  const Index rows = x.dim(mode);
+  Eigen::SelfAdjointEigenSolver<Matrix> eig(ModeGram(x, mode, num_threads));
+  Matrix f(rows, rank);
+  const Index from_eig = std::min<Index>(rank, rows);
+  for (Index r = 0; r < from_eig; ++r)
+    f.col(r) = eig.eigenvectors().col(rows - 1 - r);  // largest first
+  if (from_eig < rank)
+    f.rightCols(rank - from_eig) = rng->NormalMatrix(rows, rank - from_eig);
+  if (nonneg) f = f.cwiseAbs();
+  return f;
+}
+
+namespace {
+
+// Dense ALS and HALS track the error by the Gram identity ||X||^2 + ||M||^2 -
+// 2 <X, M> of the final model, exact to rounding (~1e-16 ||X||^2) while the
+// squared error is far above that: trusted down to this relative error,
+// where it is still good to ~1e-9 relative.
+constexpr double kTrackedErrorFloor = 1e-3;
+
+// The relative error of the summary's model: the tracked one where it is
+// exact, else recomputed from the model (one pass over the data). The other
+// methods' identities (masked normal equations, CP-OPT's cost) lose accuracy
+// at small errors.
+double FinalError(const CpOptions& options,
+                  const Tensor3& x,
+                  const Mask3* mask,
+                  double norm2,
+                  const CpSummary& summary) {
+  const bool sweeps = options.method == CpMethod::kAls ||
+                      options.method == CpMethod::kNonnegHals;
+  const auto& history = summary.error_history;
+  if (sweeps && !mask && norm2 > 0 && !history.empty() &&
+      history.back() >= kTrackedErrorFloor && std::isfinite(history.back()))
+    return history.back();
+  const double residual2 =
+      internal::ResidualNorm2(x, mask, summary.model, options.run.num_threads);
+  return norm2 > 0 ? std::sqrt(residual2 / norm2) : std::sqrt(residual2);
+}
+
+}  // namespace
 
 CpSummary Cp(const CpOptions& options,
              const Tensor3& x,
@@ -189,13 +259,14 @@ CpSummary Cp(const CpOptions& options,
                 " but the tensor is " + DimsToString(d));
 
   // Observed data must be finite; missing entries may hold anything, but the
-  // methods read whole slices, so they get zeros.
+  // methods read whole slices, so they get zeros. The sum of squares comes
+  // from the same pass (a finite sum means finite data).
   const double* v = x.data();
   Tensor3 cleaned;
   const Tensor3* data = &x;
-  Index observed = x.size();
+  double norm2 = 0;
   if (mask) {
-    observed = 0;
+    Index observed = 0;
     bool dirty = false;
     for (Index n = 0; n < x.size(); ++n) {
       if (mask->data()[n]) {
@@ -204,26 +275,29 @@ CpSummary Cp(const CpOptions& options,
           throw Error("tensor has a non-finite value (" + std::to_string(v[n]) +
                       ") at observed entry " + Position(d, n) +
                       "; mark it missing in the mask or remove it");
+        norm2 += v[n] * v[n];
       } else if (!std::isfinite(v[n])) {
         dirty = true;
       }
     }
     if (observed == 0) throw Error("the mask marks every entry missing");
     if (dirty) {
-      cleaned = x;
-      for (Index n = 0; n < x.size(); ++n)
-        if (!mask->data()[n]) cleaned.data()[n] = 0;
+      cleaned = internal::ZeroFilled(x, *mask);
       data = &cleaned;
     }
-  } else if (!AllFinite(x)) {
-    Index n = 0;
-    while (std::isfinite(v[n])) ++n;
-    throw Error("tensor has " + std::string(std::isnan(v[n]) ? "NaN" : "Inf") +
-                " at " + Position(d, n) +
-                " and no mask; pass a mask that marks it missing or remove it");
+  } else {
+    norm2 = SquaredNorm(x);
+    if (!std::isfinite(norm2) && !AllFinite(x)) {
+      Index n = 0;
+      while (std::isfinite(v[n])) ++n;
+      throw Error("tensor has " +
+                  std::string(std::isnan(v[n]) ? "NaN" : "Inf") + " at " +
+                  Position(d, n) +
+                  " and no mask; pass a mask that marks it missing or remove "
+                  "it");
+    }
   }
 
-  Ktensor start_model;
   if (init) {
     if (init->rank() != options.rank || init->dims() != d)
       throw Error("the initial Ktensor has rank " +
@@ -233,23 +307,36 @@ CpSummary Cp(const CpOptions& options,
     bool finite = init->weights.allFinite();
     for (int n = 0; n < 3; ++n) finite = finite && init->factors[n].allFinite();
     if (!finite) throw Error("the initial Ktensor has non-finite entries");
-    start_model = *init;
-  } else {
-    start_model = InitialKtensor(options, *data, mask);
   }
+  CpSummary summary =
+      internal::FitCheckedData(options, *data, mask, norm2, init);
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  return summary;
+}
 
+CpSummary internal::FitCheckedData(const CpOptions& options,
+                                   const Tensor3& x,
+                                   const Mask3* mask,
+                                   double norm2,
+                                   const Ktensor* init) {
+  const auto start = std::chrono::steady_clock::now();
+  const Tensor3* data = &x;
+  Ktensor start_model = init ? *init : InitialKtensor(options, x, mask);
   const bool counts =
       internal::CheckCounts(*data, mask, options.method == CpMethod::kApr);
   CpSummary summary;
   switch (options.method) {
     case CpMethod::kAls:
-      summary = internal::CpAls(options, *data, mask, std::move(start_model));
+      summary =
+          internal::CpAls(options, *data, mask, norm2, std::move(start_model));
       break;
     case CpMethod::kNonnegHals: {
       CpOptions hals = options;
       if (hals.nonnegative_modes.empty()) hals.nonnegative_modes = {0, 1, 2};
-      summary =
-          internal::CpNonnegHals(hals, *data, mask, std::move(start_model));
+      summary = internal::CpNonnegHals(
+          hals, *data, mask, norm2, std::move(start_model));
       break;
     }
     case CpMethod::kOpt:
@@ -261,13 +348,7 @@ CpSummary Cp(const CpOptions& options,
   }
   summary.seed = options.seed;
   summary.model.Canonicalize();
-  // The methods track the error by cheap identities that lose accuracy below
-  // ~1e-8; the reported figure is recomputed from the model.
-  const double residual2 = internal::ResidualNorm2(
-      *data, mask, summary.model, options.run.num_threads);
-  const double norm2 = SquaredNorm(*data, mask);
-  summary.relative_error =
-      norm2 > 0 ? std::sqrt(residual2 / norm2) : std::sqrt(residual2);
+  summary.relative_error = FinalError(options, *data, mask, norm2, summary);
   if (counts)
     summary.poisson_deviance =
         internal::PoissonDeviance(*data,

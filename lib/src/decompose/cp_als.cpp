@@ -124,6 +124,7 @@ SweepPoint ToPoint(const std::array<Matrix, 3>& ft, const Vector& weights) {
 CpSummary CpAlsExactMasked(const CpOptions& options,
                            const Tensor3& x,
                            const Mask3& mask,
+                           double x_norm2,
                            Ktensor init) {
   // Factors are kept transposed (R x I_n) so that a row is contiguous, and
   // with unit columns; the weights go into the factor being updated.
@@ -133,13 +134,12 @@ CpSummary CpAlsExactMasked(const CpOptions& options,
     weights = weights.cwiseProduct(NormalizeColumns(&init.factors[n]));
     ft[n] = init.factors[n].transpose();
   }
-  const double x_norm2 = SquaredNorm(x, &mask);
   LineSearch search(options, {false, false, false}, 0);
   CpSummary summary;
   for (;;) {
     const int iteration = summary.iterations + 1;
-    const bool try_point =
-        search.Wanted(iteration) && iteration < options.max_iterations;
+    const bool try_point = search.Wanted(summary.error_history) &&
+                           iteration < options.max_iterations;
     SweepPoint before;
     if (try_point) before = ToPoint(ft, weights);
     double residual2 = 0;
@@ -178,10 +178,12 @@ CpSummary CpAlsExactMasked(const CpOptions& options,
 CpSummary CpAls(const CpOptions& options,
                 const Tensor3& x,
                 const Mask3* mask,
+                double x_norm2,
                 Ktensor init) {
   if (mask && options.missing_data == MissingData::kExact)
-    return CpAlsExactMasked(options, x, *mask, std::move(init));
-  return RunSweeps(options, x, mask, std::move(init), {false, false, false});
+    return CpAlsExactMasked(options, x, *mask, x_norm2, std::move(init));
+  return RunSweeps(
+      options, x, mask, x_norm2, std::move(init), {false, false, false});
 }
 
 }  // namespace ltr::internal

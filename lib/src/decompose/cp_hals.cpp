@@ -13,10 +13,11 @@ namespace ltr::internal {
 CpSummary CpNonnegHals(const CpOptions& options,
                        const Tensor3& x,
                        const Mask3* mask,
+                       double x_norm2,
                        Ktensor init) {
   std::array<bool, 3> nonneg{false, false, false};
   for (int mode : options.nonnegative_modes) nonneg[mode] = true;
-  return RunSweeps(options, x, mask, std::move(init), nonneg);
+  return RunSweeps(options, x, mask, x_norm2, std::move(init), nonneg);
 }
 
 }  // namespace ltr::internal

@@ -124,11 +124,14 @@ Vector NormalizeColumns(Matrix* f);
 // Dense (or EM-imputed) alternating sweeps. Modes flagged in `nonneg` get
 // HALS column updates clamped at a floor of 1e-16, the others exact least
 // squares. With a mask, missing entries are imputed from the current model
-// before every sweep (EM). Fills model (not canonical), error_history,
-// iterations, converged and message.
+// before every sweep (EM). x_norm2: the sum of squares of the observed
+// entries. Fills model (not canonical), error_history, iterations, converged
+// and message; without a mask the errors are tracked by the Gram identity
+// ||X||^2 + ||M||^2 - 2 <X, M>, which is exact to rounding.
 CpSummary RunSweeps(const CpOptions& options,
                     const Tensor3& x,
                     const Mask3* mask,
+                    double x_norm2,
                     Ktensor init,
                     const std::array<bool, 3>& nonneg);
 

@@ -3,11 +3,16 @@
 // factors at once, with s = it^(1/p); p starts at 3 (Bro 1998, as the N-way
 // toolbox) and grows by one after 4 rejections in a row (TensorLy's rule),
 // so that a problem where the jumps keep failing stops paying for them.
+// A point is tried only where the sweeps are slow (the last decrease of the
+// error at least half the one before) or the last point was kept: a
+// rejected point costs a pass over the data, and where ALS converges fast
+// nearly every point is rejected.
 // The callers keep the point only when its error is below the sweep's.
 #ifndef LTR_SRC_CP_LINESEARCH_H_
 #define LTR_SRC_CP_LINESEARCH_H_
 
 #include <array>
+#include <vector>
 
 #include "ltr/decompose/cp.h"
 
@@ -26,9 +31,9 @@ class LineSearch {
              const std::array<bool, 3>& nonneg,
              double floor);
 
-  // Whether to try a point after the sweep that completes `iteration`
-  // (1-based).
-  bool Wanted(int iteration) const;
+  // Whether to try a point after the next sweep, given the errors of the
+  // iterations so far (CpSummary::error_history before that sweep).
+  bool Wanted(const std::vector<double>& history) const;
   // The point F + s (F - F_prev), the weights carried by the last mode
   // (as the sweeps leave them), renormalised to unit columns.
   SweepPoint Extrapolate(const SweepPoint& before,
@@ -44,6 +49,7 @@ class LineSearch {
   double floor_;
   double power_ = 3;
   int failures_ = 0;
+  bool last_accepted_ = false;
 };
 
 // sum_ir (A diag(w))(i, r) M0(i, r) = <X, M> for the mode-0 MTTKRP M0 of X

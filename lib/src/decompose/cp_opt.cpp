@@ -201,7 +201,8 @@ CpSummary CpOpt(const CpOptions& options,
   warm_up.missing_data = MissingData::kExact;
   warm_up.max_iterations = kAlsWarmUpSweeps;
   warm_up.tolerance = 0;
-  init = CpAls(warm_up, x, mask, std::move(init)).model;
+  const double squared_norm = SquaredNorm(x, mask);
+  init = CpAls(warm_up, x, mask, squared_norm, std::move(init)).model;
   // The optimisation keeps weights at 1: spread each initial weight evenly
   // over the three factor columns (its sign on the first) so the starting
   // model is unchanged and the columns are balanced.
@@ -215,7 +216,6 @@ CpSummary CpOpt(const CpOptions& options,
   const CpOptObjective objective(
       x, mask, options.rank, options.run.num_threads);
   std::vector<double> parameters = objective.Pack(init.factors);
-  const double squared_norm = SquaredNorm(x, mask);
   auto relative_error = [squared_norm](double cost) {
     const double residual = std::max(0.0, 2 * cost);
     return squared_norm > 0 ? std::sqrt(residual / squared_norm)

@@ -478,8 +478,8 @@ void RunStreamedSweeps(const CpOptions& options,
   double error = als->Iterate(passes);
   for (;;) {
     const int iteration = summary->iterations + 1;
-    if (!search.Wanted(iteration) || iteration >= options.max_iterations ||
-        options.run.cancelled()) {
+    if (!search.Wanted(summary->error_history) ||
+        iteration >= options.max_iterations || options.run.cancelled()) {
       if (internal::RecordIteration(options, error, summary)) return;
       before = als->Point();
       error = als->Iterate(passes);

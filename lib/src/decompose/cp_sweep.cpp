@@ -274,6 +274,7 @@ void TryLineSearch(const SweepData& d,
 CpSummary RunSweeps(const CpOptions& options,
                     const Tensor3& x,
                     const Mask3* mask,
+                    double x_norm2,
                     Ktensor init,
                     const std::array<bool, 3>& nonneg) {
   const int threads = options.run.num_threads;
@@ -295,7 +296,6 @@ CpSummary RunSweeps(const CpOptions& options,
     FillMissing(x, *mask, weights, f, threads, &filled);
   }
   const Tensor3& data = mask ? filled : x;
-  const double x_norm2 = SquaredNorm(x, mask);
   // Line-search points are measured on the observed entries of x.
   const SweepData sweep_data{
       x, mask, mask ? &filled : nullptr, x_norm2, threads};
@@ -306,8 +306,10 @@ CpSummary RunSweeps(const CpOptions& options,
   std::optional<Matrix> m0_next;  // from a kept line-search point
   for (;;) {
     const int iteration = summary.iterations + 1;
+    const bool try_point = search.Wanted(summary.error_history) &&
+                           iteration < options.max_iterations;
     SweepPoint before;
-    if (search.Wanted(iteration)) before = p;
+    if (try_point) before = p;
     // Mode 0 (pass 1).
     {
       const Matrix m0 = m0_next ? std::move(*m0_next)
@@ -355,7 +357,7 @@ CpSummary RunSweeps(const CpOptions& options,
     double residual2 =
         mask ? FillMissing(x, *mask, weights, f, threads, &filled)
              : ResidualNorm2FromGrams(x_norm2, weights, gram, inner);
-    if (search.Wanted(iteration) && iteration < options.max_iterations)
+    if (try_point)
       TryLineSearch(sweep_data,
                     iteration,
                     before,

@@ -180,6 +180,7 @@ void RunSweep(const DecomposeOptions& options,
     e.cp = cp;
     e.ranks = sweep;
     e.restarts = options.restarts;
+    e.nvecs_first = options.nvecs_first;
     e.compute_corcondia = options.corcondia;
     e.run = options.run;
     result->ensemble = RunEnsemble(
@@ -333,8 +334,9 @@ std::string ResumeKey(const DecomposeOptions& options, const Dims& dims) {
   }
   key << " seed=" << options.cp.seed << " rank=" << options.cp.rank
       << " ranks=" << RanksKey(options.SweepRanks())
-      << " restarts=" << options.restarts << " corcondia=" << options.corcondia
-      << " cv=" << options.cross_validate
+      << " restarts=" << options.restarts
+      << " nvecs_first=" << options.nvecs_first
+      << " corcondia=" << options.corcondia << " cv=" << options.cross_validate
       << " test_fraction=" << options.test_fraction
       << " nan_as_missing=" << options.nan_as_missing
       << " dims=" << DimsToString(dims);

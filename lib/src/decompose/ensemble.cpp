@@ -7,6 +7,7 @@
 #include <functional>
 #include <iomanip>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -21,16 +22,16 @@
 
 namespace ltr {
 
-void internal::CheckSumOfSquares(const Tensor3& x, const Mask3* mask) {
+double internal::CheckSumOfSquares(const Tensor3& x, const Mask3* mask) {
   const double norm2 = SquaredNorm(x, mask);
   if (norm2 == 0)
     throw Error(
         "the tensor is zero at every observed entry: nothing to decompose");
-  if (std::isfinite(norm2)) return;
+  if (std::isfinite(norm2)) return norm2;
   double largest = 0;
   for (Index n = 0; n < x.size(); ++n) {
     if (mask && !mask->data()[n]) continue;
-    if (!std::isfinite(x.data()[n])) return;  // Cp names the entry
+    if (!std::isfinite(x.data()[n])) return norm2;  // Cp names the entry
     largest = std::max(largest, std::abs(x.data()[n]));
   }
   std::ostringstream out;
@@ -177,6 +178,14 @@ void CheckRanks(const CpOptions& options,
   }
 }
 
+// The first `rank` components of k.
+Ktensor Leading(const Ktensor& k, int rank) {
+  Ktensor out;
+  out.weights = k.weights.head(rank);
+  for (int n = 0; n < 3; ++n) out.factors[n] = k.factors[n].leftCols(rank);
+  return out;
+}
+
 std::vector<std::uint64_t> DrawSeeds(Rng* rng, size_t count) {
   std::vector<std::uint64_t> seeds(count);
   for (auto& seed : seeds) seed = rng->NextSeed();
@@ -264,7 +273,9 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
                 std::to_string(options.restarts));
   CheckMask(x, mask, "RunEnsemble");
   CheckRanks(options.cp, ranks, x.dims(), "RunEnsemble");
-  internal::CheckSumOfSquares(x, mask);
+  const double norm2 = internal::CheckSumOfSquares(x, mask);
+  // Dense finite data are checked once here, not again by every fit.
+  const bool checked = !mask && std::isfinite(norm2);
 
   const int num_ranks = static_cast<int>(ranks.size());
   const int restarts = options.restarts;
@@ -275,6 +286,19 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
   Rng rng(options.cp.seed);
   const std::vector<std::uint64_t> seeds =
       DrawSeeds(&rng, static_cast<size_t>(num_ranks) * restarts);
+
+  // Restart 0's start (nvecs_first) for the largest rank, computed by the
+  // first fit that needs it.
+  std::once_flag nvecs_once;
+  Ktensor nvecs;
+  auto nvecs_start = [&](int rank) {
+    std::call_once(nvecs_once, [&] {
+      CpOptions cp = options.cp;
+      cp.run = options.run;
+      nvecs = internal::NvecsFirstStart(cp, ranks.back(), x, mask);
+    });
+    return Leading(nvecs, rank);
+  };
 
   // Task results: fit and CORCONDIA.
   using FitResult = std::pair<CpSummary, double>;
@@ -292,7 +316,13 @@ EnsembleSummary RunEnsemble(const EnsembleOptions& options,
         cp.rank = ranks[i / restarts];
         cp.seed = seeds[i];
         cp.run = options.run;
-        const CpSummary fit = Cp(cp, x, mask);
+        std::optional<Ktensor> start;
+        if (options.nvecs_first && i % restarts == 0)
+          start = nvecs_start(cp.rank);
+        const Ktensor* init = start ? &*start : nullptr;
+        const CpSummary fit =
+            checked ? internal::FitCheckedData(cp, x, nullptr, norm2, init)
+                    : Cp(cp, x, mask, init);
         const double cc = options.compute_corcondia
                               ? Corcondia(x, fit.model, options.run)
                               : kNaN;

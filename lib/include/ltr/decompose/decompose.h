@@ -33,6 +33,8 @@ struct DecomposeOptions {
   int min_rank = 0;
   int max_rank = 0;
   int restarts = 3;
+  // EnsembleOptions::nvecs_first: restart 0 of every rank from nvecs.
+  bool nvecs_first = true;
   bool corcondia = true;
   // Also cross-validate the swept ranks on held-out entries.
   bool cross_validate = false;

@@ -60,6 +60,14 @@ struct EnsembleOptions {
   int min_rank = 1;
   int max_rank = 1;
   int restarts = 1;
+  // Restart 0 of every rank starts from the leading eigenvectors of each
+  // mode's Gram (CpInit::kNvecs; computed once for the ensemble, rank R
+  // takes the first R columns), the other restarts from cp.init. Random
+  // starts alone can all land on a saddle where ALS stalls for hundreds of
+  // sweeps (planted rank 5, 3 random restarts: all three at relative error
+  // 0.334 against the planted 0.050; measured, docs/benchmarks.md). false:
+  // every restart from cp.init (tensortools' Ensemble).
+  bool nvecs_first = true;
   bool compute_corcondia = true;
   // Every fit runs with this context (cp.run is not used): its threads, the
   // processes that share the fits, the token that stops the ensemble between
