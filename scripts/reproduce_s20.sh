@@ -133,4 +133,30 @@ for (task, n, g), rs in sorted(rows.items()):
           f"{ms('shuff_train', '.2f')} | {ms('ov', '.2f')} | "
           f"{ms('ov_sh', '.2f')} | "
           f"{np.median([r['loss'] for r in rs]):.2g} |")
+
+# S20's U-shape: the mean convergence step over g and where it is smallest
+# (the grid point, and the vertex of the parabola through it and its two
+# neighbours); and ||dW|| relative to g = 0 (S20's normalisation).
+print()
+for task, n in sorted({(t, n) for t, n, _ in rows}):
+    gs, conv, dw = [], [], []
+    for (t, m, g), rs in sorted(rows.items()):
+        ok = [r for r in rs if r["conv"] > 0 and r["rank"] > 0]
+        if (t, m) == (task, n) and ok:
+            gs.append(g)
+            conv.append(np.mean([r["conv"] for r in ok]))
+            dw.append(np.mean([r["dw_snap"] for r in ok]))
+    if not gs:
+        continue
+    i = int(np.argmin(conv))
+    line = (f"- {task}, N = {n}: mean convergence step "
+            + ", ".join(f"{c:.0f}" for c in conv) + " at g = "
+            + ", ".join(f"{g:g}" for g in gs) + f"; smallest at g = {gs[i]:g}")
+    if 0 < i < len(gs) - 1:
+        a, b, _ = np.polyfit(gs[i - 1:i + 2], conv[i - 1:i + 2], 2)
+        line += f" (parabola through its neighbours: g = {-b / (2 * a):.2f})"
+    if gs[0] == 0:
+        line += ("; ‖ΔW‖/‖ΔW‖(g=0) " +
+                 ", ".join(f"{d / dw[0]:.2f}" for d in dw))
+    print(line)
 PY

@@ -11,7 +11,8 @@ usage: scripts/s20_reference.py S20_NOTEBOOKS_DIR TASK G SEED [--units 256]
 Needs PyTorch (Debian: python3-torch). S20's code is not part of ltr (GPL);
 pass the notebooks directory of a clone. Prints one JSON line: ||dW||_F of
 the final weights and of the last recorded snapshot (S20's figure uses the
-latter: 200 snapshots, each taken before its step's update), the
+latter: 200 snapshots, each taken before its step's update) and at every
+20th snapshot (delta_w_norm_history, to see it drift after convergence), the
 convergence step (first loss below 5 % of the first), the first and last
 training loss, the functional rank on fresh 512-trial batches, and the
 shuffle loss over the first training loss.
@@ -121,6 +122,9 @@ def main():
         first_loss=float(losses[0]), final_loss=float(losses[-1]),
         functional_rank=hit[0] if hit else -1,
         shuffle_over_first_loss=shuffle / float(losses[0]),
+        delta_w_norm_history=[  # (step, ||dW||_F) at every 20th snapshot
+            (int(k * rec_step), float(np.linalg.norm(w_train["wrec"][k] - wrec0)))
+            for k in range(0, len(w_train["wrec"]), 20)],
         delta_w_in_norm=float(np.linalg.norm(wi_l - wi)),
         delta_w_out_norm=float(np.linalg.norm(wo_l - wo)),
         seconds=seconds)))
