@@ -62,6 +62,28 @@ PipelineOptions SmallPipeline(const std::string& input,
   return o;
 }
 
+// The shipped example's main job as one warm chain (one fit per rank) at
+// `seed`; `lines` collects the sweep's one line per fit.
+PipelineOptions OneWarmChain(const test::ScratchDir& dir,
+                             const std::vector<int>& ranks,
+                             int seed,
+                             std::vector<std::string>& lines) {
+  PipelineOptions o;
+  o.input = std::string(LTR_SOURCE_DIR) + "/data/example_learning.h5";
+  o.output_dir = dir / "out";
+  o.plots = false;
+  o.ranks = ranks;
+  o.seeds = 1;
+  o.seed = seed;
+  o.cp_restarts = 1;
+  o.run.num_threads = 2;
+  o.fit.progress_every = 100000;  // the sweep's one line per fit only
+  o.run.progress = [&lines](const std::string& l) {
+    if (l.rfind("rank ", 0) == 0) lines.push_back(l);
+  };
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -336,20 +358,9 @@ TEST_CASE(
   // converged at 834 iterations; rank 1 at 267 (held-out 5.19e-5); rank 2,
   // from rank 1 plus a new component, at 290 (held-out 9.8e-6).
   test::ScratchDir dir;
-  PipelineOptions o;
-  o.input = std::string(LTR_SOURCE_DIR) + "/data/example_learning.h5";
-  o.output_dir = dir / "out";
-  o.plots = false;
-  o.ranks = {1, 2};
-  o.seeds = 1;
-  o.seed = 2;  // a random new component died at this seed; this one grows
-  o.cp_restarts = 1;
-  o.run.num_threads = 2;
   std::vector<std::string> lines;
-  o.fit.progress_every = 100000;  // the sweep's one line per fit only
-  o.run.progress = [&](const std::string& l) {
-    if (l.rfind("rank ", 0) == 0) lines.push_back(l);
-  };
+  // Seed 2: a random new component died at this seed; this one grows.
+  const PipelineOptions o = OneWarmChain(dir, {1, 2}, 2, lines);
   const PipelineSummary s = RunLearningPipeline(o);
   INFO(s.sweep.BriefReport());
   REQUIRE(lines.size() == 2);
@@ -373,20 +384,8 @@ TEST_CASE(
   // chose rank 3 (before the downward pass). Rank 2 refitted from rank 3
   // without its weakest component: 0.986e-5 after 50 iterations.
   test::ScratchDir dir;
-  PipelineOptions o;
-  o.input = std::string(LTR_SOURCE_DIR) + "/data/example_learning.h5";
-  o.output_dir = dir / "out";
-  o.plots = false;
-  o.ranks = {1, 2, 3};
-  o.seeds = 1;
-  o.seed = 5;
-  o.cp_restarts = 1;
-  o.run.num_threads = 2;
   std::vector<std::string> lines;
-  o.fit.progress_every = 100000;  // the sweep's one line per fit only
-  o.run.progress = [&](const std::string& l) {
-    if (l.rfind("rank ", 0) == 0) lines.push_back(l);
-  };
+  const PipelineOptions o = OneWarmChain(dir, {1, 2, 3}, 5, lines);
   const PipelineSummary s = RunLearningPipeline(o);
   INFO(s.sweep.BriefReport());
   REQUIRE(lines.size() == 4);  // ranks 1, 2, 3 up, then rank 2 again
