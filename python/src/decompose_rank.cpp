@@ -394,7 +394,8 @@ void BindCrossValidation(py::module_& m) {
       "CrossValidation",
       R"(Held-out errors over ranks x restarts (ltr.cross_validate, or the
 /crossval of an `ltr decompose --cv` output). One row per rank, one column
-per restart, the fit with the lowest training error first.)")
+per restart, the fit with the lowest training error first (for cp-apr: the
+lowest training Poisson deviance, the loss it minimises).)")
       .def_property_readonly(
           "ranks",
           [](const CrossValidationResult& c) {
@@ -417,6 +418,24 @@ per restart, the fit with the lowest training error first.)")
             return FromMatrix(c.summary.test_error);
           },
           "relative error on the held-out entries, (ranks x restarts)")
+      .def_property_readonly(
+          "train_deviance",
+          [](const CrossValidationResult& c) {
+            return FromMatrix(c.summary.train_deviance);
+          },
+          "Poisson deviance on the training entries, (ranks x restarts); "
+          "NaN unless the data are >= 0")
+      .def_property_readonly(
+          "test_deviance",
+          [](const CrossValidationResult& c) {
+            return FromMatrix(c.summary.test_deviance);
+          },
+          "Poisson deviance on the held-out entries, (ranks x restarts); "
+          "NaN unless the data are >= 0")
+      .def_property_readonly(
+          "by_deviance",
+          [](const CrossValidationResult& c) { return c.summary.by_deviance; },
+          "True for cp-apr: columns ordered by training deviance")
       .def_property_readonly(
           "restart",
           [](const CrossValidationResult& c) {

@@ -11,6 +11,7 @@
 #include "ltr/core/random.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/diagnostics.h"
+#include "ltr/formats/decomposition_file.h"
 #include "ltr/formats/io.h"
 #include "planted.h"
 #include "test_support.h"
@@ -289,6 +290,47 @@ TEST_CASE("A cp-apr ensemble ranks restarts by Poisson deviance",
   // Otherwise the test could not tell the two orders apart.
   CHECK(orders_differ);
   CHECK_THAT(summary.BriefReport(), Contains("min deviance"));
+}
+
+// As the ensemble: cross-validation lists cp-apr's restarts by training
+// deviance (it used to list them by training squared error).
+TEST_CASE("A cp-apr cross-validation ranks restarts by training deviance",
+          "[cp-apr][crossval]") {
+  const Tensor3 x =
+      PoissonCounts(PlantedRates({40, 20, 25}, 3, 0.15, 31).Full(), 32);
+  CrossValidationOptions cv;
+  cv.cp = AprOptions(1, 1);  // at seed 0 the two orders agree
+  cv.cp.max_iterations = 40;
+  cv.ranks = {4, 5};
+  cv.restarts = 6;
+  cv.run.num_threads = 2;
+  const CrossValidationSummary summary = CrossValidate(cv, x);
+  INFO(summary.BriefReport());
+  CHECK(summary.by_deviance);
+  REQUIRE(summary.train_deviance.allFinite());
+  bool orders_differ = false;
+  for (Index r = 0; r < summary.train_deviance.rows(); ++r)
+    for (Index k = 1; k < summary.train_deviance.cols(); ++k) {
+      CHECK(summary.train_deviance(r, k - 1) <= summary.train_deviance(r, k));
+      orders_differ |= summary.train_error(r, k) < summary.train_error(r, 0);
+    }
+  // Otherwise the test could not tell the two orders apart.
+  CHECK(orders_differ);
+  CHECK_THAT(summary.BriefReport(),
+             Contains("train dev") && Contains("lowest training deviance"));
+
+  // Written and read back with the order it was made in.
+  test::ScratchDir dir;
+  const std::string path = dir / "cv.h5";
+  {
+    io::OutputFile out(path, "test");
+    WriteCrossValidation(summary, cv.test_fraction, &out);
+    out.Commit();
+  }
+  const CrossValidationSummary back = ReadCrossValidation(path);
+  CHECK(back.by_deviance);
+  CHECK(back.train_deviance == summary.train_deviance);
+  CHECK(back.restart == summary.restart);
 }
 
 // The sparse sum over nonzeros (96 % zeros) and the dense pass (46 %) give

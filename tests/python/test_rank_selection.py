@@ -108,6 +108,25 @@ def test_cross_validation_equals_ltr_decompose_cv_bitwise(tmp_path, run_ltr):
     assert cv.test_fraction == 0.2 and cv.complete
 
 
+def test_cp_apr_cross_validation_lists_restarts_by_training_deviance(tmp_path, run_ltr):
+    rng = np.random.default_rng(3)
+    rates = np.einsum("ir,jr,kr->ijk", *[rng.gamma(1, 1, (n, 3)) for n in (40, 20, 25)])
+    x = rng.poisson(0.15 * rates / rates.mean()).astype(np.float64)
+    data = write_activity(tmp_path / "counts.h5", x)
+    out = tmp_path / "cv.h5"
+    run_ltr("decompose", data, "--method", "cp-apr", "--ranks", "4:5", "--restarts", 6,
+            "--cv", "--seed", 1, "--max-iters", 40, "-o", out)
+    cv = ltr.cross_validate(x, [4, 5], 6, method="cp-apr", seed=1, n_iter_max=40,
+                            progress=False)
+    cli = read_group(out, "crossval")
+    for name in ["train_error", "test_error", "train_deviance", "test_deviance", "restart"]:
+        np.testing.assert_array_equal(getattr(cv, name), cli[name], err_msg=name)
+    assert cv.by_deviance
+    assert (np.diff(cv.train_deviance, axis=1) >= 0).all()
+    # at this seed the squared-error order is another one
+    assert (cv.train_error[:, 1:] < cv.train_error[:, :1]).any()
+
+
 def test_layouts_and_dtypes_give_the_same_ensemble():
     x, _ = planted(shape=(12, 10, 8), seed=2)
     mask = np.random.default_rng(1).random(x.shape) > 0.2

@@ -484,8 +484,8 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
   summary.ranks = options.ranks;
   // Held-out Poisson deviances where the data are counts.
   const bool counts = internal::CheckCounts(x, mask, false);
-  // (train, test) errors and the test deviance per task r * restarts + t.
-  using Errors = std::array<double, 3>;
+  // (train, test) errors and deviances per task r * restarts + t.
+  using Errors = std::array<double, 4>;
   const auto results = RunGrid<Errors>(
       options.run,
       resume,
@@ -495,6 +495,7 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
       [&](Index r, int k) {
         return Errors{resume->train_error(r, k),
                       resume->test_error(r, k),
+                      resume->train_deviance(r, k),
                       resume->test_deviance(r, k)};
       },
       [&](int i) {
@@ -506,6 +507,8 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
         distributed::Buffer b;
         b.PutDouble(RelativeError(x, fit.model, &split.train));
         b.PutDouble(RelativeError(x, fit.model, &split.test));
+        // Cp computes the deviance over its mask (the training entries).
+        b.PutDouble(counts ? fit.poisson_deviance : kNaN);
         b.PutDouble(counts ? internal::PoissonDeviance(x,
                                                        &split.test,
                                                        fit.model,
@@ -524,15 +527,19 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
         return errors;
       });
   summary.complete = AllDone(results);
+  // As in the ensemble: cp-apr's best fit has the lowest deviance.
+  summary.by_deviance = options.cp.method == CpMethod::kApr;
   summary.train_error.setConstant(num_ranks, restarts, kNaN);
   summary.test_error.setConstant(num_ranks, restarts, kNaN);
+  summary.train_deviance.setConstant(num_ranks, restarts, kNaN);
   summary.test_deviance.setConstant(num_ranks, restarts, kNaN);
   summary.restart.setConstant(num_ranks, restarts, -1);
+  const int score = summary.by_deviance ? 2 : 0;
   for (Index ri = 0; ri < num_ranks; ++ri) {
     // As in the ensemble, with the best training fit first.
     const std::vector<int> order =
         ColumnOrder(restarts, summary.complete, [&](int t) {
-          return (*results[ri * restarts + t])[0];
+          return (*results[ri * restarts + t])[score];
         });
     for (int k = 0; k < restarts; ++k) {
       const auto& result = results[ri * restarts + order[k]];
@@ -540,7 +547,8 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
       summary.restart(ri, k) = order[k];
       summary.train_error(ri, k) = (*result)[0];
       summary.test_error(ri, k) = (*result)[1];
-      summary.test_deviance(ri, k) = (*result)[2];
+      summary.train_deviance(ri, k) = (*result)[2];
+      summary.test_deviance(ri, k) = (*result)[3];
     }
   }
   summary.seconds = SecondsSince(start);
@@ -565,6 +573,8 @@ std::string CrossValidationSummary::BriefReport() const {
   const bool deviance = test_deviance.size() > 0 && test_deviance.allFinite();
   out << std::setw(5) << "rank" << std::setw(12) << "train" << std::setw(12)
       << "test" << std::setw(12) << "min test" << std::setw(12) << "mean test";
+  const bool train_dev = deviance && by_deviance;
+  if (train_dev) out << std::setw(14) << "train dev";
   if (deviance)
     out << std::setw(14) << "test dev" << std::setw(14) << "min dev";
   out << "\n";
@@ -575,13 +585,15 @@ std::string CrossValidationSummary::BriefReport() const {
         << FormatNumber(test_error(i, 0), 5) << std::setw(12)
         << FormatNumber(test_error.row(i).minCoeff(), 5) << std::setw(12)
         << FormatNumber(test_error.row(i).mean(), 5);
+    if (train_dev)
+      out << std::setw(14) << FormatNumber(train_deviance(i, 0), 2);
     if (deviance)
       out << std::setw(14) << FormatNumber(test_deviance(i, 0), 2)
           << std::setw(14) << FormatNumber(test_deviance.row(i).minCoeff(), 2);
     out << "\n";
   }
   out << "(train, test: relative errors of the fit with the lowest training "
-         "error";
+      << (by_deviance ? "deviance" : "error");
   if (deviance)
     out << "; test dev: its Poisson deviance on the held-out entries, min "
            "dev: the lowest of the restarts";

@@ -341,9 +341,14 @@ void WriteCrossValidation(const CrossValidationSummary& cv,
   out->WriteIntVector(group + "/ranks", ToInt64(cv.ranks), "rank");
   out->WriteMatrix(group + "/train_error", cv.train_error, "rank,restart");
   out->WriteMatrix(group + "/test_error", cv.test_error, "rank,restart");
+  if (cv.train_deviance.size() > 0)
+    out->WriteMatrix(
+        group + "/train_deviance", cv.train_deviance, "rank,restart");
   if (cv.test_deviance.size() > 0)
     out->WriteMatrix(
         group + "/test_deviance", cv.test_deviance, "rank,restart");
+  out->SetAttribute(
+      group, "ranked_by", cv.by_deviance ? "train_deviance" : "train_error");
   WriteGridProgress(group, cv.complete, cv.restart, out);
   out->SetAttribute(group, "test_fraction", test_fraction);
   out->SetAttribute(group, "seconds", cv.seconds);
@@ -357,18 +362,24 @@ CrossValidationSummary ReadCrossValidation(const std::string& file,
   ReadGridProgress(file, group, &cv.complete, &cv.restart);
   cv.train_error = io::ReadMatrix(file, group + "/train_error");
   cv.test_error = io::ReadMatrix(file, group + "/test_error");
-  // Files written before held-out deviances existed have none: NaN.
-  cv.test_deviance =
-      io::HasDataset(file, group + "/test_deviance")
-          ? io::ReadMatrix(file, group + "/test_deviance")
-          : Matrix::Constant(cv.test_error.rows(),
-                             cv.test_error.cols(),
-                             std::numeric_limits<double>::quiet_NaN());
-  CheckGridShape(file,
-                 group,
-                 cv.ranks,
-                 cv.restart,
-                 {&cv.train_error, &cv.test_error, &cv.test_deviance});
+  // Files written before deviances existed have none: NaN.
+  const auto deviance = [&](const std::string& name) {
+    return io::HasDataset(file, group + "/" + name)
+               ? io::ReadMatrix(file, group + "/" + name)
+               : Matrix::Constant(cv.test_error.rows(),
+                                  cv.test_error.cols(),
+                                  std::numeric_limits<double>::quiet_NaN());
+  };
+  cv.train_deviance = deviance("train_deviance");
+  cv.test_deviance = deviance("test_deviance");
+  cv.by_deviance =
+      io::StringAttributeOr(file, group, "ranked_by", "") == "train_deviance";
+  CheckGridShape(
+      file,
+      group,
+      cv.ranks,
+      cv.restart,
+      {&cv.train_error, &cv.test_error, &cv.train_deviance, &cv.test_deviance});
   cv.seconds = io::ReadDoubleAttribute(file, group, "seconds");
   if (test_fraction)
     *test_fraction = io::ReadDoubleAttribute(file, group, "test_fraction");

@@ -136,11 +136,15 @@ struct CrossValidationSummary {
   // As EnsembleSummary: false when interrupted, and then column t is
   // restart t (NaN where not fitted).
   bool complete = true;
+  // Columns: best first within each rank: lowest training error, or for
+  // cp-apr (by_deviance) lowest training deviance, the quantity it minimises.
+  bool by_deviance = false;
   Matrix train_error;  // (ranks x restarts) relative error on training entries
   Matrix test_error;   // (ranks x restarts) relative error on held-out entries
-  // (ranks x restarts) Poisson deviance on the held-out entries (as
-  // CpSummary::poisson_deviance), for data >= 0 at every observed entry; NaN
-  // otherwise. The held-out score of cp-apr.
+  // (ranks x restarts) Poisson deviances on the training and on the held-out
+  // entries (as CpSummary::poisson_deviance), for data >= 0 at every observed
+  // entry; NaN otherwise. The test deviance is the held-out score of cp-apr.
+  Matrix train_deviance;
   Matrix test_deviance;
   Eigen::MatrixXi restart;  // restart index of each column's fit, -1 if none
   double seconds = 0;
