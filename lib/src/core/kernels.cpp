@@ -467,6 +467,48 @@ void PackPanels(const double* a,
   }
 }
 
+// AddGram's panels of rows x depth A (A(i, p) at a[i row + p col]): in
+// panels of mr rows (PackPanels), and of nr rows (nr divides mr) copied
+// from those. With rows contiguous (col 1), the next `next` entries of each
+// row (the next k-block) are requested meanwhile: the rows are far apart,
+// more streams than the hardware prefetchers follow.
+void PackGramPanels(const double* a,
+                    Index row,
+                    Index col,
+                    Index rows,
+                    Index depth,
+                    Index next,
+                    Index mr,
+                    Index nr,
+                    double* a_panels,
+                    double* b_panels) {
+  if (col == 1) {
+    // Rows contiguous in memory: each read in order (the tensor's rows or a
+    // slice's columns, far apart), written with stride mr.
+    const Index panels = (rows + mr - 1) / mr;
+    for (Index i = 0; i < panels; ++i) {
+      double* panel = a_panels + i * mr * depth;
+      const Index valid = std::min(mr, rows - i * mr);
+      for (Index r = 0; r < valid; ++r) {
+        const double* from = a + (i * mr + r) * row;
+        for (Index q = 0; q < next; q += 64 / sizeof(double))
+          __builtin_prefetch(from + depth + q, 0, 2);
+        for (Index p = 0; p < depth; ++p) panel[p * mr + r] = from[p];
+      }
+      for (Index r = valid; r < mr; ++r)
+        for (Index p = 0; p < depth; ++p) panel[p * mr + r] = 0.0;
+    }
+  } else {
+    PackPanels(a, row, col, rows, depth, mr, a_panels);
+  }
+  for (Index j0 = 0; j0 < rows; j0 += nr) {
+    const double* from = a_panels + j0 / mr * mr * depth + j0 % mr;
+    double* to = b_panels + j0 * depth;
+    for (Index p = 0; p < depth; ++p)
+      for (Index q = 0; q < nr; ++q) to[p * nr + q] = from[p * mr + q];
+  }
+}
+
 }  // namespace
 
 const char* KernelsName() { return g_kernel->name; }
@@ -547,6 +589,50 @@ void AddProductTransposed(const Eigen::Ref<const Eigen::MatrixXd>& a,
          c.data(),
          c.outerStride(),
          true);
+  }
+}
+
+void AddGram(const double* a,
+             Index row,
+             Index col,
+             Index rows,
+             Index depth,
+             double* g,
+             Index ldg) {
+  const Kernel& kernel = *g_kernel;
+  thread_local std::vector<double, Eigen::aligned_allocator<double>> a_panels,
+      b_panels;
+  const Index mr = kernel.mr, nr = kernel.nr;
+  for (Index k0 = 0; k0 < depth && rows > 0; k0 += kKc) {
+    const Index kc = std::min(kKc, depth - k0);
+    // A in panels of mr rows, and again as B (B(p, j) = A(j, p)) in panels
+    // of nr columns.
+    a_panels.resize(static_cast<size_t>((rows + mr - 1) / mr * mr * kc));
+    b_panels.resize(static_cast<size_t>((rows + nr - 1) / nr * nr * kc));
+    const Index next = std::min(kKc, depth - k0 - kc);
+    PackGramPanels(a + k0 * col,
+                   row,
+                   col,
+                   rows,
+                   kc,
+                   next,
+                   mr,
+                   nr,
+                   a_panels.data(),
+                   b_panels.data());
+    // Row panel i0 needs the columns up to its last row only.
+    for (Index i0 = 0; i0 < rows; i0 += mr) {
+      const PanelArgs x{std::min(mr, rows - i0),
+                        std::min(rows, i0 + mr),
+                        kc,
+                        a_panels.data() + i0 * kc,
+                        mr * kc,
+                        b_panels.data(),
+                        g + i0,
+                        ldg,
+                        true};
+      kernel.panels(x);
+    }
   }
 }
 
