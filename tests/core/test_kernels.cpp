@@ -10,6 +10,7 @@
 
 #include "../../lib/src/core/kernels.h"
 #include "../every_kernel.h"
+#include "ltr/core/tensor.h"
 
 using Eigen::Index;
 using Eigen::MatrixXd;
@@ -85,6 +86,69 @@ TEST_CASE("Each kernel entry is one multiply-add chain over k in order",
     MatrixXd c = MatrixXd::Zero(m, n);
     AddProductTransposed(a, b.transpose(), c);
     CHECK(SameBits(c, chain));
+  }
+}
+
+TEST_CASE("The kernels' Gram update is the naive loop in either layout",
+          "[core][kernels]") {
+  EveryKernel kernels;
+  for (const std::string& name : kernels.names) {
+    REQUIRE(UseKernelsForTesting(name.c_str()));
+    for (Index rows : {1, 5, 25, 37})
+      for (Index depth : {0, 3, 600}) {
+        INFO(name << ": rows " << rows << ", depth " << depth);
+        const MatrixXd a = MatrixXd::Random(rows, depth);
+        const MatrixXd at = a.transpose();  // rows contiguous
+        MatrixXd naive = MatrixXd::Constant(rows, rows, 0.5);
+        MatrixXd chain = naive;  // the fma chain over p in order
+        for (Index j = 0; j < rows; ++j)
+          for (Index i = j; i < rows; ++i)
+            for (Index p = 0; p < depth; ++p) {
+              naive(i, j) += a(i, p) * a(j, p);
+              chain(i, j) = std::fma(a(i, p), a(j, p), chain(i, j));
+            }
+        MatrixXd by_columns = MatrixXd::Constant(rows, rows, 0.5);
+        MatrixXd by_rows = by_columns;
+        AddGram(a.data(), 1, rows, rows, depth, by_columns.data(), rows);
+        AddGram(at.data(), depth, 1, rows, depth, by_rows.data(), rows);
+        const double scale = 1.0 + naive.norm();
+        for (Index j = 0; j < rows; ++j)
+          for (Index i = j; i < rows; ++i) {
+            CHECK(std::abs(by_columns(i, j) - naive(i, j)) <= 1e-12 * scale);
+            CHECK(by_rows(i, j) == by_columns(i, j));
+            if (name != "sse2") CHECK(by_rows(i, j) == chain(i, j));
+          }
+      }
+  }
+}
+
+TEST_CASE("ModeGram is the naive Gram of every unfolding", "[core][kernels]") {
+  const Index d[3] = {29, 11, 300};
+  ltr::Tensor3 x(d[0], d[1], d[2]);
+  for (Index n = 0; n < x.size(); ++n) x.data()[n] = std::sin(0.37 * n + 1.0);
+  EveryKernel kernels;
+  for (const std::string& name : kernels.names) {
+    REQUIRE(UseKernelsForTesting(name.c_str()));
+    for (int mode = 0; mode < 3; ++mode) {
+      MatrixXd naive = MatrixXd::Zero(d[mode], d[mode]);
+      for (Index i = 0; i < d[0]; ++i)
+        for (Index j = 0; j < d[1]; ++j)
+          for (Index k = 0; k < d[2]; ++k) {
+            const Index at[3] = {i, j, k};
+            for (Index q = 0; q < d[mode]; ++q) {
+              Index other[3] = {i, j, k};
+              other[mode] = q;
+              naive(at[mode], q) +=
+                  x(i, j, k) * x(other[0], other[1], other[2]);
+            }
+          }
+      for (int threads : {1, 3}) {
+        INFO(name << ": mode " << mode << ", threads " << threads);
+        const MatrixXd g = ltr::ModeGram(x, mode, threads);
+        CHECK((g - naive).cwiseAbs().maxCoeff() <= 1e-12 * naive.norm());
+        CHECK(g == g.transpose());
+      }
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../../lib/src/decompose/cp_linesearch.h"
 #include "ltr/decompose/cp.h"
 #include "ltr/decompose/cp_stream.h"
 #include "ltr/decompose/diagnostics.h"
@@ -135,6 +136,25 @@ TEST_CASE("Streamed line search takes the in-memory steps",
   // A kept point costs no read; a rejected one costs one pass more.
   const int rejected = streamed.cp.iterations - 2 - streamed.cp.extrapolations;
   CHECK(streamed.passes <= streamed.cp.iterations + rejected + 2);
+}
+
+TEST_CASE("Line search waits for slow sweeps past the first descent",
+          "[cp][acceleration]") {
+  CpOptions o = Options(CpMethod::kAls, CpAcceleration::kLineSearch);
+  const internal::LineSearch search(o, {false, false, false}, 0.0);
+  // Too few errors to judge, then decreases falling fast: no point.
+  CHECK_FALSE(search.Wanted({0.9, 0.6}));
+  CHECK_FALSE(search.Wanted({0.1, 0.09, 0.089}));
+  // Slow (each decrease >= half the one before) but still large: ALS's first
+  // descent, where the points were all rejected (planted rank 5 ensemble).
+  CHECK_FALSE(search.Wanted({0.9, 0.6, 0.45}));
+  CHECK_FALSE(search.Wanted({0.5, 0.45, 0.42}));
+  // Slow and small: a swamp, where the points pay.
+  CHECK(search.Wanted({0.1, 0.099, 0.0985}));
+  CHECK(search.Wanted({0.2, 0.195, 0.1905}));
+  o.acceleration = CpAcceleration::kNone;
+  CHECK_FALSE(internal::LineSearch(o, {false, false, false}, 0.0)
+                  .Wanted({0.1, 0.099, 0.0985}));
 }
 
 }  // namespace ltr

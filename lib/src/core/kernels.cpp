@@ -9,6 +9,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "core/kernels_vector.h"
+
 // The vector helpers below are always inlined: their vector arguments never
 // cross a call, so the ABI note does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -20,18 +22,12 @@ using Eigen::Index;
 
 namespace {
 
+using vector::TanhLoop;
+using vector::VectorOf;
+
 // Depth of a k-block: a B panel (kKc x kNr) stays in L1 while the A panels
 // (kMr x kKc) stream from L2.
 constexpr Index kKc = 256;
-
-template <int V>
-struct VectorOf {
-  typedef double type __attribute__((vector_size(V * sizeof(double))));
-};
-template <int V>
-struct BitsOf {
-  typedef long long type __attribute__((vector_size(V * sizeof(double))));
-};
 
 // Arguments of every A panel times every B panel over one k-block.
 struct PanelArgs {
@@ -130,79 +126,6 @@ __attribute__((always_inline)) inline void Panels(const PanelArgs& x) {
                                  x.c + i * kMr + j * x.ldc,
                                  mr);
   }
-}
-
-// exp(a) for a in [-50, 0] (Cephes): a = n ln 2 + r, exp(r) =
-// 1 + 2 r P(r^2) / (Q(r^2) - r P(r^2)), times 2^n built in the exponent
-// bits. n = round(a / ln 2) comes from adding 1.5 2^52, which leaves n in
-// the low bits of the sum.
-template <int V>
-__attribute__((always_inline)) inline typename VectorOf<V>::type ExpOf(
-    typename VectorOf<V>::type a) {
-  using Vec = typename VectorOf<V>::type;
-  using Bits = typename BitsOf<V>::type;
-  constexpr double kShift = 6755399441055744.0;  // 1.5 2^52
-  const Vec t = a * 1.4426950408889634 + kShift;
-  const Vec n = t - kShift;
-  Vec r = a - n * 6.93145751953125e-1;
-  r = r - n * 1.42860682030941723212e-6;
-  const Vec rr = r * r;
-  const Vec px =
-      r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr +
-           9.99999999999999999910e-1);
-  const Vec qx =
-      ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr +
-       2.27265548208155028766e-1) *
-          rr +
-      2.00000000000000000009e0;
-  const Vec er = 1.0 + 2.0 * (px / (qx - px));
-  const Bits scale = ((Bits)t + 1023) << 52;
-  return er * (Vec)scale;
-}
-
-// tanh of V entries (kernels.h, TanhArray).
-template <int V>
-__attribute__((always_inline)) inline typename VectorOf<V>::type TanhOf(
-    typename VectorOf<V>::type x) {
-  using Vec = typename VectorOf<V>::type;
-  using Bits = typename BitsOf<V>::type;
-  const Vec ax = (Vec)((Bits)x & 0x7fffffffffffffffLL);
-  const Vec s = x * x;
-  const Vec p =
-      (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s -
-      1.61468768441708447952e3;
-  const Vec q =
-      ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s +
-      4.84406305325125486048e3;
-  const Vec floor = Vec{} - 50.0;  // exp(-50) < 2^-72: tanh is 1 by then
-  const Vec minus_2ax = -2.0 * ax;
-  const Vec e = ExpOf<V>(minus_2ax < floor ? floor : minus_2ax);
-  const Bits large = ax > 0.625;
-  const Vec num = large ? (x < 0.0 ? e - 1.0 : 1.0 - e) : x * (q + s * p);
-  const Vec den = large ? 1.0 + e : q;
-  return num / den;
-}
-
-template <int V>
-__attribute__((always_inline)) inline void TanhLoop(const double* x,
-                                                    double* y,
-                                                    Index n) {
-  using Vec = typename VectorOf<V>::type;
-  Index i = 0;
-  for (; i + V <= n; i += V) {
-    Vec v;
-    std::memcpy(&v, x + i, sizeof v);
-    v = TanhOf<V>(v);
-    std::memcpy(y + i, &v, sizeof v);
-  }
-  if (i == n) return;
-  double rest[V] = {};
-  std::copy(x + i, x + n, rest);
-  Vec v;
-  std::memcpy(&v, rest, sizeof v);
-  v = TanhOf<V>(v);
-  std::memcpy(rest, &v, sizeof v);
-  std::copy(rest, rest + (n - i), y + i);
 }
 
 // Arguments of MultiplyTall (kernels.h).
@@ -467,6 +390,48 @@ void PackPanels(const double* a,
   }
 }
 
+// AddGram's panels of rows x depth A (A(i, p) at a[i row + p col]): in
+// panels of mr rows (PackPanels), and of nr rows (nr divides mr) copied
+// from those. With rows contiguous (col 1), the next `next` entries of each
+// row (the next k-block) are requested meanwhile: the rows are far apart,
+// more streams than the hardware prefetchers follow.
+void PackGramPanels(const double* a,
+                    Index row,
+                    Index col,
+                    Index rows,
+                    Index depth,
+                    Index next,
+                    Index mr,
+                    Index nr,
+                    double* a_panels,
+                    double* b_panels) {
+  if (col == 1) {
+    // Rows contiguous in memory: each read in order (the tensor's rows or a
+    // slice's columns, far apart), written with stride mr.
+    const Index panels = (rows + mr - 1) / mr;
+    for (Index i = 0; i < panels; ++i) {
+      double* panel = a_panels + i * mr * depth;
+      const Index valid = std::min(mr, rows - i * mr);
+      for (Index r = 0; r < valid; ++r) {
+        const double* from = a + (i * mr + r) * row;
+        for (Index q = 0; q < next; q += 64 / sizeof(double))
+          __builtin_prefetch(from + depth + q, 0, 2);
+        for (Index p = 0; p < depth; ++p) panel[p * mr + r] = from[p];
+      }
+      for (Index r = valid; r < mr; ++r)
+        for (Index p = 0; p < depth; ++p) panel[p * mr + r] = 0.0;
+    }
+  } else {
+    PackPanels(a, row, col, rows, depth, mr, a_panels);
+  }
+  for (Index j0 = 0; j0 < rows; j0 += nr) {
+    const double* from = a_panels + j0 / mr * mr * depth + j0 % mr;
+    double* to = b_panels + j0 * depth;
+    for (Index p = 0; p < depth; ++p)
+      for (Index q = 0; q < nr; ++q) to[p * nr + q] = from[p * mr + q];
+  }
+}
+
 }  // namespace
 
 const char* KernelsName() { return g_kernel->name; }
@@ -547,6 +512,50 @@ void AddProductTransposed(const Eigen::Ref<const Eigen::MatrixXd>& a,
          c.data(),
          c.outerStride(),
          true);
+  }
+}
+
+void AddGram(const double* a,
+             Index row,
+             Index col,
+             Index rows,
+             Index depth,
+             double* g,
+             Index ldg) {
+  const Kernel& kernel = *g_kernel;
+  thread_local std::vector<double, Eigen::aligned_allocator<double>> a_panels,
+      b_panels;
+  const Index mr = kernel.mr, nr = kernel.nr;
+  for (Index k0 = 0; k0 < depth && rows > 0; k0 += kKc) {
+    const Index kc = std::min(kKc, depth - k0);
+    // A in panels of mr rows, and again as B (B(p, j) = A(j, p)) in panels
+    // of nr columns.
+    a_panels.resize(static_cast<size_t>((rows + mr - 1) / mr * mr * kc));
+    b_panels.resize(static_cast<size_t>((rows + nr - 1) / nr * nr * kc));
+    const Index next = std::min(kKc, depth - k0 - kc);
+    PackGramPanels(a + k0 * col,
+                   row,
+                   col,
+                   rows,
+                   kc,
+                   next,
+                   mr,
+                   nr,
+                   a_panels.data(),
+                   b_panels.data());
+    // Row panel i0 needs the columns up to its last row only.
+    for (Index i0 = 0; i0 < rows; i0 += mr) {
+      const PanelArgs x{std::min(mr, rows - i0),
+                        std::min(rows, i0 + mr),
+                        kc,
+                        a_panels.data() + i0 * kc,
+                        mr * kc,
+                        b_panels.data(),
+                        g + i0,
+                        ldg,
+                        true};
+      kernel.panels(x);
+    }
   }
 }
 

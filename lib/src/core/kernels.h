@@ -57,6 +57,19 @@ void AddProductTransposed(const Eigen::Ref<const Eigen::MatrixXd>& a,
                           const Eigen::Ref<const Eigen::MatrixXd>& b,
                           Eigen::Ref<Eigen::MatrixXd> c);
 
+// The lower triangle of g += A A^T (a symmetric rank-k update), A: rows x
+// depth with A(i, p) at a[i row + p col] (either layout, e.g. a tensor's
+// slice or its rows read in place); g: rows x rows, column j at g + j ldg.
+// Each entry of the lower triangle is one multiply-add chain over p in
+// order, as in Multiply; entries above the diagonal are left unspecified.
+void AddGram(const double* a,
+             Eigen::Index row,
+             Eigen::Index col,
+             Eigen::Index rows,
+             Eigen::Index depth,
+             double* g,
+             Eigen::Index ldg);
+
 // T = S W for a tall S read in place (m x n, column j at s + j ld_s; no
 // packing, so a slice of a tensor serves as it is) and a narrow W given
 // transposed (wt: rank x n, contiguous): T is m x rank, column r at

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/kernels.h"
 #include "core/parallel.h"
 #include "ltr/core/error.h"
 
@@ -133,24 +134,25 @@ Matrix ModeGram(const Tensor3& x, int mode, int num_threads) {
   const Index n = d[mode];
   // Each thread accumulates the lower triangle (a symmetric rank update:
   // half the multiply-adds of a product) of the Gram of a block of slices,
-  // or for mode 0 of a block of the JK rows of the (JK) x I view; the blocks
-  // are summed in a fixed order so the result depends only on the thread
-  // count.
-  const Index blocks = mode == 0 ? d[1] * d[2] : d[0];
+  // or for mode 0 of a block of the JK columns of the I x (JK) rows; the
+  // blocks are summed in a fixed order so the result depends only on the
+  // thread count. The run-time kernels (core/kernels.h) read the data in
+  // place.
+  const Index jk = d[1] * d[2];
+  const Index blocks = mode == 0 ? jk : d[0];
   auto partial =
       ParallelBlocks(blocks, num_threads, [&](Index begin, Index end) {
         Matrix g = Matrix::Zero(n, n);
-        auto lower = g.selfadjointView<Eigen::Lower>();
         if (mode == 0) {
-          Eigen::Map<const Matrix> xc(x.data(), d[1] * d[2], d[0]);
-          lower.rankUpdate(xc.middleRows(begin, end - begin).transpose());
+          internal::AddGram(
+              x.data() + begin, jk, 1, n, end - begin, g.data(), n);
         } else {
           for (Index i = begin; i < end; ++i) {
-            const auto s = x.Slice(i);  // K x J
+            const double* s = x.Slice(i).data();  // K x J, column-major
             if (mode == 1)
-              lower.rankUpdate(s.transpose());
+              internal::AddGram(s, d[2], 1, n, d[2], g.data(), n);
             else
-              lower.rankUpdate(s);
+              internal::AddGram(s, 1, d[2], n, d[1], g.data(), n);
           }
         }
         return g;

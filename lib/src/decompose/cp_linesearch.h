@@ -4,7 +4,8 @@
 // toolbox) and grows by one after 4 rejections in a row (TensorLy's rule),
 // so that a problem where the jumps keep failing stops paying for them.
 // A point is tried only where the sweeps are slow (the last decrease of the
-// error at least half the one before) or the last point was kept: a
+// error at least half the one before, and below 0.01: past the first
+// descent) or the last point was kept: a
 // rejected point costs a pass over the data, and where ALS converges fast
 // nearly every point is rejected.
 // The callers keep the point only when its error is below the sweep's.
