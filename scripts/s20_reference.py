@@ -6,7 +6,7 @@ what `ltr analyze` reports, so that ltr can be compared with the reference
 implementation run by run.
 
 usage: scripts/s20_reference.py S20_NOTEBOOKS_DIR TASK G SEED [--units 256]
-           [--steps S] [--double] [--threads 1]
+           [--steps S] [--double] [--threads 1] [--dump FILE.npz]
 
 Needs PyTorch (Debian: python3-torch). S20's code is not part of ltr (GPL);
 pass the notebooks directory of a clone. Prints one JSON line: ||dW||_F of
@@ -15,7 +15,10 @@ latter: 200 snapshots, each taken before its step's update) and at every
 20th snapshot (delta_w_norm_history, to see it drift after convergence), the
 convergence step (first loss below 5 % of the first), the first and last
 training loss, the functional rank on fresh 512-trial batches, and the
-shuffle loss over the first training loss.
+shuffle loss over the first training loss, and the truncation losses of
+ranks 0-10 over that of rank 0. --dump FILE.npz also saves the loss of every
+training step and the initial weights (scripts/s20_same_init.py trains ltr
+from the same weights).
 """
 import argparse
 import json
@@ -44,6 +47,20 @@ TASKS = {  # S20's generate_nonlinear: steps, dims, parameters
 }
 
 
+def initial_weights(n, n_in, n_out, g, dtype=np.float32):
+    """S20's initialisation (generate_nonlinear, run_training), drawn from
+    numpy's global RNG (the caller seeds it): W_in (n_in x n), W_out
+    (n x n_out) and W0 = g J (n x n), in S20's orientation and precision."""
+    wrec_0 = np.random.normal(0, 1 / np.sqrt(n), (n, n))
+    wio = np.random.normal(0, 1, (n, n_in + n_out))
+    wio /= np.linalg.norm(wio, axis=0)[None, :]
+    wio *= np.sqrt(n)
+    wi_init = wio[:, :n_in].T.copy()
+    wo_init = wio[:, n_in:].copy() / n
+    return (wi_init.astype(dtype), wo_init.astype(dtype),
+            (g * wrec_0).astype(dtype))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("s20_dir")
@@ -55,6 +72,9 @@ def main():
     p.add_argument("--double", action="store_true",
                    help="float64 instead of S20's float32")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--dump", metavar="FILE.npz",
+                   help="also save the per-step training losses and the "
+                   "initial weights (wi, wrec0, wo) there")
     a = p.parse_args()
     sys.path.insert(0, a.s20_dir)
     import torch
@@ -75,17 +95,10 @@ def main():
     if a.double:  # the generators build float32 arrays
         f32 = task
         task = lambda b: tuple(x.astype(np.float64) for x in f32(b))
-    # S20's initialisation (generate_nonlinear, run_training).
-    wrec_0 = np.random.normal(0, 1 / np.sqrt(n), (n, n))
-    wio = np.random.normal(0, 1, (n, n_in + n_out))
-    wio /= np.linalg.norm(wio, axis=0)[None, :]
-    wio *= np.sqrt(n)
-    wi_init = wio[:, :n_in].T.copy()
-    wo_init = wio[:, n_in:].copy() / n
     dtype = np.float64 if a.double else np.float32
-    net = RNN(dims, 0., dt, g=a.g, wi_init=wi_init.astype(dtype),
-              wo_init=wo_init.astype(dtype),
-              wrec_init=(a.g * wrec_0).astype(dtype),
+    wi_init, wo_init, wrec_init = initial_weights(n, n_in, n_out, a.g, dtype)
+    net = RNN(dims, 0., dt, g=a.g, wi_init=wi_init, wo_init=wo_init,
+              wrec_init=wrec_init,
               train_wi=True, train_wrec=True, train_wo=True,
               train_brec=False, nonlinearity="tanh",
               readout_nonlinearity=None)
@@ -113,6 +126,8 @@ def main():
     shuffled = wrec0.reshape(-1).copy()
     np.random.shuffle(shuffled)
     shuffle = loss_of(shuffled.reshape(n, n) + dw)
+    if a.dump:
+        np.savez(a.dump, losses=losses, wi=wi, wrec0=wrec0, wo=wo)
     print(json.dumps(dict(
         task=a.task, g=a.g, seed=a.seed, units=n, steps=steps,
         dtype="float64" if a.double else "float32",
@@ -121,6 +136,7 @@ def main():
         convergence_step=int(below[0]) if below.size else -1,
         first_loss=float(losses[0]), final_loss=float(losses[-1]),
         functional_rank=hit[0] if hit else -1,
+        truncation_loss_ratio=[l / rank_loss[0] for l in rank_loss[:11]],
         shuffle_over_first_loss=shuffle / float(losses[0]),
         delta_w_norm_history=[  # (step, ||dW||_F) at every 20th snapshot
             (int(k * rec_step), float(np.linalg.norm(w_train["wrec"][k] - wrec0)))
