@@ -1,8 +1,8 @@
 // L-BFGS's preconditioners (lib/src/fit/fit_precondition.cpp): the readout
 // block's change of variables is exact (the same objective at the mapped
-// point, its gradient mapped by the same matrix), makes that block's
-// Hessian well conditioned, and, refreshed with restarts, fits a planted
-// problem closer to its noise floor.
+// point, its gradient mapped by the same matrix) that makes that block's
+// Hessian well conditioned; refreshed with restarts, it keeps a fit's
+// readout at its optimum for the current latents.
 
 // glog (through Ceres) defines CHECK too: Catch's must come last.
 #include "fit/fit_internal.h"
@@ -166,23 +166,30 @@ TEST_CASE("a preconditioned fit restarts L-BFGS without gaps in its history",
     CHECK(s.history[i].loss <= s.history[i - 1].loss * (1 + 1e-12));
 }
 
-TEST_CASE("explore: the preconditioned readout on a planted problem",
-          "[.explore]") {
-  for (std::uint64_t seed : {0, 1, 2}) {
-    FittedModel teacher;
-    const Recording r = PlantedRecording(&teacher, 20, 30, 60, seed);
-    FitOptions o = StudentOptions(20);
-    o.seed = seed;
-    o.max_iterations = 1500;
-    const double floor = HeldOut(o, r, teacher.parameters);
-    for (int every : {0, 50, 200, 1000}) {
-      FitOptions p = o;
-      p.precondition_readout = every > 0;
-      if (every > 0) p.precondition_every = every;
-      const FitSummary s = FitRnn(p, r);
-      WARN("seed " << seed << " every " << every << ": " << s.iterations
-                   << " it, " << s.termination << ", held-out "
-                   << s.test_loss / floor << " x floor, " << s.seconds << " s");
-    }
-  }
+TEST_CASE("a preconditioned readout stays at its optimum for the latents",
+          "[fit][precondition]") {
+  // After 300 iterations from a random start the held-out loss of the fit
+  // against that of its own latents with their exact (least-squares)
+  // readout: the readout's share of the gap to the noise floor. Measured:
+  // 1.016 preconditioned, 1.22 without (2.06 / 2.03 and 1.53 / 1.25 x the
+  // floor: the latents themselves are not better, see docs/fit.md).
+  FittedModel teacher;
+  const Recording r = PlantedRecording(&teacher);
+  FitOptions o = StudentOptions(20);
+  o.max_iterations = 300;
+  o.precondition_every = 100;
+  const internal::Problem problem = internal::BuildProblem(o, r);
+  auto readout_share = [&](bool precondition) {
+    FitOptions p = o;
+    p.precondition_readout = precondition;
+    const FitSummary s = FitRnn(p, r);
+    const RnnParameters exact =
+        SolveReadout(s.model.parameters, problem.train, o.loss);
+    return s.test_loss / HeldOut(o, r, exact);
+  };
+  const double with = readout_share(true), without = readout_share(false);
+  INFO("held-out / held-out with the exact readout: " << with << " with, "
+                                                      << without << " without");
+  CHECK(with < 1.03);
+  CHECK(without > 1.15);
 }
