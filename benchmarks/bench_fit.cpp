@@ -14,11 +14,18 @@
 //             dC += e phi^T (2MN), da, db (4NR)
 //   total 6MN + 12NR  (M = N = 200, R = 5: 252 000 per step)
 //
-// usage: bench_fit [threads=2] [adam_iterations=3000] [lbfgs_iterations=1500]
-// (0 iterations skips that fit; lbfgs_iterations runs L-BFGS twice, with
-// Ceres' identity and with the scaled initial inverse Hessian). Before the
+// usage: bench_fit [--l2-readout X] [--only NAME] [threads=2]
+//                  [adam_iterations=3000] [lbfgs_iterations=1500]
+// (0 iterations skips that fit; lbfgs_iterations runs L-BFGS three times,
+// with Ceres' identity, with the scaled initial inverse Hessian, and scaled
+// with the preconditioned readout; --only NAME runs only the fit of that
+// name). The fits' readout penalty is l2_readout 1e-6 unless --l2-readout
+// says otherwise (issue 17's target is defined with it: unpenalised, the
+// best possible fit is 1.133 x the floor; docs/benchmarks.md). Before the
 // fits it prints the noise floor and what a free readout can reach: the
-// teacher's latents with the closed-form (least-squares) readout.
+// teacher's latents with the closed-form (least-squares) readout; after
+// each fit, its own latents with that readout (the readout's share of the
+// gap).
 // `bench_fit --help` prints the usage; a bad argument exits with status 2.
 #include <Eigen/Core>
 #include <chrono>
@@ -303,6 +310,13 @@ int main(int argc, char** argv) {
        true,
        true},
   };
+  bool known = only.empty();
+  for (const Run& run : runs) known = known || only == run.name;
+  if (!known) {
+    std::fprintf(
+        stderr, "bench_fit: --only: no fit named \"%s\"\n", only.c_str());
+    return 2;
+  }
   for (const Run& run : runs) {
     if (run.iterations <= 0 || (!only.empty() && only != run.name)) continue;
     FitOptions f = o;
