@@ -49,6 +49,8 @@ def fit_rnn(activity, model=_D["model"], rank=None, *, mask=None, test_mask=None
             max_seconds=_D["max_seconds"], lbfgs_rank=_D["lbfgs_rank"],
             lbfgs_scaling=_D["lbfgs_scaling"],
             precondition_trial_factors=_D["precondition_trial_factors"],
+            precondition_readout=_D["precondition_readout"],
+            precondition_every=_D["precondition_every"],
             convergence_window=_D["convergence_window"],
             window_tolerance=_D["window_tolerance"],
             learning_rate=_D["learning_rate"], lr_decay=_D["lr_decay"],
@@ -102,6 +104,9 @@ def fit_rnn(activity, model=_D["model"], rank=None, *, mask=None, test_mask=None
     gradient_tol, parameter_tol, max_seconds, lbfgs_rank, lbfgs_scaling
     (scale L-BFGS's initial inverse Hessian), precondition_trial_factors
     (L-BFGS over trial factors preconditioned by the smoothing prior),
+    precondition_readout and precondition_every (L-BFGS over a free readout
+    preconditioned by the latents' Gram matrix, recomputed and L-BFGS
+    restarted every precondition_every iterations),
     convergence_window and window_tolerance ("converged" when the objective
     fell by less than window_tolerance of itself over the last
     convergence_window iterations; 0 = off), learning_rate,

@@ -147,6 +147,8 @@ const std::vector<Keyword>& Keywords() {
       Number<int>("lbfgs_rank", LTR_FIELD(lbfgs_rank)),
       Flag("lbfgs_scaling", LTR_FIELD(lbfgs_scaling)),
       Flag("precondition_trial_factors", LTR_FIELD(precondition_trial_factors)),
+      Flag("precondition_readout", LTR_FIELD(precondition_readout)),
+      Number<int>("precondition_every", LTR_FIELD(precondition_every)),
       Number<int>("convergence_window", LTR_FIELD(convergence_window)),
       Number<double>("window_tolerance", LTR_FIELD(window_tolerance)),
       Number<double>("learning_rate", LTR_FIELD(learning_rate)),
@@ -222,10 +224,12 @@ void RejectIgnored(const FitOptions& o) {
           o.gradient_tolerance != d.gradient_tolerance ||
           o.parameter_tolerance != d.parameter_tolerance ||
           o.lbfgs_rank != d.lbfgs_rank || o.lbfgs_scaling != d.lbfgs_scaling ||
-          o.precondition_trial_factors != d.precondition_trial_factors) &&
+          o.precondition_trial_factors != d.precondition_trial_factors ||
+          o.precondition_readout != d.precondition_readout ||
+          o.precondition_every != d.precondition_every) &&
              adam,
          "tol, gradient_tol, parameter_tol, lbfgs_rank, lbfgs_scaling and "
-         "precondition_trial_factors",
+         "precondition_*",
          "are L-BFGS's (Adam runs max_iters)");
   const HoldOutOptions& h = o.hold_out;
   reject((h.neuron_fraction != d.hold_out.neuron_fraction ||

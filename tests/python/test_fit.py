@@ -518,3 +518,19 @@ def test_no_references_or_memory_leak_over_a_thousand_calls():
     view = fit.a
     del fit
     assert view.base is not None and view.sum() == view.sum()  # the view keeps it alive
+
+
+def test_the_readout_preconditioner_keywords():
+    x = np.tanh(np.random.default_rng(5).normal(size=(8, 12, 5)))
+    fit = lambda **k: ltr.fit_rnn(x, "ltr", 1, units=4, max_iters=30,
+                                  condition=np.zeros(8, dtype=int), threads=1,
+                                  **k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = fit(precondition_readout=True, precondition_every=10)
+    # Restarts every 10 iterations; the history runs on across them.
+    assert s.iterations == 30
+    assert "precondition_every" in error_of(
+        lambda: fit(precondition_readout=True, precondition_every=0), ValueError)
+    assert "L-BFGS" in error_of(
+        lambda: fit(optimizer="adam", precondition_readout=True), ValueError)

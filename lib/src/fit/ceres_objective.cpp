@@ -58,7 +58,9 @@ FitCallback::FitCallback(const FitOptions& options,
 
 ceres::CallbackReturnType FitCallback::operator()(
     const ceres::IterationSummary& it) {
-  const int i = it.iteration;
+  // A restarted segment's first iteration is the previous one's last.
+  if (offset_ > 0 && it.iteration == 0) return ceres::SOLVER_CONTINUE;
+  const int i = it.iteration + offset_;
   const bool progress = o_.progress_every > 0 && i % o_.progress_every == 0;
   // Polled once per iteration: stop here with the current parameters and
   // leave a checkpoint to resume from.
@@ -152,11 +154,10 @@ void FitCallback::WriteCheckpoint(int iteration,
   out.Commit();
 }
 
-SolverRun Solve(const FitOptions& options,
-                const Problem& problem,
-                const RnnObjective& train,
-                FitCallback* callback,
-                VectorXd* x) {
+namespace {
+
+ceres::GradientProblemSolver::Options LbfgsOptions(const FitOptions& options,
+                                                   FitCallback* callback) {
   ceres::GradientProblemSolver::Options solver;
   solver.line_search_direction_type = ceres::LBFGS;
   solver.max_lbfgs_rank = options.lbfgs_rank;
@@ -169,7 +170,81 @@ SolverRun Solve(const FitOptions& options,
   solver.logging_type = ceres::SILENT;
   solver.update_state_every_iteration = true;
   solver.callbacks.push_back(callback);
+  return solver;
+}
 
+// The run's summary continued by a restarted segment's: its iterations
+// after the first (the previous segment's last) counted on, its ending.
+void AppendSegment(const ceres::GradientProblemSolver::Summary& segment,
+                   ceres::GradientProblemSolver::Summary* run) {
+  if (run->iterations.empty()) {
+    *run = segment;
+    return;
+  }
+  const int done = run->iterations.back().iteration;
+  for (size_t i = 1; i < segment.iterations.size(); ++i) {
+    run->iterations.push_back(segment.iterations[i]);
+    run->iterations.back().iteration += done;
+  }
+  run->num_cost_evaluations += segment.num_cost_evaluations;
+  run->num_gradient_evaluations += segment.num_gradient_evaluations;
+  run->termination_type = segment.termination_type;
+  run->message = segment.message;
+  run->final_cost = segment.final_cost;
+}
+
+// L-BFGS from x, in segments of precondition_every iterations when the
+// preconditioner depends on x (the readout's): each segment recomputes it
+// at the segment's start, which restarts L-BFGS's memory.
+SolverRun SolveLbfgs(const FitOptions& options,
+                     const Problem& problem,
+                     const RnnObjective& train,
+                     FitCallback* callback,
+                     VectorXd* x) {
+  const Clock::time_point start = Clock::now();
+  ceres::GradientProblemSolver::Options solver =
+      LbfgsOptions(options, callback);
+  SolverRun run;
+  for (int done = 0;;) {
+    auto function = std::make_unique<CeresFunction>(&train);
+    const CeresFunction* function_view = function.get();
+    std::unique_ptr<ceres::Manifold> manifold =
+        Preconditioner(options, problem, train, *x);
+    const bool refreshed = manifold != nullptr && options.precondition_readout;
+    solver.max_num_iterations = options.max_iterations - done;
+    if (refreshed)
+      solver.max_num_iterations =
+          std::min(solver.max_num_iterations, options.precondition_every);
+    solver.max_solver_time_in_seconds = options.max_seconds - Seconds(start);
+    const auto ceres_problem =
+        manifold ? std::make_unique<ceres::GradientProblem>(function.release(),
+                                                            manifold.release())
+                 : std::make_unique<ceres::GradientProblem>(function.release());
+    callback->set_iteration_offset(done);
+    ceres::GradientProblemSolver::Summary segment;
+    ceres::Solve(solver, *ceres_problem, x->data(), &segment);
+    run.failures += function_view->failures();
+    AppendSegment(segment, &run.summary);
+    const int now = run.summary.iterations.empty()
+                        ? 0
+                        : run.summary.iterations.back().iteration;
+    if (!refreshed || segment.termination_type != ceres::NO_CONVERGENCE ||
+        now == done || now >= options.max_iterations ||
+        Seconds(start) >= options.max_seconds)
+      return run;
+    done = now;
+  }
+}
+
+}  // namespace
+
+SolverRun Solve(const FitOptions& options,
+                const Problem& problem,
+                const RnnObjective& train,
+                FitCallback* callback,
+                VectorXd* x) {
+  if (options.optimizer == FitOptimizer::kLbfgs && problem.readout_offset < 0)
+    return SolveLbfgs(options, problem, train, callback, x);
   auto function = std::make_unique<CeresFunction>(&train);
   const CeresFunction* function_view = function.get();
   std::unique_ptr<ceres::GradientProblem> ceres_problem;
@@ -183,12 +258,6 @@ SolverRun Solve(const FitOptions& options,
     stiefel = manifold.get();
     ceres_problem = std::make_unique<ceres::GradientProblem>(
         function.release(), manifold.release());  // takes ownership
-  } else if (auto preconditioner =
-                 options.optimizer == FitOptimizer::kLbfgs
-                     ? TrialFactorPreconditioner(options, problem, train, *x)
-                     : nullptr) {
-    ceres_problem = std::make_unique<ceres::GradientProblem>(
-        function.release(), preconditioner.release());
   } else {
     ceres_problem =
         std::make_unique<ceres::GradientProblem>(function.release());
@@ -198,7 +267,10 @@ SolverRun Solve(const FitOptions& options,
     SolveAdam(
         options, *function_view, stiefel, callback, x->data(), &run.summary);
   else
-    ceres::Solve(solver, *ceres_problem, x->data(), &run.summary);
+    ceres::Solve(LbfgsOptions(options, callback),
+                 *ceres_problem,
+                 x->data(),
+                 &run.summary);
   run.failures = function_view->failures();
   return run;
 }

@@ -107,6 +107,8 @@ class FitCallback : public ceres::IterationCallback {
   bool early_stopped() const { return early_stopped_; }
   bool window_converged() const { return window_converged_; }
   bool interrupted() const { return interrupted_; }
+  // Iterations before the current solver run (a restarted L-BFGS segment).
+  void set_iteration_offset(int offset) { offset_ = offset; }
 
  private:
   void TrackBest(int iteration, bool finite, double test);
@@ -128,17 +130,24 @@ class FitCallback : public ceres::IterationCallback {
   bool early_stopped_ = false;
   bool window_converged_ = false;
   bool interrupted_ = false;
+  int offset_ = 0;
 };
 
-// FitOptions::precondition_trial_factors (fit_precondition.cpp): the linear
-// change of variables of the c block as a Manifold, or null where it does
-// not apply (not ltr, no smoothing prior, an orthonormal readout's manifold)
-// or the data term's curvature cannot be measured at x.
-std::unique_ptr<ceres::Manifold> TrialFactorPreconditioner(
-    const FitOptions& o,
-    const Problem& problem,
-    const RnnObjective& train,
-    const Eigen::VectorXd& x);
+// L-BFGS's linear changes of variables (fit_precondition.cpp): the trial
+// factors by their smoothing prior (FitOptions::precondition_trial_factors;
+// ltr with a prior, not with an orthonormal readout) and the free readout
+// with its offset by the latents' Gram matrix at x
+// (FitOptions::precondition_readout; mse). Null where neither applies.
+std::unique_ptr<ceres::Manifold> Preconditioner(const FitOptions& o,
+                                                const Problem& problem,
+                                                const RnnObjective& train,
+                                                const Eigen::VectorXd& x);
+
+// [phi(x[t]); 1] of every (trial, time) entry of `trials`, one column each,
+// trial-major (fit_readout.cpp).
+Eigen::MatrixXd ReadoutLatents(const RnnParameters& p,
+                               const std::vector<RnnTrial>& trials,
+                               int num_threads);
 
 // L-BFGS (Ceres) or Adam from x over `train`, with the callback; the
 // orthonormal readout's manifold when problem.readout_offset >= 0.

@@ -107,6 +107,7 @@ bool FitOptions::IsValid(std::string* error) const {
     return fail("tolerances must be >= 0");
   if (!(max_seconds > 0)) return fail("max_seconds must be > 0");
   if (lbfgs_rank < 1) return fail("lbfgs_rank must be >= 1");
+  if (precondition_every < 1) return fail("precondition_every must be >= 1");
   if (convergence_window < 0)
     return fail("convergence_window must be >= 0 (0 = off)");
   if (!(window_tolerance >= 0)) return fail("window_tolerance must be >= 0");

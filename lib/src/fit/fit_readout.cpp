@@ -9,21 +9,19 @@
 #include <map>
 
 #include "core/parallel.h"
+#include "fit/fit_internal.h"
 #include "ltr/core/error.h"
-#include "ltr/fit/fit.h"
 
 namespace ltr {
 
-namespace {
+namespace internal {
 
 using Eigen::Index;
 using Eigen::MatrixXd;
-using Eigen::VectorXd;
 
-// [phi(x[t]); 1] of every (trial, time) entry, one column each, trial-major.
-MatrixXd Latents(const RnnParameters& p,
-                 const std::vector<RnnTrial>& trials,
-                 int num_threads) {
+MatrixXd ReadoutLatents(const RnnParameters& p,
+                        const std::vector<RnnTrial>& trials,
+                        int num_threads) {
   Index columns = 0;
   std::vector<Index> first(trials.size());
   for (size_t k = 0; k < trials.size(); ++k) {
@@ -47,6 +45,14 @@ MatrixXd Latents(const RnnParameters& p,
       });
   return latents;
 }
+
+}  // namespace internal
+
+namespace {
+
+using Eigen::Index;
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
 
 // Each neuron's mask weights over the entries (rows: neurons), and the
 // targets (mask 0 where a target is not used).
@@ -148,7 +154,8 @@ RnnParameters SolveReadout(const RnnParameters& parameters,
   CheckReadoutProblem(parameters, trials, loss);
   RnnParameters out = parameters;
   RnnParameters* p = &out;
-  const MatrixXd latents = Latents(*p, trials, loss.num_threads);
+  const MatrixXd latents =
+      internal::ReadoutLatents(*p, trials, loss.num_threads);
   MatrixXd weights, targets;
   MasksAndTargets(trials, p->num_outputs(), latents.cols(), &weights, &targets);
   // The data term's normaliser M (rnn.h) scales the penalties' share.

@@ -153,6 +153,14 @@ struct FitOptions {
   // the start), so that the stiff prior does not dictate the step along the
   // smooth directions the data determine (docs/fit.md).
   bool precondition_trial_factors = false;
+  // L-BFGS, free readout, mse: optimise the readout and offset [C d] in
+  // coordinates R with [C d] = R (G / g)^(-1/2), G the latents' Gram matrix
+  // over the training entries plus the readout penalties (the objective's
+  // Hessian in each row of [C d]) and g its mean eigenvalue, so that L-BFGS
+  // does not crawl along the latents' weak directions. G is recomputed, and
+  // L-BFGS restarted, every precondition_every iterations (docs/fit.md).
+  bool precondition_readout = false;
+  int precondition_every = 200;
   // Adam (Kingma & Ba 2015, bias-corrected moments; with an orthonormal
   // readout the step is taken along the Riemannian gradient and retracted).
   double learning_rate = 1e-3;
