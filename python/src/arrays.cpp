@@ -136,6 +136,14 @@ py::array FromMatrix(Matrix matrix) {
                              free);
 }
 
+py::array FromIntMatrix(const Eigen::MatrixXi& m) {
+  py::array_t<std::int64_t> out({m.rows(), m.cols()});
+  auto view = out.mutable_unchecked<2>();
+  for (Index r = 0; r < m.rows(); ++r)
+    for (Index k = 0; k < m.cols(); ++k) view(r, k) = m(r, k);
+  return std::move(out);
+}
+
 py::array FromVector(Vector vector) {
   auto* owner = new Vector(std::move(vector));
   py::capsule free(owner, [](void* p) { delete static_cast<Vector*>(p); });

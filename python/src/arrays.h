@@ -33,6 +33,7 @@ Vector ToVector(const py::handle& array, const std::string& name);
 
 py::array FromTensor3(Tensor3 tensor);
 py::array FromMatrix(Matrix matrix);
+py::array FromIntMatrix(const Eigen::MatrixXi& m);  // as int64
 py::array FromVector(Vector vector);
 py::array FromMask3(Mask3 mask);  // as bool
 template <typename T>

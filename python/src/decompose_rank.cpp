@@ -181,14 +181,6 @@ CrossValidationResult CrossValidateRanks(const py::object& tensor,
   return result;
 }
 
-py::array IntTable(const Eigen::MatrixXi& m) {
-  py::array_t<std::int64_t> out({m.rows(), m.cols()});
-  auto view = out.mutable_unchecked<2>();
-  for (Index r = 0; r < m.rows(); ++r)
-    for (Index k = 0; k < m.cols(); ++k) view(r, k) = m(r, k);
-  return std::move(out);
-}
-
 // A (ranks x restarts) table of a field of the ensemble's fits; `missing`
 // where nothing was fitted.
 template <typename T, typename Field>
@@ -243,6 +235,13 @@ std::string Trimmed(std::string text) {
 
 void BindEnsembleMethods(py::class_<EnsembleResult>& ensemble);
 
+// The getter of one of a grid's (ranks x restarts) tables, for a Result
+// (EnsembleResult, CrossValidationResult) whose `summary` holds it.
+template <typename Result, typename Summary>
+auto Table(Matrix Summary::*table) {
+  return [table](const Result& r) { return FromMatrix(r.summary.*table); };
+}
+
 void BindEnsemble(py::module_& m) {
   py::class_<EnsembleResult> ensemble(
       m,
@@ -267,35 +266,28 @@ loss it minimises) first within each rank.)");
           "then restart t, NaN where not fitted")
       .def_property_readonly(
           "relative_error",
-          [](const EnsembleResult& e) {
-            return FromMatrix(e.summary.relative_error);
-          },
+          Table<EnsembleResult>(&EnsembleSummary::relative_error),
           "||X - M|| / ||X|| over the observed entries, (ranks x restarts)")
       .def_property_readonly(
           "poisson_deviance",
-          [](const EnsembleResult& e) {
-            return FromMatrix(e.summary.poisson_deviance);
-          },
+          Table<EnsembleResult>(&EnsembleSummary::poisson_deviance),
           "Poisson deviance of each fit (ranks x restarts; NaN unless the "
           "data are counts); cp-apr's fits are sorted by it")
       .def_property_readonly(
           "similarity",
-          [](const EnsembleResult& e) {
-            return FromMatrix(e.summary.similarity);
-          },
+          Table<EnsembleResult>(&EnsembleSummary::similarity),
           "factor match score of each fit to the best fit of its rank (1 in "
           "column 0)")
       .def_property_readonly(
           "corcondia",
-          [](const EnsembleResult& e) {
-            return FromMatrix(e.summary.corcondia);
-          },
+          Table<EnsembleResult>(&EnsembleSummary::corcondia),
           "core consistency (100 = ideal trilinear; NaN with corcondia=False)")
       .def_property_readonly(
           "restart",
-          [](const EnsembleResult& e) { return IntTable(e.summary.restart); },
-          "the restart index (grid position, hence seed) of each column's fit, "
-          "-1 where not fitted")
+          [](const EnsembleResult& e) {
+            return FromIntMatrix(e.summary.restart);
+          },
+          "the restart (grid position, hence seed) of each column; -1: none")
       .def_property_readonly(
           "iterations",
           [](const EnsembleResult& e) {
@@ -393,9 +385,8 @@ void BindCrossValidation(py::module_& m) {
       m,
       "CrossValidation",
       R"(Held-out errors over ranks x restarts (ltr.cross_validate, or the
-/crossval of an `ltr decompose --cv` output). One row per rank, one column
-per restart, the fit with the lowest training error first (for cp-apr: the
-lowest training Poisson deviance, the loss it minimises).)")
+/crossval of `ltr decompose --cv`), the lowest training error first in each
+rank (for cp-apr the lowest training deviance, the loss it minimises).)")
       .def_property_readonly(
           "ranks",
           [](const CrossValidationResult& c) {
@@ -408,30 +399,20 @@ lowest training Poisson deviance, the loss it minimises).)")
           "False for an interrupted run read from OUT.h5.partial")
       .def_property_readonly(
           "train_error",
-          [](const CrossValidationResult& c) {
-            return FromMatrix(c.summary.train_error);
-          },
+          Table<CrossValidationResult>(&CrossValidationSummary::train_error),
           "relative error on the training entries, (ranks x restarts)")
       .def_property_readonly(
           "test_error",
-          [](const CrossValidationResult& c) {
-            return FromMatrix(c.summary.test_error);
-          },
+          Table<CrossValidationResult>(&CrossValidationSummary::test_error),
           "relative error on the held-out entries, (ranks x restarts)")
       .def_property_readonly(
           "train_deviance",
-          [](const CrossValidationResult& c) {
-            return FromMatrix(c.summary.train_deviance);
-          },
-          "Poisson deviance on the training entries, (ranks x restarts); "
-          "NaN unless the data are >= 0")
+          Table<CrossValidationResult>(&CrossValidationSummary::train_deviance),
+          "Poisson deviance on the training entries (NaN unless counts)")
       .def_property_readonly(
           "test_deviance",
-          [](const CrossValidationResult& c) {
-            return FromMatrix(c.summary.test_deviance);
-          },
-          "Poisson deviance on the held-out entries, (ranks x restarts); "
-          "NaN unless the data are >= 0")
+          Table<CrossValidationResult>(&CrossValidationSummary::test_deviance),
+          "Poisson deviance on the held-out entries (NaN unless counts)")
       .def_property_readonly(
           "by_deviance",
           [](const CrossValidationResult& c) { return c.summary.by_deviance; },
@@ -439,7 +420,7 @@ lowest training Poisson deviance, the loss it minimises).)")
       .def_property_readonly(
           "restart",
           [](const CrossValidationResult& c) {
-            return IntTable(c.summary.restart);
+            return FromIntMatrix(c.summary.restart);
           },
           "the restart index of each column's fit, -1 where not fitted")
       .def_property_readonly(

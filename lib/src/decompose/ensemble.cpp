@@ -457,10 +457,6 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
                                      const CrossValidationSummary* resume) {
   const auto start = std::chrono::steady_clock::now();
   if (options.ranks.empty()) throw Error("CrossValidate: no ranks given");
-  for (int rank : options.ranks)
-    if (rank < 1)
-      throw Error("CrossValidate: ranks must be >= 1, got " +
-                  std::to_string(rank));
   CheckRanks(options.cp, options.ranks, x.dims(), "CrossValidate");
   if (options.restarts < 1)
     throw Error("CrossValidate: restarts must be >= 1, got " +
@@ -529,10 +525,12 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
   summary.complete = AllDone(results);
   // As in the ensemble: cp-apr's best fit has the lowest deviance.
   summary.by_deviance = options.cp.method == CpMethod::kApr;
-  summary.train_error.setConstant(num_ranks, restarts, kNaN);
-  summary.test_error.setConstant(num_ranks, restarts, kNaN);
-  summary.train_deviance.setConstant(num_ranks, restarts, kNaN);
-  summary.test_deviance.setConstant(num_ranks, restarts, kNaN);
+  // In the order of Errors.
+  Matrix* const tables[] = {&summary.train_error,
+                            &summary.test_error,
+                            &summary.train_deviance,
+                            &summary.test_deviance};
+  for (Matrix* table : tables) table->setConstant(num_ranks, restarts, kNaN);
   summary.restart.setConstant(num_ranks, restarts, -1);
   const int score = summary.by_deviance ? 2 : 0;
   for (Index ri = 0; ri < num_ranks; ++ri) {
@@ -545,10 +543,8 @@ CrossValidationSummary CrossValidate(const CrossValidationOptions& options,
       const auto& result = results[ri * restarts + order[k]];
       if (!result) continue;
       summary.restart(ri, k) = order[k];
-      summary.train_error(ri, k) = (*result)[0];
-      summary.test_error(ri, k) = (*result)[1];
-      summary.train_deviance(ri, k) = (*result)[2];
-      summary.test_deviance(ri, k) = (*result)[3];
+      for (size_t c = 0; c < result->size(); ++c)
+        (*tables[c])(ri, k) = (*result)[c];
     }
   }
   summary.seconds = SecondsSince(start);
