@@ -212,6 +212,42 @@ TEST_CASE(
   CHECK(checked == 2 * 2 * 4 * (7 + 7 + 8));
 }
 
+// 20 outputs: the readout's products run on the run-time kernel (a task's
+// few outputs stay with Eigen), in the forward pass and in both of the
+// backward pass's products.
+TEST_CASE(
+    "RNN gradient with a readout of many neurons matches finite differences",
+    "[rnn]") {
+  Sizes z;
+  z.outputs = 20;
+  z.units = 7;
+  Rng rng(11);
+  const RnnParameters p = RandomParameters(
+      WeightKind::kLowTensorRank, Nonlinearity::kTanh, false, z, &rng);
+  const std::vector<RnnTrial> trials = RandomTrials(RnnLoss::kMse, z, &rng);
+  const RnnObjective objective(
+      p, RnnBlocks::All(), RnnLossOptions(), &trials, nullptr);
+  double max_grad = 0.0;
+  CHECK(MaxGradientError(objective, &max_grad) < 1e-6);
+  CHECK(max_grad > 1e-4);
+  // The data term from the states, tanh and Eigen's own readout product.
+  const RnnLossSummary loss =
+      EvaluateLoss(p, trials, RnnLossOptions(), RnnBlocks::All(), nullptr);
+  double direct = 0.0, mask_sum = 0.0;
+  for (const RnnTrial& t : trials) {
+    const RnnTrajectory traj =
+        Simulate(p, t.trial, t.condition, t.num_steps(), t.inputs);
+    const MatrixXd z =
+        (p.readout * traj.states.array().tanh().matrix()).colwise() + p.offset;
+    for (Index j = 0; j < z.cols(); ++j)
+      for (Index i = 0; i < z.rows(); ++i)
+        if (t.mask(i, j) != 0.0)
+          direct += 0.5 * std::pow(z(i, j) - t.targets(i, j), 2);
+    mask_sum += t.mask.sum();
+  }
+  CHECK(loss.data == Approx(direct / mask_sum).epsilon(1e-12));
+}
+
 TEST_CASE("RNN gradient of all blocks at once matches finite differences",
           "[rnn]") {
   const Sizes z;

@@ -41,6 +41,36 @@ RecurrentOperator::RecurrentOperator(const RnnParameters& p) : p_(p) {
     packed_ = PackedMatrix(*dense_, false);
     packed_t_ = PackedMatrix(*dense_, true);
   }
+  // Measured: a fit's 200 x 200 readout 3-5x faster on the kernel
+  // (bench_fit); training's 2 x 256 ~10 % slower there (bench_train).
+  constexpr Index kMinKernelOutputs = 16;
+  readout_on_kernel_ =
+      p.readout.rows() >= kMinKernelOutputs && p.readout.cols() > 0;
+  if (readout_on_kernel_) {
+    readout_ = PackedMatrix(p.readout, false);
+    readout_t_ = PackedMatrix(p.readout, true);
+  }
+}
+
+void RecurrentOperator::ApplyReadout(bool transpose,
+                                     const Eigen::Ref<const MatrixXd>& in,
+                                     Eigen::Ref<MatrixXd> out) const {
+  if (readout_on_kernel_)
+    Multiply(transpose ? readout_t_ : readout_, in, out);
+  else if (transpose)
+    out.noalias() = p_.readout.transpose() * in;
+  else
+    out.noalias() = p_.readout * in;
+}
+
+void RecurrentOperator::AddReadoutGradient(
+    const Eigen::Ref<const MatrixXd>& e,
+    const Eigen::Ref<const MatrixXd>& phi,
+    MatrixXd* out) const {
+  if (readout_on_kernel_)
+    AddProductTransposed(e, phi, *out);
+  else
+    out->noalias() += e * phi.transpose();
 }
 
 void RecurrentOperator::Apply(bool transpose,
@@ -141,7 +171,7 @@ void Forward(const RnnParameters& p,
     PhiBlock(p.nonlinearity, xt, phit);
     if (derivatives)
       PhiDerivativeBlock(p.nonlinearity, xt, phit, dphi.middleCols(t * nb, nb));
-    outputs.middleCols(t * nb, nb).noalias() = p.readout * phit;
+    op.ApplyReadout(false, phit, outputs.middleCols(t * nb, nb));
     if (t + 1 == t_max) break;
     auto next = x.middleCols((t + 1) * nb, nb);
     op.Apply(false, phit, s->ck, next, kappa.middleCols(t * nb, nb));
@@ -189,8 +219,8 @@ MatrixXd Adjoints(const RnnParameters& p,
   auto direct_at = [&](Index t) {
     const auto et = e.middleCols(t * nb, nb);
     if (d_readout != nullptr)
-      d_readout->noalias() += et * phi.middleCols(t * nb, nb).transpose();
-    direct.noalias() = p.readout.transpose() * et;
+      op.AddReadoutGradient(et, phi.middleCols(t * nb, nb), d_readout);
+    op.ApplyReadout(true, et, direct);
     if (l2_activity != 0.0) direct += l2_activity * phi.middleCols(t * nb, nb);
     direct.array() *= dphi.middleCols(t * nb, nb).array();
     for (Index j = 0; j < nb; ++j)

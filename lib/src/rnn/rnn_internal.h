@@ -62,6 +62,18 @@ class RecurrentOperator {
   // Rows of the factor blocks: R for the factor kinds, 0 for kFull.
   Eigen::Index factor_rank() const { return factor_rank_; }
 
+  // out = readout in (transpose: readout^T in). A readout of many neurons
+  // (a fit's: its products are the evaluation's largest, and Eigen's own
+  // are SSE2 in a portable build) runs on the run-time kernel; a task's
+  // few outputs stay with Eigen, for which the kernel's panels are too tall.
+  void ApplyReadout(bool transpose,
+                    const Eigen::Ref<const Eigen::MatrixXd>& in,
+                    Eigen::Ref<Eigen::MatrixXd> out) const;
+  // out += e phi^T, the readout's gradient, on the kernel ApplyReadout uses.
+  void AddReadoutGradient(const Eigen::Ref<const Eigen::MatrixXd>& e,
+                          const Eigen::Ref<const Eigen::MatrixXd>& phi,
+                          Eigen::MatrixXd* out) const;
+
  private:
   const RnnParameters& p_;
   Eigen::MatrixXd sum_;  // kFull with a base: W0 + w
@@ -69,6 +81,9 @@ class RecurrentOperator {
   const Eigen::MatrixXd* dense_ = nullptr;
   PackedMatrix packed_;    // *dense_
   PackedMatrix packed_t_;  // *dense_ transposed
+  bool readout_on_kernel_ = false;
+  PackedMatrix readout_;    // when readout_on_kernel_
+  PackedMatrix readout_t_;  // when readout_on_kernel_
   Eigen::Index factor_rank_ = 0;
 };
 
